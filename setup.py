@@ -1,0 +1,44 @@
+"""espkit: a compact ESPnet2-style toolkit for (emotion-controllable) text-to-speech."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+here = Path(__file__).parent
+version = (here / "espkit" / "version.txt").read_text().strip()
+
+install_requires = [
+    # torch is installed first by tools/install.sh (CPU wheel, pinned); any 2.x works.
+    "torch>=2.1",
+    "numpy>=1.23",
+    "scipy>=1.9",
+    "pyyaml>=6.0",
+    "typeguard>=4.0",
+    "humanfriendly>=10.0",
+    "tqdm>=4.60",
+]
+extras_require = {
+    "test": ["pytest>=7.0"],
+    "plot": ["matplotlib>=3.6"],
+    "tensorboard": ["tensorboard>=2.10"],
+}
+extras_require["all"] = sorted({req for reqs in extras_require.values() for req in reqs})
+
+setup(
+    name="espkit",
+    version=version,
+    description="A compact, fast, ESPnet2-style text-to-speech toolkit with emotion control",
+    long_description=(here / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    packages=find_packages(include=["espkit", "espkit.*"]),
+    package_data={"espkit": ["version.txt"]},
+    python_requires=">=3.10",
+    install_requires=install_requires,
+    extras_require=extras_require,
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Multimedia :: Sound/Audio :: Speech",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

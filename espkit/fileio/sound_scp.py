@@ -1,0 +1,205 @@
+"""WAV reading/writing (via ``scipy.io.wavfile``) and ``wav.scp`` readers/writers.
+
+Arrays are ``(T,)`` for mono and ``(T, C)`` for multichannel audio (``(T, 1)`` for mono with
+``always_2d=True``). Float audio is in ``[-1, 1]``: int16 samples map by ``/ 32768``, int32 by
+``/ 2**31``.
+
+>>> with SoundScpWriter("dump/wav", "dump/wav.scp") as writer:  # doctest: +SKIP
+...     writer["utt1"] = (22050, np.zeros(22050, dtype=np.float32))
+>>> fs, wav = SoundScpReader("dump/wav.scp", dtype="float32")["utt1"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+import warnings
+from pathlib import Path
+
+import numpy as np
+from typeguard import typechecked
+
+from espkit.fileio.abs_scp import AbsScpReader, AbsScpWriter
+
+logger = logging.getLogger(__name__)
+
+WAV_SUBTYPES = ("PCM_16", "PCM_32", "FLOAT")
+FLOAT_DTYPES = ("float32", "float64")
+
+# Full scale of each stored integer type: float value = int value / full scale.
+_INT_FULL_SCALE = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31}
+
+
+def _to_float(array: np.ndarray, dtype: str) -> np.ndarray:
+    """Convert stored samples to float in [-1, 1]."""
+    if array.dtype in _INT_FULL_SCALE:
+        return (array / _INT_FULL_SCALE[array.dtype]).astype(dtype)
+    if array.dtype == np.uint8:  # 8-bit WAV is unsigned with offset 128
+        return ((array.astype(np.float64) - 128.0) / 128.0).astype(dtype)
+    return array.astype(dtype)
+
+
+def read_wav(
+    path: str | Path,
+    expected_fs: int | None = None,
+    dtype: str | None = None,
+    always_2d: bool = False,
+) -> tuple[int, np.ndarray]:
+    """Read a WAV file.
+
+    Args:
+        path: WAV file (16-bit PCM, 32-bit PCM, 32-bit float; 8/24-bit PCM also work).
+        expected_fs: If given, the file's sampling rate must equal it.
+        dtype: None keeps the stored sample type; "float32"/"float64" convert to float in [-1, 1].
+        always_2d: Return mono audio as ``(T, 1)`` instead of ``(T,)``.
+
+    Returns:
+        ``(fs, array)`` with array ``(T,)`` or ``(T, C)``.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: unknown dtype, unreadable/corrupt file, or sampling-rate mismatch.
+    """
+    import scipy.io.wavfile
+
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype).name
+        except TypeError:
+            pass  # not a numpy type name; rejected just below
+        if dtype not in FLOAT_DTYPES:
+            raise ValueError(f"Unsupported dtype {dtype!r}; valid: None, {', '.join(FLOAT_DTYPES)}")
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such WAV file")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", scipy.io.wavfile.WavFileWarning)
+            fs, array = scipy.io.wavfile.read(path)
+    except (ValueError, EOFError, OSError, struct.error) as e:
+        raise ValueError(f"{path}: cannot read as a WAV file: {e}") from e
+    for warning in caught:
+        # e.g. a streamed file whose header has no real data size; the samples are still usable
+        logger.warning("%s: %s", path, warning.message)
+    if expected_fs is not None and fs != expected_fs:
+        raise ValueError(
+            f"{path}: sampling rate is {fs} Hz but {expected_fs} Hz is expected; resample the "
+            f"audio (e.g. `sox in.wav -r {expected_fs} out.wav`) or change the configured fs"
+        )
+    if dtype is not None:
+        array = _to_float(array, dtype)
+    if always_2d and array.ndim == 1:
+        array = array[:, None]
+    return fs, array
+
+
+def _to_pcm(array: np.ndarray, int_dtype: type) -> np.ndarray:
+    """Convert float in [-1, 1] (clipped) or int16/int32 samples to ``int_dtype`` samples."""
+    target = np.dtype(int_dtype)
+    if array.dtype == target:
+        return array
+    info = np.iinfo(target)
+    if array.dtype in _INT_FULL_SCALE:
+        scaled = array.astype(np.float64) * (_INT_FULL_SCALE[target] / _INT_FULL_SCALE[array.dtype])
+    else:
+        scaled = array.astype(np.float64) * _INT_FULL_SCALE[target]
+    return np.clip(np.round(scaled), info.min, info.max).astype(target)
+
+
+def write_wav(
+    path: str | Path, fs: int, array: np.ndarray, subtype: str = "PCM_16"
+) -> None:
+    """Write ``array`` (``(T,)`` or ``(T, C)``) as a WAV file; parent directories are created.
+
+    Args:
+        path: Output file.
+        fs: Sampling rate in Hz.
+        array: Float samples in [-1, 1] (clipped for PCM), or int16/int32 samples
+            (int16 written as is for PCM_16; other int widths are rescaled).
+        subtype: "PCM_16", "PCM_32" or "FLOAT" (32-bit float).
+
+    Raises:
+        ValueError: unknown subtype, bad fs, shape or sample type, or NaN/inf samples.
+    """
+    import scipy.io.wavfile
+
+    path = Path(path)
+    if subtype not in WAV_SUBTYPES:
+        raise ValueError(f"{path}: unknown WAV subtype {subtype!r}; valid: {', '.join(WAV_SUBTYPES)}")
+    if isinstance(fs, bool) or not isinstance(fs, (int, np.integer)) or fs <= 0:
+        raise ValueError(f"{path}: sampling rate must be a positive int, got {fs!r}")
+    array = np.asarray(array)
+    if array.ndim not in (1, 2):
+        raise ValueError(f"{path}: audio must be (T,) or (T, C), got shape {array.shape}")
+    if not (np.issubdtype(array.dtype, np.floating) or array.dtype in _INT_FULL_SCALE):
+        raise ValueError(
+            f"{path}: unsupported sample type {array.dtype}; give float in [-1, 1], int16 or int32"
+        )
+    if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
+        raise ValueError(f"{path}: audio contains NaN or inf")
+
+    if subtype == "PCM_16":
+        data = _to_pcm(array, np.int16)
+    elif subtype == "PCM_32":
+        data = _to_pcm(array, np.int32)
+    else:
+        data = _to_float(array, "float32")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scipy.io.wavfile.write(path, int(fs), np.ascontiguousarray(data))
+
+
+class SoundScpReader(AbsScpReader):
+    """Lazy ``uid -> (fs, array)`` mapping over a ``wav.scp`` (``<uid> <wav path>`` lines).
+
+    Each WAV file is read when its uid is accessed; see :func:`read_wav` for the arguments.
+    Relative paths are resolved against the current working directory.
+    """
+
+    @typechecked
+    def __init__(
+        self,
+        fname: str | Path,
+        dtype: str | None = None,
+        always_2d: bool = False,
+        expected_fs: int | None = None,
+    ):
+        super().__init__(fname)
+        self.dtype = dtype
+        self.always_2d = always_2d
+        self.expected_fs = expected_fs
+
+    def load(self, path: str) -> tuple[int, np.ndarray]:
+        return read_wav(
+            path, expected_fs=self.expected_fs, dtype=self.dtype, always_2d=self.always_2d
+        )
+
+
+class SoundScpWriter(AbsScpWriter):
+    """``writer[uid] = (fs, array)`` writes ``<outdir>/<uid>.wav`` and appends it to ``scpfile``.
+
+    >>> with SoundScpWriter("dump/wav", "dump/wav.scp", subtype="FLOAT") as writer:  # doctest: +SKIP
+    ...     writer["utt1"] = (16000, wav)
+    """
+
+    @typechecked
+    def __init__(
+        self,
+        outdir: str | Path,
+        scpfile: str | Path,
+        format: str = "wav",
+        subtype: str = "PCM_16",
+    ):
+        if format != "wav":
+            raise ValueError(f"Unsupported audio format {format!r}; valid: wav")
+        if subtype not in WAV_SUBTYPES:
+            raise ValueError(f"Unknown WAV subtype {subtype!r}; valid: {', '.join(WAV_SUBTYPES)}")
+        self.format = format
+        self.subtype = subtype
+        self.suffix = f".{format}"
+        super().__init__(outdir, scpfile)
+
+    def save(self, path: Path, value: tuple[int, np.ndarray]) -> None:
+        if not (isinstance(value, tuple) and len(value) == 2):
+            raise TypeError(f"{self.scpfile}: expected (fs, array) for {path.name}, got {type(value).__name__}")
+        fs, array = value
+        write_wav(path, fs, array, subtype=self.subtype)

@@ -1,0 +1,55 @@
+import pytest
+
+from espkit.fileio.datadir_writer import DatadirWriter
+from espkit.fileio.read_text import read_2columns_text
+
+
+def test_datadir_writer_writes_nested_files(tmp_path):
+    out = tmp_path / "decode"
+    with DatadirWriter(out) as writer:
+        writer["text"]["utt1"] = "hello world"
+        writer["text"]["utt2"] = "bye"
+        writer["sub"]["wav.scp"]["u"] = "a.wav"
+        writer["sub"]["deeper"]["durations"]["u"] = "1 2 3"
+        writer["empty_dir"]  # a node never written to creates nothing
+    assert (out / "text").read_text() == "utt1 hello world\nutt2 bye\n"
+    assert (out / "sub" / "wav.scp").read_text() == "u a.wav\n"
+    assert read_2columns_text(out / "sub" / "deeper" / "durations") == {"u": "1 2 3"}
+    assert sorted(p.name for p in out.iterdir()) == ["sub", "text"]
+
+
+def test_datadir_writer_close_closes_all_files(tmp_path):
+    writer = DatadirWriter(tmp_path)
+    writer["a"]["u"] = "1"
+    writer["b"]["c"]["u"] = "2"
+    files = [writer.children["a"]._fd, writer.children["b"].children["c"]._fd]
+    assert not any(f.closed for f in files)
+    writer.close()
+    assert all(f.closed for f in files)
+    writer.close()  # idempotent
+    with pytest.raises(ValueError, match="writer is closed"):
+        writer["a"]["v"] = "3"
+    with pytest.raises(ValueError, match="writer is closed"):
+        writer["new"]
+
+
+def test_datadir_writer_errors(tmp_path):
+    with DatadirWriter(tmp_path) as writer:
+        writer["text"]["u1"] = "x"
+        with pytest.raises(ValueError, match=f"{tmp_path / 'text'}: duplicate uid 'u1'"):
+            writer["text"]["u1"] = "y"
+        with pytest.raises(RuntimeError, match="is a file"):
+            writer["text"]["sub"]
+        with pytest.raises(RuntimeError, match="is a directory"):
+            writer["u"] = "x"
+        with pytest.raises(ValueError, match="invalid entry name '../x'"):
+            writer["../x"]
+        with pytest.raises(ValueError, match="invalid uid 'a b'"):
+            writer["text"]["a b"] = "x"
+        with pytest.raises(ValueError, match="contains a newline"):
+            writer["text"]["u2"] = "x\ny"
+        with pytest.raises(ValueError, match="value for uid 'u3' is empty"):
+            writer["text"]["u3"] = " "
+        with pytest.raises(TypeError, match="must be str, got int"):
+            writer["text"]["u4"] = 5
+    assert (tmp_path / "text").read_text() == "u1 x\n"

@@ -1,0 +1,165 @@
+"""The task-independent option groups of every ``AbsTask`` parser (ESPnet2's names and defaults)."""
+
+from __future__ import annotations
+
+import argparse
+
+from espkit.utils.types import (
+    humanfriendly_parse_size_or_none,
+    int_or_none,
+    str2bool,
+    str2triple_str,
+    str_or_none,
+)
+
+BATCH_TYPES = ("unsorted", "sorted", "folded", "length", "numel")
+
+
+def str2criterion(value: str) -> list:
+    """``"valid loss min"`` / ``"valid,loss,min"`` / ``[valid, loss, min]`` -> a 3-item list."""
+    if isinstance(value, (list, tuple)):
+        value = " ".join(str(v) for v in value)
+    parts = value.replace(",", " ").split()
+    if len(parts) != 3 or parts[0] not in ("train", "valid") or parts[2] not in ("min", "max"):
+        raise argparse.ArgumentTypeError(
+            f"expected '<train|valid> <stat> <min|max>' (e.g. 'valid loss min'), got {value!r}"
+        )
+    return parts
+
+
+str2criterion.accepts_sequence = True  # config files write it as a YAML list
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("common")
+    group.add_argument("--print_config", action="store_true", help="Print the resolved config and exit")
+    group.add_argument("--output_dir", type=str_or_none, default=None, help="Directory of the training run")
+    group.add_argument("--ngpu", type=int, default=0, help="Number of GPUs (0: CPU)")
+    group.add_argument("--seed", type=int, default=0, help="Random seed")
+    group.add_argument("--num_workers", type=int, default=1, help="Data loader worker processes")
+    group.add_argument(
+        "--num_threads", type=int_or_none, default=None,
+        help="torch CPU threads per process (none: torch's default)",
+    )
+    group.add_argument(
+        "--log_level", type=lambda x: x.upper(), default="INFO",
+        choices=("ERROR", "WARNING", "INFO", "DEBUG", "NOTSET"), help="Logging level",
+    )
+    group.add_argument("--dry_run", type=str2bool, default=False, help="Build everything, then stop before training")
+    group.add_argument(
+        "--iterator_type", type=str, default="sequence", choices=("sequence", "none"), help="Iterator kind",
+    )
+
+
+def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("distributed")
+    group.add_argument("--dist_backend", default="auto", type=str, help="auto (nccl on GPU, gloo on CPU), nccl or gloo")
+    group.add_argument("--dist_init_method", type=str, default="env://", help="torch.distributed init method")
+    group.add_argument("--dist_world_size", type=int_or_none, default=None, help="Number of processes (torchrun sets it)")
+    group.add_argument("--dist_rank", type=int_or_none, default=None, help="Global rank (torchrun sets it)")
+    group.add_argument("--local_rank", type=int_or_none, default=None, help="Rank on this node (torchrun sets it)")
+    group.add_argument(
+        "--multiprocessing_distributed", type=str2bool, default=False,
+        help="Spawn one process per GPU when --ngpu > 1 without torchrun",
+    )
+
+
+def add_cudnn_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("cudnn")
+    group.add_argument("--cudnn_enabled", type=str2bool, default=True, help="Enable cuDNN")
+    group.add_argument("--cudnn_benchmark", type=str2bool, default=False, help="cuDNN autotuning")
+    group.add_argument("--cudnn_deterministic", type=str2bool, default=True, help="Deterministic cuDNN kernels")
+
+
+def add_collect_stats_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("collect stats")
+    group.add_argument("--collect_stats", type=str2bool, default=False, help="Collect feature statistics instead of training")
+    group.add_argument("--write_collected_feats", type=str2bool, default=False, help="Also dump the features while collecting")
+
+
+def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("trainer")
+    group.add_argument("--max_epoch", type=int, default=40, help="Number of epochs")
+    group.add_argument("--patience", type=int_or_none, default=None, help="Early-stopping patience in epochs")
+    group.add_argument(
+        "--val_scheduler_criterion", type=str, nargs=2, default=["valid", "loss"],
+        help="Value for ReduceLROnPlateau-like schedulers: <train|valid> <stat>",
+    )
+    group.add_argument(
+        "--early_stopping_criterion", type=str, nargs=3, default=["valid", "loss", "min"],
+        help="<train|valid> <stat> <min|max> watched by --patience",
+    )
+    group.add_argument(
+        "--best_model_criterion", type=str2criterion, action="append", default=None,
+        help="Criteria for keeping the best models, e.g. 'valid loss min' (repeatable)",
+    )
+    group.add_argument("--keep_nbest_models", type=int, nargs="+", default=[10], help="How many best models to keep/average")
+    group.add_argument("--nbest_averaging_interval", type=int, default=0, help="Average the n-best every N epochs (0: at the end only)")
+    group.add_argument("--grad_clip", type=float, default=-1.0, help="Gradient norm threshold (<= 0: no clipping)")
+    group.add_argument("--grad_clip_type", type=float, default=2.0, help="Norm type for clipping (inf allowed)")
+    group.add_argument("--grad_noise", type=str2bool, default=False, help=argparse.SUPPRESS)
+    group.add_argument("--accum_grad", type=int, default=1, help="Gradient accumulation steps")
+    group.add_argument("--no_forward_run", type=str2bool, default=False, help="Only iterate the data (debugging loaders)")
+    group.add_argument("--resume", type=str2bool, default=False, help="Resume from <output_dir>/checkpoint.pth if present")
+    group.add_argument(
+        "--train_dtype", default="float32", choices=("float16", "float32", "float64", "bfloat16"),
+        help="Parameter dtype for training",
+    )
+    group.add_argument("--use_amp", type=str2bool, default=False, help="Mixed precision (fp16 on CUDA, bf16 on CPU)")
+    group.add_argument("--log_interval", type=int_or_none, default=None, help="Log every N steps (none: about 10 lines per epoch)")
+    group.add_argument("--use_tensorboard", type=str2bool, default=False, help="Write tensorboard summaries")
+    group.add_argument("--num_iters_per_epoch", type=int_or_none, default=None, help="Fixed iterations per epoch")
+    group.add_argument("--save_every_n_iters", type=int_or_none, default=None, help="Also checkpoint every N steps")
+    group.add_argument("--num_att_plot", type=int, default=3, help="Attention maps plotted per epoch (0: none)")
+
+
+def add_pretraining_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("pretraining")
+    group.add_argument(
+        "--init_param", type=str, nargs="*", default=[],
+        help="path[:src_key[:dst_key[:exclude_keys]]] to initialise (a part of) the model from",
+    )
+    group.add_argument("--ignore_init_mismatch", type=str2bool, default=False, help="Skip mismatched shapes in --init_param")
+    group.add_argument("--freeze_param", type=str, nargs="*", default=[], help="Parameter name prefixes to freeze")
+
+
+def add_batch_sampler_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("batch sampler")
+    group.add_argument("--batch_type", type=str, default="folded", choices=BATCH_TYPES, help="Training batch type")
+    group.add_argument("--valid_batch_type", type=str_or_none, default=None, choices=BATCH_TYPES + (None,), help="Validation batch type (none: as training)")
+    group.add_argument("--batch_size", type=int, default=20, help="Utterances per batch (unsorted/sorted/folded)")
+    group.add_argument("--valid_batch_size", type=int_or_none, default=None, help="Validation batch size (none: as training)")
+    group.add_argument("--batch_bins", type=int, default=1000000, help="Elements per batch (length/numel)")
+    group.add_argument("--valid_batch_bins", type=int_or_none, default=None, help="Validation batch bins (none: as training)")
+    group.add_argument("--train_shape_file", type=str, action="append", default=[], help="Shape file(s) of the training data")
+    group.add_argument("--valid_shape_file", type=str, action="append", default=[], help="Shape file(s) of the validation data")
+    group.add_argument("--fold_length", type=int, action="append", default=[], help="Fold length(s) for the folded batch type")
+    group.add_argument("--sort_in_batch", type=str, default="descending", choices=("descending", "ascending"), help="Order inside a batch")
+    group.add_argument("--sort_batch", type=str, default="descending", choices=("descending", "ascending"), help="Order of the batches")
+    group.add_argument("--min_batch_size", type=int, default=1, help="Smallest batch size")
+    group.add_argument("--drop_last_iter", type=str2bool, default=False, help="Drop the last incomplete batch")
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("dataset")
+    group.add_argument(
+        "--train_data_path_and_name_and_type", type=str2triple_str, action="append", default=[],
+        help="path,name,type of one training data file (repeatable), e.g. dump/train/wav.scp,speech,sound",
+    )
+    group.add_argument(
+        "--valid_data_path_and_name_and_type", type=str2triple_str, action="append", default=[],
+        help="path,name,type of one validation data file (repeatable)",
+    )
+    group.add_argument("--allow_variable_data_keys", type=str2bool, default=False, help="Allow data keys beyond the task's")
+    group.add_argument(
+        "--max_cache_size", type=humanfriendly_parse_size_or_none, default=0.0,
+        help="In-memory data cache size, e.g. 1GB (0: no cache)",
+    )
+    group.add_argument("--valid_max_cache_size", type=humanfriendly_parse_size_or_none, default=None, help="Validation cache size (none: as training)")
+
+
+def add_optimization_arguments(parser: argparse.ArgumentParser, optim_choices, scheduler_choices) -> None:
+    group = parser.add_argument_group("optimizer and scheduler")
+    optim_choices.add_arguments(group)
+    scheduler_choices.add_arguments(group)
+

@@ -152,14 +152,18 @@ class ClassChoices:
         return resolved
 
     def build(self, name: Optional[str], conf: Optional[Mapping[str, Any]], **task_kwargs: Any) -> Any:
-        """Instantiate the chosen class with ``conf`` plus arguments the task supplies (``idim``…).
+        """Instantiate the chosen class with ``conf`` plus arguments the task supplies (``idim``...).
 
-        Type errors (typeguard) and bad values surface as ``ConfigError`` naming ``--<name>_conf``.
+        Task arguments the chosen class does not take are left out (a task may offer ``idim`` to
+        every choice of a registry while only some use it). Type errors (typeguard) and bad values
+        surface as ``ConfigError`` naming ``--<name>_conf``.
         """
         cls = self.get_class(name)
         if cls is None:
             return None
         kwargs = self.resolve_conf(name, conf, exclude=task_kwargs)
+        accepted = {p.name for p in _init_parameters(cls)}
+        task_kwargs = {k: v for k, v in task_kwargs.items() if k in accepted}
         try:
             return cls(**task_kwargs, **kwargs)
         except TypeCheckError as exc:

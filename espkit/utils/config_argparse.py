@@ -13,7 +13,7 @@ from typing import Any, Dict, Optional, Sequence
 
 import yaml
 
-from espkit.utils.nested_dict_action import NestedDictAction
+from espkit.utils.nested_dict_action import NestedDictAction, safe_load
 
 
 class ConfigError(ValueError):
@@ -27,7 +27,7 @@ def load_yaml_config(path: str | Path) -> Dict[str, Any]:
         raise ConfigError(f"config file not found: {path}")
     try:
         with path.open(encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+            data = safe_load(f)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

@@ -6,7 +6,32 @@ import argparse
 import copy
 from typing import Any, Dict
 
+import re
+
 import yaml
+
+
+class SafeLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that also reads ``1e-3`` (no dot) as a float, as people write it."""
+
+
+SafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def safe_load(text):
+    """``yaml.safe_load`` with :class:`SafeLoader` (never instantiates arbitrary objects)."""
+    return yaml.load(text, Loader=SafeLoader)
 
 
 def merge_dict(base: Dict[str, Any], update: Dict[str, Any]) -> Dict[str, Any]:
@@ -38,7 +63,7 @@ def parse_nested_dict(text: str, option: str = "") -> Dict[str, Any]:
         if not key or any(not part for part in key.split(".")):
             raise argparse.ArgumentTypeError(f"{where}bad key in {text!r}; expected key=value")
         try:
-            value = yaml.safe_load(raw_value) if raw_value.strip() else None
+            value = safe_load(raw_value) if raw_value.strip() else None
         except yaml.YAMLError as exc:
             raise argparse.ArgumentTypeError(f"{where}cannot parse the value in {text!r}: {exc}") from None
         nested: Dict[str, Any] = {}
@@ -49,7 +74,7 @@ def parse_nested_dict(text: str, option: str = "") -> Dict[str, Any]:
         cursor[leaf] = value
         return nested
     try:
-        value = yaml.safe_load(stripped) if stripped else {}
+        value = safe_load(stripped) if stripped else {}
     except yaml.YAMLError as exc:
         raise argparse.ArgumentTypeError(f"{where}cannot parse {text!r} as YAML/JSON: {exc}") from None
     if value is None:

@@ -1,0 +1,89 @@
+"""Per-example preprocessing for TTS: text -> token ids, emotion names -> label ids."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+
+import numpy as np
+from typeguard import typechecked
+
+from espkit.text.build_tokenizer import build_tokenizer
+from espkit.text.cleaner import TextCleaner
+from espkit.text.token_id_converter import TokenIDConverter
+from espkit.tts.emotion.emo_list import EmotionLabelConverter
+
+logger = logging.getLogger(__name__)
+
+
+class TTSPreprocessor:
+    """``preprocess(uid, data) -> data`` for ``ESPnetDataset``.
+
+    - ``data[text_name]`` (str) -> cleaned, tokenised, int ids ``(T_text,)``;
+    - ``data[emo_name]`` (str, an ``utt2emo`` value) -> label id ``()`` (int64);
+    - everything else passes through.
+
+    Args:
+        token_type: ``char``, ``phn`` or ``word`` (see ``espkit.text.build_tokenizer``).
+        token_list: Token list file or list; ids follow its order.
+        emo_list: Emotion label names (list, file or comma-separated); needed when data has emotions.
+        g2p_type: Grapheme-to-phoneme backend for ``phn`` (e.g. ``espeak_ng_english``).
+    """
+
+    @typechecked
+    def __init__(
+        self,
+        token_type: Optional[str] = None,
+        token_list: Union[str, Path, Sequence[str], None] = None,
+        cleaner: Union[str, Sequence[str], None] = None,
+        g2p_type: Optional[str] = None,
+        non_linguistic_symbols: Union[str, Path, Sequence[str], None] = None,
+        unk_symbol: str = "<unk>",
+        space_symbol: str = "<space>",
+        emo_list: Union[str, Path, Sequence[str], None] = None,
+        text_name: str = "text",
+        emo_name: str = "emo_labs",
+    ):
+        self.text_name = text_name
+        self.emo_name = emo_name
+        self.cleaner = TextCleaner(cleaner)
+        if token_type is not None:
+            if token_list is None:
+                raise ValueError("token_list is required with token_type (set --token_list)")
+            self.tokenizer = build_tokenizer(
+                token_type=token_type,
+                non_linguistic_symbols=non_linguistic_symbols,
+                space_symbol=space_symbol,
+                g2p_type=g2p_type,
+            )
+            self.converter = TokenIDConverter(token_list, unk_symbol=unk_symbol)
+        else:
+            self.tokenizer = None
+            self.converter = None
+        self.emotions = EmotionLabelConverter(emo_list) if emo_list is not None else None
+
+    def warm_up(self, texts: Iterable[str]) -> None:
+        """Tokenise many texts in one batch (one g2p process) so later lookups hit the cache."""
+        if self.tokenizer is not None:
+            self.tokenizer.text2tokens_batch([self.cleaner(t) for t in texts])
+
+    def text_to_ids(self, text: str) -> np.ndarray:
+        """Cleaned, tokenised text as int64 ids ``(T_text,)``."""
+        tokens = self.tokenizer.text2tokens(self.cleaner(text))
+        return np.asarray(self.converter.tokens2ids(tokens), dtype=np.int64)
+
+    def texts_to_tokens(self, texts: List[str]) -> List[List[str]]:
+        return self.tokenizer.text2tokens_batch([self.cleaner(t) for t in texts])
+
+    def __call__(self, uid: str, data: Dict[str, Any]) -> Dict[str, Any]:
+        data = dict(data)
+        if self.text_name in data and isinstance(data[self.text_name], str):
+            if self.tokenizer is None:
+                raise ValueError(f"uid {uid!r}: got raw text but no token_type/token_list is configured")
+            data[self.text_name] = self.text_to_ids(data[self.text_name])
+        if self.emo_name in data and isinstance(data[self.emo_name], str):
+            if self.emotions is None:
+                raise ValueError(f"uid {uid!r}: got emotion label {data[self.emo_name]!r} but no --emo_list is set")
+            data[self.emo_name] = np.asarray(self.emotions.name2id(data[self.emo_name].strip()), dtype=np.int64)
+        return data

@@ -1,0 +1,252 @@
+"""``TTSTask``: the text-to-speech task — options, data handling and ``ESPnetTTSModel`` building."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Callable, List, Optional
+
+from espkit.layers.abs_normalize import AbsNormalize
+from espkit.layers.global_mvn import GlobalMVN
+from espkit.layers.utterance_mvn import UtteranceMVN
+from espkit.tasks.abs_task import AbsTask
+from espkit.train.class_choices import ClassChoices
+from espkit.train.collate_fn import CommonCollateFn
+from espkit.train.preprocessor import TTSPreprocessor
+from espkit.tts.abs_tts import AbsTTS
+from espkit.tts.emotion.abs_emo_extract import AbsEmoExtract
+from espkit.tts.emotion.emo_classifier import EmotionClassifier
+from espkit.tts.emotion.emo_list import load_emo_list
+from espkit.tts.emotion.prosody import ProsodyEmoExtract
+from espkit.tts.emotion.reference_encoder import ReferenceEncoder
+from espkit.tts.espnet_model import EMO_SOURCES, ESPnetTTSModel
+from espkit.tts.feats_extract.abs_feats_extract import AbsFeatsExtract
+from espkit.tts.feats_extract.energy import Energy
+from espkit.tts.feats_extract.fbank import LogMelFbank
+from espkit.tts.feats_extract.linear_spectrogram import LinearSpectrogram
+from espkit.tts.feats_extract.pitch import Pitch
+from espkit.tts.tacotron2.tacotron2 import Tacotron2
+from espkit.tts.tacotron2.tacotron2_controllable import Tacotron2Controllable
+from espkit.utils.config_argparse import ConfigError
+from espkit.utils.types import int_or_none, str_or_none
+
+logger = logging.getLogger(__name__)
+
+feats_extract_choices = ClassChoices(
+    "feats_extract", {"fbank": LogMelFbank, "linear_spectrogram": LinearSpectrogram},
+    type_check=AbsFeatsExtract, default="fbank", optional=True,
+)
+pitch_extract_choices = ClassChoices("pitch_extract", {"pitch": Pitch}, type_check=AbsFeatsExtract, optional=True)
+energy_extract_choices = ClassChoices("energy_extract", {"energy": Energy}, type_check=AbsFeatsExtract, optional=True)
+normalize_choices = ClassChoices(
+    "normalize", {"global_mvn": GlobalMVN, "utterance_mvn": UtteranceMVN},
+    type_check=AbsNormalize, default="global_mvn", optional=True,
+)
+pitch_normalize_choices = ClassChoices(
+    "pitch_normalize", {"global_mvn": GlobalMVN, "utterance_mvn": UtteranceMVN}, type_check=AbsNormalize, optional=True
+)
+energy_normalize_choices = ClassChoices(
+    "energy_normalize", {"global_mvn": GlobalMVN, "utterance_mvn": UtteranceMVN}, type_check=AbsNormalize, optional=True
+)
+emo_extract_choices = ClassChoices(
+    "emo_extract", {"prosody": ProsodyEmoExtract, "reference_encoder": ReferenceEncoder},
+    type_check=AbsEmoExtract, optional=True,
+)
+emo_classifier_choices = ClassChoices(
+    "emo_classifier", {"mlp": EmotionClassifier, "linear": EmotionClassifier},
+    type_check=EmotionClassifier, optional=True,
+)
+tts_choices = ClassChoices(
+    "tts",
+    {"tacotron2": Tacotron2, "tacotron2_controllable": Tacotron2Controllable, "emocontrl": Tacotron2Controllable},
+    type_check=AbsTTS, default="tacotron2",
+)
+
+#: ``normalize`` option -> the statistics file that stats collection writes for it.
+STATS_FILES = {"normalize": "feats_stats.npz", "pitch_normalize": "pitch_stats.npz", "energy_normalize": "energy_stats.npz"}
+
+
+class TTSTask(AbsTask):
+    """Text-to-speech: ``text`` (+ ``speech``, ``emo_labs``...) -> ``ESPnetTTSModel``."""
+
+    class_choices_list = [
+        feats_extract_choices, pitch_extract_choices, energy_extract_choices, normalize_choices,
+        pitch_normalize_choices, energy_normalize_choices, emo_extract_choices, emo_classifier_choices, tts_choices,
+    ]
+    # Filled in by build_model (from the token list, features and emotion list), not by the user.
+    task_supplied_args = {
+        **AbsTask.task_supplied_args,
+        "pitch_extract": ("fs", "n_fft", "hop_length", "win_length", "window"),
+        "energy_extract": ("fs", "n_fft", "hop_length", "win_length", "window"),
+        "emo_extract": ("idim", "fs", "hop_length"),
+        "emo_classifier": ("idim", "num_emotions"),
+        "tts": ("idim", "odim", "num_emotions", "emo_feat_dim"),
+    }
+
+    @classmethod
+    def add_task_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_argument_group("task related")
+        group.add_argument("--token_list", type=str_or_none, default=None, help="Token list file (or list in a config)")
+        group.add_argument("--odim", type=int_or_none, default=None, help="Feature size when there is no feats_extract")
+        group.add_argument("--emo_list", type=str_or_none, default=None,
+                           help="Emotion labels: a file (one per line) or comma-separated, e.g. neutral,happy,sad,angry")
+        group.add_argument("--emo_source", type=str, default="label", choices=EMO_SOURCES,
+                           help="What conditions the TTS model: emotion labels, a reference embedding, or nothing")
+        group = parser.add_argument_group("preprocess related")
+        group.add_argument("--token_type", type=str_or_none, default="phn", choices=("char", "phn", "word", None),
+                           help="Text unit")
+        group.add_argument("--cleaner", type=str_or_none, default="english", help="Text cleaner (english, none)")
+        group.add_argument("--g2p", type=str_or_none, default="espeak_ng_english", help="g2p for token_type phn")
+        group.add_argument("--non_linguistic_symbols", type=str_or_none, default=None, help="File of symbols kept whole")
+        group = parser.add_argument_group("model parts")
+        for choices in cls.class_choices_list:
+            choices.add_arguments(group)
+
+    @classmethod
+    def resolve_args(cls, args: argparse.Namespace) -> argparse.Namespace:
+        """Also reads ``--token_list``/``--emo_list`` files into lists (so config.yaml is self-contained)."""
+        super().resolve_args(args)
+        if isinstance(args.token_list, str):
+            path = Path(args.token_list)
+            if not path.is_file():
+                raise ConfigError(f"--token_list: file not found: {path} (make it with python -m espkit.bin.tokenize_text)")
+            args.token_list = [line.rstrip("\n") for line in path.open(encoding="utf-8") if line.strip()]
+        if args.emo_list is not None and not isinstance(args.emo_list, list):
+            try:
+                args.emo_list = load_emo_list(args.emo_list)
+            except (ValueError, FileNotFoundError) as exc:
+                raise ConfigError(f"--emo_list: {exc}") from None
+        return args
+
+    # --- data ---------------------------------------------------------------------------------------
+    @classmethod
+    def required_data_names(cls, train: bool = True, inference: bool = False) -> tuple:
+        return ("text",) if inference else ("text", "speech")
+
+    @classmethod
+    def optional_data_names(cls, train: bool = True, inference: bool = False) -> tuple:
+        return ("speech", "emo_labs", "emo_feats", "durations", "pitch", "energy")
+
+    @classmethod
+    def shape_data_names(cls) -> tuple:
+        """Batches are sorted by speech length first (the bulk of every batch), then text."""
+        return ("speech", "text")
+
+    @classmethod
+    def expected_fs(cls, args: argparse.Namespace) -> Optional[int]:
+        if args.feats_extract is None:
+            return None
+        return args.feats_extract_conf.get("fs")
+
+    @classmethod
+    def build_preprocess_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
+        return TTSPreprocessor(
+            token_type=args.token_type if args.token_list is not None else None,
+            token_list=args.token_list,
+            cleaner=args.cleaner,
+            g2p_type=args.g2p,
+            non_linguistic_symbols=args.non_linguistic_symbols,
+            emo_list=args.emo_list,
+        )
+
+    @classmethod
+    def prepare_dataset(cls, args: argparse.Namespace, dataset) -> None:
+        """Phonemise every text of the data set in one g2p batch (later lookups hit the cache)."""
+        if args.token_type == "phn" and dataset.has_name("text") and dataset.types["text"] == "text":
+            dataset.preprocess.warm_up(dataset.loaders["text"].values())
+
+    @classmethod
+    def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
+        return CommonCollateFn(float_pad_value=0.0, int_pad_value=0, not_sequence=("emo_labs", "emo_feats"))
+
+    # --- statistics -----------------------------------------------------------------------------------
+    @classmethod
+    def missing_stats(cls, args: argparse.Namespace) -> List[str]:
+        """Normalisers configured as global_mvn whose statistics file is not given or absent."""
+        missing = []
+        for option in STATS_FILES:
+            if getattr(args, option) == "global_mvn":
+                stats_file = getattr(args, f"{option}_conf").get("stats_file")
+                if stats_file is None or not Path(stats_file).exists():
+                    missing.append(option)
+        return missing
+
+    @classmethod
+    def prepare_stats(cls, args: argparse.Namespace) -> None:
+        """Compute normalisation statistics that are configured but missing, and cache them."""
+        missing = cls.missing_stats(args)
+        if not missing:
+            return
+        from espkit.train.collect_stats import collect_stats
+
+        stats_dir = Path(args.output_dir) / "stats"
+        targets = {option: stats_dir / "train" / STATS_FILES[option] for option in missing}
+        if not all(path.exists() for path in targets.values()):
+            logger.warning("normalisation statistics missing for %s: computing them once into %s",
+                           ", ".join(f"--{o}" for o in missing), stats_dir)
+            stats_args = argparse.Namespace(**vars(args))
+            for option in STATS_FILES:
+                setattr(stats_args, option, None)
+                setattr(stats_args, f"{option}_conf", {})
+            stats_args.num_iters_per_epoch = None
+            stats_args.output_dir = str(stats_dir)
+            model = cls.build_model(stats_args)
+            iterator = cls.build_iter_factory(stats_args, distributed=False, mode="train").build_iter(1, shuffle=False)
+            collect_stats(model, [("train", iterator)], stats_dir)
+        for option, path in targets.items():
+            getattr(args, f"{option}_conf")["stats_file"] = str(path)
+
+    # --- model ----------------------------------------------------------------------------------------
+    @classmethod
+    def build_model(cls, args: argparse.Namespace) -> ESPnetTTSModel:
+        if args.token_list is None:
+            raise ConfigError("--token_list is required to build a TTS model")
+        vocab_size = len(args.token_list)
+        feats_extract = feats_extract_choices.build(args.feats_extract, args.feats_extract_conf)
+        if feats_extract is not None:
+            odim = feats_extract.output_size()
+            feats_params = feats_extract.get_parameters()
+        elif args.odim is not None:
+            odim, feats_params = args.odim, {}
+        else:
+            raise ConfigError("--odim is required when --feats_extract is none")
+        prosody_params = {k: feats_params[k] for k in ("fs", "n_fft", "hop_length", "win_length", "window")
+                          if feats_params.get(k) is not None}
+        pitch_extract = pitch_extract_choices.build(args.pitch_extract, args.pitch_extract_conf, **prosody_params)
+        energy_extract = energy_extract_choices.build(args.energy_extract, args.energy_extract_conf, **prosody_params)
+        normalize = normalize_choices.build(args.normalize, args.normalize_conf)
+        pitch_normalize = pitch_normalize_choices.build(args.pitch_normalize, args.pitch_normalize_conf)
+        energy_normalize = energy_normalize_choices.build(args.energy_normalize, args.energy_normalize_conf)
+
+        num_emotions = len(args.emo_list) if args.emo_list else 0
+        emo_extract = emo_extract_choices.build(args.emo_extract, args.emo_extract_conf, idim=odim, **prosody_params)
+        emo_classifier = None
+        if args.emo_classifier is not None:
+            if emo_extract is None or num_emotions < 2:
+                raise ConfigError("--emo_classifier needs --emo_extract and an --emo_list of at least 2 labels")
+            emo_classifier = emo_classifier_choices.build(
+                args.emo_classifier, args.emo_classifier_conf, idim=emo_extract.output_size(), num_emotions=num_emotions
+            )
+        tts_kwargs = {"idim": vocab_size, "odim": odim}
+        if num_emotions:
+            tts_kwargs["num_emotions"] = num_emotions
+        if args.emo_source == "reference":
+            if emo_extract is None:
+                raise ConfigError("--emo_source reference needs an --emo_extract")
+            tts_kwargs["emo_feat_dim"] = emo_extract.output_size()
+        tts = tts_choices.build(args.tts, args.tts_conf, **tts_kwargs)
+        if tts.num_emotions() and args.emo_source == "label" and tts.num_emotions() != num_emotions:
+            raise ConfigError(f"--tts {args.tts} is emotion-controllable: set --emo_list (e.g. neutral,happy,sad,angry)")
+        return ESPnetTTSModel(
+            feats_extract=feats_extract,
+            pitch_extract=pitch_extract,
+            energy_extract=energy_extract,
+            normalize=normalize,
+            pitch_normalize=pitch_normalize,
+            energy_normalize=energy_normalize,
+            emo_extract=emo_extract,
+            emo_classifier=emo_classifier,
+            tts=tts,
+            emo_source=args.emo_source,
+        )

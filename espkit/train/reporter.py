@@ -1,0 +1,295 @@
+"""Per-epoch statistics of a training run: weighted averages, history, best epochs, plots.
+
+The trainer opens a phase (``"train"`` or ``"valid"``) of an epoch, registers the stats of
+every batch, and closes the phase, which stores the epoch averages in the history::
+
+    >>> reporter = Reporter()
+    >>> reporter.start_phase("train", epoch=1)
+    >>> reporter.register({"loss": torch.tensor(2.0)}, weight=3)
+    >>> reporter.register({"loss": torch.tensor(4.0)}, weight=1)
+    >>> reporter.finish_phase()["loss"]
+    2.5
+
+Sums are kept as (float64) tensors so that registering a batch does not synchronise with the
+GPU; they become Python floats only for logging, closing a phase and ``state_dict()``.
+``state_dict()`` holds the partial sums of the open phase, so a run resumed mid-epoch reports
+the same epoch averages as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+Number = Union[torch.Tensor, float, int]
+MODES = ("min", "max")
+
+_matplotlib_missing_logged = False
+
+
+def _as_float(value: Number) -> float:
+    return float(value.item()) if isinstance(value, torch.Tensor) else float(value)
+
+
+class Reporter:
+    """History of ``{epoch: {phase: {stat: value}}}`` plus the sums of the phase in progress."""
+
+    def __init__(self) -> None:
+        self.history: Dict[int, Dict[str, Dict[str, float]]] = {}
+        self._epoch: Optional[int] = None
+        self._phase: Optional[str] = None
+        self._sums: Dict[str, List[Number]] = {}  # key -> [sum(value * weight), sum(weight)]
+        self._counts: Dict[str, float] = {}  # key -> plain sum (e.g. skipped_steps)
+        self._elapsed_before = 0.0  # seconds of this phase spent in earlier (resumed) runs
+        self._start_time = time.perf_counter()
+        self._batches_here = 0  # batches registered in this process (for it/s and the ETA)
+
+    # --- accumulation ------------------------------------------------------------------------
+    @property
+    def epoch(self) -> Optional[int]:
+        """The epoch of the open phase (None before the first ``start_phase``)."""
+        return self._epoch
+
+    @property
+    def phase(self) -> Optional[str]:
+        """The open phase, or None."""
+        return self._phase
+
+    def start_phase(self, phase: str, epoch: int) -> None:
+        """Open ``phase`` of ``epoch``; continues the restored partial sums if they are of the same one."""
+        resumed = self._phase == phase and self._epoch == epoch
+        if not resumed:
+            self._sums = {}
+            self._counts = {}
+            self._elapsed_before = 0.0
+        self._phase = phase
+        self._epoch = epoch
+        self._start_time = time.perf_counter()
+        self._batches_here = 0
+
+    def register(self, stats: Mapping[str, Optional[Number]], weight: Number = 1) -> None:
+        """Add one batch: every non-None stat enters the weighted mean of its key with ``weight``.
+
+        Args:
+            stats: ``{key: scalar tensor | float}``; tensors must hold one element.
+            weight: the batch weight (tensor or number), usually the batch size.
+        """
+        if self._phase is None:
+            raise RuntimeError("Reporter.register() called before start_phase()")
+        if isinstance(weight, torch.Tensor):
+            weight = weight.detach().to(torch.float64)
+        else:
+            weight = float(weight)
+        for key, value in stats.items():
+            if value is None:
+                continue
+            if isinstance(value, torch.Tensor):
+                if value.numel() != 1:
+                    raise ValueError(
+                        f"stat {key!r} must be a scalar, got a tensor of shape {tuple(value.shape)}"
+                    )
+                value = value.detach().reshape(()).to(torch.float64)
+            else:
+                value = float(value)
+            sums = self._sums.get(key)
+            if sums is None:
+                self._sums[key] = [value * weight, weight]
+            else:
+                sums[0] = sums[0] + value * weight
+                sums[1] = sums[1] + weight
+        self._batches_here += 1
+
+    def increment(self, key: str, amount: float = 1) -> None:
+        """Add ``amount`` to a plain per-epoch sum (e.g. ``skipped_steps``)."""
+        self._counts[key] = self._counts.get(key, 0) + amount
+
+    def elapsed(self) -> float:
+        """Seconds spent in the open phase, including earlier runs of a resumed epoch."""
+        return self._elapsed_before + time.perf_counter() - self._start_time
+
+    def current_averages(self) -> Dict[str, float]:
+        """Weighted means (and sums) of the open phase so far (synchronises with the device)."""
+        averages = {}
+        for key, (weighted_sum, weight_sum) in self._sums.items():
+            weight_sum = _as_float(weight_sum)
+            averages[key] = _as_float(weighted_sum) / weight_sum if weight_sum != 0 else math.nan
+        averages.update(self._counts)
+        return averages
+
+    def finish_phase(self) -> Dict[str, float]:
+        """Close the open phase: store its averages (plus ``time`` in seconds) in the history."""
+        if self._phase is None or self._epoch is None:
+            raise RuntimeError("Reporter.finish_phase() called without an open phase")
+        values = self.current_averages()
+        values["time"] = self.elapsed()
+        self.history.setdefault(self._epoch, {})[self._phase] = values
+        self._phase = None
+        self._sums = {}
+        self._counts = {}
+        self._elapsed_before = 0.0
+        return values
+
+    # --- messages ------------------------------------------------------------------------------
+    def progress_message(self, batch_index: int, num_batches: Optional[int]) -> str:
+        """``"2epoch:train:30/100batch: loss=0.512, ... (12.3 it/s, ETA 0:00:05)"``."""
+        elapsed = time.perf_counter() - self._start_time
+        rate = self._batches_here / elapsed if elapsed > 0 else math.nan
+        total = "?" if num_batches is None else str(num_batches)
+        stats = ", ".join(f"{key}={value:.4g}" for key, value in sorted(self.current_averages().items()))
+        message = f"{self._epoch}epoch:{self._phase}:{batch_index}/{total}batch: {stats} ({rate:.2f} it/s"
+        if num_batches is not None and rate > 0 and math.isfinite(rate):
+            remaining = max(num_batches - batch_index, 0) / rate
+            message += f", ETA {datetime.timedelta(seconds=round(remaining))}"
+        return message + ")"
+
+    def epoch_summary(self, epoch: int) -> str:
+        """One line with every stat of every phase of ``epoch``."""
+        parts = []
+        for phase, values in self.history.get(epoch, {}).items():
+            stats = ", ".join(f"{key}={value:.4g}" for key, value in sorted(values.items()))
+            parts.append(f"[{phase}] {stats}")
+        return f"{epoch}epoch results: " + "; ".join(parts)
+
+    # --- history queries ---------------------------------------------------------------------
+    @property
+    def last_epoch(self) -> int:
+        """The latest epoch with a closed phase (0 when none)."""
+        return max(self.history, default=0)
+
+    def has(self, phase: str, key: str, epoch: Optional[int] = None) -> bool:
+        """True if ``phase``/``key`` has a value at ``epoch`` (default: the last epoch)."""
+        epoch = self.last_epoch if epoch is None else epoch
+        return key in self.history.get(epoch, {}).get(phase, {})
+
+    def get_value(self, phase: str, key: str, epoch: Optional[int] = None) -> float:
+        """The average of ``key`` in ``phase`` at ``epoch`` (default: the last epoch)."""
+        epoch = self.last_epoch if epoch is None else epoch
+        values = self.history.get(epoch, {}).get(phase)
+        if values is None:
+            raise KeyError(f"no {phase!r} results for epoch {epoch}; epochs with results: {sorted(self.history)}")
+        if key not in values:
+            raise KeyError(f"no stat {key!r} in the {phase} results of epoch {epoch}; valid: {sorted(values)}")
+        return values[key]
+
+    def sort_epochs_and_values(self, phase: str, key: str, mode: str) -> List[Tuple[int, float]]:
+        """``[(epoch, value), ...]`` best first (ties: the earlier epoch first); NaN values left out."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        pairs = [
+            (epoch, phases[phase][key])
+            for epoch, phases in self.history.items()
+            if key in phases.get(phase, {}) and not math.isnan(phases[phase][key])
+        ]
+        sign = 1.0 if mode == "min" else -1.0
+        return sorted(pairs, key=lambda pair: (sign * pair[1], pair[0]))
+
+    def best_epoch(self, phase: str, key: str, mode: str) -> Optional[int]:
+        """The epoch with the best value (None if the stat was never reported)."""
+        pairs = self.sort_epochs_and_values(phase, key, mode)
+        return pairs[0][0] if pairs else None
+
+    def check_early_stopping(
+        self, patience: Optional[int], phase: str, key: str, mode: str, epoch: Optional[int] = None
+    ) -> bool:
+        """True when the best ``phase``/``key`` is ``patience`` or more epochs behind ``epoch``."""
+        if patience is None:
+            return False
+        epoch = self.last_epoch if epoch is None else epoch
+        best = self.best_epoch(phase, key, mode)
+        if best is None:
+            return False
+        if epoch - best >= patience:
+            logger.info(
+                "Early stopping: %s %s has not improved for %d epochs (best: epoch %d, patience %d)",
+                phase, key, epoch - best, best, patience,
+            )
+            return True
+        return False
+
+    # --- persistence -------------------------------------------------------------------------
+    def state_dict(self) -> Dict[str, Any]:
+        """Plain data: the history and the partial sums of the open phase."""
+        current = None
+        if self._phase is not None:
+            current = {
+                "epoch": self._epoch,
+                "phase": self._phase,
+                "sums": {key: [_as_float(a), _as_float(b)] for key, (a, b) in self._sums.items()},
+                "counts": dict(self._counts),
+                "elapsed": self.elapsed(),
+            }
+        return {
+            "history": {epoch: {phase: dict(values) for phase, values in phases.items()}
+                        for epoch, phases in self.history.items()},
+            "current": current,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Inverse of :meth:`state_dict`; ``start_phase`` of the same phase/epoch then continues it."""
+        self.history = {
+            int(epoch): {phase: dict(values) for phase, values in phases.items()}
+            for epoch, phases in state["history"].items()
+        }
+        current = state.get("current")
+        if current is None:
+            self._epoch, self._phase, self._sums, self._counts, self._elapsed_before = None, None, {}, {}, 0.0
+            return
+        self._epoch = int(current["epoch"])
+        self._phase = str(current["phase"])
+        self._sums = {key: [float(a), float(b)] for key, (a, b) in current["sums"].items()}
+        self._counts = dict(current["counts"])
+        self._elapsed_before = float(current["elapsed"])
+        self._start_time = time.perf_counter()
+
+    # --- outputs -----------------------------------------------------------------------------
+    def plot(self, output_dir: Union[str, Path]) -> List[Path]:
+        """Write ``<output_dir>/images/<stat>.png`` (one curve per phase over the epochs).
+
+        Uses matplotlib's Agg canvas (no display needed); without matplotlib nothing is written
+        and a single info message is logged per process.
+        """
+        global _matplotlib_missing_logged
+        try:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+        except ImportError:
+            if not _matplotlib_missing_logged:
+                logger.info("matplotlib is not installed: skipping the training-curve plots")
+                _matplotlib_missing_logged = True
+            return []
+        image_dir = Path(output_dir) / "images"
+        image_dir.mkdir(parents=True, exist_ok=True)
+        keys = sorted({key for phases in self.history.values() for values in phases.values() for key in values})
+        epochs = sorted(self.history)
+        written = []
+        for key in keys:
+            figure = Figure(figsize=(6, 4))
+            FigureCanvasAgg(figure)
+            axes = figure.add_subplot(1, 1, 1)
+            for phase in sorted({phase for phases in self.history.values() for phase in phases}):
+                points = [(e, self.history[e][phase][key]) for e in epochs if key in self.history[e].get(phase, {})]
+                if points:
+                    axes.plot([e for e, _ in points], [v for _, v in points], marker="o", label=phase)
+            axes.set_xlabel("epoch")
+            axes.set_ylabel(key)
+            axes.set_title(f"{key} vs epoch")
+            axes.legend()
+            axes.grid(True)
+            path = image_dir / f"{key}.png"
+            figure.savefig(path)
+            written.append(path)
+        return written
+
+    def tensorboard_add_scalars(self, writer: Any, epoch: int) -> None:
+        """``writer.add_scalar("<phase>/<stat>", value, epoch)`` for every stat of ``epoch``."""
+        for phase, values in self.history.get(epoch, {}).items():
+            for key, value in values.items():
+                writer.add_scalar(f"{phase}/{key}", value, epoch)

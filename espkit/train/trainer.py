@@ -1,0 +1,744 @@
+"""The training loop (ESPnet2's ``Trainer``): epochs, validation, checkpoints, best models.
+
+``Trainer.run`` trains a :class:`~espkit.train.abs_espnet_model.AbsESPnetModel` whose
+``forward(**batch)`` returns ``(loss, stats, weight)``. Per epoch it
+
+1. trains on ``train_iter_factory.build_iter(epoch)`` with gradient accumulation, clipping,
+   optional AMP, skipping steps with a non-finite loss or gradient norm;
+2. validates (eval mode, no grad; stats averaged over ranks);
+3. plots the attention maps of the fixed ``plot_attention_iter_factory`` utterances;
+4. steps the per-epoch schedulers (``ReduceLROnPlateau`` on ``val_scheduler_criterion``);
+5. writes (rank 0 only) ``<N>epoch.pth``, ``latest.pth``, ``<phase>.<stat>.best.pth``,
+   prunes to the n best epochs, plots ``images/<stat>.png``, and saves ``checkpoint.pth``.
+
+After the last epoch (or early stopping) the n best epochs of each criterion are averaged into
+``<phase>.<stat>.ave_<n>best.pth`` (and ``<phase>.<stat>.ave.pth``, the largest n).
+
+Resuming is exact: the data order of an epoch depends only on (seed, epoch), the global RNGs
+are re-seeded with ``seed + epoch`` at the start of every epoch, and a mid-epoch checkpoint
+(``save_every_n_iters`` or SIGINT/SIGTERM) stores the batch position and the RNG states, which
+are restored after the iterator of that epoch is rebuilt at that position.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import logging
+import re
+import signal
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+
+from espkit.schedulers.step_unit import scheduler_step_unit
+from espkit.torch_utils.device import to_device
+from espkit.torch_utils.seeding import get_rng_states, set_all_random_seed, set_rng_states
+from espkit.train.abs_espnet_model import AbsESPnetModel
+from espkit.train.checkpoint import (
+    CheckpointError,
+    apply_model_state,
+    average_model_files,
+    copy_atomic,
+    load_checkpoint,
+    remove_stale_temp_files,
+    save_atomic,
+)
+from espkit.train.distributed import (
+    DistributedOption,
+    all_reduce_flag,
+    all_reduce_stats,
+    barrier,
+)
+from espkit.train.reporter import Reporter
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = "checkpoint.pth"
+CHECKPOINT_VERSION = 1
+_EPOCH_FILE = re.compile(r"^(\d+)epoch\.pth$")
+
+
+# --- model contract ----------------------------------------------------------------------------
+def forward_model(
+    model: torch.nn.Module, batch: Dict[str, torch.Tensor]
+) -> Tuple[torch.Tensor, Dict[str, Any], Union[torch.Tensor, float]]:
+    """``model(**batch)`` checked against the ``(loss (), stats dict, weight)`` contract."""
+    output = model(**batch)
+    if not (isinstance(output, tuple) and len(output) == 3):
+        raise TypeError(
+            f"{type(model).__name__}.forward must return (loss, stats, weight), got {type(output).__name__}"
+        )
+    loss, stats, weight = output
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise TypeError(f"{type(model).__name__}.forward must return a scalar loss tensor, got {shape}")
+    if not isinstance(stats, dict):
+        raise TypeError(f"{type(model).__name__}.forward must return stats as a dict, got {type(stats).__name__}")
+    return loss.reshape(()), stats, weight
+
+
+def forward_attention(model: AbsESPnetModel, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """``model.forward_attention(**batch)``: ``{name: (B, T_out, T_in)}`` (or ``(B, H, T_out, T_in)``)."""
+    if not isinstance(model, AbsESPnetModel):
+        raise TypeError(
+            f"{type(model).__name__} must subclass espkit.train.abs_espnet_model.AbsESPnetModel "
+            "to plot attention weights"
+        )
+    attentions = model.forward_attention(**batch)
+    if not isinstance(attentions, dict):
+        raise TypeError(
+            f"{type(model).__name__}.forward_attention must return a dict, got {type(attentions).__name__}"
+        )
+    return attentions
+
+
+def _split_batch(item: Any, epoch: int) -> Tuple[Sequence[str], Dict[str, torch.Tensor]]:
+    if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[1], dict)):
+        raise TypeError(
+            f"the iterator of epoch {epoch} must yield (uids, batch_dict) pairs, got {type(item).__name__}"
+        )
+    return item[0], item[1]
+
+
+# --- options -----------------------------------------------------------------------------------
+def _default_criteria() -> List[List[str]]:
+    return [["train", "loss", "min"], ["valid", "loss", "min"]]
+
+
+@dataclass
+class TrainerOptions:
+    """The trainer's options (the ``trainer``/``common`` argument groups, same names and defaults)."""
+
+    output_dir: str = "exp"
+    ngpu: int = 0
+    seed: int = 0
+    max_epoch: int = 40
+    patience: Optional[int] = None
+    val_scheduler_criterion: Sequence[str] = ("valid", "loss")
+    early_stopping_criterion: Sequence[str] = ("valid", "loss", "min")
+    best_model_criterion: Sequence[Sequence[str]] = field(default_factory=_default_criteria)
+    keep_nbest_models: Sequence[int] = (10,)
+    nbest_averaging_interval: int = 0
+    grad_clip: float = -1.0
+    grad_clip_type: float = 2.0
+    accum_grad: int = 1
+    no_forward_run: bool = False
+    resume: bool = False
+    train_dtype: str = "float32"
+    use_amp: bool = False
+    log_interval: Optional[int] = None
+    use_tensorboard: bool = False
+    save_every_n_iters: Optional[int] = None
+    num_att_plot: int = 3
+
+    def __post_init__(self) -> None:
+        if self.max_epoch < 1:
+            raise ValueError(f"--max_epoch must be >= 1, got {self.max_epoch}")
+        if self.accum_grad < 1:
+            raise ValueError(f"--accum_grad must be >= 1, got {self.accum_grad}")
+        if self.patience is not None and self.patience < 1:
+            raise ValueError(f"--patience must be >= 1 or none, got {self.patience}")
+        if self.save_every_n_iters is not None and self.save_every_n_iters < 1:
+            raise ValueError(f"--save_every_n_iters must be >= 1 or none, got {self.save_every_n_iters}")
+        if self.log_interval is not None and self.log_interval < 1:
+            raise ValueError(f"--log_interval must be >= 1 or none, got {self.log_interval}")
+        if len(self.keep_nbest_models) == 0:
+            raise ValueError("--keep_nbest_models needs at least one number, e.g. 10")
+        if self.train_dtype not in ("float16", "float32", "float64", "bfloat16"):
+            raise ValueError(f"--train_dtype must be float16, float32, float64 or bfloat16, got {self.train_dtype!r}")
+        if len(self.val_scheduler_criterion) != 2:
+            raise ValueError(f"--val_scheduler_criterion needs <train|valid> <stat>, got {self.val_scheduler_criterion}")
+        criteria = [list(self.early_stopping_criterion)] + [list(c) for c in self.best_model_criterion]
+        for criterion in criteria:
+            if len(criterion) != 3 or criterion[0] not in ("train", "valid") or criterion[2] not in ("min", "max"):
+                raise ValueError(f"a criterion must be '<train|valid> <stat> <min|max>', got {criterion}")
+        self.best_model_criterion = [list(c) for c in self.best_model_criterion]
+        self.keep_nbest_models = [int(n) for n in self.keep_nbest_models]
+
+
+# --- signals -----------------------------------------------------------------------------------
+class StopRequest:
+    """SIGINT/SIGTERM handlers that only set a flag; the loop saves and exits at a step boundary.
+
+    A second signal while the first is pending exits at once (``SystemExit(128 + signum)``).
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: Optional[int] = None
+        self._previous: Dict[int, Any] = {}
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def exit_code(self) -> int:
+        """``128 + signum``: 130 for SIGINT, 143 for SIGTERM."""
+        return 128 + int(self.signum or 0)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:
+            raise SystemExit(128 + signum)
+        self.signum = signum
+        logger.warning(
+            "Received %s: saving a checkpoint at the next step boundary, then exiting "
+            "(send it again to exit at once)", signal.Signals(signum).name,
+        )
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            logger.info("Not in the main thread: SIGINT/SIGTERM keep their handlers")
+            return
+        for signum in self.SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handle)
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
+
+
+# --- run state ---------------------------------------------------------------------------------
+@dataclass
+class _Position:
+    epoch: int = 1
+    batch_index: int = 0
+    rng_states: Optional[Dict[str, Any]] = None
+    early_stopped: bool = False
+
+
+@dataclass
+class _Context:
+    """Everything one ``Trainer.run`` works on (passed to the small step methods)."""
+
+    model: AbsESPnetModel
+    train_model: torch.nn.Module  # ``model`` or its DistributedDataParallel wrapper
+    optimizers: List[torch.optim.Optimizer]
+    schedulers: List[Any]
+    scaler: Optional[Any]
+    reporter: Reporter
+    options: TrainerOptions
+    distributed_option: DistributedOption
+    output_dir: Path
+    device: torch.device
+    float_dtype: torch.dtype
+    stop: StopRequest
+    params: List[torch.nn.Parameter] = field(default_factory=list)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """fp16 autocast on CUDA, bf16 on CPU when ``use_amp``; otherwise nothing."""
+        if not self.options.use_amp:
+            return contextlib.nullcontext()
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.float16)
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+
+# --- n-best files ------------------------------------------------------------------------------
+def epoch_files(output_dir: Union[str, Path]) -> Dict[int, Path]:
+    """``{epoch: path}`` of the ``<N>epoch.pth`` files in ``output_dir``."""
+    files = {}
+    for path in Path(output_dir).iterdir():
+        match = _EPOCH_FILE.match(path.name)
+        if match:
+            files[int(match.group(1))] = path
+    return files
+
+
+def average_nbest_models(
+    output_dir: Union[str, Path],
+    reporter: Reporter,
+    best_model_criterion: Sequence[Sequence[str]],
+    keep_nbest_models: Sequence[int],
+    suffix: str = "",
+) -> List[Path]:
+    """Write ``<phase>.<stat>.ave_<n>best<suffix>.pth`` for each criterion and each n.
+
+    Each file is the mean of the ``<N>epoch.pth`` of the n best epochs (fewer when fewer
+    epochs were reported); ``<phase>.<stat>.ave<suffix>.pth`` is a copy of the largest n.
+    """
+    output_dir = Path(output_dir)
+    written = []
+    for phase, key, mode in best_model_criterion:
+        pairs = reporter.sort_epochs_and_values(phase, key, mode)
+        if not pairs:
+            continue
+        largest = None
+        for n in sorted({n for n in keep_nbest_models if n > 0}):
+            epochs = [epoch for epoch, _ in pairs[:n]]
+            paths = [output_dir / f"{epoch}epoch.pth" for epoch in epochs]
+            missing = [str(path) for path in paths if not path.is_file()]
+            if missing:
+                logger.warning(
+                    "Not averaging the %d best %s.%s models: missing %s", n, phase, key, ", ".join(missing)
+                )
+                continue
+            destination = output_dir / f"{phase}.{key}.ave_{n}best{suffix}.pth"
+            save_atomic(average_model_files(paths), destination)
+            logger.info("Averaged epochs %s (%s.%s %s) into %s", epochs, phase, key, mode, destination)
+            written.append(destination)
+            largest = destination
+        if largest is not None:
+            alias = output_dir / f"{phase}.{key}.ave{suffix}.pth"
+            copy_atomic(largest, alias)
+            written.append(alias)
+    return written
+
+
+# --- the trainer -------------------------------------------------------------------------------
+class Trainer:
+    """ESPnet2-style trainer: class methods only, state lives in a per-run context."""
+
+    @classmethod
+    def build_options(cls, args: argparse.Namespace) -> TrainerOptions:
+        """``TrainerOptions`` from the parsed arguments (options absent from ``args`` keep defaults)."""
+        values = vars(args)
+        kwargs = {}
+        for option in dataclasses.fields(TrainerOptions):
+            if option.name in values and values[option.name] is not None:
+                kwargs[option.name] = values[option.name]
+            elif option.name in values and option.name == "output_dir":
+                raise ValueError("--output_dir is required for training")
+            elif option.name in values and option.default is None:
+                kwargs[option.name] = None
+        return TrainerOptions(**kwargs)
+
+    @classmethod
+    def run(
+        cls,
+        model: AbsESPnetModel,
+        optimizers: Sequence[torch.optim.Optimizer],
+        schedulers: Sequence[Any],
+        train_iter_factory: Any,
+        valid_iter_factory: Any,
+        trainer_options: TrainerOptions,
+        distributed_option: Optional[DistributedOption] = None,
+        plot_attention_iter_factory: Any = None,
+    ) -> Reporter:
+        """Train for ``max_epoch`` epochs (from the resumed position); returns the reporter.
+
+        Args:
+            model: the model (moved here to the training device and ``train_dtype``).
+            optimizers: optimizers over the model's parameters, all stepped on the same loss.
+            schedulers: a scheduler (or None) per optimizer; stepping unit from
+                :func:`espkit.schedulers.step_unit.scheduler_step_unit`.
+            train_iter_factory / valid_iter_factory: ``build_iter(epoch, shuffle=None,
+                start_batch=0)`` yielding ``(uids, batch)``, and ``num_batches(epoch)``.
+            trainer_options: from :meth:`build_options`.
+            distributed_option: rank/world size (None: single process, ``ngpu`` from options).
+            plot_attention_iter_factory: fixed utterances whose attention maps are plotted.
+
+        Raises:
+            SystemExit(130 or 143): after saving ``checkpoint.pth`` on SIGINT/SIGTERM.
+        """
+        options = trainer_options
+        if not isinstance(model, AbsESPnetModel):
+            raise TypeError(
+                f"{type(model).__name__} must subclass espkit.train.abs_espnet_model.AbsESPnetModel"
+            )
+        dist_option = distributed_option or DistributedOption(ngpu=options.ngpu)
+        device = dist_option.device
+        float_dtype = getattr(torch, options.train_dtype)
+        model.to(device=device, dtype=float_dtype)
+        output_dir = Path(options.output_dir)
+        if dist_option.is_main:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            remove_stale_temp_files(output_dir)
+        scaler = torch.amp.GradScaler("cuda") if options.use_amp and device.type == "cuda" else None
+        ctx = _Context(
+            model=model,
+            train_model=model,
+            optimizers=list(optimizers),
+            schedulers=list(schedulers),
+            scaler=scaler,
+            reporter=Reporter(),
+            options=options,
+            distributed_option=dist_option,
+            output_dir=output_dir,
+            device=device,
+            float_dtype=float_dtype,
+            stop=StopRequest(),
+            params=[p for p in model.parameters() if p.requires_grad],
+        )
+        position = _Position()
+        checkpoint_path = output_dir / CHECKPOINT_NAME
+        if options.resume:
+            if checkpoint_path.is_file():
+                position = cls.resume(ctx, checkpoint_path)
+            else:
+                logger.info("--resume true but %s does not exist yet: starting from epoch 1", checkpoint_path)
+        if dist_option.distributed:
+            ctx.train_model = torch.nn.parallel.DistributedDataParallel(
+                model, device_ids=[device.index] if device.type == "cuda" else None
+            )
+        writer = cls._summary_writer(output_dir) if options.use_tensorboard and dist_option.is_main else None
+        ctx.stop.install()
+        try:
+            cls._run_epochs(ctx, position, train_iter_factory, valid_iter_factory, plot_attention_iter_factory, writer)
+        finally:
+            ctx.stop.restore()
+            if writer is not None:
+                writer.close()
+        return ctx.reporter
+
+    @classmethod
+    def _run_epochs(cls, ctx: _Context, position: _Position, train_iter_factory: Any,
+                    valid_iter_factory: Any, plot_attention_iter_factory: Any, writer: Any) -> None:
+        options, reporter = ctx.options, ctx.reporter
+        is_main = ctx.distributed_option.is_main
+        first_epoch = position.epoch
+        for epoch in range(first_epoch, options.max_epoch + 1):
+            if position.early_stopped:
+                break
+            start_batch = position.batch_index if epoch == first_epoch else 0
+            logger.info("%d/%d epoch started%s", epoch, options.max_epoch,
+                        f" (resuming after batch {start_batch})" if start_batch else "")
+            if start_batch == 0:
+                set_all_random_seed(options.seed + epoch)
+            rng_states = position.rng_states if start_batch > 0 else None
+            cls.train_one_epoch(ctx, train_iter_factory, epoch, start_batch, rng_states)
+            cls.validate_one_epoch(ctx, valid_iter_factory, epoch)
+            if plot_attention_iter_factory is not None and options.num_att_plot > 0 and is_main:
+                cls.plot_attention(ctx, plot_attention_iter_factory, epoch)
+            cls._step_epoch_schedulers(ctx)
+            early_stopped = reporter.check_early_stopping(options.patience, *options.early_stopping_criterion)
+            if is_main:
+                logger.info(reporter.epoch_summary(epoch))
+                reporter.plot(ctx.output_dir)
+                if writer is not None:
+                    reporter.tensorboard_add_scalars(writer, epoch)
+                cls._save_epoch_files(ctx, epoch)
+                interval = options.nbest_averaging_interval
+                if interval > 0 and epoch % interval == 0:
+                    average_nbest_models(ctx.output_dir, reporter, options.best_model_criterion,
+                                         options.keep_nbest_models, suffix=f".till{epoch}epoch")
+            num_done = train_iter_factory.num_batches(epoch)
+            cls.save_checkpoint(ctx, epoch, num_done if num_done is not None else 0,
+                                epoch_completed=True, early_stopped=early_stopped)
+            barrier()
+            if cls._stop_requested(ctx):
+                logger.warning("Stopping after epoch %d on request; resume with --resume true", epoch)
+                raise SystemExit(ctx.stop.exit_code)
+            if early_stopped:
+                break
+        if is_main:
+            average_nbest_models(ctx.output_dir, reporter, options.best_model_criterion, options.keep_nbest_models)
+        barrier()
+
+    @classmethod
+    def _stop_requested(cls, ctx: _Context) -> bool:
+        """A signal arrived here (or, when distributed, on any rank)."""
+        if not ctx.distributed_option.distributed:
+            return ctx.stop.requested
+        stop = all_reduce_flag(ctx.stop.requested)
+        if stop and ctx.stop.signum is None:
+            ctx.stop.signum = signal.SIGTERM  # another rank was signalled
+        return stop
+
+    # --- one epoch -------------------------------------------------------------------------
+    @classmethod
+    def train_one_epoch(
+        cls,
+        ctx: _Context,
+        iter_factory: Any,
+        epoch: int,
+        start_batch: int = 0,
+        rng_states: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        """Train on the batches of ``epoch`` from ``start_batch`` on.
+
+        ``rng_states`` (a mid-epoch checkpoint's) are restored after the iterator is built, i.e.
+        at the same point of the random stream where they were saved.
+        """
+        options, reporter = ctx.options, ctx.reporter
+        distributed = ctx.distributed_option.distributed
+        is_main = ctx.distributed_option.is_main
+        iterator = iter_factory.build_iter(epoch, start_batch=start_batch)
+        if rng_states is not None:
+            set_rng_states(rng_states)
+        num_batches = iter_factory.num_batches(epoch)
+        log_interval = options.log_interval or max((num_batches or 1000) // 10, 1)
+        use_no_sync = distributed and num_batches is not None and options.accum_grad > 1
+        ctx.train_model.train()
+        reporter.start_phase("train", epoch)
+        batch_index = start_batch
+        window = 0  # batches whose gradients are accumulated but not yet applied
+        batches_since_save = 0
+        nonfinite_loss = torch.zeros((), dtype=torch.bool, device=ctx.device)
+        for item in iterator:
+            uids, batch = _split_batch(item, epoch)
+            batch_index += 1
+            batches_since_save += 1
+            if not options.no_forward_run:
+                window += 1
+                last_in_window = window == options.accum_grad or batch_index == num_batches
+                batch = to_device(batch, ctx.device, dtype=ctx.float_dtype)
+                sync = ctx.train_model.no_sync() if use_no_sync and not last_in_window else contextlib.nullcontext()
+                with sync:
+                    with ctx.autocast():
+                        loss, stats, weight = forward_model(ctx.train_model, batch)
+                    if distributed:
+                        stats, weight = all_reduce_stats(stats, weight)
+                    reporter.register(stats, weight)
+                    loss = loss / options.accum_grad
+                    nonfinite_loss |= ~torch.isfinite(loss.detach())
+                    (ctx.scaler.scale(loss) if ctx.scaler is not None else loss).backward()
+                if last_in_window:
+                    cls._optimizer_step(ctx, nonfinite_loss, epoch, batch_index)
+                    nonfinite_loss = torch.zeros((), dtype=torch.bool, device=ctx.device)
+                    window = 0
+            if is_main and batch_index % log_interval == 0:
+                logger.info(reporter.progress_message(batch_index, num_batches))
+            if window == 0:  # a step boundary: nothing accumulated, safe to checkpoint
+                if cls._stop_requested(ctx):
+                    cls.save_checkpoint(ctx, epoch, batch_index, epoch_completed=False)
+                    barrier()
+                    logger.warning(
+                        "Stopped in epoch %d after batch %d; checkpoint saved, resume with --resume true",
+                        epoch, batch_index,
+                    )
+                    raise SystemExit(ctx.stop.exit_code)
+                if options.save_every_n_iters is not None and batches_since_save >= options.save_every_n_iters:
+                    cls.save_checkpoint(ctx, epoch, batch_index, epoch_completed=False)
+                    batches_since_save = 0
+        if window > 0:  # the epoch ended inside an accumulation window: apply what was gathered
+            cls._optimizer_step(ctx, nonfinite_loss, epoch, batch_index)
+        reporter.finish_phase()
+
+    @classmethod
+    def _optimizer_step(cls, ctx: _Context, nonfinite_loss: torch.Tensor, epoch: int, batch_index: int) -> None:
+        """Unscale, clip, check finiteness (one host sync), step optimizers and batch schedulers."""
+        options = ctx.options
+        if ctx.scaler is not None:
+            for optimizer in ctx.optimizers:
+                ctx.scaler.unscale_(optimizer)
+        grads = [p.grad for p in ctx.params if p.grad is not None]
+        if options.grad_clip > 0:
+            grad_norm = torch.nn.utils.clip_grad_norm_(
+                ctx.params, max_norm=options.grad_clip, norm_type=options.grad_clip_type
+            )
+        elif grads:
+            grad_norm = torch.nn.utils.get_total_norm(grads, norm_type=options.grad_clip_type)
+        else:
+            grad_norm = torch.zeros((), device=ctx.device)
+        bad = nonfinite_loss | ~torch.isfinite(grad_norm.to(nonfinite_loss.device))
+        skip = all_reduce_flag(bad) if ctx.distributed_option.distributed else bool(bad)
+        if skip:
+            logger.warning(
+                "epoch %d, iteration %d: non-finite loss or gradient norm (%s); skipping this "
+                "optimizer step, the weights are unchanged", epoch, batch_index, float(grad_norm),
+            )
+            ctx.reporter.increment("skipped_steps")
+            if ctx.scaler is not None:
+                ctx.scaler.update()
+        else:
+            step_stats: Dict[str, float] = {"grad_norm": float(grad_norm)}
+            for i, optimizer in enumerate(ctx.optimizers):
+                for j, group in enumerate(optimizer.param_groups):
+                    step_stats[f"optim{i}_lr{j}"] = float(group["lr"])
+            for optimizer in ctx.optimizers:
+                if ctx.scaler is not None:
+                    ctx.scaler.step(optimizer)
+                else:
+                    optimizer.step()
+            if ctx.scaler is not None:
+                ctx.scaler.update()
+            for scheduler in ctx.schedulers:
+                if scheduler is not None and scheduler_step_unit(scheduler) == "batch":
+                    scheduler.step()
+            ctx.reporter.register(step_stats, 1)
+        for optimizer in ctx.optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        ctx.model.zero_grad(set_to_none=True)
+
+    @classmethod
+    @torch.no_grad()
+    def validate_one_epoch(cls, ctx: _Context, iter_factory: Any, epoch: int) -> None:
+        """Average the stats over the validation batches of ``epoch`` (eval mode, all ranks)."""
+        ctx.model.eval()
+        ctx.reporter.start_phase("valid", epoch)
+        for item in iter_factory.build_iter(epoch):
+            _, batch = _split_batch(item, epoch)
+            if ctx.options.no_forward_run:
+                continue
+            batch = to_device(batch, ctx.device, dtype=ctx.float_dtype)
+            with ctx.autocast():
+                _, stats, weight = forward_model(ctx.model, batch)
+            if ctx.distributed_option.distributed:
+                stats, weight = all_reduce_stats(stats, weight)
+            ctx.reporter.register(stats, weight)
+        ctx.reporter.finish_phase()
+
+    @classmethod
+    @torch.no_grad()
+    def plot_attention(cls, ctx: _Context, iter_factory: Any, epoch: int) -> List[Path]:
+        """``images/att_ws/<uid>/<key>.ep<epoch>.png`` for the first ``num_att_plot`` utterances."""
+        try:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+        except ImportError:
+            logger.info("matplotlib is not installed: skipping the attention plots")
+            return []
+        ctx.model.eval()
+        written: List[Path] = []
+        plotted = 0
+        for item in iter_factory.build_iter(epoch, shuffle=False):
+            uids, batch = _split_batch(item, epoch)
+            batch = to_device(batch, ctx.device, dtype=ctx.float_dtype)
+            attentions = forward_attention(ctx.model, batch)
+            count = min(len(uids), ctx.options.num_att_plot - plotted)
+            for key, weights in attentions.items():
+                weights = weights.detach().float().cpu()
+                if weights.dim() not in (3, 4) or weights.shape[0] != len(uids):
+                    raise ValueError(
+                        f"forward_attention()[{key!r}] must be (B, T_out, T_in) or (B, H, T_out, T_in) "
+                        f"with B={len(uids)}, got {tuple(weights.shape)}"
+                    )
+                for uid, matrix in zip(list(uids)[:count], weights[:count]):
+                    heads = matrix if matrix.dim() == 3 else matrix.unsqueeze(0)
+                    figure = Figure(figsize=(4 * len(heads), 4))
+                    FigureCanvasAgg(figure)
+                    for h, head in enumerate(heads):
+                        axes = figure.add_subplot(1, len(heads), h + 1)
+                        axes.imshow(head.numpy(), aspect="auto", origin="lower", interpolation="none")
+                        axes.set_xlabel("input")
+                        axes.set_ylabel("output")
+                    path = ctx.output_dir / "images" / "att_ws" / str(uid) / f"{key}.ep{epoch}.png"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    figure.savefig(path)
+                    written.append(path)
+            plotted += count
+            if plotted >= ctx.options.num_att_plot:
+                break
+        return written
+
+    @classmethod
+    def _step_epoch_schedulers(cls, ctx: _Context) -> None:
+        for scheduler in ctx.schedulers:
+            if scheduler is None:
+                continue
+            unit = scheduler_step_unit(scheduler)
+            if unit == "epoch":
+                scheduler.step()
+            elif unit == "valid_epoch":
+                phase, key = ctx.options.val_scheduler_criterion
+                if not ctx.reporter.has(phase, key):
+                    raise ValueError(
+                        f"--val_scheduler_criterion {phase} {key}: the model reports no {phase} stat {key!r} "
+                        f"({type(scheduler).__name__} needs it); reported: "
+                        f"{sorted(ctx.reporter.history[ctx.reporter.last_epoch].get(phase, {}))}"
+                    )
+                scheduler.step(ctx.reporter.get_value(phase, key))
+
+    # --- files -----------------------------------------------------------------------------
+    @classmethod
+    def _save_epoch_files(cls, ctx: _Context, epoch: int) -> None:
+        """``<N>epoch.pth``, ``latest.pth``, the best-model copies, then prune to the n best."""
+        output_dir, reporter, options = ctx.output_dir, ctx.reporter, ctx.options
+        epoch_path = output_dir / f"{epoch}epoch.pth"
+        save_atomic(ctx.model.state_dict(), epoch_path)
+        copy_atomic(epoch_path, output_dir / "latest.pth")
+        keep = max(options.keep_nbest_models)
+        nbest_epochs = set()
+        any_criterion = False
+        for phase, key, mode in options.best_model_criterion:
+            if not reporter.has(phase, key, epoch):
+                if epoch == min(reporter.history):
+                    logger.warning(
+                        "--best_model_criterion %s %s %s: the model reports no %s stat %r; skipping it",
+                        phase, key, mode, phase, key,
+                    )
+                continue
+            any_criterion = True
+            if reporter.best_epoch(phase, key, mode) == epoch:
+                copy_atomic(epoch_path, output_dir / f"{phase}.{key}.best.pth")
+                logger.info("The best model for %s.%s (%s) is now epoch %d", phase, key, mode, epoch)
+            nbest_epochs.update(e for e, _ in reporter.sort_epochs_and_values(phase, key, mode)[:keep])
+        if not any_criterion:
+            return  # nothing to rank the epochs by: keep every epoch file
+        for other_epoch, path in epoch_files(output_dir).items():
+            if other_epoch not in nbest_epochs:
+                path.unlink()
+        logger.debug("Kept epoch files %s", sorted(nbest_epochs))
+
+    @classmethod
+    def save_checkpoint(
+        cls, ctx: _Context, epoch: int, batch_index: int, epoch_completed: bool, early_stopped: bool = False
+    ) -> None:
+        """Write ``checkpoint.pth`` atomically (rank 0 only; see :mod:`espkit.train.checkpoint`)."""
+        if not ctx.distributed_option.is_main:
+            return
+        state = {
+            "version": CHECKPOINT_VERSION,
+            "model": ctx.model.state_dict(),
+            "optimizers": [optimizer.state_dict() for optimizer in ctx.optimizers],
+            "schedulers": [None if s is None else s.state_dict() for s in ctx.schedulers],
+            "scaler": None if ctx.scaler is None else ctx.scaler.state_dict(),
+            "reporter": ctx.reporter.state_dict(),
+            "epoch": epoch,
+            "batch_index": batch_index,
+            "epoch_completed": epoch_completed,
+            "early_stopped": early_stopped,
+            "rng": get_rng_states(),
+        }
+        save_atomic(state, ctx.output_dir / CHECKPOINT_NAME)
+
+    @classmethod
+    def resume(cls, ctx: _Context, path: Path) -> _Position:
+        """Load everything from ``path`` into ``ctx``; returns where training continues."""
+        checkpoint = load_checkpoint(path, map_location="cpu")
+        expected = {"model", "optimizers", "schedulers", "reporter", "epoch", "batch_index", "rng"}
+        if not isinstance(checkpoint, dict) or not expected.issubset(checkpoint):
+            found = sorted(checkpoint) if isinstance(checkpoint, dict) else type(checkpoint).__name__
+            raise CheckpointError(
+                f"{path} is not a training checkpoint (needs {sorted(expected)}, found {found}); "
+                "to initialise from model weights use --init_param instead of --resume"
+            )
+        apply_model_state(ctx.model, checkpoint["model"], str(path))
+        for kind, objects in (("optimizers", ctx.optimizers), ("schedulers", ctx.schedulers)):
+            states = checkpoint[kind]
+            if len(states) != len(objects):
+                raise CheckpointError(f"{path} holds {len(states)} {kind} but this run has {len(objects)}")
+            for index, (obj, state) in enumerate(zip(objects, states)):
+                if (obj is None) != (state is None):
+                    raise CheckpointError(f"{path}: {kind}[{index}] is {'missing' if state is None else 'unexpected'}")
+                if obj is None:
+                    continue
+                try:
+                    obj.load_state_dict(state)
+                except (ValueError, KeyError, RuntimeError) as error:
+                    raise CheckpointError(
+                        f"{path}: cannot load {kind}[{index}] into {type(obj).__name__} "
+                        f"(was the {kind[:-1]} config changed?): {error}"
+                    ) from error
+        if ctx.scaler is not None and checkpoint.get("scaler") is not None:
+            ctx.scaler.load_state_dict(checkpoint["scaler"])
+        ctx.reporter.load_state_dict(checkpoint["reporter"])
+        epoch, batch_index = int(checkpoint["epoch"]), int(checkpoint["batch_index"])
+        if checkpoint.get("epoch_completed", False):
+            position = _Position(epoch=epoch + 1, batch_index=0,
+                                 early_stopped=bool(checkpoint.get("early_stopped", False)))
+            logger.info("Resumed from %s: epoch %d was completed, continuing with epoch %d%s", path, epoch,
+                        epoch + 1, " (early stopping had fired: only averaging)" if position.early_stopped else "")
+        else:
+            position = _Position(epoch=epoch, batch_index=batch_index, rng_states=checkpoint["rng"])
+            logger.info("Resumed from %s: epoch %d, continuing after batch %d", path, epoch, batch_index)
+        return position
+
+    @classmethod
+    def _summary_writer(cls, output_dir: Path) -> Any:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as error:
+            raise ImportError(
+                "--use_tensorboard true needs the tensorboard package (pip install tensorboard); "
+                "or set --use_tensorboard false"
+            ) from error
+        return SummaryWriter(str(output_dir / "tensorboard"))

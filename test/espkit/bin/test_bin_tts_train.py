@@ -1,0 +1,63 @@
+"""End-to-end: tts_train on a tiny synthetic corpus (stats computed on the fly, 2 epochs)."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+
+from espkit.bin.tts_train import main
+from espkit.train.checkpoint import load_checkpoint
+from tiny_corpus import make_tiny_corpus, tiny_train_args
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    data = make_tiny_corpus(root / "data")
+    main(tiny_train_args(data, root / "exp"))
+    return data, root
+
+
+def test_training_writes_the_espnet_output_directory(trained):
+    _, root = trained
+    exp = root / "exp"
+    for name in ["config.yaml", "checkpoint.pth", "1epoch.pth", "2epoch.pth", "valid.loss.best.pth",
+                 "latest.pth", "stats/train/feats_stats.npz", "shapes/train/speech_shape"]:
+        assert (exp / name).exists(), name
+    assert any((exp / "images").glob("loss*.png"))
+    config = yaml.safe_load((exp / "config.yaml").read_text())
+    assert config["normalize_conf"]["stats_file"].endswith("stats/train/feats_stats.npz")
+    state = torch.load(exp / "2epoch.pth", weights_only=True)
+    assert any(k.startswith("tts.") for k in state) and "normalize.mean" in state
+
+
+def test_config_yaml_reproduces_the_run(trained):
+    _, root = trained
+    exp = root / "exp"
+    main(["--config", str(exp / "config.yaml"), "--output_dir", str(root / "again")])
+    first = torch.load(exp / "2epoch.pth", weights_only=True)
+    second = torch.load(root / "again" / "2epoch.pth", weights_only=True)
+    assert first.keys() == second.keys()
+    for key in first:
+        assert torch.equal(first[key], second[key]), key
+
+
+def test_dry_run_builds_everything_and_stops(trained, tmp_path):
+    data, _ = trained
+    main(tiny_train_args(data, tmp_path / "dry", ["--dry_run", "true"]))
+    assert (tmp_path / "dry" / "config.yaml").exists()
+    assert not (tmp_path / "dry" / "checkpoint.pth").exists()
+
+
+def test_cli_help_and_user_errors_have_no_traceback(trained, tmp_path):
+    data, _ = trained
+    out = subprocess.run([sys.executable, "-m", "espkit.bin.tts_train", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "--tts_conf" in out.stdout and "tacotron2_controllable" in out.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tts: tacotron2\ntts_conf:\n    adimm: 3\n")
+    argv = tiny_train_args(data, tmp_path / "bad") + ["--config", str(bad), "--tts_conf", "adimm=3"]
+    out = subprocess.run([sys.executable, "-m", "espkit.bin.tts_train", *argv], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert "does not accept adimm" in out.stderr and "Traceback" not in out.stderr

@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from espkit.tasks.tts import TTSTask
+from espkit.utils.config_argparse import ConfigError
+from tiny_corpus import make_tiny_corpus, tiny_train_args
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return make_tiny_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+def parse(argv):
+    args = TTSTask.get_parser().parse_args(argv)
+    return TTSTask.resolve_args(args)
+
+
+def test_build_model_from_args_fills_sizes_from_data_config(corpus, tmp_path):
+    args = parse(tiny_train_args(corpus, tmp_path, ["--normalize", "none"]))
+    model = TTSTask.build_model(args)
+    assert model.feats_extract.output_size() == 8
+    assert model.tts.num_emotions() == 4
+    assert args.token_list[:3] == ["<blank>", "<unk>", "<space>"]      # file read into the config
+    assert args.emo_list == ["neutral", "happy", "sad", "angry"]
+
+
+def test_collect_stats_writes_npz_equal_to_numpy_and_shape_files(corpus, tmp_path):
+    stats_dir = tmp_path / "stats"
+    TTSTask.main(cmd=tiny_train_args(corpus, stats_dir, ["--normalize", "none", "--collect_stats", "true",
+                                                          "--batch_bins", "3000"]))
+    with np.load(stats_dir / "train" / "feats_stats.npz") as stats:
+        count, total, total_sq = stats["count"], stats["sum"], stats["sum_square"]
+    # Recompute with numpy on the same features, utterance by utterance.
+    args = parse(tiny_train_args(corpus, tmp_path, ["--normalize", "none"]))
+    model = TTSTask.build_model(args)
+    from espkit.train.dataset import ESPnetDataset
+    dataset = ESPnetDataset([(str(corpus["wav.scp"]), "speech", "sound")])
+    frames = []
+    for uid in dataset:
+        wav = torch.from_numpy(dataset[uid][1]["speech"])[None]
+        feats, lengths = model.feats_extract(wav, torch.tensor([wav.shape[1]]))
+        frames.append(feats[0, : lengths[0]].double().numpy())
+    frames = np.concatenate(frames)
+    assert count == frames.shape[0]
+    np.testing.assert_allclose(total, frames.sum(0), rtol=1e-5)
+    np.testing.assert_allclose(total_sq, (frames**2).sum(0), rtol=1e-5)
+    shape_lines = (stats_dir / "train" / "feats_shape").read_text().splitlines()
+    assert len(shape_lines) == 8 and shape_lines[0].split()[1].endswith(",8")
+    assert (stats_dir / "train" / "text_shape").exists() and (stats_dir / "valid" / "speech_shape").exists()
+    config = yaml.safe_load((stats_dir / "config.yaml").read_text())
+    assert config["collect_stats"] is True
+
+
+def test_unknown_emotion_and_missing_token_list_are_clear(corpus, tmp_path):
+    argv = tiny_train_args(corpus, tmp_path)
+    argv[argv.index("--token_list") + 1] = str(tmp_path / "missing_tokens.txt")
+    with pytest.raises(ConfigError, match="--token_list: file not found"):
+        parse(argv)
+    args = parse(tiny_train_args(corpus, tmp_path, ["--emo_list", "happy,sad"]))
+    from espkit.train.dataset import ESPnetDataset
+    dataset = ESPnetDataset([(str(corpus["utt2emo"]), "emo_labs", "text")], preprocess=TTSTask.build_preprocess_fn(args, True))
+    with pytest.raises(ValueError, match="neutral.*happy, sad|happy, sad.*neutral"):
+        dataset["neutral_0000"]

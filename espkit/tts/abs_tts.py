@@ -1,0 +1,68 @@
+"""Interface of text-to-feature models (``--tts tacotron2`` etc.)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import torch
+
+
+class AbsTTS(torch.nn.Module, ABC):
+    """A model that maps token ids to acoustic features.
+
+    Training calls :meth:`forward` with a padded batch and gets ``(loss, stats, weight)``
+    back (ESPnet2's convention); synthesis calls :meth:`inference` on one utterance.
+    """
+
+    @abstractmethod
+    def forward(
+        self,
+        text: torch.Tensor,
+        text_lengths: torch.Tensor,
+        feats: torch.Tensor,
+        feats_lengths: torch.Tensor,
+        **kwargs: Any,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
+        """Compute the training loss.
+
+        Args:
+            text: token ids ``(B, T_text)`` (long), padded.
+            text_lengths: ``(B,)``.
+            feats: target features ``(B, T_feats, odim)``, padded.
+            feats_lengths: ``(B,)``.
+            **kwargs: model-specific extra inputs (speaker embeddings, emotion labels...).
+
+        Returns:
+            ``loss`` (scalar tensor), ``stats`` (name -> detached scalar tensor) and
+            ``weight`` (tensor, normally the batch size) used to average stats over batches.
+        """
+        raise NotImplementedError
+
+    @abstractmethod
+    def inference(self, text: torch.Tensor, **kwargs: Any) -> dict[str, torch.Tensor]:
+        """Generate features for one utterance.
+
+        Args:
+            text: token ids ``(T_text,)`` (long).
+
+        Returns:
+            A dict with at least ``feat_gen`` ``(T_feats, odim)``, ``prob`` ``(T_feats,)``
+            (stop probabilities) and ``att_w`` ``(T_feats, T_text')`` (attention weights;
+            ``T_text'`` may include an appended end-of-sentence token).
+        """
+        raise NotImplementedError
+
+    @property
+    def require_raw_speech(self) -> bool:
+        """Whether :meth:`forward` needs the raw waveform besides the features."""
+        return False
+
+    @property
+    def require_vocoder(self) -> bool:
+        """Whether the generated features need a vocoder to become a waveform."""
+        return True
+
+    def num_emotions(self) -> int:
+        """Number of emotion classes the model can be conditioned on (0: none)."""
+        return 0

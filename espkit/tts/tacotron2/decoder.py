@@ -1,0 +1,383 @@
+"""Tacotron2 autoregressive decoder: prenet, zoneout LSTM stack, projections and postnet."""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from espkit.tts.tacotron2.attention import AttLoc
+from espkit.tts.tacotron2.masks import make_pad_mask
+
+logger = logging.getLogger(__name__)
+
+OUTPUT_ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
+
+
+class Prenet(nn.Module):
+    """``n_layers`` of ``Linear -> ReLU -> Dropout`` on the previous output frame.
+
+    As in Tacotron2, the dropout stays on at inference: it is the model's source of
+    variation and it is what the decoder was trained with. Set :attr:`always_dropout` to
+    False (e.g. in tests) to let it follow ``train()``/``eval()`` like ordinary dropout.
+
+    Args:
+        idim: input size (``odim`` of the features).
+        n_layers: number of layers.
+        n_units: units per layer.
+        dropout_rate: dropout probability.
+    """
+
+    def __init__(self, idim: int, n_layers: int = 2, n_units: int = 256, dropout_rate: float = 0.5):
+        super().__init__()
+        self.layers = nn.ModuleList(
+            nn.Linear(idim if i == 0 else n_units, n_units) for i in range(n_layers)
+        )
+        self.dropout_rate = dropout_rate
+        self.always_dropout = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(..., idim)`` -> ``(..., n_units)``."""
+        apply_dropout = self.always_dropout or self.training
+        for layer in self.layers:
+            x = F.dropout(torch.relu(layer(x)), self.dropout_rate, training=apply_dropout)
+        return x
+
+
+class Postnet(nn.Module):
+    """Convolution stack predicting a residual added to the decoder's frames.
+
+    Blocks are ``Conv1d -> BatchNorm1d (optional) -> Tanh -> Dropout``; the last block has
+    no tanh and maps back to ``odim`` channels.
+
+    Args:
+        odim: feature size.
+        n_layers: number of convolutions (>= 1).
+        n_chans: channels of the hidden convolutions.
+        n_filts: kernel size (odd).
+        use_batch_norm: batch normalisation after each convolution.
+        dropout_rate: dropout after each block.
+    """
+
+    def __init__(
+        self,
+        odim: int,
+        n_layers: int = 5,
+        n_chans: int = 512,
+        n_filts: int = 5,
+        use_batch_norm: bool = True,
+        dropout_rate: float = 0.5,
+    ):
+        super().__init__()
+        if n_filts % 2 == 0:
+            raise ValueError(f"postnet_filts must be odd so that lengths are kept, got {n_filts}")
+        blocks = []
+        for i in range(n_layers):
+            in_chans = odim if i == 0 else n_chans
+            out_chans = odim if i == n_layers - 1 else n_chans
+            block: list[nn.Module] = [
+                nn.Conv1d(
+                    in_chans, out_chans, n_filts, padding=(n_filts - 1) // 2,
+                    bias=not use_batch_norm,
+                )
+            ]
+            if use_batch_norm:
+                block.append(nn.BatchNorm1d(out_chans))
+            if i < n_layers - 1:
+                block.append(nn.Tanh())
+            block.append(nn.Dropout(dropout_rate))
+            blocks.append(nn.Sequential(*block))
+        self.blocks = nn.ModuleList(blocks)
+
+    def forward(self, xs: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """Residual ``(B, odim, T_feats)`` for frames ``(B, odim, T_feats)``.
+
+        ``keep`` ``(B, 1, T_feats)`` (True at real frames) zeroes padded frames after every
+        block, so that padding does not leak into real frames through the convolutions.
+        """
+        for block in self.blocks:
+            xs = block(xs)
+            if keep is not None:
+                xs = xs * keep
+        return xs
+
+
+class ZoneOutLSTMCell(nn.Module):
+    """``nn.LSTMCell`` whose hidden and cell states are zoned out (Krueger et al., 2016).
+
+    In training, each unit keeps its previous value with probability ``zoneout_rate``; in
+    eval, the new state is ``rate * previous + (1 - rate) * new``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, zoneout_rate: float = 0.1):
+        super().__init__()
+        if not 0.0 <= zoneout_rate < 1.0:
+            raise ValueError(f"zoneout_rate must be in [0, 1), got {zoneout_rate}")
+        self.cell = nn.LSTMCell(input_size, hidden_size)
+        self.zoneout_rate = zoneout_rate
+
+    def forward(
+        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` ``(B, input_size)``, ``state`` ``(h, c)`` each ``(B, hidden_size)``."""
+        h_new, c_new = self.cell(x, state)
+        if self.zoneout_rate == 0.0:
+            return h_new, c_new
+        return self._zoneout(state[0], h_new), self._zoneout(state[1], c_new)
+
+    def _zoneout(self, prev: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
+        rate = self.zoneout_rate
+        if self.training:
+            keep_prev = torch.rand_like(new) < rate
+            return torch.where(keep_prev, prev, new)
+        return rate * prev + (1.0 - rate) * new
+
+
+class Decoder(nn.Module):
+    """Attention-based autoregressive decoder producing ``reduction_factor`` frames a step.
+
+    Each step: attention context ``c_t`` from the first LSTM's previous state; LSTM stack on
+    ``cat(c_t, prenet(previous frame), cond)``; ``cat(z_t, c_t)`` (``use_concate``) is
+    projected to ``r`` frames and ``r`` stop logits. The postnet then refines all frames.
+
+    Args:
+        eprojs: size of the encoder states the attention reads.
+        odim: feature size.
+        att: attention module (:class:`~espkit.tts.tacotron2.attention.AttLoc` or subclass).
+        dlayers: decoder LSTM layers.
+        dunits: decoder LSTM units.
+        prenet_layers: prenet layers (0: previous frame fed directly).
+        prenet_units: prenet units.
+        postnet_layers: postnet convolutions (0: no postnet).
+        postnet_chans: postnet channels.
+        postnet_filts: postnet kernel size.
+        output_activation: None or a name in :data:`OUTPUT_ACTIVATIONS`.
+        cumulate_att_w: feed the running sum of attention weights to the attention.
+        use_batch_norm: batch norm in the postnet.
+        use_concate: project ``cat(z_t, c_t)`` instead of ``z_t``.
+        dropout_rate: prenet and postnet dropout.
+        zoneout_rate: zoneout of the LSTM states.
+        reduction_factor: frames per decoder step.
+        cond_dim: size of an extra per-utterance vector appended to the LSTM input
+            (e.g. an emotion embedding); 0 for none.
+    """
+
+    def __init__(
+        self,
+        eprojs: int,
+        odim: int,
+        att: AttLoc,
+        dlayers: int = 2,
+        dunits: int = 1024,
+        prenet_layers: int = 2,
+        prenet_units: int = 256,
+        postnet_layers: int = 5,
+        postnet_chans: int = 512,
+        postnet_filts: int = 5,
+        output_activation: str | None = None,
+        cumulate_att_w: bool = True,
+        use_batch_norm: bool = True,
+        use_concate: bool = True,
+        dropout_rate: float = 0.5,
+        zoneout_rate: float = 0.1,
+        reduction_factor: int = 1,
+        cond_dim: int = 0,
+    ):
+        super().__init__()
+        if output_activation is not None and output_activation not in OUTPUT_ACTIVATIONS:
+            raise ValueError(
+                f"output_activation must be None or one of {sorted(OUTPUT_ACTIVATIONS)}, "
+                f"got {output_activation!r}"
+            )
+        if reduction_factor < 1:
+            raise ValueError(f"reduction_factor must be >= 1, got {reduction_factor}")
+        self.odim = odim
+        self.att = att
+        self.dlayers = dlayers
+        self.dunits = dunits
+        self.cond_dim = cond_dim
+        self.cumulate_att_w = cumulate_att_w
+        self.use_concate = use_concate
+        self.reduction_factor = reduction_factor
+        self.output_activation = output_activation
+        self.prenet = Prenet(odim, prenet_layers, prenet_units, dropout_rate)
+        prenet_out = prenet_units if prenet_layers > 0 else odim
+        self.lstm = nn.ModuleList(
+            ZoneOutLSTMCell(
+                eprojs + prenet_out + cond_dim if i == 0 else dunits, dunits, zoneout_rate
+            )
+            for i in range(dlayers)
+        )
+        proj_in = dunits + eprojs if use_concate else dunits
+        self.feat_out = nn.Linear(proj_in, odim * reduction_factor, bias=False)
+        self.prob_out = nn.Linear(proj_in, reduction_factor)
+        self.postnet = (
+            Postnet(
+                odim, postnet_layers, postnet_chans, postnet_filts, use_batch_norm, dropout_rate
+            )
+            if postnet_layers > 0
+            else None
+        )
+
+    def _activate(self, x: torch.Tensor) -> torch.Tensor:
+        if self.output_activation is None:
+            return x
+        return OUTPUT_ACTIVATIONS[self.output_activation](x)
+
+    def _initial_states(self, ref: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        batch_size = ref.size(0)
+        zeros = ref.new_zeros(batch_size, self.dunits)
+        return [zeros] * self.dlayers, [zeros] * self.dlayers
+
+    def _step(
+        self,
+        att_c: torch.Tensor,
+        prenet_out: torch.Tensor,
+        cond: torch.Tensor | None,
+        z_list: list[torch.Tensor],
+        c_list: list[torch.Tensor],
+    ) -> torch.Tensor:
+        """Advance the LSTM stack in place; returns the projection input ``(B, proj_in)``."""
+        parts = [att_c, prenet_out] if cond is None else [att_c, prenet_out, cond]
+        x = torch.cat(parts, dim=-1)
+        for i, cell in enumerate(self.lstm):
+            z_list[i], c_list[i] = cell(x, (z_list[i], c_list[i]))
+            x = z_list[i]
+        return torch.cat([x, att_c], dim=-1) if self.use_concate else x
+
+    def _postnet(
+        self, before_outs: torch.Tensor, pad_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``(B, T_feats, odim)`` -> refined ``(B, T_feats, odim)`` (both before activation).
+
+        ``pad_mask`` ``(B, T_feats, 1)`` is True at padded frames, which stay zero.
+        """
+        if self.postnet is None:
+            return before_outs
+        keep = None if pad_mask is None else (~pad_mask).transpose(1, 2)
+        return before_outs + self.postnet(before_outs.transpose(1, 2), keep).transpose(1, 2)
+
+    def forward(
+        self,
+        hs: torch.Tensor,
+        hlens: torch.Tensor,
+        ys: torch.Tensor,
+        olens: torch.Tensor,
+        cond: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Teacher-forced decoding of a padded batch.
+
+        Args:
+            hs: encoder states ``(B, T_text, eprojs)``.
+            hlens: ``(B,)``.
+            ys: target frames ``(B, T_feats, odim)`` with ``T_feats`` a multiple of
+                ``reduction_factor``; step ``t`` is fed frame ``t * r - 1`` (the last frame of
+                the previous group), step 0 a zero frame.
+            olens: real lengths ``(B,)``; decoder frames past them are zeroed before and
+                inside the postnet so that padding does not leak into real frames.
+            cond: per-utterance vector ``(B, cond_dim)`` or None.
+
+        Returns:
+            ``after_outs`` ``(B, T_feats, odim)``, ``before_outs`` ``(B, T_feats, odim)``,
+            stop ``logits`` ``(B, T_feats)`` and attention weights ``(B, T_feats // r, T_text)``.
+        """
+        r = self.reduction_factor
+        if ys.size(1) % r != 0:
+            raise ValueError(f"ys length {ys.size(1)} is not a multiple of reduction_factor {r}")
+        batch_size, num_steps = ys.size(0), ys.size(1) // r
+        memory = self.att.prepare(hs, hlens)
+        last_of_groups = ys[:, r - 1 :: r]  # (B, num_steps, odim)
+        prev_frames = torch.cat(
+            [ys.new_zeros(batch_size, 1, self.odim), last_of_groups[:, :-1]], dim=1
+        )
+        prenet_outs = self.prenet(prev_frames)  # (B, num_steps, prenet_out)
+        z_list, c_list = self._initial_states(hs)
+        att_prev = self.att.initial_weights(memory)
+        proj_inputs, att_ws = [], []
+        for t in range(num_steps):
+            att_c, att_w = self.att(memory, z_list[0], att_prev)
+            proj_inputs.append(self._step(att_c, prenet_outs[:, t], cond, z_list, c_list))
+            att_ws.append(att_w)
+            att_prev = att_prev + att_w if self.cumulate_att_w else att_w
+        proj_in = torch.stack(proj_inputs, dim=1)  # (B, num_steps, proj_in)
+        before_outs = self.feat_out(proj_in).reshape(batch_size, num_steps * r, self.odim)
+        logits = self.prob_out(proj_in).reshape(batch_size, num_steps * r)
+        pad_mask = make_pad_mask(olens.to(ys.device), num_steps * r).unsqueeze(-1)
+        before_outs = before_outs.masked_fill(pad_mask, 0.0)
+        after_outs = self._postnet(before_outs, pad_mask)
+        return (
+            self._activate(after_outs),
+            self._activate(before_outs),
+            logits,
+            torch.stack(att_ws, dim=1),
+        )
+
+    def inference(
+        self,
+        h: torch.Tensor,
+        cond: torch.Tensor | None = None,
+        threshold: float = 0.5,
+        minlenratio: float = 0.0,
+        maxlenratio: float = 10.0,
+        use_att_constraint: bool = False,
+        backward_window: int = 1,
+        forward_window: int = 3,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Free-running decoding of one utterance (call under ``torch.no_grad()``).
+
+        Stops after the first decoder step (past ``minlenratio * T_text`` frames) whose group
+        has a stop probability ``>= threshold``; the output ends at the first such frame. At
+        ``maxlenratio * T_text`` frames it stops anyway and logs a warning.
+
+        Args:
+            h: encoder states ``(T_text, eprojs)``.
+            cond: ``(cond_dim,)`` or None.
+
+        Returns:
+            ``outs`` ``(T_feats, odim)``, stop ``probs`` ``(T_feats,)`` and attention
+            weights ``(T_feats, T_text)`` (each decoder step's weights repeated for its frames).
+        """
+        r = self.reduction_factor
+        text_len = h.size(0)
+        maxlen = max(int(text_len * maxlenratio), 1)
+        minlen = int(text_len * minlenratio)
+        memory = self.att.prepare(h.unsqueeze(0), torch.tensor([text_len], device=h.device))
+        cond_b = None if cond is None else cond.unsqueeze(0)
+        z_list, c_list = self._initial_states(memory.hs)
+        att_prev = self.att.initial_weights(memory)
+        prev_frame = h.new_zeros(1, self.odim)
+        last_attended_idx = 0 if use_att_constraint else None
+        outs, probs, att_ws = [], [], []
+        num_frames = 0
+        while True:
+            att_c, att_w = self.att(
+                memory, z_list[0], att_prev, last_attended_idx, backward_window, forward_window
+            )
+            proj_in = self._step(att_c, self.prenet(prev_frame), cond_b, z_list, c_list)
+            frames = self.feat_out(proj_in).reshape(r, self.odim)
+            prob = torch.sigmoid(self.prob_out(proj_in)).reshape(r)
+            outs.append(frames)
+            probs.append(prob)
+            att_ws.append(att_w)
+            num_frames += r
+            prev_frame = self._activate(frames[-1:])
+            att_prev = att_prev + att_w if self.cumulate_att_w else att_w
+            if use_att_constraint:
+                last_attended_idx = int(att_w.argmax())
+            if num_frames >= minlen:
+                stops = (prob >= threshold).nonzero()
+                if stops.numel() > 0:
+                    num_frames = num_frames - r + int(stops[0]) + 1
+                    break
+            if num_frames >= maxlen:
+                logger.warning(
+                    "reached maxlen (%d frames = maxlenratio %s x %d tokens) without a stop "
+                    "probability >= %s", maxlen, maxlenratio, text_len, threshold,
+                )
+                break
+        before_outs = torch.cat(outs, dim=0)[:num_frames].unsqueeze(0)
+        after_outs = self._activate(self._postnet(before_outs))[0]
+        att_w_frames = torch.cat(att_ws, dim=0).repeat_interleave(r, dim=0)[:num_frames]
+        return after_outs, torch.cat(probs)[:num_frames], att_w_frames

@@ -61,3 +61,15 @@ def test_cli_help_and_user_errors_have_no_traceback(trained, tmp_path):
     out = subprocess.run([sys.executable, "-m", "espkit.bin.tts_train", *argv], capture_output=True, text=True)
     assert out.returncode == 2
     assert "does not accept adimm" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_build_model_from_file_restores_the_trained_weights(trained):
+    from espkit.tasks.tts import TTSTask
+
+    _, root = trained
+    exp = root / "exp"
+    model, args = TTSTask.build_model_from_file(exp / "config.yaml", exp / "2epoch.pth")
+    saved = torch.load(exp / "2epoch.pth", weights_only=True)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, saved[key]), key
+    assert args.tts == "tacotron2_controllable" and args.emo_list == ["neutral", "happy", "sad", "angry"]

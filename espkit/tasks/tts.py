@@ -229,8 +229,10 @@ class TTSTask(AbsTask):
                 args.emo_classifier, args.emo_classifier_conf, idim=emo_extract.output_size(), num_emotions=num_emotions
             )
         tts_kwargs = {"idim": vocab_size, "odim": odim}
-        if num_emotions:
+        if num_emotions and args.emo_source == "label":
             tts_kwargs["num_emotions"] = num_emotions
+        elif args.emo_source != "label":
+            tts_kwargs["num_emotions"] = 0  # no label table that nothing would train
         if args.emo_source == "reference":
             if emo_extract is None:
                 raise ConfigError("--emo_source reference needs an --emo_extract")
@@ -238,15 +240,18 @@ class TTSTask(AbsTask):
         tts = tts_choices.build(args.tts, args.tts_conf, **tts_kwargs)
         if tts.num_emotions() and args.emo_source == "label" and tts.num_emotions() != num_emotions:
             raise ConfigError(f"--tts {args.tts} is emotion-controllable: set --emo_list (e.g. neutral,happy,sad,angry)")
-        return ESPnetTTSModel(
-            feats_extract=feats_extract,
-            pitch_extract=pitch_extract,
-            energy_extract=energy_extract,
-            normalize=normalize,
-            pitch_normalize=pitch_normalize,
-            energy_normalize=energy_normalize,
-            emo_extract=emo_extract,
-            emo_classifier=emo_classifier,
-            tts=tts,
-            emo_source=args.emo_source,
-        )
+        try:
+            return ESPnetTTSModel(
+                feats_extract=feats_extract,
+                pitch_extract=pitch_extract,
+                energy_extract=energy_extract,
+                normalize=normalize,
+                pitch_normalize=pitch_normalize,
+                energy_normalize=energy_normalize,
+                emo_extract=emo_extract,
+                emo_classifier=emo_classifier,
+                tts=tts,
+                emo_source=args.emo_source,
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None

@@ -15,6 +15,7 @@ Not supported here (eager inference still supports them): speaker embeddings
 
 from __future__ import annotations
 
+import warnings
 from typing import List, Tuple
 
 import torch
@@ -223,4 +224,6 @@ class Tacotron2Inference(nn.Module):
 
 def script_tacotron2(tts: Tacotron2, emotion_input: str = "weights", **decode_options: float) -> torch.jit.ScriptModule:
     """``torch.jit.script`` of :class:`Tacotron2Inference` for ``tts``."""
-    return torch.jit.script(Tacotron2Inference(tts, emotion_input, **decode_options))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch >= 2.9 marks TorchScript deprecated
+        return torch.jit.script(Tacotron2Inference(tts, emotion_input, **decode_options).eval())

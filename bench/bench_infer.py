@@ -1,0 +1,137 @@
+"""Inference speed: model load time, real-time factors of the acoustic model and of Griffin-Lim, time to first audio.
+
+    python bench/bench_infer.py [--num_sentences 20] [--num_threads 2] [--write docs/benchmarks.md]
+    python bench/bench_infer.py --train_config exp/tts/config.yaml --model_file exp/tts/valid.loss.best.pth
+
+With ``--train_config``/``--model_file`` it times that model (decoding stops at its stop token).
+Without them it builds the anchor-sized Tacotron2 UNTRAINED (random weights; embed_dim 128, eunits 256,
+econv_layers 2, econv_chans 256, adim 128, dunits 256, dlayers 1, prenet_units 128, postnet_layers 3,
+postnet_chans 256, r 2; 80-bin log-mel at 22.05 kHz, hop 256; char tokens) and, since an untrained model
+never emits its stop token, decodes every sentence to a FIXED length of ``--frames_per_token`` (7) frames
+per input token (``maxlenratio``, stop threshold > 1): about 12 characters a second, a realistic speaking
+rate. The times are then those of real-length utterances, but the audio itself is noise.
+
+Measured on ``--num_threads`` threads over the first N recipe eval sentences (Harvard sentences,
+``$ESPKIT_SENTENCES``): load time of ``Text2Speech`` (config + weights + Griffin-Lim), the median over
+sentences of (acoustic model time / audio duration) and of (Griffin-Lim time, 32 iterations / audio
+duration), and the time to first audio (first sentence after loading: text to waveform, acoustic + vocoder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import statistics
+import string
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ANCHOR_TTS_CONF = (
+    "{embed_dim: 128, eunits: 256, econv_layers: 2, econv_chans: 256, adim: 128, dunits: 256, dlayers: 1, "
+    "prenet_units: 128, postnet_layers: 3, postnet_chans: 256, reduction_factor: 2}"
+)
+ANCHOR_FEATS_CONF = "{fs: 22050, n_fft: 1024, hop_length: 256, n_mels: 80, fmin: 80, fmax: 7600}"
+
+
+def sentences_file() -> Path:
+    return Path(os.environ.get("ESPKIT_SENTENCES", REPO_ROOT / ".." / "shared" / "data" / "harvard_sentences.txt"))
+
+
+def build_anchor_model(work_dir: Path) -> tuple[Path, Path]:
+    """Write config.yaml and random weights of the anchor-sized controllable Tacotron2; return their paths."""
+    from espkit.tasks.tts import TTSTask
+
+    tokens = ["<blank>", "<unk>", "<space>", *string.ascii_lowercase, *".,'?!-", "<sos/eos>"]
+    (work_dir / "tokens.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
+    args = TTSTask.get_parser().parse_args([
+        "--output_dir", str(work_dir), "--token_list", str(work_dir / "tokens.txt"), "--token_type", "char",
+        "--cleaner", "english", "--emo_list", "neutral,happy,sad,angry", "--tts", "tacotron2_controllable",
+        "--feats_extract_conf", ANCHOR_FEATS_CONF, "--normalize", "none", "--tts_conf", ANCHOR_TTS_CONF,
+    ])
+    TTSTask.resolve_args(args)
+    torch.manual_seed(0)
+    model = TTSTask.build_model(args)
+    config = TTSTask.dump_config(args, work_dir)
+    torch.save(model.state_dict(), work_dir / "model.pth")
+    return config, work_dir / "model.pth"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train_config", type=Path, default=None, help="A trained model's config.yaml")
+    parser.add_argument("--model_file", type=Path, default=None, help="Its weights (or a packed .zip)")
+    parser.add_argument("--num_sentences", type=int, default=20)
+    parser.add_argument("--num_threads", type=int, default=2)
+    parser.add_argument("--frames_per_token", type=float, default=7.0, help="Fixed length of untrained decoding")
+    parser.add_argument("--griffin_lim_iters", type=int, default=32)
+    parser.add_argument("--write", type=Path, default=None, help="Append a section to this markdown file")
+    cli = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("espkit.tts.tacotron2.decoder").setLevel(logging.ERROR)  # "reached maxlen" is intended
+    torch.set_num_threads(cli.num_threads)
+    from espkit.bin.tts_inference import Text2Speech
+
+    sentences = [s.strip() for s in sentences_file().read_text(encoding="utf-8").splitlines() if s.strip()]
+    sentences = sentences[: cli.num_sentences]
+    with tempfile.TemporaryDirectory() as tmp:
+        vocoder_config = Path(tmp) / "vocoder.yaml"
+        vocoder_config.write_text(f"griffin_lim_iters: {cli.griffin_lim_iters}\n")
+        if cli.model_file is None:
+            config, model_file = build_anchor_model(Path(tmp))
+            decode = dict(threshold=1.01, minlenratio=0.0, maxlenratio=cli.frames_per_token)
+            what = (f"anchor-sized Tacotron2, UNTRAINED, fixed length {cli.frames_per_token:g} frames per token "
+                    "(maxlenratio; it never stops on its own)")
+        else:
+            config, model_file = cli.train_config, cli.model_file
+            decode = {}
+            what = f"trained model {model_file}"
+        start = time.perf_counter()
+        tts = Text2Speech(config, model_file, vocoder_config=vocoder_config, **decode)
+        load_s = time.perf_counter() - start
+        emotion = tts.emotions.emo_list[0] if tts.emotions is not None else None
+        start = time.perf_counter()
+        tts(sentences[0], emo_labs=emotion)
+        first_audio_s = time.perf_counter() - start
+        acoustic_rtf, vocoder_rtf, audio_s, frames = [], [], [], []
+        for sentence in sentences:
+            out = tts(sentence, emo_labs=emotion)
+            timing = tts.last_timing
+            acoustic_rtf.append(timing["acoustic_s"] / timing["audio_s"])
+            vocoder_rtf.append(timing["vocoder_s"] / timing["audio_s"])
+            audio_s.append(timing["audio_s"])
+            frames.append(out["feat_gen"].shape[0])
+    lines = [
+        f"## Inference speed ({time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
+        f"torch {torch.__version__}, {cli.num_threads} threads)",
+        "",
+        f"Model: {what}. {len(sentences)} Harvard sentences, {statistics.median(audio_s):.2f} s of audio each "
+        f"(median; {statistics.median(frames):.0f} frames); Griffin-Lim {cli.griffin_lim_iters} iterations.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| model load (Text2Speech: config, weights, Griffin-Lim) | {load_s:.2f} s |",
+        f"| RTF acoustic model (median over sentences) | {statistics.median(acoustic_rtf):.3f} |",
+        f"| RTF Griffin-Lim (median over sentences) | {statistics.median(vocoder_rtf):.3f} |",
+        f"| RTF total | {statistics.median([a + v for a, v in zip(acoustic_rtf, vocoder_rtf)]):.3f} |",
+        f"| time to first audio (first sentence after load) | {first_audio_s:.2f} s |",
+        "",
+        "RTF = synthesis time / audio duration (below 1 is faster than real time).",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if cli.write is not None:
+        cli.write.parent.mkdir(parents=True, exist_ok=True)
+        with cli.write.open("a", encoding="utf-8") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Pack a trained TTS model into one zip that ``Text2Speech.from_pretrained`` and tts_inference read.
+
+    python -m espkit.bin.pack_model --train_config exp/tts/config.yaml \\
+        --model_file exp/tts/valid.loss.best.pth --outpath exp/tts/packed.zip
+
+See :mod:`espkit.utils.model_pack` for the archive layout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from espkit.utils.model_pack import PackError, pack_model
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Pack config.yaml, model weights, statistics and extra files into one zip",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--train_config", required=True, help="config.yaml of the training run")
+    parser.add_argument("--model_file", required=True, help="Weights to pack (e.g. valid.loss.best.pth)")
+    parser.add_argument("--option", action="append", default=[], help="Extra file to pack (repeatable)")
+    parser.add_argument("--outpath", required=True, help="Zip file to write")
+    parser.add_argument("--log_level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    return parser
+
+
+def main(cmd: Optional[Sequence[str]] = None) -> None:
+    args = get_parser().parse_args(cmd)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    try:
+        pack_model(args.train_config, args.model_file, args.outpath, option=args.option)
+    except (FileNotFoundError, PackError) as exc:
+        print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""Packed models: one zip holding ``config.yaml``, the model weights, statistics and extra files.
+
+Archive layout (every member path is relative; ``config.yaml`` refers to the others by these
+relative paths)::
+
+    config.yaml          the training config, file paths rewritten to archive members
+    meta.yaml            espkit/torch versions, date, and which member is which
+    model/<name>.pth     the weights
+    stats/<name>.npz     normalisation statistics (``*_conf.stats_file``)
+    files/<name>         token/emotion list files and ``--option`` extras
+
+>>> pack_model("exp/tts/config.yaml", "exp/tts/valid.loss.best.pth", "exp/tts/packed.zip")  # doctest: +SKIP
+>>> unpack_model("exp/tts/packed.zip", "/tmp/model")  # doctest: +SKIP
+{'train_config': '/tmp/model/config.yaml', 'model_file': '/tmp/model/model/valid.loss.best.pth'}
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import os
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Dict, Optional, Sequence
+
+import yaml
+
+logger = logging.getLogger(__name__)
+
+#: Top-level config options that may name a file needed at inference.
+FILE_OPTIONS = ("token_list", "emo_list", "non_linguistic_symbols")
+CONFIG_MEMBER = "config.yaml"
+META_MEMBER = "meta.yaml"
+
+
+class PackError(ValueError):
+    """A packed model cannot be written or read (the message names the file and the member)."""
+
+
+def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    """``value`` with every string leaf of nested dicts/lists replaced by ``fn(string)``."""
+    if isinstance(value, dict):
+        return {k: _map_strings(v, fn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_map_strings(v, fn) for v in value]
+    if isinstance(value, str):
+        return fn(value)
+    return value
+
+
+def _files_to_pack(config: Dict[str, Any]) -> Dict[str, str]:
+    """``{source path: "stats/..."|"files/..."}`` of the files that inference needs."""
+    wanted: Dict[str, str] = {}
+    for key, conf in config.items():
+        if key.endswith("_conf") and isinstance(conf, dict) and isinstance(conf.get("stats_file"), str):
+            wanted[conf["stats_file"]] = "stats"
+    for key in FILE_OPTIONS:
+        value = config.get(key)
+        if isinstance(value, str) and Path(value).is_file():
+            wanted[value] = "files"
+    return wanted
+
+
+def _unique_member(folder: str, path: Path, taken: set) -> str:
+    name = f"{folder}/{path.name}"
+    index = 1
+    while name in taken:
+        name = f"{folder}/{index}_{path.name}"
+        index += 1
+    taken.add(name)
+    return name
+
+
+def pack_model(
+    train_config: str | Path,
+    model_file: str | Path,
+    outpath: str | Path,
+    option: Sequence[str | Path] = (),
+) -> Path:
+    """Write a packed model zip to ``outpath`` and return its path.
+
+    Args:
+        train_config: ``config.yaml`` of the training run.
+        model_file: weights (``valid.loss.best.pth``, a checkpoint, ...).
+        outpath: the zip to write (parent directories are created).
+        option: extra files to store under ``files/``; config values naming them are rewritten.
+
+    Raises:
+        FileNotFoundError: the config, the model file, a statistics file or an option file is missing.
+    """
+    train_config, model_file, outpath = Path(train_config), Path(model_file), Path(outpath)
+    for path, what in ((train_config, "--train_config"), (model_file, "--model_file")):
+        if not path.is_file():
+            raise FileNotFoundError(f"{what}: no such file: {path}")
+    config = yaml.safe_load(train_config.read_text(encoding="utf-8")) or {}
+    if not isinstance(config, dict):
+        raise PackError(f"{train_config}: expected a mapping of option: value")
+    taken = {CONFIG_MEMBER, META_MEMBER}
+    members: Dict[str, Path] = {}  # member name -> source
+    rename: Dict[str, str] = {}  # path string as written in config (and resolved) -> member
+    sources = {**_files_to_pack(config), **{str(p): "files" for p in option}}
+    for source, folder in sources.items():
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{train_config}: {source} ({folder} file) does not exist; it must be packed with the model"
+            )
+        member = _unique_member(folder, path, taken)
+        members[member] = path
+        rename[source] = member
+        rename[str(path.resolve())] = member
+    model_member = _unique_member("model", model_file, taken)
+    members[model_member] = model_file
+
+    def rewrite(value: str) -> str:
+        if value in rename:
+            return rename[value]
+        if os.sep in value or "/" in value:
+            resolved = str(Path(value).resolve())
+            return rename.get(resolved, value)
+        return value
+
+    packed_config = _map_strings(config, rewrite)
+    import torch
+
+    from espkit import __version__
+
+    meta = {
+        "espkit_version": __version__,
+        "torch_version": str(torch.__version__),
+        "timestamp": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "yaml_files": {"train_config": CONFIG_MEMBER},
+        "files": {"model_file": model_member},
+        "packed_files": sorted(members),
+    }
+    outpath.parent.mkdir(parents=True, exist_ok=True)
+    tmp = outpath.with_name(f".{outpath.name}.tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(CONFIG_MEMBER, yaml.safe_dump(packed_config, indent=4, sort_keys=False, allow_unicode=True))
+        archive.writestr(META_MEMBER, yaml.safe_dump(meta, sort_keys=False))
+        for member, path in members.items():
+            archive.write(path, member)
+    tmp.replace(outpath)
+    logger.info("packed %s (%d files) into %s", model_file, len(members) + 2, outpath)
+    return outpath
+
+
+def check_member_name(name: str, archive: str | Path) -> PurePosixPath:
+    """Reject absolute member paths and ``..`` components (zip-slip); return the relative path."""
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or "\\" in name:
+        raise PackError(
+            f"{archive}: member {name!r} has an absolute or Windows path; refusing to unpack "
+            "(a packed model holds only relative paths)"
+        )
+    path = PurePosixPath(name)
+    if any(part == ".." for part in path.parts):
+        raise PackError(f"{archive}: member {name!r} contains '..'; refusing to unpack outside the target directory")
+    return path
+
+
+def default_unpack_dir(zip_path: str | Path) -> Path:
+    """``$XDG_CACHE_HOME/espkit/packed/<zip stem>-<sha1 of the zip>`` (``~/.cache`` by default)."""
+    zip_path = Path(zip_path)
+    digest = hashlib.sha1()
+    with zip_path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "espkit" / "packed" / f"{zip_path.stem}-{digest.hexdigest()[:12]}"
+
+
+def unpack_model(zip_path: str | Path, target_dir: Optional[str | Path] = None) -> Dict[str, str]:
+    """Extract a packed model into ``target_dir`` (default :func:`default_unpack_dir`).
+
+    Every member name is checked first (:func:`check_member_name`), so nothing is written
+    when one is unsafe. The extracted ``config.yaml`` has its member paths rewritten to
+    absolute paths inside ``target_dir``.
+
+    Returns:
+        ``{"train_config": path, "model_file": path}`` (absolute, as strings).
+
+    Raises:
+        FileNotFoundError: ``zip_path`` does not exist.
+        PackError: not a zip, an unsafe member, or no ``meta.yaml``/``config.yaml``.
+    """
+    zip_path = Path(zip_path)
+    if not zip_path.is_file():
+        raise FileNotFoundError(f"packed model not found: {zip_path}")
+    if not zipfile.is_zipfile(zip_path):
+        raise PackError(f"{zip_path} is not a zip file (make one with python -m espkit.bin.pack_model)")
+    target = Path(target_dir) if target_dir is not None else default_unpack_dir(zip_path)
+    with zipfile.ZipFile(zip_path) as archive:
+        names = archive.namelist()
+        for name in names:
+            check_member_name(name, zip_path)
+        for required in (CONFIG_MEMBER, META_MEMBER):
+            if required not in names:
+                raise PackError(f"{zip_path} has no {required}; it was not written by espkit.bin.pack_model")
+        meta = yaml.safe_load(archive.read(META_MEMBER)) or {}
+        model_member = (meta.get("files") or {}).get("model_file")
+        if model_member not in names:
+            raise PackError(f"{zip_path}: meta.yaml names model file {model_member!r}, which is not in the zip")
+        target.mkdir(parents=True, exist_ok=True)
+        root = target.resolve()
+        for name in names:
+            destination = (root / name).resolve()
+            if root != destination and root not in destination.parents:
+                raise PackError(f"{zip_path}: member {name!r} would be written outside {root}")
+            if name.endswith("/"):
+                destination.mkdir(parents=True, exist_ok=True)
+                continue
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(name) as src, destination.open("wb") as dst:
+                dst.write(src.read())
+    packed = set(meta.get("packed_files") or [])
+    config_path = root / CONFIG_MEMBER
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    config = _map_strings(config, lambda value: str(root / value) if value in packed else value)
+    config_path.write_text(yaml.safe_dump(config, indent=4, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return {"train_config": str(config_path), "model_file": str(root / model_member)}

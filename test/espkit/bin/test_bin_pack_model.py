@@ -1,0 +1,100 @@
+"""pack_model / unpack_model round trip, from_pretrained and the CLI with a zip, zip-slip rejection."""
+
+import zipfile
+
+import pytest
+import torch
+import yaml
+
+from espkit.bin.pack_model import main as pack_main
+from espkit.bin.tts_inference import Text2Speech
+from espkit.bin.tts_inference import main as inference_main
+from espkit.bin.tts_train import main as train_main
+from espkit.fileio.read_text import read_2columns_text
+from espkit.utils.model_pack import PackError, pack_model, unpack_model
+from tiny_corpus import make_tiny_corpus, tiny_train_args
+
+DECODE = dict(minlenratio=2.0, maxlenratio=3.0, always_fix_seed=True, seed=5)
+
+
+@pytest.fixture(scope="module")
+def packed(tmp_path_factory):
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("pack")
+    data = make_tiny_corpus(root / "data")
+    train_main(tiny_train_args(data, root / "exp", ["--max_epoch", "1"]))
+    extra = root / "notes.txt"
+    extra.write_text("hello\n")
+    pack_main(["--train_config", str(root / "exp/config.yaml"), "--model_file", str(root / "exp/valid.loss.best.pth"),
+               "--option", str(extra), "--outpath", str(root / "packed.zip"), "--log_level", "WARNING"])
+    return data, root
+
+
+def test_zip_holds_relative_config_model_stats_and_meta(packed):
+    _, root = packed
+    with zipfile.ZipFile(root / "packed.zip") as archive:
+        names = set(archive.namelist())
+        config = yaml.safe_load(archive.read("config.yaml"))
+        meta = yaml.safe_load(archive.read("meta.yaml"))
+    assert names == {"config.yaml", "meta.yaml", "model/valid.loss.best.pth", "stats/feats_stats.npz",
+                     "files/notes.txt"}
+    assert config["normalize_conf"]["stats_file"] == "stats/feats_stats.npz"
+    assert config["token_list"][:3] == ["<blank>", "<unk>", "<space>"] and config["emo_list"][1] == "happy"
+    assert meta["files"]["model_file"] == "model/valid.loss.best.pth"
+    assert meta["espkit_version"] and meta["torch_version"].startswith(torch.__version__.split("+")[0])
+    assert "timestamp" in meta
+
+
+def test_packed_model_gives_the_same_output_as_the_unpacked_one(packed, tmp_path):
+    _, root = packed
+    original = Text2Speech(root / "exp/config.yaml", root / "exp/valid.loss.best.pth", **DECODE)
+    from_zip = Text2Speech.from_pretrained(root / "packed.zip", unpack_dir=tmp_path / "unpacked", **DECODE)
+    config = yaml.safe_load((tmp_path / "unpacked/config.yaml").read_text())
+    assert config["normalize_conf"]["stats_file"] == str((tmp_path / "unpacked/stats/feats_stats.npz").resolve())
+    for emotion in ["happy", {"sad": 0.5, "angry": 0.5}]:
+        a, b = original("ab ba", emo_labs=emotion), from_zip("ab ba", emo_labs=emotion)
+        assert torch.equal(a["feat_gen"], b["feat_gen"]) and torch.equal(a["wav"], b["wav"])
+
+
+def test_cli_accepts_a_packed_model(packed, tmp_path, monkeypatch):
+    data, root = packed
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    inference_main(["--model_file", str(root / "packed.zip"), "--output_dir", str(tmp_path / "out"),
+                    "--data_path_and_name_and_type", f"{data['text']},text,text", "--emo_labs", "happy",
+                    "--maxlenratio", "3", "--plot_att_ws", "false", "--log_level", "WARNING"])
+    assert len(read_2columns_text(tmp_path / "out/wav/wav.scp")) == 8
+    assert len(list((tmp_path / "cache/espkit/packed").glob("packed-*/config.yaml"))) == 1
+
+
+def _write_zip(path, members):
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.yaml", "a: 1\n")
+        archive.writestr("meta.yaml", "files: {model_file: model.pth}\n")
+        archive.writestr("model.pth", b"x")
+        for name in members:
+            archive.writestr(name, b"evil")
+
+
+@pytest.mark.parametrize("member", ["../evil.txt", "model/../../evil.txt", "/tmp/evil_abs.txt", "C:/evil.txt"])
+def test_zip_slip_is_rejected_before_anything_is_written(tmp_path, member):
+    _write_zip(tmp_path / "bad.zip", [member])
+    target = tmp_path / "a" / "target"
+    with pytest.raises(PackError, match="refusing to unpack"):
+        unpack_model(tmp_path / "bad.zip", target)
+    assert not target.exists() and not (tmp_path / "a" / "evil.txt").exists()
+
+
+def test_pack_and_unpack_errors_name_the_file(packed, tmp_path):
+    _, root = packed
+    config = yaml.safe_load((root / "exp/config.yaml").read_text())
+    config["normalize_conf"]["stats_file"] = str(tmp_path / "gone.npz")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(FileNotFoundError, match="gone.npz"):
+        pack_model(tmp_path / "config.yaml", root / "exp/valid.loss.best.pth", tmp_path / "x.zip")
+    (tmp_path / "plain.zip").write_text("not a zip")
+    with pytest.raises(PackError, match="not a zip file"):
+        unpack_model(tmp_path / "plain.zip", tmp_path / "t")
+    with zipfile.ZipFile(tmp_path / "nometa.zip", "w") as archive:
+        archive.writestr("config.yaml", "a: 1\n")
+    with pytest.raises(PackError, match="has no meta.yaml"):
+        unpack_model(tmp_path / "nometa.zip", tmp_path / "t")

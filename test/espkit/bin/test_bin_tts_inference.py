@@ -1,0 +1,184 @@
+"""Text2Speech and the tts_inference CLI on a tiny trained controllable Tacotron2 (with an emotion classifier)."""
+
+import numpy as np
+import pytest
+import torch
+
+from espkit.bin.tts_inference import Text2Speech, attention_durations, main
+from espkit.bin.tts_inference_writers import parse_output_streams
+from espkit.bin.tts_train import main as train_main
+from espkit.fileio.npy_scp import NpyScpReader
+from espkit.fileio.rawf32 import read_raw_f32
+from espkit.fileio.read_text import read_2columns_text
+from espkit.fileio.sound_scp import read_wav, write_wav
+from espkit.utils.config_argparse import ConfigError
+from tiny_corpus import EMOTIONS, make_tiny_corpus, tiny_train_args
+
+HOP = 64
+DECODE = dict(minlenratio=2.0, maxlenratio=4.0)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("infer")
+    data = make_tiny_corpus(root / "data")
+    extra = ["--max_epoch", "1", "--emo_extract", "reference_encoder", "--emo_extract_conf",
+             "{conv_layers: 2, conv_chans_list: [4, 4], gru_units: 8, gst_tokens: 4, gst_heads: 2, gst_token_dim: 8}",
+             "--emo_classifier", "linear"]
+    train_main(tiny_train_args(data, root / "exp", extra))
+    return data, root / "exp"
+
+
+@pytest.fixture(scope="module")
+def tts(trained):
+    _, exp = trained
+    return Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", always_fix_seed=True, **DECODE)
+
+
+def test_round_trip_outputs_have_consistent_shapes(tts):
+    assert tts.fs == 8000 and tts.use_speech is False
+    out = tts("ab ba", emo_labs="happy")
+    num_frames, num_tokens = out["feat_gen"].shape[0], 5 + 1  # 5 chars + <sos/eos>
+    assert out["feat_gen"].shape == out["feat_gen_denorm"].shape == (num_frames, 8)
+    assert num_frames >= 2 * num_tokens - 1  # minlenratio 2 (the last step of r=2 frames may stop at its first)
+    assert out["att_w"].shape == (num_frames, num_tokens) and out["prob"].shape == (num_frames,)
+    assert out["duration"].shape == (num_tokens,) and int(out["duration"].sum()) == num_frames
+    assert 0 < float(out["focus_rate"]) <= 1
+    assert out["wav"].shape == ((num_frames - 1) * HOP,)
+    assert not torch.equal(out["feat_gen"], out["feat_gen_denorm"])  # global_mvn undone
+    again = tts(torch.tensor([3, 4, 2, 4, 3]), emo_labs="happy")  # same ids as "ab ba"
+    assert torch.equal(again["feat_gen"], out["feat_gen"])  # always_fix_seed
+
+
+def test_attention_durations_counts_argmax_frames():
+    att_w = torch.tensor([[0.9, 0.1, 0.0], [0.6, 0.4, 0.0], [0.2, 0.7, 0.1], [0.0, 0.2, 0.8]])
+    durations, focus = attention_durations(att_w)
+    assert durations.tolist() == [2, 1, 1]
+    assert float(focus) == pytest.approx((0.9 + 0.6 + 0.7 + 0.8) / 4)
+
+
+def test_emotion_as_name_id_mix_and_weights(tts):
+    by_name = tts("cab", emo_labs="Sad")
+    assert by_name["emotion"]["label"] == "sad"
+    assert by_name["emotion"]["weights"].tolist() == [0, 0, 1, 0]
+    by_id = tts("cab", emo_labs=2)
+    assert by_id["emotion"]["label"] == "sad" and torch.equal(by_id["feat_gen"], by_name["feat_gen"])
+    mix = tts("cab", emo_labs={"happy": 3, "sad": 1})
+    assert mix["emotion"]["label"] == {"happy": 0.75, "sad": 0.25}
+    assert mix["emotion"]["weights"].tolist() == [0, 0.75, 0.25, 0]
+    as_string = tts("cab", emo_labs="happy:0.75,sad:0.25")
+    assert torch.equal(as_string["feat_gen"], mix["feat_gen"])
+    as_array = tts("cab", emo_labs=np.array([0, 0.75, 0.25, 0]))
+    assert torch.allclose(as_array["feat_gen"], mix["feat_gen"])
+    happy = tts("cab", emo_labs="happy")
+    assert not torch.equal(happy["emo_embed"], by_name["emo_embed"])
+    assert not torch.equal(mix["emo_embed"], happy["emo_embed"])
+
+
+def test_unknown_or_missing_emotion_fails_listing_known_ones(tts):
+    with pytest.raises(ValueError, match="unknown emotion 'joy'; known emotions: neutral, happy, sad, angry"):
+        tts("ab", emo_labs="joy")
+    with pytest.raises(ValueError, match="out of range"):
+        tts("ab", emo_labs=7)
+    with pytest.raises(ValueError, match="pass emo_labs \\(one of: neutral, happy, sad, angry"):
+        tts("ab")
+    with pytest.raises(ValueError, match="unknown option 'beam'"):
+        tts("ab", emo_labs=0, decode_conf={"beam": 3})
+
+
+def test_reference_speech_gives_posterior_and_teacher_forcing_keeps_length(tts, trained, tmp_path):
+    data, _ = trained
+    wav_path = read_2columns_text(data["wav.scp"])["happy_0001"]
+    _, wav = read_wav(wav_path, dtype="float32")
+    out = tts("ab ba", speech=wav_path)  # no emo_labs: the posterior is the mix
+    posterior = out["emotion"]["posterior"]
+    assert posterior.shape == (4,) and float(posterior.sum()) == pytest.approx(1.0, abs=1e-5)
+    assert torch.allclose(out["emotion"]["weights"], posterior)
+    assert set(out["emotion"]["label"]) <= set(EMOTIONS)
+    forced = tts("ab ba", speech=torch.from_numpy(wav), emo_labs="sad", decode_conf={"use_teacher_forcing": True})
+    assert forced["feat_gen"].shape == (len(wav) // HOP + 1, 8)
+    assert forced["emotion"]["label"] == "sad" and "posterior" in forced["emotion"]
+    write_wav(tmp_path / "16k.wav", 16000, wav)
+    with pytest.raises(ValueError, match="16000 Hz but 8000 Hz is expected"):
+        tts("ab", speech=tmp_path / "16k.wav", emo_labs=0)
+    with pytest.raises(ValueError, match="use_teacher_forcing needs the reference speech"):
+        tts("ab", emo_labs=0, decode_conf={"use_teacher_forcing": True})
+
+
+def test_vocoder_config_sets_griffin_lim_options(trained, tmp_path):
+    _, exp = trained
+    conf = tmp_path / "vocoder.yaml"
+    conf.write_text("griffin_lim_iters: 4\nmomentum: 0.5\n")
+    tts = Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", vocoder_config=conf)
+    assert tts.vocoder.griffin_lim_iters == 4 and tts.vocoder.momentum == 0.5
+    conf.write_text("iters: 4\n")
+    with pytest.raises(ConfigError, match="unknown Griffin-Lim option.*iters.*valid: fs"):
+        Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", vocoder_config=conf)
+
+
+def test_output_streams_are_parsed_and_checked():
+    streams = parse_output_streams("mel:80:.mel,f0:1:.f0,wav:1:.wav")
+    assert [(s.name, s.dim, s.ext) for s in streams] == [("mel", 80, ".mel"), ("f0", 1, ".f0"), ("wav", 1, ".wav")]
+    with pytest.raises(ConfigError, match="unknown stream 'lf0'; valid: mel, mel_norm, f0, wav"):
+        parse_output_streams("lf0:1:.lf0")
+    with pytest.raises(ConfigError, match="only the wav stream"):
+        parse_output_streams("mel:80:.wav")
+
+
+def test_cli_writes_every_output(trained, tmp_path):
+    data, exp = trained
+    keys = tmp_path / "keys"
+    keys.write_text("happy_0001\nsad_0002\n")
+    out_dir = tmp_path / "decode"
+    main(["--train_config", str(exp / "config.yaml"), "--model_file", str(exp / "valid.loss.best.pth"),
+          "--output_dir", str(out_dir), "--key_file", str(keys), "--minlenratio", "2", "--maxlenratio", "4",
+          "--data_path_and_name_and_type", f"{data['text']},text,text",
+          "--data_path_and_name_and_type", f"{data['utt2emo']},emo_labs,text",
+          "--output_streams", "mel:8:.mel,mel_norm:8:.nmel,f0:1:.f0,wav:1:.wav", "--log_level", "WARNING"])
+    norm, denorm = NpyScpReader(out_dir / "norm/feats.scp"), NpyScpReader(out_dir / "denorm/feats.scp")
+    assert sorted(norm.keys()) == sorted(denorm.keys()) == ["happy_0001", "sad_0002"]
+    shapes = read_2columns_text(out_dir / "speech_shape/speech_shape")
+    durations = read_2columns_text(out_dir / "durations/durations")
+    focus = read_2columns_text(out_dir / "focus_rates/focus_rates")
+    assert read_2columns_text(out_dir / "emotions/emotions") == {"happy_0001": "happy", "sad_0002": "sad"}
+    wavs = read_2columns_text(out_dir / "wav/wav.scp")
+    for uid in ["happy_0001", "sad_0002"]:
+        feats = denorm[uid]
+        num_frames = feats.shape[0]
+        assert feats.dtype == np.float32 and feats.shape == norm[uid].shape == (num_frames, 8)
+        assert shapes[uid] == f"{num_frames},8"
+        assert sum(int(d) for d in durations[uid].split()) == num_frames
+        assert 0 < float(focus[uid]) <= 1
+        assert np.load(out_dir / f"probs/{uid}.npy").shape == (num_frames,)
+        assert np.load(out_dir / f"att_ws/{uid}.npy").shape[0] == num_frames
+        assert (out_dir / f"att_ws/{uid}.png").stat().st_size > 0
+        fs, wav = read_wav(wavs[uid], dtype="float32")
+        assert fs == 8000 and wav.shape == ((num_frames - 1) * HOP,)
+        assert np.array_equal(read_raw_f32(out_dir / f"streams/{uid}.mel", 8), feats)  # raw <f4 re-read
+        assert np.array_equal(read_raw_f32(out_dir / f"streams/{uid}.nmel", 8), norm[uid])
+        assert (out_dir / f"streams/{uid}.mel").stat().st_size == num_frames * 8 * 4
+        f0 = read_raw_f32(out_dir / f"streams/{uid}.f0", 1)
+        assert f0.shape == (num_frames, 1) and np.all(f0 >= 0)
+        fs, stream_wav = read_wav(out_dir / f"streams/{uid}.wav", dtype="float32")
+        assert np.array_equal(stream_wav, wav)
+
+
+def test_cli_global_emotion_and_user_errors(trained, tmp_path, capsys):
+    data, exp = trained
+    base = ["--train_config", str(exp / "config.yaml"), "--model_file", str(exp / "valid.loss.best.pth"),
+            "--data_path_and_name_and_type", f"{data['text']},text,text", "--minlenratio", "2", "--maxlenratio", "3",
+            "--plot_att_ws", "false", "--log_level", "ERROR"]
+    keys = tmp_path / "keys"
+    keys.write_text("angry_0003 extra columns are ignored\n")
+    main(base + ["--output_dir", str(tmp_path / "a"), "--key_file", str(keys), "--emo_labs", "happy:0.7,neutral:0.3"])
+    assert read_2columns_text(tmp_path / "a/emotions/emotions") == {"angry_0003": "neutral:0.3,happy:0.7"}
+    assert not (tmp_path / "a/att_ws/angry_0003.png").exists()
+    with pytest.raises(SystemExit) as exit_info:
+        main(base + ["--output_dir", str(tmp_path / "b"), "--emo_labs", "joy"])
+    assert exit_info.value.code == 2
+    assert "known emotions: neutral, happy, sad, angry" in capsys.readouterr().err
+    keys.write_text("nobody\n")
+    with pytest.raises(SystemExit):
+        main(base + ["--output_dir", str(tmp_path / "c"), "--key_file", str(keys), "--emo_labs", "sad"])
+    assert "1 uid(s) not in the data" in capsys.readouterr().err

@@ -123,6 +123,13 @@ class GriffinLim(AbsVocoder):
         with torch.no_grad():
             feats = feats.detach().to(torch.float32)
             amplitude = self.amplitude_from_feats(feats).T  # (n_freq, T)
+            num_frames = amplitude.size(1)
+            # Very short inputs (an untrained model may stop after one frame) are padded with
+            # silent frames so the reflect-padded STFT is defined, then trimmed back.
+            min_frames = self.n_fft // self.n_shift + 2
+            if num_frames < min_frames:
+                amplitude = torch.nn.functional.pad(amplitude, (0, min_frames - num_frames))
+                return self.griffin_lim(amplitude)[: max(num_frames - 1, 0) * self.n_shift]
             return self.griffin_lim(amplitude)
 
     def griffin_lim(self, amplitude: torch.Tensor) -> torch.Tensor:

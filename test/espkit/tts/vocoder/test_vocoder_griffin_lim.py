@@ -56,3 +56,11 @@ def test_griffin_lim_errors():
     vocoder = GriffinLim(FS, 512, 128, n_mels=80, fmax=8000)
     with pytest.raises(ValueError, match="80"):
         vocoder(torch.zeros(10, 40))
+
+
+def test_griffin_lim_handles_very_short_inputs():
+    vocoder = GriffinLim(fs=8000, n_fft=256, n_shift=64, n_mels=8, fmin=0, fmax=4000, griffin_lim_iters=2)
+    for num_frames, expected in [(1, 0), (2, 64), (5, 256)]:
+        wav = vocoder(torch.full((num_frames, 8), -2.0))
+        assert wav.shape == (expected,)
+        assert torch.isfinite(wav).all()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import ABC
 from collections.abc import Iterator
 
 
 class AbsSampler(ABC):
-    """A fixed list of mini-batches, each a tuple of utterance ids.
+    """A fixed list of mini-batches, each a tuple of utterance ids (``self.batches``).
 
     Samplers decide *which* uids go together; the order of the batches across epochs
     (shuffling, resuming mid-epoch, splitting across ranks) is the iterator factory's job
@@ -18,12 +18,13 @@ class AbsSampler(ABC):
     ('utt3', 'utt1')
     """
 
-    @abstractmethod
+    #: The batches; each constructor fills it.
+    batches: list[tuple[str, ...]]
+
     def __len__(self) -> int:
         """Number of batches."""
-        raise NotImplementedError
+        return len(self.batches)
 
-    @abstractmethod
     def __iter__(self) -> Iterator[tuple[str, ...]]:
         """Yield the batches, each a tuple of uids."""
-        raise NotImplementedError
+        return iter(self.batches)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from typeguard import typechecked
@@ -112,12 +112,6 @@ class FoldedBatchSampler(AbsSampler):
         """Batch size for a batch whose first uid has ``lengths`` (one per shape file)."""
         factor = max(length // fold for length, fold in zip(lengths, self.fold_lengths))
         return max(self.min_batch_size, self.batch_size // (1 + factor))
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __iter__(self) -> Iterator[tuple[str, ...]]:
-        return iter(self.batches)
 
     def __repr__(self) -> str:
         return (

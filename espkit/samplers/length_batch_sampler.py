@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from typeguard import typechecked
@@ -77,7 +77,7 @@ class LengthBatchSampler(AbsSampler):
 
         shape_dicts = load_shape_files(self.shape_files)
         keys = keys_by_ascending_length(shape_dicts[0])
-        costs = [{uid: (shapes[uid][0], 1) for uid in keys} for shapes in shape_dicts]
+        costs = [{uid: (shapes[uid][0], self.step_size(shapes[uid])) for uid in keys} for shapes in shape_dicts]
         batches = pack_by_bins(
             keys,
             costs,
@@ -85,16 +85,15 @@ class LengthBatchSampler(AbsSampler):
             min_batch_size=min_batch_size,
             padding=padding,
             drop_last=drop_last,
-            sampler_name="LengthBatchSampler",
+            sampler_name=type(self).__name__,
         )
         self.batches = order_batches(batches, sort_in_batch, sort_batch)
-        log_batch_summary(f"LengthBatchSampler({self.shape_files[0]})", self.batches)
+        log_batch_summary(f"{type(self).__name__}({self.shape_files[0]})", self.batches)
 
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __iter__(self) -> Iterator[tuple[str, ...]]:
-        return iter(self.batches)
+    @staticmethod
+    def step_size(shape: tuple[int, ...]) -> int:
+        """Bins one step (frame/token) of an utterance of ``shape`` costs: 1 (dims ignored)."""
+        return 1
 
     def __repr__(self) -> str:
         return (

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import math
-from collections.abc import Iterator, Sequence
-from pathlib import Path
 
-from typeguard import typechecked
-
-from espkit.samplers.abs_sampler import AbsSampler
-from espkit.samplers.batch_order import (
-    check_sort_order,
-    keys_by_ascending_length,
-    log_batch_summary,
-    order_batches,
-)
-from espkit.samplers.bin_packing import pack_by_bins
-from espkit.samplers.shape_file import load_shape_files, shape_file_list
-
-logger = logging.getLogger(__name__)
+from espkit.samplers.length_batch_sampler import LengthBatchSampler
 
 
-class NumElementsBatchSampler(AbsSampler):
+class NumElementsBatchSampler(LengthBatchSampler):
     """ESPnet2's ``numel`` batch type: batches bounded by the number of tensor elements.
 
     An utterance with shape ``L,D`` costs ``L x D`` elements (the product of its shape;
@@ -56,53 +41,7 @@ class NumElementsBatchSampler(AbsSampler):
     ('utt12', 'utt7', 'utt3')
     """
 
-    @typechecked
-    def __init__(
-        self,
-        batch_bins: int,
-        shape_files: Sequence[str | Path],
-        min_batch_size: int = 1,
-        sort_in_batch: str = "descending",
-        sort_batch: str = "ascending",
-        drop_last: bool = False,
-        padding: bool = True,
-    ) -> None:
-        check_sort_order("sort_in_batch", sort_in_batch)
-        check_sort_order("sort_batch", sort_batch)
-        self.batch_bins = batch_bins
-        self.shape_files = shape_file_list(shape_files)
-        self.min_batch_size = min_batch_size
-        self.sort_in_batch = sort_in_batch
-        self.sort_batch = sort_batch
-        self.drop_last = drop_last
-        self.padding = padding
-
-        shape_dicts = load_shape_files(self.shape_files)
-        keys = keys_by_ascending_length(shape_dicts[0])
-        costs = [
-            {uid: (shapes[uid][0], math.prod(shapes[uid][1:])) for uid in keys}
-            for shapes in shape_dicts
-        ]
-        batches = pack_by_bins(
-            keys,
-            costs,
-            batch_bins=batch_bins,
-            min_batch_size=min_batch_size,
-            padding=padding,
-            drop_last=drop_last,
-            sampler_name="NumElementsBatchSampler",
-        )
-        self.batches = order_batches(batches, sort_in_batch, sort_batch)
-        log_batch_summary(f"NumElementsBatchSampler({self.shape_files[0]})", self.batches)
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __iter__(self) -> Iterator[tuple[str, ...]]:
-        return iter(self.batches)
-
-    def __repr__(self) -> str:
-        return (
-            f"{self.__class__.__name__}(N-batch={len(self)}, batch_bins={self.batch_bins}, "
-            f"shape_files={self.shape_files}, padding={self.padding})"
-        )
+    @staticmethod
+    def step_size(shape: tuple[int, ...]) -> int:
+        """Elements one step of an utterance of ``shape`` ``(L, D...)`` holds: ``prod(D...)``."""
+        return math.prod(shape[1:])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 from typeguard import typechecked
@@ -68,12 +67,6 @@ class SortedBatchSampler(AbsSampler):
             batches.pop()
         self.batches = order_batches(batches, sort_in_batch, sort_batch)
         log_batch_summary(f"SortedBatchSampler({shape_file})", self.batches)
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __iter__(self) -> Iterator[tuple[str, ...]]:
-        return iter(self.batches)
 
     def __repr__(self) -> str:
         return (

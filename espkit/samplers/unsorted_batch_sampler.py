@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 from typeguard import typechecked
@@ -60,12 +59,6 @@ class UnsortedBatchSampler(AbsSampler):
         if drop_last and len(self.batches) > 1 and len(self.batches[-1]) < batch_size:
             self.batches.pop()
         log_batch_summary(f"UnsortedBatchSampler({key_file})", self.batches)
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __iter__(self) -> Iterator[tuple[str, ...]]:
-        return iter(self.batches)
 
     def __repr__(self) -> str:
         return (

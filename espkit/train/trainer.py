@@ -26,9 +26,7 @@ import argparse
 import contextlib
 import dataclasses
 import logging
-import re
 import signal
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -42,7 +40,6 @@ from espkit.train.abs_espnet_model import AbsESPnetModel
 from espkit.train.checkpoint import (
     CheckpointError,
     apply_model_state,
-    average_model_files,
     copy_atomic,
     load_checkpoint,
     remove_stale_temp_files,
@@ -54,13 +51,15 @@ from espkit.train.distributed import (
     all_reduce_stats,
     barrier,
 )
+from espkit.train.nbest import average_nbest_models, epoch_files
 from espkit.train.reporter import Reporter
+from espkit.train.stop_request import StopRequest
+from espkit.train.trainer_options import TrainerOptions
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "checkpoint.pth"
 CHECKPOINT_VERSION = 1
-_EPOCH_FILE = re.compile(r"^(\d+)epoch\.pth$")
 
 
 # --- model contract ----------------------------------------------------------------------------
@@ -105,106 +104,6 @@ def _split_batch(item: Any, epoch: int) -> Tuple[Sequence[str], Dict[str, torch.
     return item[0], item[1]
 
 
-# --- options -----------------------------------------------------------------------------------
-def _default_criteria() -> List[List[str]]:
-    return [["train", "loss", "min"], ["valid", "loss", "min"]]
-
-
-@dataclass
-class TrainerOptions:
-    """The trainer's options (the ``trainer``/``common`` argument groups, same names and defaults)."""
-
-    output_dir: str = "exp"
-    ngpu: int = 0
-    seed: int = 0
-    max_epoch: int = 40
-    patience: Optional[int] = None
-    val_scheduler_criterion: Sequence[str] = ("valid", "loss")
-    early_stopping_criterion: Sequence[str] = ("valid", "loss", "min")
-    best_model_criterion: Sequence[Sequence[str]] = field(default_factory=_default_criteria)
-    keep_nbest_models: Sequence[int] = (10,)
-    nbest_averaging_interval: int = 0
-    grad_clip: float = -1.0
-    grad_clip_type: float = 2.0
-    accum_grad: int = 1
-    no_forward_run: bool = False
-    resume: bool = False
-    train_dtype: str = "float32"
-    use_amp: bool = False
-    log_interval: Optional[int] = None
-    use_tensorboard: bool = False
-    save_every_n_iters: Optional[int] = None
-    num_att_plot: int = 3
-
-    def __post_init__(self) -> None:
-        if self.max_epoch < 1:
-            raise ValueError(f"--max_epoch must be >= 1, got {self.max_epoch}")
-        if self.accum_grad < 1:
-            raise ValueError(f"--accum_grad must be >= 1, got {self.accum_grad}")
-        if self.patience is not None and self.patience < 1:
-            raise ValueError(f"--patience must be >= 1 or none, got {self.patience}")
-        if self.save_every_n_iters is not None and self.save_every_n_iters < 1:
-            raise ValueError(f"--save_every_n_iters must be >= 1 or none, got {self.save_every_n_iters}")
-        if self.log_interval is not None and self.log_interval < 1:
-            raise ValueError(f"--log_interval must be >= 1 or none, got {self.log_interval}")
-        if len(self.keep_nbest_models) == 0:
-            raise ValueError("--keep_nbest_models needs at least one number, e.g. 10")
-        if self.train_dtype not in ("float16", "float32", "float64", "bfloat16"):
-            raise ValueError(f"--train_dtype must be float16, float32, float64 or bfloat16, got {self.train_dtype!r}")
-        if len(self.val_scheduler_criterion) != 2:
-            raise ValueError(f"--val_scheduler_criterion needs <train|valid> <stat>, got {self.val_scheduler_criterion}")
-        criteria = [list(self.early_stopping_criterion)] + [list(c) for c in self.best_model_criterion]
-        for criterion in criteria:
-            if len(criterion) != 3 or criterion[0] not in ("train", "valid") or criterion[2] not in ("min", "max"):
-                raise ValueError(f"a criterion must be '<train|valid> <stat> <min|max>', got {criterion}")
-        self.best_model_criterion = [list(c) for c in self.best_model_criterion]
-        self.keep_nbest_models = [int(n) for n in self.keep_nbest_models]
-
-
-# --- signals -----------------------------------------------------------------------------------
-class StopRequest:
-    """SIGINT/SIGTERM handlers that only set a flag; the loop saves and exits at a step boundary.
-
-    A second signal while the first is pending exits at once (``SystemExit(128 + signum)``).
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self.signum: Optional[int] = None
-        self._previous: Dict[int, Any] = {}
-
-    @property
-    def requested(self) -> bool:
-        return self.signum is not None
-
-    @property
-    def exit_code(self) -> int:
-        """``128 + signum``: 130 for SIGINT, 143 for SIGTERM."""
-        return 128 + int(self.signum or 0)
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.signum is not None:
-            raise SystemExit(128 + signum)
-        self.signum = signum
-        logger.warning(
-            "Received %s: saving a checkpoint at the next step boundary, then exiting "
-            "(send it again to exit at once)", signal.Signals(signum).name,
-        )
-
-    def install(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            logger.info("Not in the main thread: SIGINT/SIGTERM keep their handlers")
-            return
-        for signum in self.SIGNALS:
-            self._previous[signum] = signal.signal(signum, self._handle)
-
-    def restore(self) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        self._previous = {}
-
-
 # --- run state ---------------------------------------------------------------------------------
 @dataclass
 class _Position:
@@ -239,57 +138,6 @@ class _Context:
         if self.device.type == "cuda":
             return torch.autocast("cuda", dtype=torch.float16)
         return torch.autocast(self.device.type, dtype=torch.bfloat16)
-
-
-# --- n-best files ------------------------------------------------------------------------------
-def epoch_files(output_dir: Union[str, Path]) -> Dict[int, Path]:
-    """``{epoch: path}`` of the ``<N>epoch.pth`` files in ``output_dir``."""
-    files = {}
-    for path in Path(output_dir).iterdir():
-        match = _EPOCH_FILE.match(path.name)
-        if match:
-            files[int(match.group(1))] = path
-    return files
-
-
-def average_nbest_models(
-    output_dir: Union[str, Path],
-    reporter: Reporter,
-    best_model_criterion: Sequence[Sequence[str]],
-    keep_nbest_models: Sequence[int],
-    suffix: str = "",
-) -> List[Path]:
-    """Write ``<phase>.<stat>.ave_<n>best<suffix>.pth`` for each criterion and each n.
-
-    Each file is the mean of the ``<N>epoch.pth`` of the n best epochs (fewer when fewer
-    epochs were reported); ``<phase>.<stat>.ave<suffix>.pth`` is a copy of the largest n.
-    """
-    output_dir = Path(output_dir)
-    written = []
-    for phase, key, mode in best_model_criterion:
-        pairs = reporter.sort_epochs_and_values(phase, key, mode)
-        if not pairs:
-            continue
-        largest = None
-        for n in sorted({n for n in keep_nbest_models if n > 0}):
-            epochs = [epoch for epoch, _ in pairs[:n]]
-            paths = [output_dir / f"{epoch}epoch.pth" for epoch in epochs]
-            missing = [str(path) for path in paths if not path.is_file()]
-            if missing:
-                logger.warning(
-                    "Not averaging the %d best %s.%s models: missing %s", n, phase, key, ", ".join(missing)
-                )
-                continue
-            destination = output_dir / f"{phase}.{key}.ave_{n}best{suffix}.pth"
-            save_atomic(average_model_files(paths), destination)
-            logger.info("Averaged epochs %s (%s.%s %s) into %s", epochs, phase, key, mode, destination)
-            written.append(destination)
-            largest = destination
-        if largest is not None:
-            alias = output_dir / f"{phase}.{key}.ave{suffix}.pth"
-            copy_atomic(largest, alias)
-            written.append(alias)
-    return written
 
 
 # --- the trainer -------------------------------------------------------------------------------

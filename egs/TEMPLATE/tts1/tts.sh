@@ -1,0 +1,351 @@
+#!/usr/bin/env bash
+# The shared staged TTS recipe (ESPnet2's egs2/TEMPLATE/tts1/tts.sh shape). Run from a recipe
+# directory (egs/<corpus>/tts1) through its run.sh:
+#   1 data preparation (local/data.sh)    5 training
+#   2 format/dump (check/resample --fs)   6 decoding (tts_inference, split in --inference_nj jobs)
+#   3 token list                          7 objective evaluation (tts_evaluate)
+#   4 statistics collection (--nj jobs)   8 model packing (pack_model)
+# Each stage logs to a file and leaves a ".done" marker holding a signature of its inputs; a re-run
+# with the same inputs skips the stage ("already done"), changed inputs redo it.
+set -euo pipefail
+
+log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (tts.sh:${BASH_LINENO[0]}) $*"; }
+min() { local a=$1; shift; for b in "$@"; do [ "$b" -lt "$a" ] && a=$b; done; echo "$a"; }
+
+# General
+stage=1              # first stage to run
+stop_stage=100       # last stage to run
+nj=2                 # parallel jobs for dump and statistics
+inference_nj=2       # parallel jobs for decoding
+ngpu=0               # GPUs for training (0: CPU)
+python=python3
+datadir=data         # output of local/data.sh
+dumpdir=dump         # formatted data and token lists
+expdir=exp           # statistics, models, decoding, evaluation
+# Data
+local_data_opts=""   # options of local/data.sh
+train_set=""         # training set name (in ${datadir})
+valid_set=""         # validation set name
+test_sets=""         # sets to decode and evaluate (space separated)
+# Features
+fs=22050             # sampling rate (Hz); audio at another rate is resampled in stage 2
+n_fft=1024           # FFT size of the feature extractor
+n_shift=256          # frame shift (samples)
+# Text
+token_type=phn       # char or phn
+g2p=espeak_ng_english
+cleaner=english
+# Training
+train_config=""      # training yaml
+train_args=""        # extra options of tts_train
+tag=""               # experiment name (default: tts_<train_config basename>)
+# Decoding and evaluation
+inference_config=""  # decoding yaml
+inference_args=""    # extra options of tts_inference
+inference_model=valid.loss.best.pth
+neutral_emotion=neutral   # text of this emotion is decoded in every emotion (stage 6)
+cross_emotion_decode=true # decode the test sentences in all emotions too
+eval_args=""         # extra options of tts_evaluate
+smoke=false          # accepted for symmetry with run.sh (run.sh picks the smoke settings)
+
+help_message="Usage: $0 --train_set <set> --valid_set <set> --test_sets \"<sets>\" --train_config <yaml> [options]"
+. utils/parse_options.sh
+
+[ -z "${train_set}" ] && { log "ERROR: --train_set is required"; exit 1; }
+[ -z "${valid_set}" ] && { log "ERROR: --valid_set is required"; exit 1; }
+[ -z "${train_config}" ] && { log "ERROR: --train_config is required"; exit 1; }
+[ -f "${train_config}" ] || { log "ERROR: --train_config ${train_config}: file not found"; exit 1; }
+[ -n "${inference_config}" ] && [ ! -f "${inference_config}" ] && { log "ERROR: --inference_config ${inference_config}: file not found"; exit 1; }
+[ -f path.sh ] && . ./path.sh
+
+[ -z "${tag}" ] && tag=tts_$(basename "${train_config}" .yaml)
+if [ "${token_type}" = phn ]; then token_dir=${dumpdir}/token_list/phn_${g2p}; else token_dir=${dumpdir}/token_list/${token_type}; fi
+token_list=${token_dir}/tokens.txt
+stats_dir=${expdir}/tts_stats_raw_${token_type}$( [ "${token_type}" = phn ] && echo "_${g2p}" )
+tts_exp=${expdir}/${tag}
+decode_tag=$( [ -n "${inference_config}" ] && basename "${inference_config}" .yaml || echo decode )_$(basename "${inference_model}" .pth)
+text_opts=(--token_type "${token_type}" --cleaner "${cleaner}")
+[ "${token_type}" = phn ] && text_opts+=(--g2p "${g2p}")
+
+# --- helpers --------------------------------------------------------------------------------------
+checksum() { cat "$@" 2>/dev/null | cksum | cut -d' ' -f1; }
+
+# is_done MARKER SIGNATURE: the marker exists and records the same inputs
+is_done() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
+mark_done() { mkdir -p "$(dirname "$1")"; printf '%s' "$2" > "$1"; }
+
+# require FILE STAGE: stop with a clear message when an input of this stage is missing
+require() {
+    if [ ! -e "$1" ]; then
+        log "ERROR: $1 is missing; it is made by stage $2 (run with --stage $2)"
+        exit 1
+    fi
+}
+
+# run_logged LOG CMD...: run CMD with its output in LOG; on failure show the end of LOG and stop
+run_logged() {
+    local logfile=$1; shift
+    mkdir -p "$(dirname "${logfile}")"
+    { echo "# $*"; echo "# started at $(date)"; } > "${logfile}"
+    if ! "$@" >> "${logfile}" 2>&1; then
+        log "ERROR: command failed: $*"
+        tail -n 20 "${logfile}" | sed 's/^/    /' >&2
+        log "ERROR: see ${logfile}"
+        exit 1
+    fi
+    echo "# ended at $(date)" >> "${logfile}"
+}
+
+# data triples of a dumped set for tts_train/tts_inference: --<prefix>data_path_and_name_and_type ...
+data_opts() {
+    local prefix=$1 dir=$2 suffix=${3:-}
+    echo "--${prefix}data_path_and_name_and_type ${dir}/wav.scp${suffix},speech,sound"
+    echo "--${prefix}data_path_and_name_and_type ${dir}/text${suffix},text,text"
+    [ -f "${dir}/utt2emo${suffix//JOB/1}" ] && echo "--${prefix}data_path_and_name_and_type ${dir}/utt2emo${suffix},emo_labs,text"
+    true
+}
+
+run_stage() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }
+
+# --- stage 1: data ---------------------------------------------------------------------------------
+if run_stage 1; then
+    marker=${datadir}/.data.done
+    signature="local/data.sh ${local_data_opts} $(checksum local/data.sh)"
+    if is_done "${marker}" "${signature}"; then
+        log "Stage 1: data preparation: already done (${marker}), skipping"
+    else
+        log "Stage 1: data preparation: local/data.sh ${local_data_opts} (log: ${expdir}/logs/stage1_data.log)"
+        require local/data.sh 1
+        # shellcheck disable=SC2086
+        run_logged "${expdir}/logs/stage1_data.log" local/data.sh ${local_data_opts}
+        mark_done "${marker}" "${signature}"
+    fi
+fi
+
+# --- stage 2: format/dump ----------------------------------------------------------------------------
+if run_stage 2; then
+    for dset in ${train_set} ${valid_set} ${test_sets}; do
+        src=${datadir}/${dset}
+        dst=${dumpdir}/raw/${dset}
+        require "${src}/wav.scp" 1
+        require "${src}/text" 1
+        marker=${dst}/.dump.done
+        signature="fs=${fs} $(checksum "${src}"/wav.scp "${src}"/text "${src}"/utt2emo)"
+        if is_done "${marker}" "${signature}"; then
+            log "Stage 2: dump ${dset}: already done (${marker}), skipping"
+            continue
+        fi
+        log "Stage 2: dump ${dset}: checking audio at ${fs} Hz with ${nj} jobs -> ${dst}"
+        mkdir -p "${dst}"
+        run_logged "${dst}/logs/format.log" ${python} utils/run_jobs.py --nj "${nj}" --keys "${src}/wav.scp" \
+            --split "${src}/wav.scp:${dst}/split/wav.JOB.scp" --log "${dst}/logs/format.JOB.log" \
+            --merge "${dst}/split/out.JOB.scp:${dst}/wav.scp" \
+            -- ${python} utils/format_wav_scp.py --fs "${fs}" "${dst}/split/wav.JOB.scp" "${dst}/split/out.JOB.scp" "${dst}/data"
+        for f in text utt2spk spk2utt utt2emo; do
+            [ -f "${src}/${f}" ] && cp "${src}/${f}" "${dst}/${f}"
+        done
+        if [ -f "${dst}/utt2emo" ]; then
+            # emotion labels in order of first appearance in the sorted utt2emo of the training set
+            awk '!seen[$2]++ {print $2}' "${datadir}/${train_set}/utt2emo" > "${dst}/emo_list"
+        fi
+        mark_done "${marker}" "${signature}"
+    done
+fi
+
+# --- stage 3: token list -----------------------------------------------------------------------------
+if run_stage 3; then
+    require "${dumpdir}/raw/${train_set}/text" 2
+    marker=${token_dir}/.token_list.done
+    signature="${text_opts[*]} $(checksum "${dumpdir}/raw/${train_set}/text")"
+    if is_done "${marker}" "${signature}"; then
+        log "Stage 3: token list: already done (${token_list}), skipping"
+    else
+        log "Stage 3: token list (${token_type}) from ${dumpdir}/raw/${train_set}/text -> ${token_list}"
+        mkdir -p "${token_dir}"
+        run_logged "${token_dir}/logs/tokenize.log" ${python} -m espkit.bin.tokenize_text "${text_opts[@]}" \
+            --input "${dumpdir}/raw/${train_set}/text" --output "${token_list}" --field 2- \
+            --write_vocabulary true --add_symbol '<blank>:0' --add_symbol '<unk>:1' --add_symbol '<sos/eos>:-1'
+        mark_done "${marker}" "${signature}"
+    fi
+fi
+
+emo_opts=()
+[ -f "${dumpdir}/raw/${train_set}/emo_list" ] && emo_opts=(--emo_list "${dumpdir}/raw/${train_set}/emo_list")
+feats_opts=(--feats_extract_conf "fs=${fs}" --feats_extract_conf "n_fft=${n_fft}" --feats_extract_conf "hop_length=${n_shift}")
+
+# --- stage 4: statistics -----------------------------------------------------------------------------
+if run_stage 4; then
+    train_dir=${dumpdir}/raw/${train_set}
+    valid_dir=${dumpdir}/raw/${valid_set}
+    for f in "${train_dir}/wav.scp" "${valid_dir}/wav.scp"; do require "${f}" 2; done
+    require "${token_list}" 3
+    marker=${stats_dir}/.stats.done
+    signature="${feats_opts[*]} ${train_args} $(checksum "${train_config}" "${token_list}" "${train_dir}"/wav.scp "${valid_dir}"/wav.scp)"
+    if is_done "${marker}" "${signature}"; then
+        log "Stage 4: statistics: already done (${stats_dir}), skipping"
+    else
+        _nj=$(min "${nj}" "$(wc -l < "${train_dir}/wav.scp")" "$(wc -l < "${valid_dir}/wav.scp")")
+        log "Stage 4: statistics with ${_nj} jobs -> ${stats_dir} (logs: ${stats_dir}/logs)"
+        rm -rf "${stats_dir}"
+        split_opts=()
+        for f in wav.scp text utt2emo; do
+            [ -f "${train_dir}/${f}" ] && split_opts+=(--split "${train_dir}/${f}:${stats_dir}/split/train/${f}.JOB")
+        done
+        run_logged "${stats_dir}/logs/split_train.log" ${python} utils/run_jobs.py --nj "${_nj}" --keys "${train_dir}/wav.scp" "${split_opts[@]}"
+        split_opts=()
+        for f in wav.scp text utt2emo; do
+            [ -f "${valid_dir}/${f}" ] && split_opts+=(--split "${valid_dir}/${f}:${stats_dir}/split/valid/${f}.JOB")
+        done
+        run_logged "${stats_dir}/logs/split_valid.log" ${python} utils/run_jobs.py --nj "${_nj}" --keys "${valid_dir}/wav.scp" "${split_opts[@]}"
+        # shellcheck disable=SC2046,SC2086
+        run_logged "${stats_dir}/logs/stats.log" ${python} utils/run_jobs.py --nj "${_nj}" --log "${stats_dir}/logs/stats.JOB.log" \
+            -- ${python} -m espkit.bin.tts_train --collect_stats true --config "${train_config}" \
+            --output_dir "${stats_dir}/stats.JOB" --token_list "${token_list}" "${emo_opts[@]}" "${text_opts[@]}" "${feats_opts[@]}" \
+            --num_workers 0 --ngpu 0 --normalize none --pitch_normalize none --energy_normalize none \
+            $(data_opts train_ "${stats_dir}/split/train" .JOB) $(data_opts valid_ "${stats_dir}/split/valid" .JOB) ${train_args}
+        stats_inputs=()
+        for job in $(seq 1 "${_nj}"); do stats_inputs+=(--input_dir "${stats_dir}/stats.${job}"); done
+        run_logged "${stats_dir}/logs/aggregate.log" ${python} -m espkit.bin.aggregate_stats_dirs "${stats_inputs[@]}" --output_dir "${stats_dir}"
+        mark_done "${marker}" "${signature}"
+    fi
+fi
+
+# --- stage 5: training ---------------------------------------------------------------------------------
+if run_stage 5; then
+    require "${stats_dir}/train/feats_stats.npz" 4
+    marker=${tts_exp}/.train.done
+    signature="${feats_opts[*]} ${train_args} $(checksum "${train_config}" "${token_list}" "${stats_dir}/train/feats_stats.npz")"
+    if is_done "${marker}" "${signature}"; then
+        log "Stage 5: training: already done (${tts_exp}), skipping"
+    else
+        [ -f "${tts_exp}/checkpoint.pth" ] && log "Stage 5: resuming the training in ${tts_exp} from its checkpoint"
+        log "Stage 5: training ${tag} with ${train_config} (log: ${tts_exp}/logs/train.log)"
+        mkdir -p "${tts_exp}"
+        # shellcheck disable=SC2046,SC2086
+        run_logged "${tts_exp}/logs/train.log" ${python} -m espkit.bin.tts_train --config "${train_config}" \
+            --output_dir "${tts_exp}" --resume true --ngpu "${ngpu}" --token_list "${token_list}" \
+            "${emo_opts[@]}" "${text_opts[@]}" "${feats_opts[@]}" \
+            --normalize_conf "stats_file=${stats_dir}/train/feats_stats.npz" \
+            --train_shape_file "${stats_dir}/train/speech_shape" --train_shape_file "${stats_dir}/train/text_shape" \
+            --valid_shape_file "${stats_dir}/valid/speech_shape" --valid_shape_file "${stats_dir}/valid/text_shape" \
+            $(data_opts train_ "${dumpdir}/raw/${train_set}") $(data_opts valid_ "${dumpdir}/raw/${valid_set}") ${train_args}
+        mark_done "${marker}" "${signature}"
+    fi
+fi
+
+model_file=${tts_exp}/${inference_model}
+decode_opts=()
+if [ -n "${inference_config}" ]; then
+    # the decoding yaml's keys become tts_inference options (--threshold 0.5 --maxlenratio 10 ...)
+    read -r -a decode_opts <<< "$(${python} -c 'import sys, yaml
+conf = yaml.safe_load(open(sys.argv[1])) or {}
+print(" ".join(f"--{k} {str(v).lower() if isinstance(v, bool) else v}" for k, v in conf.items()))' "${inference_config}")"
+fi
+
+# decode DIR KEYFILE [options of tts_inference...]: split KEYFILE into jobs and merge their outputs
+decode() {
+    local dir=$1 keys=$2; shift 2
+    local merge_opts=()
+    for f in wav/wav.scp norm/feats.scp denorm/feats.scp focus_rates/focus_rates durations/durations speech_shape/speech_shape; do
+        merge_opts+=(--merge "${dir}/output.JOB/${f}:${dir}/${f}")
+    done
+    rm -rf "${dir}"
+    mkdir -p "${dir}"
+    # shellcheck disable=SC2086
+    run_logged "${dir}/logs/inference.log" ${python} utils/run_jobs.py --nj "${inference_nj}" --keys "${keys}" \
+        --split "${keys}:${dir}/split/keys.JOB" --log "${dir}/logs/inference.JOB.log" "${merge_opts[@]}" \
+        -- ${python} -m espkit.bin.tts_inference --output_dir "${dir}/output.JOB" --train_config "${tts_exp}/config.yaml" \
+        --model_file "${model_file}" --key_file "${dir}/split/keys.JOB" --ngpu 0 "${decode_opts[@]}" "$@" ${inference_args}
+}
+
+# --- stage 6: decoding ---------------------------------------------------------------------------------
+if run_stage 6; then
+    require "${model_file}" 5
+    require "${tts_exp}/config.yaml" 5
+    for dset in ${test_sets}; do
+        src=${dumpdir}/raw/${dset}
+        require "${src}/text" 2
+        out=${tts_exp}/${decode_tag}/${dset}
+        marker=${out}/.decode.done
+        signature="${inference_args} $(checksum "${model_file}" "${src}/text" "${src}/utt2emo" ${inference_config})"
+        if is_done "${marker}" "${signature}"; then
+            log "Stage 6: decoding ${dset}: already done (${out}), skipping"
+        else
+            log "Stage 6: decoding ${dset} with ${inference_nj} jobs -> ${out} (logs: ${out}/logs)"
+            emo_data=()
+            [ -f "${src}/utt2emo" ] && emo_data=(--data_path_and_name_and_type "${src}/utt2emo,emo_labs,text")
+            decode "${out}" "${src}/text" --data_path_and_name_and_type "${src}/text,text,text" "${emo_data[@]}"
+            mark_done "${marker}" "${signature}"
+        fi
+        if [ "${cross_emotion_decode}" = true ] && [ -f "${src}/utt2emo" ] && [ -f "${dumpdir}/raw/${train_set}/emo_list" ]; then
+            for emo in $(cat "${dumpdir}/raw/${train_set}/emo_list"); do
+                cross=${tts_exp}/${decode_tag}/${dset}_as_${emo}
+                marker=${cross}/.decode.done
+                if is_done "${marker}" "${signature}"; then
+                    log "Stage 6: decoding ${dset} (${neutral_emotion} text) as ${emo}: already done, skipping"
+                    continue
+                fi
+                mkdir -p "${cross}"
+                awk -v e="${neutral_emotion}" '$2 == e {print $1}' "${src}/utt2emo" > "${cross}.keys"
+                if [ ! -s "${cross}.keys" ]; then
+                    log "ERROR: ${src}/utt2emo has no '${neutral_emotion}' utterance (--neutral_emotion)"
+                    exit 1
+                fi
+                log "Stage 6: decoding the ${neutral_emotion} text of ${dset} as ${emo} -> ${cross}"
+                decode "${cross}" "${cross}.keys" --data_path_and_name_and_type "${src}/text,text,text" --emo_labs "${emo}"
+                mark_done "${marker}" "${signature}"
+            done
+        fi
+    done
+fi
+
+# --- stage 7: evaluation ---------------------------------------------------------------------------------
+if run_stage 7; then
+    num_test_sets=$(echo ${test_sets} | wc -w)
+    for dset in ${test_sets}; do
+        out=${tts_exp}/${decode_tag}/${dset}
+        require "${out}/wav/wav.scp" 6
+        eval_dir=${tts_exp}/eval
+        [ "${num_test_sets}" -gt 1 ] && eval_dir=${tts_exp}/eval_${dset}
+        cross_opts=()
+        if [ "${cross_emotion_decode}" = true ] && [ -f "${dumpdir}/raw/${train_set}/emo_list" ]; then
+            for emo in $(cat "${dumpdir}/raw/${train_set}/emo_list"); do
+                [ -f "${out}_as_${emo}/wav/wav.scp" ] && cross_opts+=(--cross_emotion_dir "${emo}=${out}_as_${emo}")
+            done
+        fi
+        marker=${eval_dir}/.eval.done
+        signature="${eval_args} ${cross_opts[*]} $(checksum "${out}"*/wav/wav.scp "${dumpdir}/raw/${dset}/wav.scp")"
+        if is_done "${marker}" "${signature}"; then
+            log "Stage 7: evaluating ${dset}: already done (${eval_dir}/results.md), skipping"
+            continue
+        fi
+        log "Stage 7: evaluating ${dset} -> ${eval_dir}/results.md (log: ${eval_dir}/logs/evaluate.log)"
+        inf_conf_opts=()
+        [ -n "${inference_config}" ] && inf_conf_opts=(--inference_config "${inference_config}")
+        # shellcheck disable=SC2086
+        run_logged "${eval_dir}/logs/evaluate.log" ${python} -m espkit.bin.tts_evaluate \
+            --ref_dir "${dumpdir}/raw/${dset}" --syn_dir "${out}" --train_dir "${dumpdir}/raw/${train_set}" \
+            --train_config "${tts_exp}/config.yaml" "${inf_conf_opts[@]}" "${cross_opts[@]}" \
+            --fs "${fs}" --n_fft "${n_fft}" --n_shift "${n_shift}" --output_dir "${eval_dir}" ${eval_args}
+        cat "${eval_dir}/results.md"
+        mark_done "${marker}" "${signature}"
+    done
+fi
+
+# --- stage 8: packing ---------------------------------------------------------------------------------------
+if run_stage 8; then
+    require "${model_file}" 5
+    packed=${tts_exp}/packed/${tag}_$(basename "${inference_model}" .pth).zip
+    marker=${packed}.done
+    signature=$(checksum "${model_file}" "${tts_exp}/config.yaml")
+    if is_done "${marker}" "${signature}" && [ -f "${packed}" ]; then
+        log "Stage 8: packing: already done (${packed}), skipping"
+    else
+        log "Stage 8: packing ${model_file} -> ${packed}"
+        run_logged "${tts_exp}/logs/pack.log" ${python} -m espkit.bin.pack_model \
+            --train_config "${tts_exp}/config.yaml" --model_file "${model_file}" --outpath "${packed}"
+        mark_done "${marker}" "${signature}"
+    fi
+fi
+
+log "Finished stages ${stage}-${stop_stage} of ${tag}"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# espeak_emo: an emotional English corpus synthesized here with espeak-ng, trained end to end.
+#   ./run.sh                    all stages (1 data ... 8 pack), default configuration
+#   ./run.sh --smoke true       every stage on a dozen utterances with a tiny model (the CI test)
+#   ./run.sh --stage 5 --stop_stage 5 --train_config conf/tuning/<other>.yaml
+# Any tts.sh option can be given here; see ./tts.sh --help.
+set -euo pipefail
+
+smoke=false
+args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --smoke) smoke=$2; shift 2 ;;
+        --smoke=*) smoke=${1#*=}; shift ;;
+        *) args+=("$1"); shift ;;
+    esac
+done
+
+fs=22050
+n_fft=1024
+n_shift=256
+
+if [ "${smoke}" = true ]; then
+    # 3 training, 1 dev and 1 eval sentence in 4 emotions; kept apart from the full run's directories
+    opts=(
+        --datadir data/smoke --dumpdir dump/smoke --expdir exp/smoke
+        --local_data_opts "--datadir data/smoke --train_sentences 3 --dev_sentences 1 --eval_sentences 1"
+        --train_config conf/tuning/train_smoke.yaml --inference_config conf/tuning/decode_smoke.yaml
+        --eval_args "--max_train_utts 0"
+    )
+else
+    opts=(--train_config conf/train.yaml --inference_config conf/decode.yaml)
+fi
+
+./tts.sh \
+    --train_set train --valid_set dev --test_sets eval \
+    --fs "${fs}" --n_fft "${n_fft}" --n_shift "${n_shift}" \
+    --token_type phn --g2p espeak_ng_english --cleaner english \
+    --nj 2 --inference_nj 2 \
+    "${opts[@]}" ${args[@]+"${args[@]}"}

@@ -1,0 +1,138 @@
+"""Does the synthesized speech sound like the emotion asked for? A prosody classifier.
+
+Features: :func:`espkit.tts.emotion.prosody.prosody_from_frames` statistics of each waveform
+(log-F0 mean/std/range, log-energy mean/std/delta std, voiced ratio, duration, tokens per
+second), from raw YIN F0 and STFT energy. Classifier: multinomial logistic regression on
+standardized features with L2 regularisation, fitted by full-batch gradient descent (numpy).
+It is fitted on the *reference* recordings of the training set and applied to synthesized
+eval utterances; accuracy counts how often its decision equals the emotion asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+def prosody_features(wav: np.ndarray, fs: int, num_tokens: int | None, n_fft: int = 1024, hop_length: int = 256) -> np.ndarray:
+    """Prosody statistics ``(D,)`` of one waveform ``(T,)`` (see the module docstring)."""
+    import torch
+
+    from espkit.tts.emotion.prosody import prosody_from_frames
+    from espkit.tts.feats_extract.energy import Energy
+    from espkit.tts.feats_extract.pitch import Pitch
+
+    x = torch.from_numpy(np.asarray(wav, dtype=np.float64).reshape(1, -1))
+    pitch, _ = Pitch(fs=fs, n_fft=n_fft, hop_length=hop_length, use_continuous_f0=False, use_log_f0=False)(x)
+    energy, _ = Energy(fs=fs, n_fft=n_fft, hop_length=hop_length)(x)
+    num_frames = min(pitch.size(1), energy.size(1))
+    return prosody_from_frames(pitch[0, :num_frames, 0].numpy(), energy[0, :num_frames, 0].numpy(),
+                               num_tokens, fs, hop_length)
+
+
+class ProsodyEmotionClassifier:
+    """Standardize, then multinomial logistic regression.
+
+    >>> clf = ProsodyEmotionClassifier(["a", "b"]).fit(np.array([[0.0], [1.0]]), ["a", "b"])
+    >>> clf.predict(np.array([[-1.0], [2.0]]))
+    ['a', 'b']
+    """
+
+    def __init__(self, labels: Sequence[str], l2: float = 1e-3, learning_rate: float = 0.5, num_iters: int = 2000):
+        if len(labels) < 2:
+            raise ValueError(f"need at least two emotion labels, got {list(labels)}")
+        self.labels = list(labels)
+        self.l2 = l2
+        self.learning_rate = learning_rate
+        self.num_iters = num_iters
+        self.mean: np.ndarray | None = None
+        self.scale: np.ndarray | None = None
+        self.weight: np.ndarray | None = None  # (D + 1, L), last row = bias
+
+    def _design(self, features: np.ndarray) -> np.ndarray:
+        z = (np.asarray(features, dtype=np.float64) - self.mean) / self.scale
+        return np.concatenate([z, np.ones((z.shape[0], 1))], axis=1)
+
+    def fit(self, features: np.ndarray, labels: Sequence[str]) -> "ProsodyEmotionClassifier":
+        """Fit on ``features`` ``(N, D)`` with one label per row."""
+        features = np.asarray(features, dtype=np.float64)
+        unknown = sorted(set(labels) - set(self.labels))
+        if unknown:
+            raise ValueError(f"labels {unknown} are not in the label list {self.labels}")
+        target = np.zeros((len(labels), len(self.labels)))
+        target[np.arange(len(labels)), [self.labels.index(label) for label in labels]] = 1.0
+        self.mean = features.mean(axis=0)
+        std = features.std(axis=0)
+        self.scale = np.where(std > 1e-12, std, 1.0)
+        design = self._design(features)
+        weight = np.zeros((design.shape[1], len(self.labels)))
+        for _ in range(self.num_iters):
+            probs = self._softmax(design @ weight)
+            grad = design.T @ (probs - target) / len(design)
+            grad[:-1] += self.l2 * weight[:-1]
+            weight -= self.learning_rate * grad
+        self.weight = weight
+        return self
+
+    @staticmethod
+    def _softmax(logits: np.ndarray) -> np.ndarray:
+        logits = logits - logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(N, L)`` in the order of ``labels``."""
+        if self.weight is None:
+            raise RuntimeError("ProsodyEmotionClassifier.fit must be called first")
+        return self._softmax(self._design(np.atleast_2d(features)) @ self.weight)
+
+    def predict(self, features: np.ndarray) -> list[str]:
+        """Most probable label per row of ``features`` ``(N, D)``."""
+        return [self.labels[i] for i in self.predict_proba(features).argmax(axis=1)]
+
+
+def confusion_matrix(asked: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+    """Counts ``(L, L)``: row = emotion asked (true), column = emotion recognised."""
+    if len(asked) != len(predicted):
+        raise ValueError(f"{len(asked)} true labels but {len(predicted)} predictions")
+    labels = list(labels)
+    matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    for true, pred in zip(asked, predicted):
+        for label in (true, pred):
+            if label not in labels:
+                raise ValueError(f"label {label!r} is not in {labels}")
+        matrix[labels.index(true), labels.index(pred)] += 1
+    return matrix
+
+
+def accuracy(matrix: np.ndarray) -> float:
+    """Trace / total of a confusion matrix (NaN when empty)."""
+    total = matrix.sum()
+    return float(np.trace(matrix) / total) if total else float("nan")
+
+
+def plot_confusion_matrix(matrix: np.ndarray, labels: Sequence[str], path, title: str) -> None:
+    """Write the confusion matrix as a PNG (matplotlib imported here, Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=45)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("recognised")
+    ax.set_ylabel("asked")
+    ax.set_title(title)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, str(matrix[i, j]), ha="center", va="center",
+                    color="white" if matrix[i, j] > matrix.max() / 2 else "black")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,95 @@
+"""End to end: egs/espeak_emo/tts1/run.sh --smoke true (every stage on 20 utterances), then a re-run.
+
+The recipe is copied (without data/dump/exp) into a temporary egs/ tree, so the repository's own
+recipe directory is left alone; ESPKIT_ROOT points path.sh at this checkout's tools/venv.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="the Debian package espeak-ng is not installed"),
+    pytest.mark.skipif(not (REPO / "tools" / "venv" / "bin" / "activate").exists(), reason="tools/venv is missing"),
+]
+
+
+def copy_recipe(dst: Path) -> Path:
+    ignore = shutil.ignore_patterns("data", "dump", "exp", "__pycache__")
+    for sub in ("TEMPLATE/tts1", "espeak_emo/tts1"):
+        shutil.copytree(REPO / "egs" / sub, dst / "egs" / sub, symlinks=True, ignore=ignore)
+    return dst / "egs" / "espeak_emo" / "tts1"
+
+
+def run(recipe: Path) -> tuple[subprocess.CompletedProcess, float]:
+    env = {**os.environ, "ESPKIT_ROOT": str(REPO)}
+    start = time.time()
+    out = subprocess.run(["./run.sh", "--smoke", "true"], cwd=recipe, env=env, capture_output=True, text=True,
+                         timeout=600)
+    return out, time.time() - start
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    recipe = copy_recipe(tmp_path_factory.mktemp("recipe"))
+    first, first_s = run(recipe)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    return recipe, first, first_s
+
+
+def test_recipe_links_are_relative_symlinks():
+    recipe = REPO / "egs" / "espeak_emo" / "tts1"
+    assert os.readlink(recipe / "tts.sh") == "../../TEMPLATE/tts1/tts.sh"
+    assert os.readlink(recipe / "utils") == "../../TEMPLATE/tts1/utils"
+
+
+def test_every_stage_runs_and_writes_its_outputs(smoke_run):
+    recipe, first, first_s = smoke_run
+    assert first_s < 180, f"the smoke run took {first_s:.0f} s"
+    for n in range(1, 9):
+        assert f"Stage {n}:" in first.stdout, n
+    data = recipe / "data" / "smoke"
+    for dset, num in (("train", 12), ("dev", 4), ("eval", 4)):
+        for name in ("wav.scp", "text", "utt2spk", "spk2utt", "utt2emo"):
+            assert (data / dset / name).exists(), (dset, name)
+        assert len((data / dset / "wav.scp").read_text().splitlines()) == num
+    assert (data / "eval" / "utt2emo").read_text().splitlines()[0] == "angry_0571 angry"
+    assert (recipe / "dump" / "smoke" / "raw" / "train" / "emo_list").read_text().split() == \
+        ["angry", "happy", "neutral", "sad"]
+    exp = recipe / "exp" / "smoke"
+    assert (exp / "tts_stats_raw_phn_espeak_ng_english" / "train" / "feats_stats.npz").exists()
+    model_dir = exp / "tts_train_smoke"
+    assert (model_dir / "valid.loss.best.pth").exists() and (model_dir / "logs" / "train.log").exists()
+    decode = model_dir / "decode_smoke_valid.loss.best"
+    assert len((decode / "eval" / "wav" / "wav.scp").read_text().splitlines()) == 4
+    for emotion in ("angry", "happy", "neutral", "sad"):
+        assert (decode / f"eval_as_{emotion}" / "wav" / "wav.scp").read_text().startswith("neutral_0571 ")
+    results = json.loads((model_dir / "eval" / "results.json").read_text())
+    for key in ("mcd_db", "f0_rmse_cents", "vuv_error", "duration_ratio", "attention_failures",
+                "emotion_accuracy", "emotion_confusion", "all_emotions_accuracy", "all_emotions_confusion"):
+        assert key in results, key
+    assert results["num_utts"] == 4 and results["mcd_db"] > 0
+    assert sum(map(sum, results["all_emotions_confusion"])) == 4
+    assert (model_dir / "eval" / "results.md").exists() and (model_dir / "eval" / "emotion_confusion.png").exists()
+    assert (model_dir / "packed" / "tts_train_smoke_valid.loss.best.zip").exists()
+
+
+def test_rerun_does_no_work_twice(smoke_run):
+    recipe, _, first_s = smoke_run
+    model = recipe / "exp" / "smoke" / "tts_train_smoke" / "valid.loss.best.pth"
+    mtime = model.stat().st_mtime
+    second, second_s = run(recipe)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert second.stdout.count("already done") >= 10  # data, 3 dumps, tokens, stats, train, 5 decodes, eval, pack
+    for n in range(1, 9):
+        assert f"Stage {n}:" in second.stdout and f"Stage {n}: " in second.stdout
+    assert "Stage 5: training: already done" in second.stdout
+    assert model.stat().st_mtime == mtime
+    assert second_s < first_s / 3, (first_s, second_s)

@@ -1,0 +1,94 @@
+"""parse_options.sh (in a bash subprocess) and utils/run_jobs.py of egs/TEMPLATE/tts1."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+UTILS = Path(__file__).resolve().parents[2] / "egs" / "TEMPLATE" / "tts1" / "utils"
+
+
+def run_script(tmp_path, args):
+    script = tmp_path / "script.sh"
+    script.write_text(
+        "#!/usr/bin/env bash\nset -e\nnj=4\ntrain_config=conf/train.yaml\nuse_thing=false\n"
+        'help_message="Usage: script.sh [options] <dir>"\n'
+        f". {UTILS / 'parse_options.sh'}\n"
+        'echo "nj=${nj} train_config=${train_config} use_thing=${use_thing} rest=$*"\n'
+    )
+    return subprocess.run(["bash", str(script), *args], capture_output=True, text=True)
+
+
+def test_parse_options_sets_existing_variables(tmp_path):
+    out = run_script(tmp_path, ["--nj", "8", "--train-config=a b.yaml", "--use_thing", "true", "positional", "--x"])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "nj=8 train_config=a b.yaml use_thing=true rest=positional --x\n"
+    out = run_script(tmp_path, ["--nj=2", "--", "--nj", "5"])
+    assert out.stdout == "nj=2 train_config=conf/train.yaml use_thing=false rest=--nj 5\n"
+
+
+def test_parse_options_errors_and_help(tmp_path):
+    out = run_script(tmp_path, ["--bogus", "1"])
+    assert out.returncode == 1 and "unknown option --bogus" in out.stderr and out.stdout == ""
+    out = run_script(tmp_path, ["--nj"])
+    assert out.returncode == 1 and "option --nj needs a value" in out.stderr
+    out = run_script(tmp_path, ["--nj", "3", "--help"])
+    assert out.returncode == 0
+    assert out.stdout.startswith("Usage: script.sh [options] <dir>\n")
+    assert '--nj                     "3"' in out.stdout and '--train_config           "conf/train.yaml"' in out.stdout
+
+
+def run_jobs(*args, cwd=None):
+    return subprocess.run([sys.executable, str(UTILS / "run_jobs.py"), *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def test_run_jobs_splits_runs_in_parallel_and_merges(tmp_path):
+    keys = [f"utt{i}" for i in range(7)]
+    (tmp_path / "wav.scp").write_text("".join(f"{k} /x/{k}.wav\n" for k in keys))
+    (tmp_path / "text").write_text("".join(f"{k} text of {k}\n" for k in reversed(keys)))
+    out = run_jobs("--nj", 3, "--keys", tmp_path / "wav.scp",
+                   "--split", f"{tmp_path}/text:{tmp_path}/split/text.JOB",
+                   "--log", f"{tmp_path}/log/job.JOB.log", "--merge", f"{tmp_path}/out.JOB:{tmp_path}/merged",
+                   "--", "awk '{print $1, toupper($2)}'", f"{tmp_path}/split/text.JOB", ">", f"{tmp_path}/out.JOB")
+    assert out.returncode == 0, out.stderr
+    parts = [(tmp_path / "split" / f"text.{j}").read_text().split("\n")[:-1] for j in (1, 2, 3)]
+    assert [[line.split()[0] for line in part] for part in parts] == [keys[0:3], keys[3:5], keys[5:7]]
+    assert (tmp_path / "merged").read_text() == "".join(f"{k} TEXT\n" for k in keys)
+    assert "awk" in (tmp_path / "log" / "job.2.log").read_text()
+    assert run_jobs("--nj", 50, "--keys", tmp_path / "wav.scp", "--print_nj").stdout == "7\n"
+
+
+def test_run_jobs_reports_the_failed_job_and_its_log(tmp_path):
+    out = run_jobs("--nj", 3, "--log", f"{tmp_path}/job.JOB.log",
+                   "--merge", f"{tmp_path}/out.JOB:{tmp_path}/merged",
+                   "--", 'if [ JOB = 2 ]; then echo "bad input in part JOB" >&2; exit 3; fi; echo ok JOB > '
+                   f"{tmp_path}/out.JOB")
+    assert out.returncode == 1
+    assert f"job 2/3 failed; log: {tmp_path}/job.2.log" in out.stderr and "bad input in part 2" in out.stderr
+    assert "1 of 3 jobs failed" in out.stderr
+    assert not (tmp_path / "merged").exists()  # nothing merged after a failure
+    assert "exit code 3" in (tmp_path / "job.2.log").read_text()
+
+
+def test_run_jobs_input_errors(tmp_path):
+    (tmp_path / "keys").write_text("a x\nb y\n")
+    (tmp_path / "other").write_text("a 1\n")
+    out = run_jobs("--nj", 2, "--keys", tmp_path / "keys", "--split", f"{tmp_path}/other:{tmp_path}/o.JOB")
+    assert out.returncode == 1 and "no line for key(s) ['b']" in out.stderr
+    out = run_jobs("--nj", 2, "--split", f"{tmp_path}/keys:{tmp_path}/no_job_marker")
+    assert out.returncode == 1 and "DST must contain JOB" in out.stderr
+    (tmp_path / "o.1").write_text("a 1\n")
+    out = run_jobs("--nj", 2, "--merge", f"{tmp_path}/o.JOB:{tmp_path}/m")
+    assert out.returncode == 1 and "o.2" in out.stderr
+
+
+@pytest.mark.parametrize("nj, sizes", [(1, [5]), (2, [3, 2]), (5, [1, 1, 1, 1, 1])])
+def test_partition_sizes(nj, sizes):
+    sys.path.insert(0, str(UTILS))
+    try:
+        from run_jobs import partition
+    finally:
+        sys.path.remove(str(UTILS))
+    assert [len(p) for p in partition(list("abcde"), nj)] == sizes

@@ -33,7 +33,7 @@ from espkit.tasks.tts import TTSTask
 from espkit.torch_utils.seeding import set_all_random_seed
 from espkit.tts.vocoder.abs_vocoder import AbsVocoder
 from espkit.tts.vocoder.griffin_lim import GriffinLim
-from espkit.utils.config_argparse import ConfigError, load_yaml_config
+from espkit.utils.config_argparse import ArgumentParser, ConfigError, load_yaml_config
 from espkit.utils.types import float_or_none, str2bool, str2triple_str, str_or_none
 
 logger = logging.getLogger(__name__)
@@ -343,7 +343,7 @@ class Text2Speech:
 # Command line
 # ==================================================================================================
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description="TTS inference: text (+ emotion / reference) -> features and waveforms",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

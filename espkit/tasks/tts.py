@@ -215,9 +215,12 @@ class TTSTask(AbsTask):
                           if feats_params.get(k) is not None}
         pitch_extract = pitch_extract_choices.build(args.pitch_extract, args.pitch_extract_conf, **prosody_params)
         energy_extract = energy_extract_choices.build(args.energy_extract, args.energy_extract_conf, **prosody_params)
-        normalize = normalize_choices.build(args.normalize, args.normalize_conf)
-        pitch_normalize = pitch_normalize_choices.build(args.pitch_normalize, args.pitch_normalize_conf)
-        energy_normalize = energy_normalize_choices.build(args.energy_normalize, args.energy_normalize_conf)
+        if args.collect_stats:  # statistics are what the normalisers will be made from
+            normalize = pitch_normalize = energy_normalize = None
+        else:
+            normalize = normalize_choices.build(args.normalize, args.normalize_conf)
+            pitch_normalize = pitch_normalize_choices.build(args.pitch_normalize, args.pitch_normalize_conf)
+            energy_normalize = energy_normalize_choices.build(args.energy_normalize, args.energy_normalize_conf)
 
         num_emotions = len(args.emo_list) if args.emo_list else 0
         emo_extract = emo_extract_choices.build(args.emo_extract, args.emo_extract_conf, idim=odim, **prosody_params)

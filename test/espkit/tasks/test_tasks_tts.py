@@ -64,3 +64,9 @@ def test_unknown_emotion_and_missing_token_list_are_clear(corpus, tmp_path):
     dataset = ESPnetDataset([(str(corpus["utt2emo"]), "emo_labs", "text")], preprocess=TTSTask.build_preprocess_fn(args, True))
     with pytest.raises(ValueError, match="neutral.*happy, sad|happy, sad.*neutral"):
         dataset["neutral_0000"]
+
+
+def test_collect_stats_mode_builds_no_normaliser_even_without_stats(corpus, tmp_path):
+    args = parse(tiny_train_args(corpus, tmp_path, ["--collect_stats", "true"]))  # global_mvn, no stats file
+    model = TTSTask.build_model(args)
+    assert model.normalize is None

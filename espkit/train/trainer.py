@@ -312,7 +312,7 @@ class Trainer:
         if rng_states is not None:
             set_rng_states(rng_states)
         num_batches = iter_factory.num_batches(epoch)
-        log_interval = options.log_interval or max((num_batches or 1000) // 10, 1)
+        log_interval = options.log_interval or max((num_batches or 1000) // 10, 10)
         use_no_sync = distributed and num_batches is not None and options.accum_grad > 1
         ctx.train_model.train()
         reporter.start_phase("train", epoch)

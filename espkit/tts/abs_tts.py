@@ -53,6 +53,17 @@ class AbsTTS(torch.nn.Module, ABC):
         """
         raise NotImplementedError
 
+    def forward_attention(
+        self,
+        text: torch.Tensor,
+        text_lengths: torch.Tensor,
+        feats: torch.Tensor,
+        feats_lengths: torch.Tensor,
+        **kwargs: Any,
+    ) -> dict[str, torch.Tensor]:
+        """Attention weights to plot, ``{name: (B, T_out, T_in)}``; models without attention return ``{}``."""
+        return {}
+
     @property
     def require_raw_speech(self) -> bool:
         """Whether :meth:`forward` needs the raw waveform besides the features."""

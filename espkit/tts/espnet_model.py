@@ -130,20 +130,9 @@ class ESPnetTTSModel(AbsESPnetModel):
         **kwargs: Any,
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
         """Loss of one batch (see the module docstring for the keys and shapes)."""
-        with torch.no_grad():
-            feats, feats_lengths = self.extract_feats(speech, speech_lengths)
-            prosody = self.extract_prosody(speech, speech_lengths, feats_lengths, pitch=pitch, energy=energy)
-            feats_norm = feats if self.normalize is None else self.normalize(feats, feats_lengths)[0]
-
-        stats: Dict[str, torch.Tensor] = {}
-        extra_loss = None
-        emo_embed = emo_feats
-        if self.emo_extract is not None:
-            emo_embed = self.emotion_embedding(feats_norm, feats_lengths, prosody)
-            if self.emo_classifier is not None:
-                _, emo_loss, emo_stats = self.emo_classifier(emo_embed, emo_labs)
-                stats.update({k: v for k, v in emo_stats.items() if v is not None})
-                extra_loss = emo_loss
+        feats_norm, feats_lengths, stats, extra_loss, emo_embed = self._inputs(
+            speech, speech_lengths, emo_labs, emo_feats, pitch, energy
+        )
         tts_kwargs = self._conditioning(emo_labs, emo_embed)
         loss, tts_stats, weight = self.tts(text=text, text_lengths=text_lengths, feats=feats_norm,
                                            feats_lengths=feats_lengths, **tts_kwargs)
@@ -152,6 +141,42 @@ class ESPnetTTSModel(AbsESPnetModel):
             loss = loss + extra_loss
             stats["loss"] = loss.detach()
         return loss, stats, weight
+
+    def _inputs(self, speech, speech_lengths, emo_labs, emo_feats, pitch, energy):
+        """Normalised features, emotion embedding and the emotion classifier's loss/stats."""
+        with torch.no_grad():
+            feats, feats_lengths = self.extract_feats(speech, speech_lengths)
+            prosody = self.extract_prosody(speech, speech_lengths, feats_lengths, pitch=pitch, energy=energy)
+            feats_norm = feats if self.normalize is None else self.normalize(feats, feats_lengths)[0]
+        stats: Dict[str, torch.Tensor] = {}
+        extra_loss = None
+        emo_embed = emo_feats
+        if self.emo_extract is not None:
+            emo_embed = self.emotion_embedding(feats_norm, feats_lengths, prosody)
+            if self.emo_classifier is not None:
+                _, extra_loss, emo_stats = self.emo_classifier(emo_embed, emo_labs)
+                stats.update({k: v for k, v in emo_stats.items() if v is not None})
+        return feats_norm, feats_lengths, stats, extra_loss, emo_embed
+
+    @torch.no_grad()
+    def forward_attention(
+        self,
+        text: torch.Tensor,
+        text_lengths: torch.Tensor,
+        speech: torch.Tensor,
+        speech_lengths: torch.Tensor,
+        emo_labs: Optional[torch.Tensor] = None,
+        emo_feats: Optional[torch.Tensor] = None,
+        pitch: Optional[torch.Tensor] = None,
+        energy: Optional[torch.Tensor] = None,
+        **kwargs: Any,
+    ) -> Dict[str, torch.Tensor]:
+        """Teacher-forced attention weights of the TTS model, ``{name: (B, T_out, T_in)}``."""
+        feats_norm, feats_lengths, _, _, emo_embed = self._inputs(
+            speech, speech_lengths, emo_labs, emo_feats, pitch, energy
+        )
+        return self.tts.forward_attention(text=text, text_lengths=text_lengths, feats=feats_norm,
+                                          feats_lengths=feats_lengths, **self._conditioning(emo_labs, emo_embed))
 
     def _conditioning(self, emo_labs, emo_embed) -> Dict[str, torch.Tensor]:
         if self.emo_source == "label":

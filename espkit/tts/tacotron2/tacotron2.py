@@ -244,23 +244,10 @@ class Tacotron2(AbsTTS):
             ``loss``, stats (``loss``, ``l1_loss``, ``mse_loss``, ``bce_loss`` and, with
             ``use_guided_attn_loss``, ``attn_loss``) and the batch size as ``weight``.
         """
-        text_lengths = text_lengths.to(text.device)
-        feats_lengths = feats_lengths.to(feats.device)
-        text = text[:, : int(text_lengths.max())]
-        feats = feats[:, : int(feats_lengths.max())]
+        outs = self._teacher_forced(text, text_lengths, feats, feats_lengths, spembs, **kwargs)
+        after_outs, before_outs, logits, att_ws, ys, labels, olens, hlens = outs
         batch_size = text.size(0)
-        xs, ilens = self._append_eos(text, text_lengths)
-
-        # Pad the targets to a multiple of r: the padded frames are masked in the loss.
         r = self.reduction_factor
-        ys = F.pad(feats, (0, 0, 0, (-feats.size(1)) % r))
-        olens = feats_lengths
-        frames = torch.arange(ys.size(1), device=ys.device)
-        labels = (frames[None, :] >= (olens - 1)[:, None]).to(ys.dtype)  # 1 from the last frame
-
-        hs, hlens = self.enc(xs, ilens)
-        hs, cond, _ = self._condition(hs, spembs, **kwargs)
-        after_outs, before_outs, logits, att_ws = self.dec(hs, hlens, ys, olens, cond)
 
         l1_loss, mse_loss, bce_loss = self.taco2_loss(
             after_outs, before_outs, logits, ys, labels, olens
@@ -284,6 +271,45 @@ class Tacotron2(AbsTTS):
         stats["loss"] = loss.detach()
         weight = torch.tensor(float(batch_size), dtype=loss.dtype, device=loss.device)
         return loss, stats, weight
+
+    def _teacher_forced(self, text, text_lengths, feats, feats_lengths, spembs=None, **kwargs):
+        """Teacher-forced decoder pass shared by :meth:`forward` and :meth:`forward_attention`.
+
+        Returns ``(after_outs, before_outs, logits, att_ws (B, T_feats // r, T_text + 1), ys, labels,
+        olens, hlens)`` with ``ys`` the targets padded to a multiple of ``r``.
+        """
+        text_lengths = text_lengths.to(text.device)
+        feats_lengths = feats_lengths.to(feats.device)
+        text = text[:, : int(text_lengths.max())]
+        feats = feats[:, : int(feats_lengths.max())]
+        xs, ilens = self._append_eos(text, text_lengths)
+
+        # Pad the targets to a multiple of r: the padded frames are masked in the loss.
+        r = self.reduction_factor
+        ys = F.pad(feats, (0, 0, 0, (-feats.size(1)) % r))
+        olens = feats_lengths
+        frames = torch.arange(ys.size(1), device=ys.device)
+        labels = (frames[None, :] >= (olens - 1)[:, None]).to(ys.dtype)  # 1 from the last frame
+
+        hs, hlens = self.enc(xs, ilens)
+        hs, cond, _ = self._condition(hs, spembs, **kwargs)
+        after_outs, before_outs, logits, att_ws = self.dec(hs, hlens, ys, olens, cond)
+
+        return after_outs, before_outs, logits, att_ws, ys, labels, olens, hlens
+
+    @torch.no_grad()
+    def forward_attention(
+        self,
+        text: torch.Tensor,
+        text_lengths: torch.Tensor,
+        feats: torch.Tensor,
+        feats_lengths: torch.Tensor,
+        spembs: torch.Tensor | None = None,
+        **kwargs: Any,
+    ) -> dict[str, torch.Tensor]:
+        """Teacher-forced attention weights ``{"att_ws": (B, T_feats // r, T_text + 1)}`` for plots."""
+        outs = self._teacher_forced(text, text_lengths, feats, feats_lengths, spembs, **kwargs)
+        return {"att_ws": outs[3]}
 
     # ----------------------------------------------------------------------- inference
     @torch.no_grad()

@@ -16,7 +16,7 @@ from tiny_corpus import make_tiny_corpus, tiny_train_args
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     data = make_tiny_corpus(root / "data")
-    main(tiny_train_args(data, root / "exp"))
+    main(tiny_train_args(data, root / "exp", ["--num_att_plot", "2"]))
     return data, root
 
 
@@ -27,6 +27,8 @@ def test_training_writes_the_espnet_output_directory(trained):
                  "latest.pth", "stats/train/feats_stats.npz", "shapes/train/speech_shape"]:
         assert (exp / name).exists(), name
     assert any((exp / "images").glob("loss*.png"))
+    att_plots = sorted(p.name for p in (exp / "images" / "att_ws").glob("*/*.png"))
+    assert att_plots == ["att_ws.ep1.png", "att_ws.ep1.png", "att_ws.ep2.png", "att_ws.ep2.png"]
     config = yaml.safe_load((exp / "config.yaml").read_text())
     assert config["normalize_conf"]["stats_file"].endswith("stats/train/feats_stats.npz")
     state = torch.load(exp / "2epoch.pth", weights_only=True)

@@ -88,3 +88,12 @@ def test_prosody_extractor_requires_pitch_and_energy(corpus, tmp_path):
                                      "--energy_extract", "energy"])
     loss, stats, _ = model(**batch())
     assert "emo_acc" in stats and torch.isfinite(loss)
+
+
+def test_forward_attention_gives_teacher_forced_weights(corpus, tmp_path):
+    model = build(corpus, tmp_path, [])
+    data = batch()
+    att = model.forward_attention(**data)["att_ws"]
+    frames = model.feats_extract(data["speech"], data["speech_lengths"])[1]
+    assert att.shape == (3, (int(frames.max()) + 1) // 2, 4 + 1)  # r = 2; <sos/eos> appended
+    assert torch.allclose(att[0].sum(-1), torch.ones(att.shape[1]), atol=1e-5)

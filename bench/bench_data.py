@@ -40,7 +40,7 @@ from espkit.train.dataset import ESPnetDataset  # noqa: E402
 
 THREADS = 2
 TARGET_BATCH_SIZE = 16
-FOLD_LENGTHS = [150, 150000]  # text tokens, speech samples
+FOLD_LENGTHS = [150000, 150]  # speech samples, text tokens (the order of TTSTask.shape_data_names())
 TTS_CONF = (
     "{embed_dim: 128, elayers: 1, eunits: 256, econv_layers: 2, econv_chans: 256, adim: 128, aconv_chans: 32,"
     " dlayers: 1, dunits: 256, prenet_units: 128, postnet_layers: 3, postnet_chans: 256, reduction_factor: 2,"
@@ -151,7 +151,8 @@ def main() -> None:
     TTSTask.prepare_dataset(args, dataset)  # one batched g2p call; later lookups hit the cache
     warmup_s = time.perf_counter() - t0
     shape_files = ensure_shape_files([], dataset, TTSTask.shape_data_names(), work_dir / "shapes")
-    speech_lengths = {uid: shape[0] for uid, shape in load_shape_file(shape_files[1]).items()}
+    assert [Path(f).name for f in shape_files] == ["speech_shape", "text_shape"], shape_files
+    speech_lengths = {uid: shape[0] for uid, shape in load_shape_file(shape_files[0]).items()}
     collate_fn = TTSTask.build_collate_fn(args, train=True)
 
     batch_bins = choose_batch_bins(shape_files, TARGET_BATCH_SIZE)
@@ -162,11 +163,11 @@ def main() -> None:
         for batch_type in BATCH_TYPES
     }
     batches = list(samplers["numel"])
-    # The same batch types sorting by speech length instead (speech shape file first).
-    speech_first = [shape_files[1], shape_files[0]]
-    speech_sorted = {
+    # The same batch types sorting by text length instead (text shape file first, as ESPnet's tts.sh).
+    text_first = [shape_files[1], shape_files[0]]
+    text_sorted = {
         batch_type: build_batch_sampler(
-            batch_type, TARGET_BATCH_SIZE, batch_bins, speech_first, fold_lengths=FOLD_LENGTHS[::-1]
+            batch_type, TARGET_BATCH_SIZE, batch_bins, text_first, fold_lengths=FOLD_LENGTHS[::-1]
         )
         for batch_type in BATCH_TYPES
         if batch_type != "unsorted"
@@ -194,7 +195,7 @@ def main() -> None:
         f"{THREADS} threads, load average {os.getloadavg()[0]:.1f} at the end)",
         "",
         f"Corpus: {num_utts} utterances ({args_cli.num_sentences} Harvard sentences x 4 emotions, espeak-ng, "
-        f"{FS} Hz, {hours * 60:.1f} min of speech; ready in {corpus_s:.1f} s), {len(token_list)} phoneme tokens; "
+        f"{FS} Hz, {hours * 60:.1f} min of speech; made or reused in {corpus_s:.1f} s), {len(token_list)} phoneme tokens; "
         f"g2p warm-up (`TTSTask.prepare_dataset`) {warmup_s:.2f} s. "
         f"`numel` batch_bins {batch_bins} -> {len(batches)} batches, {num_utts / len(batches):.1f} utterances each.",
         "",
@@ -208,8 +209,8 @@ def main() -> None:
         if batch_type == "folded":
             option += f", fold_length {FOLD_LENGTHS}"
         value = f"{padding_ratio(list(sampler), speech_lengths):.3f}"
-        if batch_type in speech_sorted:
-            value += f" / {padding_ratio(list(speech_sorted[batch_type]), speech_lengths):.3f}"
+        if batch_type in text_sorted:
+            value += f" / {padding_ratio(list(text_sorted[batch_type]), speech_lengths):.3f}"
         lines.append(f"| padding ratio, `{batch_type}` ({option}; {len(sampler)} batches) | {value} |")
     lines.append(
         f"| Tacotron2 train step, batch of {len(step_batch_uids)} (speech {tuple(step_batch['speech'].shape)}), "
@@ -222,8 +223,8 @@ def main() -> None:
     lines += [
         "",
         "Padding ratio = (padded - real) / real speech samples over all batches. `unsorted` keeps uid order "
-        "(utterances of one emotion together); the others sort by their first shape file: text_shape first "
-        "(as the task passes them) / speech_shape first. The emotions change the speaking rate (espeak-ng "
+        "(utterances of one emotion together); the others sort by their first shape file: speech_shape first "
+        "(as `TTSTask` passes them) / text_shape first (as ESPnet's tts.sh does). The emotions change the speaking rate (espeak-ng "
         "-s 125..205), so text length predicts speech length poorly.",
         "",
     ]

@@ -75,12 +75,14 @@ class Reporter:
         self._start_time = time.perf_counter()
         self._batches_here = 0
 
-    def register(self, stats: Mapping[str, Optional[Number]], weight: Number = 1) -> None:
+    def register(self, stats: Mapping[str, Optional[Number]], weight: Number = 1, new_batch: bool = True) -> None:
         """Add one batch: every non-None stat enters the weighted mean of its key with ``weight``.
 
         Args:
             stats: ``{key: scalar tensor | float}``; tensors must hold one element.
             weight: the batch weight (tensor or number), usually the batch size.
+            new_batch: Whether this call is a new batch (for it/s and the ETA); False for
+                per-step extras (learning rate, grad norm) of a batch already registered.
         """
         if self._phase is None:
             raise RuntimeError("Reporter.register() called before start_phase()")
@@ -105,7 +107,8 @@ class Reporter:
             else:
                 sums[0] = sums[0] + value * weight
                 sums[1] = sums[1] + weight
-        self._batches_here += 1
+        if new_batch:
+            self._batches_here += 1
 
     def increment(self, key: str, amount: float = 1) -> None:
         """Add ``amount`` to a plain per-epoch sum (e.g. ``skipped_steps``)."""

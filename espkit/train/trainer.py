@@ -401,7 +401,7 @@ class Trainer:
             for scheduler in ctx.schedulers:
                 if scheduler is not None and scheduler_step_unit(scheduler) == "batch":
                     scheduler.step()
-            ctx.reporter.register(step_stats, 1)
+            ctx.reporter.register(step_stats, 1, new_batch=False)
         for optimizer in ctx.optimizers:
             optimizer.zero_grad(set_to_none=True)
         ctx.model.zero_grad(set_to_none=True)

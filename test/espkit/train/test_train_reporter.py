@@ -146,3 +146,16 @@ def test_tensorboard_scalars():
     writer = Writer()
     make_history([0.5]).tensorboard_add_scalars(writer, 1)
     assert ("valid/loss", 0.5, 1) in writer.calls
+
+
+def test_progress_rate_counts_each_batch_once(monkeypatch):
+    from espkit.train import reporter as reporter_module
+
+    reporter = reporter_module.Reporter()
+    clock = iter([100.0, 110.0])
+    monkeypatch.setattr(reporter_module.time, "perf_counter", lambda: next(clock))
+    reporter.start_phase("train", 1)
+    for _ in range(5):
+        reporter.register({"loss": 1.0}, 2)
+        reporter.register({"grad_norm": 0.5}, 1, new_batch=False)
+    assert "(0.50 it/s, ETA 0:00:10)" in reporter.progress_message(5, 10)

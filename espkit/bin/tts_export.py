@@ -62,7 +62,7 @@ def export_tts(
     """Script ``text2speech``'s acoustic model, save it to ``outpath``, check and time it.
 
     Args:
-        text2speech: a loaded :class:`espkit.bin.tts_inference.Text2Speech`.
+        text2speech: a loaded :class:`espkit.tts.text2speech.Text2Speech`.
         outpath: the ``.pt`` file to write.
         texts: sample texts for the check and the timing.
         emo_labs: emotion for emotion-label models (name, id or mix; default: the first label).

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from espkit.bin.tts_inference import Text2Speech, attention_durations, main
+from espkit.bin.tts_inference import Text2Speech, main
+from espkit.tts.text2speech import attention_durations
 from espkit.bin.tts_inference_writers import parse_output_streams
 from espkit.bin.tts_train import main as train_main
 from espkit.fileio.npy_scp import NpyScpReader

@@ -1,0 +1,331 @@
+"""``Text2Speech``: synthesise speech with a trained TTS model (ESPnet2's interface).
+
+>>> tts = Text2Speech("exp/tts/config.yaml", "exp/tts/valid.loss.best.pth")  # doctest: +SKIP
+>>> out = tts("the birch canoe", emo_labs={"happy": 0.7, "neutral": 0.3})  # doctest: +SKIP
+>>> out["wav"].shape, out["feat_gen"].shape, out["emotion"]["label"]  # doctest: +SKIP
+(torch.Size([20992]), torch.Size([83, 80]), {'neutral': 0.3, 'happy': 0.7})
+
+Without a neural vocoder the waveform comes from Griffin-Lim (``espkit.tts.vocoder.griffin_lim``),
+built from the feature extractor's STFT/mel parameters; a vocoder config YAML can set its options
+(``griffin_lim_iters``, ``momentum``, ...). ``espkit.bin.tts_inference`` is the command line around it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import numpy as np
+import torch
+from typeguard import typechecked
+
+from espkit.tasks.tts import TTSTask
+from espkit.torch_utils.seeding import set_all_random_seed
+from espkit.tts.vocoder.abs_vocoder import AbsVocoder
+from espkit.tts.vocoder.griffin_lim import GriffinLim
+from espkit.utils.config_argparse import ConfigError, load_yaml_config
+
+logger = logging.getLogger(__name__)
+
+DTYPES = ("float16", "float32", "float64")
+#: Decoding options of Tacotron2 inference (``decode_conf`` keys).
+DECODE_OPTIONS = ("threshold", "minlenratio", "maxlenratio", "use_teacher_forcing", "use_att_constraint",
+                  "backward_window", "forward_window")
+
+
+def build_vocoder(feats_params: Dict[str, Any], vocoder_config: Optional[str | Path] = None) -> GriffinLim:
+    """Griffin-Lim for features described by ``AbsFeatsExtract.get_parameters()``.
+
+    ``vocoder_config`` is a YAML of ``GriffinLim`` options (``griffin_lim_iters: 32``,
+    ``momentum: 0.99``...), flat or under ``vocoder_conf:``; ``vocoder: griffin_lim`` may be given.
+    """
+    conf: Dict[str, Any] = {"griffin_lim_iters": 32}
+    if vocoder_config is not None:
+        data = load_yaml_config(vocoder_config)
+        kind = data.pop("vocoder", "griffin_lim")
+        if kind != "griffin_lim":
+            raise ConfigError(f"{vocoder_config}: vocoder {kind!r} is not available; valid: griffin_lim")
+        data = {**data.pop("vocoder_conf", {}), **data}
+        valid = [p for p in inspect.signature(GriffinLim.__init__).parameters if p != "self"]
+        unknown = sorted(set(data) - set(valid))
+        if unknown:
+            raise ConfigError(f"{vocoder_config}: unknown Griffin-Lim option(s) {unknown}; valid: {', '.join(valid)}")
+        conf.update(data)
+    return GriffinLim.from_feats_extract_params(feats_params, **conf)
+
+
+def attention_durations(att_w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token durations ``(T_text,)`` (frames whose attention peak is the token; they sum to
+    ``T_feats``) and the focus rate ``()`` (mean over frames of the peak weight) of
+    attention weights ``att_w`` ``(T_feats, T_text)``."""
+    peaks = att_w.argmax(dim=-1)
+    durations = torch.bincount(peaks, minlength=att_w.size(-1))
+    return durations, att_w.max(dim=-1).values.mean()
+
+
+class Text2Speech:
+    """Text (and optionally an emotion or a reference utterance) -> features and waveform.
+
+    Args:
+        train_config: ``config.yaml`` of the training run (or of an unpacked model).
+        model_file: weights (``*.pth``), or a packed model zip (then ``train_config`` may be None).
+        vocoder_config: YAML of Griffin-Lim options (see :func:`build_vocoder`).
+        vocoder_file: weights of a neural vocoder (none is available yet: pass ``vocoder``).
+        device: ``cpu`` or ``cuda[:N]``.
+        threshold, minlenratio, maxlenratio, use_att_constraint, backward_window, forward_window:
+            Tacotron2 decoding options (see ``Tacotron2.inference``).
+        use_teacher_forcing: decode with the reference ``speech``'s features as decoder inputs.
+        seed: seeds every RNG at construction (the prenet dropout stays on at inference).
+        always_fix_seed: re-seed before every call, so that a text always gives the same output.
+        dtype: ``float32``, ``float16`` or ``float64`` of the acoustic model.
+        vocoder: an ``AbsVocoder`` to use instead of Griffin-Lim.
+    """
+
+    @typechecked
+    def __init__(
+        self,
+        train_config: Optional[str | Path] = None,
+        model_file: Optional[str | Path] = None,
+        vocoder_config: Optional[str | Path] = None,
+        vocoder_file: Optional[str | Path] = None,
+        device: str = "cpu",
+        threshold: float = 0.5,
+        minlenratio: float = 0.0,
+        maxlenratio: float = 10.0,
+        use_teacher_forcing: bool = False,
+        use_att_constraint: bool = False,
+        backward_window: int = 1,
+        forward_window: int = 3,
+        seed: int = 777,
+        always_fix_seed: bool = False,
+        dtype: str = "float32",
+        vocoder: Optional[AbsVocoder] = None,
+    ):
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+        if model_file is not None and Path(model_file).suffix == ".zip":
+            from espkit.utils.model_pack import unpack_model
+
+            if train_config is not None:
+                logger.info("%s is a packed model: its own config.yaml is used, not %s", model_file, train_config)
+            unpacked = unpack_model(model_file)
+            train_config, model_file = unpacked["train_config"], unpacked["model_file"]
+        if train_config is None:
+            raise ValueError("Text2Speech needs train_config (config.yaml) or a packed model zip as model_file")
+        set_all_random_seed(seed)
+        self.device = device
+        self.dtype = dtype
+        self.seed = seed
+        self.always_fix_seed = always_fix_seed
+        start = time.perf_counter()
+        model, args = TTSTask.build_model_from_file(train_config, model_file, device)
+        self.model = model.to(dtype=getattr(torch, dtype)).eval()
+        self.train_args = args
+        self.preprocess_fn = TTSTask.build_preprocess_fn(args, train=False)
+        self.emotions = self.preprocess_fn.emotions
+        self.decode_conf: Dict[str, Any] = dict(
+            threshold=threshold, minlenratio=minlenratio, maxlenratio=maxlenratio,
+            use_teacher_forcing=use_teacher_forcing, use_att_constraint=use_att_constraint,
+            backward_window=backward_window, forward_window=forward_window,
+        )
+        if vocoder_file is not None:
+            raise ValueError(
+                f"vocoder_file={vocoder_file}: espkit has no neural vocoder yet; pass a vocoder object "
+                "(Text2Speech(..., vocoder=...)) or leave vocoder_file unset for Griffin-Lim"
+            )
+        if vocoder is None and self.model.feats_extract is not None:
+            vocoder = build_vocoder(self.model.feats_extract.get_parameters(), vocoder_config)
+        elif vocoder is None:
+            logger.warning("the model has no feats_extract: no Griffin-Lim vocoder, outputs carry no 'wav'")
+        self.vocoder = None if vocoder is None else vocoder.to(device).eval()
+        self.load_time_s = time.perf_counter() - start
+        self.last_timing: Dict[str, float] = {}
+        logger.info("loaded %s in %.2f s (emo_source=%s, emotions=%s)", model_file, self.load_time_s,
+                    self.model.emo_source, None if self.emotions is None else self.emotions.emo_list)
+
+    @classmethod
+    def from_pretrained(cls, model_path: str | Path, unpack_dir: Optional[str | Path] = None,
+                        **kwargs: Any) -> "Text2Speech":
+        """Load a packed model zip (from ``espkit.bin.pack_model``) from a local path.
+
+        Args:
+            model_path: the zip.
+            unpack_dir: where to extract it (default: a per-zip cache directory, see
+                ``espkit.utils.model_pack.default_unpack_dir``).
+            **kwargs: the other constructor options.
+        """
+        from espkit.utils.model_pack import unpack_model
+
+        model_path = Path(model_path)
+        if not model_path.exists():
+            raise FileNotFoundError(f"packed model not found: {model_path} (no download: give a local path)")
+        unpacked = unpack_model(model_path, unpack_dir)
+        return cls(train_config=unpacked["train_config"], model_file=unpacked["model_file"], **kwargs)
+
+    # --- properties -------------------------------------------------------------------------------
+    @property
+    def fs(self) -> Optional[int]:
+        """Sampling rate of the produced (and of reference) waveforms."""
+        if self.vocoder is not None:
+            return self.vocoder.fs
+        if self.model.feats_extract is not None:
+            return self.model.feats_extract.get_parameters().get("fs")
+        return None
+
+    @property
+    def use_speech(self) -> bool:
+        """Whether calls need ``speech`` (teacher forcing, or a reference-conditioned model)."""
+        return bool(self.decode_conf["use_teacher_forcing"]) or self.model.emo_source == "reference"
+
+    # --- inputs -----------------------------------------------------------------------------------
+    def token_ids(self, text: str | np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Token ids ``(T_text,)`` (long, on the device) of a string or of given ids."""
+        if isinstance(text, str):
+            text = self.preprocess_fn.text_to_ids(text)
+        ids = torch.as_tensor(np.asarray(text) if not isinstance(text, torch.Tensor) else text)
+        if ids.dim() != 1 or ids.is_floating_point():
+            raise ValueError(f"text must be a string or token ids (T_text,) of integers, got {tuple(ids.shape)} {ids.dtype}")
+        if ids.numel() == 0:
+            raise ValueError("text is empty (no tokens)")
+        return ids.to(self.device, torch.long)
+
+    def _reference(self, speech: Any) -> Optional[torch.Tensor]:
+        if speech is None:
+            return None
+        if isinstance(speech, (str, Path)):
+            from espkit.fileio.sound_scp import read_wav
+
+            _, array = read_wav(speech, expected_fs=self.fs, dtype="float32")
+            if array.ndim != 1:
+                raise ValueError(f"{speech}: reference must be mono, got {array.shape[1]} channels")
+            speech = array
+        tensor = torch.as_tensor(speech)
+        return tensor.to(self.device, getattr(torch, self.dtype))
+
+    def resolve_emotion(self, emo_labs: Any) -> tuple[torch.Tensor, Any, torch.Tensor]:
+        """An emotion name, id, mix or weights -> ``(model input, label, weights (num_emotions,))``.
+
+        The model input is a long id ``()`` for a single name/id, else float weights; the label
+        is the name or the normalised ``{name: weight}`` mix. Unknown names raise ValueError
+        listing the known emotions.
+        """
+        if self.emotions is None:
+            raise ValueError("emo_labs given but this model has no emotion list (it was trained without --emo_list)")
+        if isinstance(emo_labs, (torch.Tensor, np.ndarray)):
+            array = np.asarray(emo_labs.cpu() if isinstance(emo_labs, torch.Tensor) else emo_labs)
+            if array.ndim == 0 and array.dtype.kind in "iu":
+                emo_labs = int(array)
+            elif array.ndim == 1 and array.dtype.kind == "f":
+                emo_labs = {name: float(w) for name, w in zip(self.emotions.emo_list, array) if w > 0}
+            else:
+                raise ValueError(f"emo_labs must be an id () or weights ({len(self.emotions)},), got {array.shape}")
+        weights = self.emotions.mix_to_weights(emo_labs)
+        weights_t = torch.as_tensor(weights, dtype=torch.float32)
+        is_single = isinstance(emo_labs, int) or (isinstance(emo_labs, str) and ":" not in emo_labs)
+        if is_single:
+            emo_id = int(weights.argmax())
+            return torch.tensor(emo_id, dtype=torch.long, device=self.device), self.emotions.id2name(emo_id), weights_t
+        label = {name: float(w) for name, w in zip(self.emotions.emo_list, weights) if w > 0}
+        return weights_t.to(self.device, getattr(torch, self.dtype)), label, weights_t
+
+    def _reference_posterior(self, speech: torch.Tensor) -> torch.Tensor:
+        """Emotion classifier posterior ``(num_emotions,)`` of a reference waveform ``(T_wav,)``."""
+        model = self.model
+        batch = speech.unsqueeze(0)
+        lengths = torch.tensor([batch.size(1)], device=batch.device)
+        feats, feats_lengths = model.extract_feats(batch, lengths)
+        prosody = model.extract_prosody(batch, lengths, feats_lengths)
+        feats_norm = feats if model.normalize is None else model.normalize(feats, feats_lengths)[0]
+        embed = model.emotion_embedding(feats_norm, feats_lengths, prosody)
+        return model.emo_classifier.predict(embed)[0]
+
+    # --- synthesis --------------------------------------------------------------------------------
+    def __call__(
+        self,
+        text: str | np.ndarray | torch.Tensor,
+        speech: Any = None,
+        durations: Any = None,
+        emo_labs: Any = None,
+        emo_feats: Any = None,
+        decode_conf: Optional[Dict[str, Any]] = None,
+    ) -> Dict[str, Any]:
+        """Synthesise one utterance.
+
+        Args:
+            text: a string, or token ids ``(T_text,)``.
+            speech: reference waveform ``(T_wav,)`` (array/tensor) or a WAV path at :attr:`fs`;
+                used as the emotion reference and for teacher forcing.
+            durations: token durations (passed on; Tacotron2 ignores them).
+            emo_labs: an emotion name (``"happy"``), id (``1``), mixture (``{"happy": 0.7,
+                "neutral": 0.3}`` or ``"happy:0.7,neutral:0.3"``) or weights ``(num_emotions,)``.
+                Without it, a label-conditioned model with an emotion classifier uses the
+                classifier's posterior of ``speech`` as the mixture.
+            emo_feats: emotion features ``(D_emo,)`` (for ``emo_source: reference`` models).
+            decode_conf: overrides of the decoding options (:data:`DECODE_OPTIONS`).
+
+        Returns:
+            ``wav`` ``(T_wav,)`` (when there is a vocoder), ``feat_gen`` ``(T_feats, odim)``
+            (normalised), ``feat_gen_denorm``, ``prob`` ``(T_feats,)``, ``att_w`` ``(T_feats,
+            T_text + 1)``, ``duration`` ``(T_text + 1,)`` (frames per token incl. ``<sos/eos>``,
+            summing to ``T_feats``), ``focus_rate`` ``()`` and ``emotion``: ``{"label": name, mix
+            dict or None, "weights": (num_emotions,) or None}`` plus ``"posterior"`` when a
+            reference was given to a model with an emotion classifier.
+        """
+        conf = dict(self.decode_conf)
+        for key, value in (decode_conf or {}).items():
+            if key not in DECODE_OPTIONS:
+                raise ValueError(f"decode_conf: unknown option {key!r}; valid: {', '.join(DECODE_OPTIONS)}")
+            conf[key] = value
+        with torch.inference_mode():
+            if self.always_fix_seed:
+                set_all_random_seed(self.seed)
+            ids = self.token_ids(text)
+            reference = self._reference(speech)
+            use_teacher_forcing = conf.pop("use_teacher_forcing")
+            if use_teacher_forcing and reference is None:
+                raise ValueError("use_teacher_forcing needs the reference speech (speech=...)")
+            emotion: Dict[str, Any] = {"label": None, "weights": None}
+            model_emo = None
+            has_classifier = self.model.emo_classifier is not None and reference is not None
+            if emo_labs is not None:
+                model_emo, emotion["label"], emotion["weights"] = self.resolve_emotion(emo_labs)
+            elif self.model.emo_source == "label" and self.model.tts.num_emotions() > 0:
+                if not has_classifier:
+                    names = ", ".join(self.emotions.emo_list) if self.emotions is not None else "none"
+                    raise ValueError(f"this model is conditioned on an emotion: pass emo_labs (one of: {names}, "
+                                     "an id, or a {name: weight} mix) or a reference speech")
+                posterior = self._reference_posterior(reference).float().cpu()
+                model_emo, emotion["label"], emotion["weights"] = self.resolve_emotion(posterior.numpy())
+            if emo_feats is not None:
+                emo_feats = torch.as_tensor(np.asarray(emo_feats) if not isinstance(emo_feats, torch.Tensor)
+                                            else emo_feats).to(self.device, getattr(torch, self.dtype))
+            if durations is not None:
+                durations = torch.as_tensor(np.asarray(durations) if not isinstance(durations, torch.Tensor)
+                                            else durations).to(self.device)
+            start = time.perf_counter()
+            out = self.model.inference(text=ids, speech=reference, emo_labs=model_emo, emo_feats=emo_feats,
+                                       durations=durations, use_teacher_forcing=use_teacher_forcing, **conf)
+            acoustic_s = time.perf_counter() - start
+            if "emo_posterior" in out:
+                emotion["posterior"] = out.pop("emo_posterior").float().cpu()
+                if emotion["weights"] is None:
+                    emotion["weights"] = emotion["posterior"]
+            out["emotion"] = emotion
+            if out.get("att_w") is not None:
+                out["duration"], out["focus_rate"] = attention_durations(out["att_w"])
+            vocoder_s = 0.0
+            if self.vocoder is not None:
+                start = time.perf_counter()
+                if out["feat_gen_denorm"].size(0) < 2:
+                    logger.warning("only %d frame generated (stop token at once; raise minlenratio?): empty wav",
+                                   out["feat_gen_denorm"].size(0))
+                    out["wav"] = torch.zeros(0, device=out["feat_gen_denorm"].device)
+                else:
+                    out["wav"] = self.vocoder(out["feat_gen_denorm"].float())
+                vocoder_s = time.perf_counter() - start
+        audio_s = out["wav"].numel() / self.fs if "wav" in out and self.fs else 0.0
+        self.last_timing = {"acoustic_s": acoustic_s, "vocoder_s": vocoder_s, "audio_s": audio_s}
+        return out

@@ -56,6 +56,11 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n_fft", type=int, default=1024)
     parser.add_argument("--n_shift", type=int, default=256)
     parser.add_argument("--mcep_order", type=int, default=24)
+    parser.add_argument("--f0_yin_threshold", type=float, default=0.15,
+                        help="YIN threshold of the frame-level F0 RMSE / V/UV tracks (0.15: exact on vocoded references)")
+    parser.add_argument("--emotion_yin_threshold", type=float, default=0.45,
+                        help="YIN threshold of the emotion classifier's prosody statistics (0.45: chosen on dev; "
+                             "at 0.15 Griffin-Lim speech has almost no voiced frame)")
     parser.add_argument("--log_level", default="INFO")
     return parser
 
@@ -121,7 +126,7 @@ def fit_classifier(train_dir: Path, labels: List[str], args: argparse.Namespace)
         raise ValueError(f"{train_dir}: no training reference for emotion(s) {missing_labels}")
     features = np.stack([
         prosody_features(load_audio(resolve_wav_path(wavs[u], scp_path), args.fs), args.fs,
-                         num_letters(texts.get(u, "")), args.n_fft, args.n_shift)
+                         num_letters(texts.get(u, "")), args.n_fft, args.n_shift, args.emotion_yin_threshold)
         for u in uids
     ])
     classifier = ProsodyEmotionClassifier(labels).fit(features, [emos[u] for u in uids])
@@ -163,7 +168,8 @@ def evaluate(args: argparse.Namespace) -> dict:
     inference_config = read_yaml(args.inference_config)
     maxlenratio = args.maxlenratio if args.maxlenratio is not None else inference_config.get("maxlenratio", 10.0)
     reduction_factor = int((train_config.get("tts_conf") or {}).get("reduction_factor", 1))
-    frame_config = FrameConfig(fs=args.fs, n_fft=args.n_fft, hop_length=args.n_shift, order=args.mcep_order)
+    frame_config = FrameConfig(fs=args.fs, n_fft=args.n_fft, hop_length=args.n_shift, order=args.mcep_order,
+                               yin_threshold=args.f0_yin_threshold)
 
     ref_scp = args.ref_dir / "wav.scp"
     ref_wavs, ref_texts = read_table(ref_scp), read_table(args.ref_dir / "text")
@@ -197,7 +203,8 @@ def evaluate(args: argparse.Namespace) -> dict:
                                    args.max_duration_ratio)
         row.update(low_focus_rate=low_focus, not_stopped=not_stopped, attention_failure=low_focus or not_stopped)
         if classifier is not None and row["emotion"] is not None:
-            feats = prosody_features(syn, args.fs, num_letters(ref_texts.get(uid, "")), args.n_fft, args.n_shift)
+            feats = prosody_features(syn, args.fs, num_letters(ref_texts.get(uid, "")), args.n_fft, args.n_shift,
+                                         args.emotion_yin_threshold)
             row["recognised"] = classifier.predict(feats[None])[0]
             asked.append(row["emotion"])
             recognised.append(row["recognised"])
@@ -246,7 +253,8 @@ def evaluate(args: argparse.Namespace) -> dict:
             scp = Path(directory) / "wav" / "wav.scp"
             for uid, value in sorted(read_table(scp).items()):
                 syn = load_audio(resolve_wav_path(value, scp), args.fs)
-                feats = prosody_features(syn, args.fs, num_letters(ref_texts.get(uid, "")), args.n_fft, args.n_shift)
+                feats = prosody_features(syn, args.fs, num_letters(ref_texts.get(uid, "")), args.n_fft, args.n_shift,
+                                         args.emotion_yin_threshold)
                 cross_asked.append(emotion)
                 cross_recognised.append(classifier.predict(feats[None])[0])
         matrix = confusion_matrix(cross_asked, cross_recognised, labels)

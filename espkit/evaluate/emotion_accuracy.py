@@ -18,8 +18,18 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 
-def prosody_features(wav: np.ndarray, fs: int, num_tokens: int | None, n_fft: int = 1024, hop_length: int = 256) -> np.ndarray:
-    """Prosody statistics ``(D,)`` of one waveform ``(T,)`` (see the module docstring)."""
+def prosody_features(
+    wav: np.ndarray,
+    fs: int,
+    num_tokens: int | None,
+    n_fft: int = 1024,
+    hop_length: int = 256,
+    yin_threshold: float = 0.45,
+) -> np.ndarray:
+    """Prosody statistics ``(D,)`` of one waveform ``(T,)`` (see the module docstring).
+
+    ``yin_threshold``: see :class:`espkit.evaluate.spectral_metrics.FrameConfig` (0.45, chosen on dev).
+    """
     import torch
 
     from espkit.tts.emotion.prosody import prosody_from_frames
@@ -27,7 +37,8 @@ def prosody_features(wav: np.ndarray, fs: int, num_tokens: int | None, n_fft: in
     from espkit.tts.feats_extract.pitch import Pitch
 
     x = torch.from_numpy(np.asarray(wav, dtype=np.float64).reshape(1, -1))
-    pitch, _ = Pitch(fs=fs, n_fft=n_fft, hop_length=hop_length, use_continuous_f0=False, use_log_f0=False)(x)
+    pitch, _ = Pitch(fs=fs, n_fft=n_fft, hop_length=hop_length, use_continuous_f0=False, use_log_f0=False,
+                      yin_threshold=yin_threshold)(x)
     energy, _ = Energy(fs=fs, n_fft=n_fft, hop_length=hop_length)(x)
     num_frames = min(pitch.size(1), energy.size(1))
     return prosody_from_frames(pitch[0, :num_frames, 0].numpy(), energy[0, :num_frames, 0].numpy(),

@@ -17,30 +17,29 @@ sorted uid order. WAV files already present are not synthesised again.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import shutil
-import subprocess
 from multiprocessing.pool import ThreadPool
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
-from xml.sax.saxutils import escape
+from typing import Dict, List, Sequence
 
-import numpy as np
 
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-FS = 22050
-VOICE = "en-us"
 
-#: emotion -> (espeak-ng options, SSML prosody range or None)
-EMOTION_SETTINGS: Dict[str, Tuple[Tuple[str, ...], str | None]] = {
-    "neutral": (("-p", "50", "-s", "165", "-a", "100"), None),
-    "happy": (("-p", "72", "-s", "195", "-a", "130"), "x-high"),
-    "sad": (("-p", "28", "-s", "125", "-a", "70"), "x-low"),
-    "angry": (("-p", "58", "-s", "205", "-a", "190"), "high"),
-}
+# The recipe's synthesis is the one definition of the corpus (espeak-ng options per emotion, SSML,
+# 22050 Hz mono 16-bit checks); the benchmarks reuse it.
+_spec = importlib.util.spec_from_file_location(
+    "espeak_emo_synthesize", REPO_ROOT / "egs" / "espeak_emo" / "tts1" / "local" / "synthesize.py"
+)
+_recipe = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_recipe)
+FS = _recipe.FS
+EMOTION_SETTINGS = _recipe.EMOTIONS
+synthesise = _recipe.synthesize_one
 
 
 def sentences_path() -> Path:
@@ -57,46 +56,6 @@ def load_sentences(num_sentences: int, path: Path | None = None) -> List[str]:
     if num_sentences > len(sentences):
         raise ValueError(f"{path} holds {len(sentences)} sentences, {num_sentences} were asked for")
     return sentences[:num_sentences]
-
-
-def ssml(sentence: str, prosody_range: str | None) -> str:
-    """The SSML document espeak-ng reads with ``-m`` (sentence text XML-escaped)."""
-    body = escape(sentence)
-    if prosody_range is not None:
-        body = f'<prosody range="{prosody_range}">{body}</prosody>'
-    return f"<speak>{body}</speak>"
-
-
-def synthesise(sentence: str, emotion: str, wav_path: Path) -> None:
-    """Speak ``sentence`` in ``emotion`` into ``wav_path`` (22050 Hz mono 16-bit PCM)."""
-    import scipy.io.wavfile
-
-    options, prosody_range = EMOTION_SETTINGS[emotion]
-    tmp_path = wav_path.with_name(f".{wav_path.name}.tmp.wav")
-    cmd = ["espeak-ng", "-v", VOICE, "-m", *options, "-w", str(tmp_path), ssml(sentence, prosody_range)]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0 or not tmp_path.exists():
-        raise RuntimeError(f"espeak-ng failed for {wav_path.name} (exit {result.returncode}): {result.stderr.strip()}")
-    fs, samples = scipy.io.wavfile.read(tmp_path)
-    if samples.ndim != 1 or samples.dtype != np.int16 or fs != FS:
-        from math import gcd
-
-        from scipy.signal import resample_poly
-
-        from espkit.fileio.sound_scp import write_wav
-
-        logger.warning("%s: espeak-ng wrote %d Hz %s %s; converting to %d Hz mono 16-bit",
-                       wav_path.name, fs, samples.dtype, samples.shape, FS)
-        audio = samples.astype(np.float64)
-        if samples.dtype == np.int16:
-            audio /= 32768.0
-        if audio.ndim == 2:
-            audio = audio.mean(axis=1)
-        if fs != FS:
-            g = gcd(fs, FS)
-            audio = resample_poly(audio, FS // g, fs // g)
-        write_wav(tmp_path, FS, audio.astype(np.float32), subtype="PCM_16")
-    os.replace(tmp_path, wav_path)
 
 
 def make_corpus(

@@ -119,7 +119,6 @@ def main() -> None:
     frames = [int(b["speech_lengths"].sum()) // args.feats_extract_conf["hop_length"] for _, b in batches[2:]]
     frames_per_s = sum(frames) / sum(step_times)
     flops = profiled_flops(model, batches[len(batches) // 2][1])
-    middle_step = step_times[len(step_times) // 2] if step_times else step_s
     matmul_rate = matmul_flops_per_second()
     efficiency = flops / step_s / matmul_rate
 

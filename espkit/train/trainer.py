@@ -37,6 +37,7 @@ from espkit.schedulers.step_unit import scheduler_step_unit
 from espkit.torch_utils.device import to_device
 from espkit.torch_utils.seeding import get_rng_states, set_all_random_seed, set_rng_states
 from espkit.train.abs_espnet_model import AbsESPnetModel
+from espkit.train.attention_plot import save_attention_map
 from espkit.train.checkpoint import (
     CheckpointError,
     apply_model_state,
@@ -428,12 +429,6 @@ class Trainer:
     @torch.no_grad()
     def plot_attention(cls, ctx: _Context, iter_factory: Any, epoch: int) -> List[Path]:
         """``images/att_ws/<uid>/<key>.ep<epoch>.png`` for the first ``num_att_plot`` utterances."""
-        try:
-            from matplotlib.backends.backend_agg import FigureCanvasAgg
-            from matplotlib.figure import Figure
-        except ImportError:
-            logger.info("matplotlib is not installed: skipping the attention plots")
-            return []
         ctx.model.eval()
         written: List[Path] = []
         plotted = 0
@@ -443,24 +438,15 @@ class Trainer:
             attentions = forward_attention(ctx.model, batch)
             count = min(len(uids), ctx.options.num_att_plot - plotted)
             for key, weights in attentions.items():
-                weights = weights.detach().float().cpu()
                 if weights.dim() not in (3, 4) or weights.shape[0] != len(uids):
                     raise ValueError(
                         f"forward_attention()[{key!r}] must be (B, T_out, T_in) or (B, H, T_out, T_in) "
                         f"with B={len(uids)}, got {tuple(weights.shape)}"
                     )
-                for uid, matrix in zip(list(uids)[:count], weights[:count]):
-                    heads = matrix if matrix.dim() == 3 else matrix.unsqueeze(0)
-                    figure = Figure(figsize=(4 * len(heads), 4))
-                    FigureCanvasAgg(figure)
-                    for h, head in enumerate(heads):
-                        axes = figure.add_subplot(1, len(heads), h + 1)
-                        axes.imshow(head.numpy(), aspect="auto", origin="lower", interpolation="none")
-                        axes.set_xlabel("input")
-                        axes.set_ylabel("output")
+                for uid, matrix in zip(list(uids)[:count], weights[:count].detach()):
                     path = ctx.output_dir / "images" / "att_ws" / str(uid) / f"{key}.ep{epoch}.png"
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    figure.savefig(path)
+                    if save_attention_map(matrix, path, title=f"{uid} {key} epoch {epoch}") is None:
+                        return written
                     written.append(path)
             plotted += count
             if plotted >= ctx.options.num_att_plot:

@@ -77,6 +77,7 @@ def run_worker(task, args: argparse.Namespace) -> None:
     if args.collect_stats:
         from espkit.train.collect_stats import collect_stats
 
+        args.num_iters_per_epoch = None  # statistics read every utterance exactly once
         model = task.build_model(args).to(device)
         iterators = [
             (mode, task.build_iter_factory(args, distributed=False, mode=mode).build_iter(1, shuffle=False))

@@ -70,3 +70,13 @@ def test_collect_stats_mode_builds_no_normaliser_even_without_stats(corpus, tmp_
     args = parse(tiny_train_args(corpus, tmp_path, ["--collect_stats", "true"]))  # global_mvn, no stats file
     model = TTSTask.build_model(args)
     assert model.normalize is None
+
+
+def test_collect_stats_reads_every_utterance_once_even_with_num_iters_per_epoch(corpus, tmp_path):
+    stats_dir = tmp_path / "stats"
+    TTSTask.main(cmd=tiny_train_args(corpus, stats_dir, ["--normalize", "none", "--collect_stats", "true",
+                                                          "--batch_bins", "3000", "--num_iters_per_epoch", "7"]))
+    shape_lines = (stats_dir / "train" / "feats_shape").read_text().splitlines()
+    assert len(shape_lines) == 8
+    with np.load(stats_dir / "train" / "feats_stats.npz") as stats:
+        assert int(stats["count"]) == sum(int(line.split()[1].split(",")[0]) for line in shape_lines)

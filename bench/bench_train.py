@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_data import write_token_list  # noqa: E402
 from espeak_corpus import make_corpus  # noqa: E402
+from matmul_rate import matmul_flops_per_second  # noqa: E402
 
 from espkit.tasks.tts import TTSTask  # noqa: E402
 from espkit.torch_utils.seeding import set_all_random_seed  # noqa: E402
@@ -38,18 +39,6 @@ from espkit.train.distributed import DistributedOption  # noqa: E402
 from espkit.train.trainer import Trainer  # noqa: E402
 
 THREADS = 2
-
-
-def matmul_flops_per_second(size: int = 1024, repeats: int = 20) -> float:
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    for _ in range(3):
-        a @ b
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - start)
-    return 2 * size**3 / statistics.median(times)
 
 
 def build_args(config: Path, corpus: dict, work: Path, steps: int) -> argparse.Namespace:

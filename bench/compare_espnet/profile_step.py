@@ -21,6 +21,12 @@ from pathlib import Path
 
 import torch
 
+import sys
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/
+
+from matmul_rate import matmul_flops_per_second  # noqa: E402
+
 from espkit.tasks.tts import TTSTask
 from espkit.torch_utils.seeding import set_all_random_seed
 
@@ -38,18 +44,6 @@ GROUPS = [
     ("copies / indexing / shape ops", ("copy", "cat", "stack", "index", "select", "slice", "view", "reshape",
                                        "transpose", "contiguous", "clone", "fill", "zero", "empty", "pad", "expand")),
 ]
-
-
-def matmul_rate(size: int = 1024, repeats: int = 20) -> float:
-    x, y = torch.randn(size, size), torch.randn(size, size)
-    for _ in range(3):
-        x @ y
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        x @ y
-        times.append(time.perf_counter() - start)
-    return 2 * size**3 / statistics.median(times)
 
 
 def main() -> None:
@@ -96,7 +90,7 @@ def main() -> None:
     events = prof.key_averages()
     total_self = sum(e.self_cpu_time_total for e in events)
     flops = float(sum(e.flops or 0 for e in events))
-    rate = matmul_rate()
+    rate = matmul_flops_per_second()
     groups: dict = {}
     for e in events:
         name = e.key.lower()

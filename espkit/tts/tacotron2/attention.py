@@ -93,6 +93,14 @@ class AttLoc(nn.Module):
         keep = (~memory.pad_mask).to(memory.proj.dtype)
         return keep / keep.sum(dim=1, keepdim=True)
 
+    def fused_weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The scores' weights folded for :class:`~espkit.tts.tacotron2.fused_recurrence.
+        LocationLSTMRecurrence`: ``mlp_att . loc_conv`` as one ``(att_dim, kernel)`` matrix
+        (both are linear and bias-free), and the score vector ``(att_dim,)`` and bias ``()``
+        times ``scaling``."""
+        w_loc = self.mlp_att.weight @ self.loc_conv.weight[:, 0, :]
+        return w_loc, self.gvec.weight[0] * self.scaling, self.gvec.bias[0] * self.scaling
+
     def energies(
         self, memory: AttMemory, dec_z: torch.Tensor, att_prev: torch.Tensor
     ) -> torch.Tensor:

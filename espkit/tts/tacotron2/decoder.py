@@ -8,7 +8,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from espkit.tts.tacotron2.attention import AttLoc
+from espkit.layers.dropout import Dropout, dropout
+from espkit.tts.tacotron2.attention import AttLoc, AttMemory
+from espkit.tts.tacotron2.fused_recurrence import LocationLSTMRecurrence
 from espkit.tts.tacotron2.masks import make_pad_mask
 
 logger = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ class Prenet(nn.Module):
         """``(..., idim)`` -> ``(..., n_units)``."""
         apply_dropout = self.always_dropout or self.training
         for layer in self.layers:
-            x = F.dropout(torch.relu(layer(x)), self.dropout_rate, training=apply_dropout)
+            x = dropout(torch.relu(layer(x)), self.dropout_rate, training=apply_dropout)
         return x
 
 
@@ -87,7 +89,7 @@ class Postnet(nn.Module):
                 block.append(nn.BatchNorm1d(out_chans))
             if i < n_layers - 1:
                 block.append(nn.Tanh())
-            block.append(nn.Dropout(dropout_rate))
+            block.append(Dropout(dropout_rate))
             blocks.append(nn.Sequential(*block))
         self.blocks = nn.ModuleList(blocks)
 
@@ -119,20 +121,33 @@ class ZoneOutLSTMCell(nn.Module):
         self.zoneout_rate = zoneout_rate
 
     def forward(
-        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
+        self,
+        x: torch.Tensor,
+        state: tuple[torch.Tensor, torch.Tensor],
+        keep: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x`` ``(B, input_size)``, ``state`` ``(h, c)`` each ``(B, hidden_size)``."""
-        h_new, c_new = self.cell(x, state)
-        if self.zoneout_rate == 0.0:
-            return h_new, c_new
-        return self._zoneout(state[0], h_new), self._zoneout(state[1], c_new)
+        """``x`` ``(B, input_size)``, ``state`` ``(h, c)`` each ``(B, hidden_size)``.
 
-    def _zoneout(self, prev: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
+        ``keep`` ``(2, B, hidden_size)``: weights of the previous ``h`` and ``c`` drawn in
+        advance by :meth:`keep_weights` (the decoder draws all steps at once); None draws
+        them here.
+        """
+        h_new, c_new = self.cell(x, state)
+        if keep is None:
+            if self.zoneout_rate == 0.0:
+                return h_new, c_new
+            keep = self.keep_weights(1, h_new)[0]
+        return torch.lerp(h_new, state[0], keep[0]), torch.lerp(c_new, state[1], keep[1])
+
+    def keep_weights(self, num_steps: int, ref: torch.Tensor) -> torch.Tensor:
+        """Zoneout weights ``(num_steps, 2, B, hidden_size)`` of the previous ``h`` and ``c``:
+        a state is ``lerp(new, previous, weight)``. In training each weight is 1 with
+        probability ``zoneout_rate`` (else 0); in eval every weight is the rate."""
+        shape = (num_steps, 2) + tuple(ref.shape)
         rate = self.zoneout_rate
-        if self.training:
-            keep_prev = torch.rand_like(new) < rate
-            return torch.where(keep_prev, prev, new)
-        return rate * prev + (1.0 - rate) * new
+        if self.training and rate > 0.0:
+            return torch.rand(shape, device=ref.device).lt_(rate).to(ref.dtype)
+        return ref.new_full(shape, rate)
 
 
 class Decoder(nn.Module):
@@ -202,6 +217,9 @@ class Decoder(nn.Module):
         self.use_concate = use_concate
         self.reduction_factor = reduction_factor
         self.output_activation = output_activation
+        # teacher forcing through LocationLSTMRecurrence where it applies (see
+        # use_fused_recurrence); False forces the step-by-step autograd loop (tests compare both)
+        self.fused_recurrence = True
         self.prenet = Prenet(odim, prenet_layers, prenet_units, dropout_rate)
         prenet_out = prenet_units if prenet_layers > 0 else odim
         self.lstm = nn.ModuleList(
@@ -238,12 +256,16 @@ class Decoder(nn.Module):
         cond: torch.Tensor | None,
         z_list: list[torch.Tensor],
         c_list: list[torch.Tensor],
+        keep: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Advance the LSTM stack in place; returns the projection input ``(B, proj_in)``."""
+        """Advance the LSTM stack in place; returns the projection input ``(B, proj_in)``.
+
+        ``keep`` ``(dlayers, 2, B, dunits)``: zoneout weights of this step (None: drawn here).
+        """
         parts = [att_c, prenet_out] if cond is None else [att_c, prenet_out, cond]
         x = torch.cat(parts, dim=-1)
         for i, cell in enumerate(self.lstm):
-            z_list[i], c_list[i] = cell(x, (z_list[i], c_list[i]))
+            z_list[i], c_list[i] = cell(x, (z_list[i], c_list[i]), None if keep is None else keep[i])
             x = z_list[i]
         return torch.cat([x, att_c], dim=-1) if self.use_concate else x
 
@@ -293,26 +315,83 @@ class Decoder(nn.Module):
             [ys.new_zeros(batch_size, 1, self.odim), last_of_groups[:, :-1]], dim=1
         )
         prenet_outs = self.prenet(prev_frames)  # (B, num_steps, prenet_out)
-        z_list, c_list = self._initial_states(hs)
-        att_prev = self.att.initial_weights(memory)
-        proj_inputs, att_ws = [], []
-        for t in range(num_steps):
-            att_c, att_w = self.att(memory, z_list[0], att_prev)
-            proj_inputs.append(self._step(att_c, prenet_outs[:, t], cond, z_list, c_list))
-            att_ws.append(att_w)
-            att_prev = att_prev + att_w if self.cumulate_att_w else att_w
-        proj_in = torch.stack(proj_inputs, dim=1)  # (B, num_steps, proj_in)
+        att_init = self.att.initial_weights(memory)
+        # zoneout weights of every step and layer, drawn at once: (num_steps, dlayers, 2, B, dunits)
+        keep = torch.stack(
+            [cell.keep_weights(num_steps, hs.new_empty(batch_size, self.dunits)) for cell in self.lstm],
+            dim=1,
+        )
+        if self.use_fused_recurrence(hs):
+            proj_in, att_ws = self._fused_recurrence(memory, prenet_outs, cond, att_init, keep[:, 0])
+        else:
+            proj_in, att_ws = self._stepwise_recurrence(memory, prenet_outs, cond, att_init, keep)
         before_outs = self.feat_out(proj_in).reshape(batch_size, num_steps * r, self.odim)
         logits = self.prob_out(proj_in).reshape(batch_size, num_steps * r)
         pad_mask = make_pad_mask(olens.to(ys.device), num_steps * r).unsqueeze(-1)
         before_outs = before_outs.masked_fill(pad_mask, 0.0)
         after_outs = self._postnet(before_outs, pad_mask)
+        return self._activate(after_outs), self._activate(before_outs), logits, att_ws
+
+    def use_fused_recurrence(self, ref: torch.Tensor) -> bool:
+        """Whether teacher forcing runs as one :class:`LocationLSTMRecurrence` node: one LSTM
+        layer, location-sensitive attention, no autocast (other set-ups take the step loop)."""
+        autocast = torch.is_autocast_enabled(ref.device.type) if ref.device.type in ("cpu", "cuda") else False
         return (
-            self._activate(after_outs),
-            self._activate(before_outs),
-            logits,
-            torch.stack(att_ws, dim=1),
+            self.fused_recurrence
+            and self.dlayers == 1
+            and type(self.att) is AttLoc
+            and not autocast
         )
+
+    def _stepwise_recurrence(
+        self,
+        memory: AttMemory,
+        prenet_outs: torch.Tensor,
+        cond: torch.Tensor | None,
+        att_init: torch.Tensor,
+        keep: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The decoder loop through autograd, one step at a time (any set-up).
+
+        Returns the projection inputs ``(B, num_steps, proj_in)`` and attention weights
+        ``(B, num_steps, T_text)``.
+        """
+        z_list, c_list = self._initial_states(memory.hs)
+        att_prev = att_init
+        proj_inputs, att_ws = [], []
+        for t in range(prenet_outs.size(1)):
+            att_c, att_w = self.att(memory, z_list[0], att_prev)
+            proj_inputs.append(
+                self._step(att_c, prenet_outs[:, t], cond, z_list, c_list, keep[t])
+            )
+            att_ws.append(att_w)
+            att_prev = att_prev + att_w if self.cumulate_att_w else att_w
+        return torch.stack(proj_inputs, dim=1), torch.stack(att_ws, dim=1)
+
+    def _fused_recurrence(
+        self,
+        memory: AttMemory,
+        prenet_outs: torch.Tensor,
+        cond: torch.Tensor | None,
+        att_init: torch.Tensor,
+        keep: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Same result as :meth:`_stepwise_recurrence` for one LSTM layer and location attention,
+        computed by :class:`LocationLSTMRecurrence` (``keep`` ``(num_steps, 2, B, dunits)``)."""
+        cell = self.lstm[0].cell
+        eprojs, prenet_dim = memory.hs.size(2), prenet_outs.size(2)
+        w_ih = cell.weight_ih  # columns: context | prenet | cond
+        x_gates = F.linear(prenet_outs, w_ih[:, eprojs : eprojs + prenet_dim], cell.bias_ih + cell.bias_hh)
+        if cond is not None:
+            x_gates = x_gates + F.linear(cond, w_ih[:, eprojs + prenet_dim :]).unsqueeze(1)
+        hg = torch.cat([memory.hs, F.linear(memory.hs, w_ih[:, :eprojs])], dim=2)
+        w_qh = torch.cat([self.att.mlp_dec.weight, cell.weight_hh], dim=0)
+        w_loc, gvec, gbias = self.att.fused_weights()
+        z, att_c, att_ws = LocationLSTMRecurrence.apply(
+            hg, memory.proj, x_gates, w_qh, w_loc, gvec, gbias, memory.pad_mask, att_init,
+            keep[:, 0], keep[:, 1], self.cumulate_att_w,
+        )
+        return (torch.cat([z, att_c], dim=-1) if self.use_concate else z), att_ws
 
     def inference(
         self,

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from espkit.layers.dropout import Dropout
 from espkit.tts.tacotron2.masks import make_pad_mask
 
 
@@ -71,7 +72,7 @@ class Encoder(nn.Module):
             ]
             if use_batch_norm:
                 block.append(nn.BatchNorm1d(econv_chans))
-            block += [nn.ReLU(), nn.Dropout(dropout_rate)]
+            block += [nn.ReLU(), Dropout(dropout_rate)]
             self.convs.append(nn.Sequential(*block))
             in_chans = econv_chans
         self.blstm: nn.LSTM | None = None

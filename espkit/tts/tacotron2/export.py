@@ -182,7 +182,10 @@ class Tacotron2Inference(nn.Module):
             att_c = torch.bmm(att_w.unsqueeze(1), hs).squeeze(1)
             x = prev_frame
             for layer in self.prenet_layers:
-                x = F.dropout(torch.relu(layer(x)), self.prenet_dropout, training=True)
+                x = torch.relu(layer(x))
+                if self.prenet_dropout > 0.0:  # espkit.layers.dropout.dropout, statement for statement
+                    keep = torch.rand(x.size(), dtype=x.dtype, device=x.device).ge_(self.prenet_dropout)
+                    x = x * keep.mul_(1.0 / (1.0 - self.prenet_dropout))
             x = torch.cat([att_c, x, cond], dim=-1)
             i = 0
             for cell in self.lstm_cells:

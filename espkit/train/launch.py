@@ -57,6 +57,7 @@ def select_device(args: argparse.Namespace, local_rank: int) -> torch.device:
 
 def run_worker(task, args: argparse.Namespace) -> None:
     """One process of a training or stats-collection run."""
+    from espkit.torch_utils.host_allocator import keep_freed_memory
     from espkit.torch_utils.seeding import set_all_random_seed
     from espkit.train.distributed import DistributedOption
 
@@ -68,6 +69,7 @@ def run_worker(task, args: argparse.Namespace) -> None:
     output_dir = Path(args.output_dir)
     if args.num_threads is not None:
         torch.set_num_threads(args.num_threads)
+    keep_freed_memory()
     set_all_random_seed(args.seed)
     torch.backends.cudnn.enabled = args.cudnn_enabled
     torch.backends.cudnn.benchmark = args.cudnn_benchmark

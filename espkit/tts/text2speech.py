@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from typeguard import typechecked
 
+from espkit.torch_utils.host_allocator import keep_freed_memory
 from espkit.tasks.tts import TTSTask
 from espkit.torch_utils.seeding import set_all_random_seed
 from espkit.tts.vocoder.abs_vocoder import AbsVocoder
@@ -116,6 +117,7 @@ class Text2Speech:
         if train_config is None:
             raise ValueError("Text2Speech needs train_config (config.yaml) or a packed model zip as model_file")
         set_all_random_seed(seed)
+        keep_freed_memory()  # Griffin-Lim re-allocates the same spectra every iteration
         self.device = device
         self.dtype = dtype
         self.seed = seed

@@ -9,8 +9,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from espkit.layers.dropout import Dropout, dropout
-from espkit.tts.tacotron2.attention import AttLoc, AttMemory
-from espkit.tts.tacotron2.fused_recurrence import LocationLSTMRecurrence
+from espkit.tts.tacotron2.attention import AttLoc, AttMemory, window_mask
+from espkit.tts.tacotron2.fused_recurrence import LocationLSTMRecurrence, unfold_windows
 from espkit.tts.tacotron2.masks import make_pad_mask
 
 logger = logging.getLogger(__name__)
@@ -333,8 +333,9 @@ class Decoder(nn.Module):
         return self._activate(after_outs), self._activate(before_outs), logits, att_ws
 
     def use_fused_recurrence(self, ref: torch.Tensor) -> bool:
-        """Whether teacher forcing runs as one :class:`LocationLSTMRecurrence` node: one LSTM
-        layer, location-sensitive attention, no autocast (other set-ups take the step loop)."""
+        """Whether the folded-weight recurrences apply (teacher forcing as one
+        :class:`LocationLSTMRecurrence` node, :meth:`_fused_free_run` at inference): one LSTM
+        layer, location-sensitive attention, no autocast. Other set-ups take the step loops."""
         autocast = torch.is_autocast_enabled(ref.device.type) if ref.device.type in ("cpu", "cuda") else False
         return (
             self.fused_recurrence
@@ -422,12 +423,42 @@ class Decoder(nn.Module):
         text_len = h.size(0)
         maxlen = max(int(text_len * maxlenratio), 1)
         minlen = int(text_len * minlenratio)
+        window = (backward_window, forward_window) if use_att_constraint else None
+        run = self._fused_free_run if self.use_fused_recurrence(h) else self._stepwise_free_run
+        outs, probs, att_ws, num_frames, stopped = run(h, cond, threshold, minlen, maxlen, window)
+        if not stopped:
+            logger.warning(
+                "reached maxlen (%d frames = maxlenratio %s x %d tokens) without a stop "
+                "probability >= %s", maxlen, maxlenratio, text_len, threshold,
+            )
+        before_outs = torch.cat(outs, dim=0)[:num_frames].unsqueeze(0)
+        after_outs = self._activate(self._postnet(before_outs))[0]
+        att_w_frames = torch.cat(att_ws, dim=0).repeat_interleave(r, dim=0)[:num_frames]
+        return after_outs, torch.cat(probs)[:num_frames], att_w_frames
+
+    def _stepwise_free_run(
+        self,
+        h: torch.Tensor,
+        cond: torch.Tensor | None,
+        threshold: float,
+        minlen: int,
+        maxlen: int,
+        window: tuple[int, int] | None,
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor], int, bool]:
+        """Free-running decoding, one module call at a time (any set-up).
+
+        Returns per step the ``(r, odim)`` frames, ``(r,)`` stop probabilities and ``(1, T_text)``
+        attention weights, the number of frames to keep and whether a stop probability fired.
+        """
+        r = self.reduction_factor
+        text_len = h.size(0)
         memory = self.att.prepare(h.unsqueeze(0), torch.tensor([text_len], device=h.device))
         cond_b = None if cond is None else cond.unsqueeze(0)
         z_list, c_list = self._initial_states(memory.hs)
         att_prev = self.att.initial_weights(memory)
         prev_frame = h.new_zeros(1, self.odim)
-        last_attended_idx = 0 if use_att_constraint else None
+        last_attended_idx = 0 if window is not None else None
+        backward_window, forward_window = window if window is not None else (1, 3)
         outs, probs, att_ws = [], [], []
         num_frames = 0
         while True:
@@ -443,20 +474,89 @@ class Decoder(nn.Module):
             num_frames += r
             prev_frame = self._activate(frames[-1:])
             att_prev = att_prev + att_w if self.cumulate_att_w else att_w
-            if use_att_constraint:
+            if window is not None:
                 last_attended_idx = int(att_w.argmax())
             if num_frames >= minlen:
                 stops = (prob >= threshold).nonzero()
                 if stops.numel() > 0:
                     num_frames = num_frames - r + int(stops[0]) + 1
-                    break
+                    return outs, probs, att_ws, num_frames, True
             if num_frames >= maxlen:
-                logger.warning(
-                    "reached maxlen (%d frames = maxlenratio %s x %d tokens) without a stop "
-                    "probability >= %s", maxlen, maxlenratio, text_len, threshold,
-                )
-                break
-        before_outs = torch.cat(outs, dim=0)[:num_frames].unsqueeze(0)
-        after_outs = self._activate(self._postnet(before_outs))[0]
-        att_w_frames = torch.cat(att_ws, dim=0).repeat_interleave(r, dim=0)[:num_frames]
-        return after_outs, torch.cat(probs)[:num_frames], att_w_frames
+                return outs, probs, att_ws, num_frames, False
+
+    def _fused_free_run(
+        self,
+        h: torch.Tensor,
+        cond: torch.Tensor | None,
+        threshold: float,
+        minlen: int,
+        maxlen: int,
+        window: tuple[int, int] | None,
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor], int, bool]:
+        """:meth:`_stepwise_free_run` for one LSTM layer and location attention, with the
+        weights folded as in :class:`LocationLSTMRecurrence` (per step: one GEMM for the
+        attention query and recurrent gates, one for the location term, one read of context and
+        gate input, one for frames and stop logit). Same draws of the prenet dropout, same result.
+        """
+        r, odim, units = self.reduction_factor, self.odim, self.dunits
+        text_len, eprojs = h.shape
+        att, cell = self.att, self.lstm[0].cell
+        w_ih = cell.weight_ih  # columns: context | prenet | cond
+        prenet_dim = w_ih.size(1) - eprojs - self.cond_dim
+        proj = att.mlp_enc(h)  # (T_text, att_dim)
+        att_dim = proj.size(1)
+        hg = torch.cat([h, F.linear(h, w_ih[:, :eprojs])], dim=1)  # (T_text, eprojs + 4 units)
+        bias = cell.bias_ih + cell.bias_hh
+        if cond is not None:
+            bias = bias + F.linear(cond, w_ih[:, eprojs + prenet_dim :])
+        w_pre_t = w_ih[:, eprojs : eprojs + prenet_dim].t().contiguous()
+        w_qh_t = torch.cat([att.mlp_dec.weight, cell.weight_hh], dim=0).t().contiguous()
+        w_loc, gvec, gbias = att.fused_weights()
+        w_loc_t, kernel = w_loc.t().contiguous(), w_loc.size(1)
+        gbias = gbias.expand(text_len)
+        w_out_t = torch.cat([self.feat_out.weight, self.prob_out.weight], dim=0).t().contiguous()
+        b_out = torch.cat([self.prob_out.bias.new_zeros(r * odim), self.prob_out.bias])
+        rate = self.lstm[0].zoneout_rate
+        z = h.new_zeros(1, units)
+        c = h.new_zeros(1, units)
+        att_prev = h.new_full((1, text_len), 1.0 / text_len)
+        prev_frame = h.new_zeros(1, odim)
+        last_attended_idx = 0
+        outs, probs, att_ws = [], [], []
+        num_frames = 0
+        while True:
+            qh = z @ w_qh_t  # (1, att_dim + 4 units)
+            hidden = torch.addmm(proj + qh[:, :att_dim], unfold_windows(att_prev, kernel)[0], w_loc_t)
+            scores = torch.addmv(gbias, torch.tanh(hidden), gvec)
+            if window is not None:
+                outside = window_mask(text_len, last_attended_idx, window[0], window[1], h.device)
+                scores = scores.masked_fill(outside, float("-inf"))
+            att_w = torch.softmax(scores, dim=0)
+            read = att_w @ hg  # (eprojs + 4 units,): context and its gate input
+            gates = torch.addmm(
+                (read[eprojs:] + qh[0, att_dim:]).add_(bias), self.prenet(prev_frame), w_pre_t
+            )
+            act = torch.sigmoid(gates)
+            i, f, _, o = act.chunk(4, dim=1)
+            c_new = torch.addcmul(f * c, i, torch.tanh(gates[:, 2 * units : 3 * units]))
+            z = torch.lerp(o * torch.tanh(c_new), z, rate)
+            c = torch.lerp(c_new, c, rate)
+            proj_in = torch.cat([z, read[None, :eprojs]], dim=1) if self.use_concate else z
+            out = torch.addmm(b_out, proj_in, w_out_t)[0]
+            frames = out[: r * odim].view(r, odim)
+            prob = torch.sigmoid(out[r * odim :])
+            att_w = att_w.unsqueeze(0)
+            outs.append(frames)
+            probs.append(prob)
+            att_ws.append(att_w)
+            num_frames += r
+            prev_frame = self._activate(frames[-1:])
+            att_prev = att_prev + att_w if self.cumulate_att_w else att_w
+            if window is not None:
+                last_attended_idx = int(att_w.argmax())
+            if num_frames >= minlen:
+                stops = (prob >= threshold).nonzero()
+                if stops.numel() > 0:
+                    return outs, probs, att_ws, num_frames - r + int(stops[0]) + 1, True
+            if num_frames >= maxlen:
+                return outs, probs, att_ws, num_frames, False

@@ -133,29 +133,80 @@ class GriffinLim(AbsVocoder):
             return self.griffin_lim(amplitude)
 
     def griffin_lim(self, amplitude: torch.Tensor) -> torch.Tensor:
-        """Waveform whose STFT amplitude approximates ``amplitude`` ``(n_freq, T)``."""
-        window = make_window(self.window, self.win_length, amplitude.device, amplitude.dtype)
-        length = (amplitude.size(1) - 1) * self.n_shift
-        stft_args = dict(
-            n_fft=self.n_fft, hop_length=self.n_shift, win_length=self.win_length, window=window
+        """Waveform whose STFT amplitude approximates ``amplitude`` ``(n_freq, T)``.
+
+        Each iteration is an inverse STFT and an STFT with ``center=True`` (what
+        ``torch.istft``/``torch.stft`` compute; the tests check both against them), written as
+        framing + ``rfft`` and ``irfft`` + overlap-add on a ``(T, n_fft)`` frame matrix, with
+        the window envelope computed once: ``torch.istft`` recomputes it and overlap-adds
+        through ``unfold_backward`` on every call, which took 3/4 of Griffin-Lim's time.
+        """
+        frames = _StftFrames(
+            self.n_fft, self.n_shift, self.win_length, self.window, amplitude.size(1),
+            amplitude.device, amplitude.dtype,
         )
-
-        def to_wav(spec: torch.Tensor) -> torch.Tensor:
-            return torch.istft(spec, center=True, length=length, **stft_args)
-
-        def to_spec(wav: torch.Tensor) -> torch.Tensor:
-            return torch.stft(
-                wav, center=True, pad_mode="reflect", return_complex=True, **stft_args
-            )
-
+        amp = amplitude.T.contiguous()  # (T, n_freq)
         generator = torch.Generator(device="cpu").manual_seed(self.seed)
-        phase = torch.rand(amplitude.shape, generator=generator) * (2.0 * math.pi)
-        angles = torch.polar(torch.ones_like(amplitude), phase.to(amplitude.device))
-        previous = torch.zeros_like(angles)
+        phase = torch.rand(amplitude.shape, generator=generator).T.to(amplitude.device) * (2.0 * math.pi)
+        # the spectrum to invert, as the real view (T, n_freq, 2) of amplitude * exp(i phase)
+        spec = torch.stack([amp * torch.cos(phase), amp * torch.sin(phase)], dim=-1)
+        previous = torch.zeros_like(spec)
         factor = self.momentum / (1.0 + self.momentum)
         for _ in range(self.griffin_lim_iters):
-            rebuilt = to_spec(to_wav(amplitude * angles))
-            angles = rebuilt - factor * previous
-            angles = angles / (angles.abs() + 1e-16)
+            rebuilt = torch.view_as_real(frames.stft(frames.istft(spec)))
+            angles = torch.sub(rebuilt, previous, alpha=factor)  # not yet of unit modulus
+            # amplitude * angles / (|angles| + 1e-16), with |.| on the real view (a complex
+            # abs/div is 3x slower on CPU)
+            modulus = torch.addcmul(angles[..., 0] * angles[..., 0], angles[..., 1], angles[..., 1])
+            scale = amp / modulus.sqrt_().add_(1e-16)
+            spec = angles * scale.unsqueeze(-1)
             previous = rebuilt
-        return to_wav(amplitude * angles)
+        return frames.istft(spec)
+
+
+class _StftFrames:
+    """``center=True`` STFT / inverse STFT of one signal of ``num_frames`` frames.
+
+    Spectra are ``(T, n_freq, 2)`` (real view of complex), signals ``((T - 1) * hop,)``.
+    """
+
+    def __init__(
+        self, n_fft: int, hop: int, win_length: int, window: str | None, num_frames: int,
+        device: torch.device, dtype: torch.dtype,
+    ):
+        win = make_window(window, win_length, device, dtype)
+        left = (n_fft - win_length) // 2  # torch.stft centres a shorter window in the frame
+        self.window = torch.nn.functional.pad(win, (left, n_fft - win_length - left))
+        self.n_fft, self.hop, self.num_frames = n_fft, hop, num_frames
+        self.pad = n_fft // 2
+        self.length = (num_frames - 1) * hop
+        envelope = self._overlap_add(self.window.square().expand(num_frames, n_fft))
+        self.envelope = envelope[self.pad : self.pad + self.length].clamp(min=1e-11)
+
+    def _overlap_add(self, frames: torch.Tensor) -> torch.Tensor:
+        """``(T, n_fft)`` -> ``(n_fft + (T - 1) * hop,)`` with frame ``t`` added at ``t * hop``."""
+        num_frames, n_fft, hop = frames.size(0), self.n_fft, self.hop
+        if n_fft % hop == 0:  # n_fft / hop shifted copies of (T, hop) blocks
+            per = n_fft // hop
+            blocks = frames.reshape(num_frames, per, hop)
+            out = frames.new_zeros(num_frames + per - 1, hop)
+            for j in range(per):
+                out[j : j + num_frames] += blocks[:, j]
+            return out.view(-1)
+        total = n_fft + (num_frames - 1) * hop
+        folded = torch.nn.functional.fold(
+            frames.T.unsqueeze(0), (1, total), (1, n_fft), stride=(1, hop)
+        )
+        return folded.view(total)
+
+    def stft(self, wav: torch.Tensor) -> torch.Tensor:
+        """``((T - 1) * hop,)`` -> complex ``(T, n_freq)``."""
+        padded = torch.nn.functional.pad(wav.view(1, 1, -1), (self.pad, self.pad), mode="reflect")
+        frames = padded.view(-1).unfold(0, self.n_fft, self.hop) * self.window
+        return torch.fft.rfft(frames)
+
+    def istft(self, spec: torch.Tensor) -> torch.Tensor:
+        """``(T, n_freq, 2)`` real view of a complex spectrum -> ``((T - 1) * hop,)``."""
+        frames = torch.fft.irfft(torch.view_as_complex(spec), n=self.n_fft) * self.window
+        signal = self._overlap_add(frames)
+        return signal[self.pad : self.pad + self.length] / self.envelope

@@ -123,3 +123,27 @@ def test_recurrence_gradcheck(cumulate):
         rand(att_dim), rand(()), pad_mask, att_init, keep_h, keep_c, cumulate,
     )
     assert torch.autograd.gradcheck(LocationLSTMRecurrence.apply, inputs, eps=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("threshold", [0.5, 2.0])
+@pytest.mark.parametrize("use_att_constraint", [False, True])
+@pytest.mark.parametrize("cumulate_att_w", [True, False])
+def test_fused_free_running_decoding_equals_stepwise(
+    tiny_kwargs, threshold, use_att_constraint, cumulate_att_w
+):
+    torch.manual_seed(0)
+    model = Tacotron2Controllable(
+        IDIM, ODIM, **_one_layer(tiny_kwargs, cumulate_att_w=cumulate_att_w), num_emotions=3,
+        emo_embed_dim=5, emo_integration="concat", emo_to_decoder=True,
+    ).double().eval()
+    text = torch.tensor([3, 1, 4, 1, 5, 2, 6])
+    outs = []
+    for fused in (False, True):
+        model.dec.fused_recurrence = fused
+        torch.manual_seed(2)  # the prenet dropout stays on: same draws on both paths
+        outs.append(model.inference(text, emo_labs=torch.tensor([1]), maxlenratio=4.0,
+                                    threshold=threshold, use_att_constraint=use_att_constraint))
+    if threshold > 1.0:  # never stops: runs to maxlen = 4 x 8 tokens
+        assert outs[0]["feat_gen"].shape == (32, ODIM)
+    for key in ("feat_gen", "prob", "att_w"):
+        torch.testing.assert_close(outs[1][key], outs[0][key], rtol=1e-10, atol=1e-12, msg=key)

@@ -64,3 +64,24 @@ def test_griffin_lim_handles_very_short_inputs():
         wav = vocoder(torch.full((num_frames, 8), -2.0))
         assert wav.shape == (expected,)
         assert torch.isfinite(wav).all()
+
+
+@pytest.mark.parametrize("n_fft, hop, win_length", [(512, 128, 512), (512, 120, 400), (256, 64, 200)])
+def test_framed_stft_and_istft_equal_torch(n_fft, hop, win_length):
+    """Griffin-Lim's own STFT pair computes what torch.stft / torch.istft (center=True) do."""
+    from espkit.tts.vocoder.griffin_lim import _StftFrames
+
+    num_frames = 37
+    frames = _StftFrames(n_fft, hop, win_length, "hann", num_frames, torch.device("cpu"), torch.float64)
+    window = torch.hann_window(win_length, dtype=torch.float64)
+    args = dict(n_fft=n_fft, hop_length=hop, win_length=win_length, window=window, center=True)
+    wav = torch.randn((num_frames - 1) * hop, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    reference = torch.stft(wav, pad_mode="reflect", return_complex=True, **args)  # (n_freq, T)
+    spec = frames.stft(wav)
+    assert spec.shape == (num_frames, n_fft // 2 + 1)
+    torch.testing.assert_close(spec, reference.T)
+    spec = torch.randn(num_frames, n_fft // 2 + 1, 2, dtype=torch.float64)
+    spec[:, 0, 1] = 0.0  # a real signal's DC and Nyquist bins are real
+    spec[:, -1, 1] = 0.0
+    expected = torch.istft(torch.view_as_complex(spec).T, length=(num_frames - 1) * hop, **args)
+    torch.testing.assert_close(frames.istft(spec), expected)

@@ -1,4 +1,4 @@
-"""WAV reading/writing (via ``scipy.io.wavfile``) and ``wav.scp`` readers/writers.
+"""WAV reading/writing (:mod:`espkit.fileio.wav_format`) and ``wav.scp`` readers/writers.
 
 Arrays are ``(T,)`` for mono and ``(T, C)`` for multichannel audio (``(T, 1)`` for mono with
 ``always_2d=True``). Float audio is in ``[-1, 1]``: int16 samples map by ``/ 32768``, int32 by
@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 import struct
-import warnings
 from pathlib import Path
 
 import numpy as np
 from typeguard import typechecked
 
 from espkit.fileio.abs_scp import AbsScpReader, AbsScpWriter
+from espkit.fileio.wav_format import WavFormatError, format_wav, parse_wav
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +60,6 @@ def read_wav(
         FileNotFoundError: ``path`` does not exist.
         ValueError: unknown dtype, unreadable/corrupt file, or sampling-rate mismatch.
     """
-    import scipy.io.wavfile
-
     if dtype is not None:
         try:
             dtype = np.dtype(dtype).name
@@ -73,14 +71,9 @@ def read_wav(
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such WAV file")
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", scipy.io.wavfile.WavFileWarning)
-            fs, array = scipy.io.wavfile.read(path)
-    except (ValueError, EOFError, OSError, struct.error) as e:
+        fs, array = parse_wav(path)
+    except (WavFormatError, OSError, struct.error) as e:
         raise ValueError(f"{path}: cannot read as a WAV file: {e}") from e
-    for warning in caught:
-        # e.g. a streamed file whose header has no real data size; the samples are still usable
-        logger.warning("%s: %s", path, warning.message)
     if expected_fs is not None and fs != expected_fs:
         raise ValueError(
             f"{path}: sampling rate is {fs} Hz but {expected_fs} Hz is expected; resample the "
@@ -121,8 +114,6 @@ def write_wav(
     Raises:
         ValueError: unknown subtype, bad fs, shape or sample type, or NaN/inf samples.
     """
-    import scipy.io.wavfile
-
     path = Path(path)
     if subtype not in WAV_SUBTYPES:
         raise ValueError(f"{path}: unknown WAV subtype {subtype!r}; valid: {', '.join(WAV_SUBTYPES)}")
@@ -145,7 +136,7 @@ def write_wav(
     else:
         data = _to_float(array, "float32")
     path.parent.mkdir(parents=True, exist_ok=True)
-    scipy.io.wavfile.write(path, int(fs), np.ascontiguousarray(data))
+    path.write_bytes(format_wav(int(fs), data))
 
 
 class SoundScpReader(AbsScpReader):

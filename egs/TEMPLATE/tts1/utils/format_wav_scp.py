@@ -25,8 +25,6 @@ def main() -> int:
     parser.add_argument("out_dir", type=Path)
     args = parser.parse_args()
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s: %(message)s")
-    from scipy.signal import resample_poly
-
     from espkit.fileio.read_text import read_2columns_text
     from espkit.fileio.sound_scp import read_wav, write_wav
 
@@ -45,6 +43,12 @@ def main() -> int:
             continue
         audio = audio.mean(axis=1)
         if rate != args.fs:
+            try:
+                from scipy.signal import resample_poly
+            except ImportError:
+                print(f"format_wav_scp.py: error: {path} is {rate} Hz, not {args.fs} Hz: resampling needs "
+                      "scipy (pip install 'espkit[recipe]', as tools/install.sh does)", file=sys.stderr)
+                return 1
             g = gcd(rate, args.fs)
             audio = resample_poly(audio, args.fs // g, rate // g)
         out = (args.out_dir / f"{uid}.wav").resolve()

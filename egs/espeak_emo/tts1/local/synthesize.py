@@ -59,7 +59,8 @@ def ssml_document(sentence: str, prosody_range: str | None) -> str:
 def synthesize_one(sentence: str, emotion: str, wav_path: Path) -> None:
     """espeak-ng -> a temporary file -> checked (22050 Hz mono 16-bit) -> renamed into place."""
     import numpy as np
-    import scipy.io.wavfile
+
+    from espkit.fileio.sound_scp import read_wav, write_wav
 
     options, prosody_range = EMOTIONS[emotion]
     tmp = wav_path.with_name(f".{wav_path.name}.tmp")
@@ -67,11 +68,11 @@ def synthesize_one(sentence: str, emotion: str, wav_path: Path) -> None:
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0 or not tmp.exists():
         raise RuntimeError(f"espeak-ng failed for {wav_path.name} (exit {result.returncode}): {result.stderr.strip()}")
-    fs, samples = scipy.io.wavfile.read(tmp)
+    fs, samples = read_wav(tmp)
     if fs != FS or samples.dtype != np.int16 or samples.ndim != 1:
         from math import gcd
 
-        from scipy.signal import resample_poly
+        from scipy.signal import resample_poly  # only when espeak-ng's output is not 22.05 kHz mono
 
         audio = samples.astype(np.float64) / (32768.0 if samples.dtype == np.int16 else 1.0)
         if audio.ndim == 2:
@@ -79,7 +80,7 @@ def synthesize_one(sentence: str, emotion: str, wav_path: Path) -> None:
         if fs != FS:
             g = gcd(fs, FS)
             audio = resample_poly(audio, FS // g, fs // g)
-        scipy.io.wavfile.write(tmp, FS, (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16))
+        write_wav(tmp, FS, (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16))
     os.replace(tmp, wav_path)
 
 

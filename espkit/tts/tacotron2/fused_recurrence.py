@@ -94,7 +94,7 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         c_all = new(steps, batch, units)  # c_t after zoneout
         act_all = new(steps, batch, 4 * units)  # i, f, g (tanh), o
         tc_all = new(steps, batch, units)  # tanh(c_new)
-        u_all = new(steps, batch, length, att_dim)  # tanh of the attention hidden layer
+        q_all = new(steps, batch, att_dim)  # attention queries (the hidden layer is recomputed)
         w_all = new(steps, batch, length)  # attention weights
         a_prev_all = new(steps, batch, length)  # attention input of each step
         ctx_all = new(steps, batch, eprojs)
@@ -108,12 +108,13 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         for t in range(steps):
             a_prev_all[t] = a
             qh = z @ w_qh_t  # (B, A + G)
+            q_all[t] = qh[:, :att_dim]
             hidden = torch.addmm(
                 (proj + qh[:, None, :att_dim]).view(flat),
                 unfold_windows(a, kernel).reshape(batch * length, kernel),
                 w_loc_t,
             ).view(batch, length, att_dim)
-            u = torch.tanh(hidden, out=u_all[t])
+            u = hidden.tanh_()
             scores = torch.addmv(gbias.expand(batch * length), u.view(flat), gvec)
             w = torch.softmax(scores.view(batch, length).masked_fill_(pad_mask, float("-inf")), 1)
             w_all[t] = w
@@ -131,7 +132,7 @@ class LocationLSTMRecurrence(torch.autograd.Function):
             c_all[t] = c
             a = a + w if cumulate else w
         ctx.save_for_backward(
-            hg, w_qh, w_loc, gvec, keep_h, keep_c, z_all, c_all, act_all, tc_all, u_all,
+            hg, proj, w_qh, w_loc, gvec, keep_h, keep_c, z_all, c_all, act_all, tc_all, q_all,
             w_all, a_prev_all,
         )
         ctx.cumulate = cumulate
@@ -143,9 +144,10 @@ class LocationLSTMRecurrence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, d_z: torch.Tensor, d_ctx: torch.Tensor, d_att: torch.Tensor):  # type: ignore[override]
-        (hg, w_qh, w_loc, gvec, keep_h, keep_c, z_all, c_all, act_all, tc_all, u_all, w_all,
+        (hg, proj, w_qh, w_loc, gvec, keep_h, keep_c, z_all, c_all, act_all, tc_all, q_all, w_all,
          a_prev_all) = ctx.saved_tensors
-        steps, batch, length, att_dim = u_all.shape
+        batch, length, att_dim = proj.shape
+        steps = q_all.size(0)
         units = z_all.size(2)
         eprojs = hg.size(2) - 4 * units
         kernel = w_loc.size(1)
@@ -162,8 +164,11 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         hg_gates_t = hg[:, :, eprojs:].transpose(1, 2)  # (B, G, T)
 
         d_qg_all = z_all.new_empty(steps, batch, att_dim + 4 * units)  # d(query), d(gates)
-        d_hidden_all = u_all.new_empty(u_all.shape)
-        d_scores_all = w_all.new_empty(w_all.shape)
+        d_proj = torch.zeros_like(proj)
+        d_gvec = gvec.new_zeros(att_dim)
+        w_loc_t = w_loc.t().contiguous()
+        d_w_loc = w_loc.new_zeros(att_dim, kernel)
+        d_gbias = gvec.new_zeros(())
         d_h = z_all.new_zeros(batch, units)  # from the uses of h_t at step t + 1
         d_c = z_all.new_zeros(batch, units)
         d_a = w_all.new_zeros(batch, length)
@@ -190,12 +195,17 @@ class LocationLSTMRecurrence(torch.autograd.Function):
             d_w = torch.bmm(d_gates.unsqueeze(1), hg_gates_t).squeeze(1) + d_w_out[t] + d_a
             w = w_all[t]
             d_scores = w * (d_w - (d_w * w).sum(1, keepdim=True))
-            d_scores_all[t] = d_scores
-            u = u_all[t]
-            d_hidden = torch.mul(
-                d_scores.unsqueeze(2) * gvec, 1.0 - u * u, out=d_hidden_all[t]
-            )
+            d_gbias += d_scores.sum()
+            # the attention's hidden layer, recomputed: storing it for all steps would be the
+            # largest tensor of a training step ((S, B, T, A) floats)
+            windows = unfold_windows(a_prev_all[t], kernel).reshape(batch * length, kernel)
+            u = torch.addmm((proj + q_all[t].unsqueeze(1)).view(-1, att_dim), windows, w_loc_t).tanh_()
+            d_gvec.addmv_(u.t(), d_scores.view(-1))
+            d_hidden = u.mul_(u).neg_().add_(1.0).view(batch, length, att_dim)
+            d_hidden.mul_(d_scores.unsqueeze(2)).mul_(gvec)  # in place: u is not needed any more
             torch.sum(d_hidden, dim=1, out=d_qg_all[t, :, :att_dim])
+            d_proj += d_hidden
+            d_w_loc.addmm_(d_hidden.view(-1, att_dim).t(), windows)
             d_a_prev = fold_windows(d_hidden @ w_loc)
             d_a = d_a + d_a_prev if ctx.cumulate else d_a_prev
             d_h = torch.addmm(d_h_prev, d_qg_all[t], w_qh)
@@ -203,12 +213,6 @@ class LocationLSTMRecurrence(torch.autograd.Function):
 
         z_prev_all = torch.cat([z_all.new_zeros(1, batch, units), z_all[:-1]])
         d_w_qh = d_qg_all.view(steps * batch, -1).t() @ z_prev_all.view(steps * batch, units)
-        windows = unfold_windows(a_prev_all, kernel).reshape(-1, kernel)
-        d_flat = d_hidden_all.view(-1, att_dim)
-        d_w_loc = d_flat.t() @ windows
-        d_proj = d_hidden_all.sum(0)
-        d_gvec = d_scores_all.view(1, -1).mm(u_all.view(-1, att_dim)).view(att_dim)
-        d_gbias = d_scores_all.sum()
         d_read = torch.cat([d_ctx, d_qg_all[:, :, att_dim:].transpose(0, 1)], dim=2)  # (B, S, E + G)
         d_hg = torch.bmm(w_all.permute(1, 2, 0), d_read)
         d_x_gates = d_qg_all[:, :, att_dim:].transpose(0, 1)

@@ -104,9 +104,7 @@ def test_fold_is_the_adjoint_of_unfold():
     assert windows[1, 0, 3] == x[1, 0] and windows[1, 0, 4] == x[1, 1] and windows[1, 0, 2] == 0
 
 
-@pytest.mark.parametrize("cumulate", [True, False])
-def test_recurrence_gradcheck(cumulate):
-    """Finite differences agree with the hand-written backward on every differentiable input."""
+def _recurrence_inputs(cumulate: bool):
     gen = torch.Generator().manual_seed(0)
     batch, length, steps, eprojs, units, att_dim, kernel = 2, 4, 3, 3, 2, 3, 3
 
@@ -117,12 +115,46 @@ def test_recurrence_gradcheck(cumulate):
     att_init = (~pad_mask).double() / (~pad_mask).sum(1, keepdim=True)
     keep_h = (torch.rand(steps, batch, units, generator=gen) < 0.3).double()
     keep_c = torch.full((steps, batch, units), 0.1, dtype=torch.float64)
-    inputs = (
+    differentiable = [
         rand(batch, length, eprojs + 4 * units), rand(batch, length, att_dim),
         rand(batch, steps, 4 * units), rand(att_dim + 4 * units, units), rand(att_dim, kernel),
-        rand(att_dim), rand(()), pad_mask, att_init, keep_h, keep_c, cumulate,
-    )
-    assert torch.autograd.gradcheck(LocationLSTMRecurrence.apply, inputs, eps=1e-6, atol=1e-7)
+        rand(att_dim), rand(()),
+    ]
+    return differentiable, (pad_mask, att_init, keep_h, keep_c, cumulate)
+
+
+@pytest.mark.parametrize("cumulate", [True, False])
+def test_recurrence_gradient_matches_finite_differences(cumulate):
+    """For every differentiable input x and a random direction d: <grad, d> equals the central
+    difference of <outputs, v> along d (v: a fixed random cotangent of the three outputs)."""
+    inputs, rest = _recurrence_inputs(cumulate)
+    gen = torch.Generator().manual_seed(1)
+    outs = LocationLSTMRecurrence.apply(*inputs, *rest)
+    cotangents = [torch.randn(o.shape, generator=gen, dtype=torch.float64) for o in outs]
+
+    def objective(values):
+        with torch.no_grad():
+            return sum((o * v).sum() for o, v in zip(LocationLSTMRecurrence.apply(*values, *rest), cotangents))
+
+    grads = torch.autograd.grad(outs, inputs, cotangents)
+    eps = 1e-6
+    for index, (x, grad) in enumerate(zip(inputs, grads)):
+        direction = torch.randn(x.shape, generator=gen, dtype=torch.float64)
+        plus = [v.detach() + eps * direction if k == index else v.detach() for k, v in enumerate(inputs)]
+        minus = [v.detach() - eps * direction if k == index else v.detach() for k, v in enumerate(inputs)]
+        numeric = (objective(plus) - objective(minus)) / (2 * eps)
+        torch.testing.assert_close((grad * direction).sum(), numeric, rtol=1e-6, atol=1e-8, msg=f"input {index}")
+
+
+def test_recurrence_allows_a_second_backward():
+    """Nothing saved for backward is modified by it: backward(retain_graph=True) twice gives
+    the same gradients twice."""
+    inputs, rest = _recurrence_inputs(True)
+    z, _, _ = LocationLSTMRecurrence.apply(*inputs, *rest)
+    first = torch.autograd.grad(z.sum(), inputs, retain_graph=True)
+    second = torch.autograd.grad(z.sum(), inputs)
+    for a, b in zip(first, second):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("threshold", [0.5, 2.0])

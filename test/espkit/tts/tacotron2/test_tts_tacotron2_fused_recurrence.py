@@ -179,3 +179,19 @@ def test_fused_free_running_decoding_equals_stepwise(
         assert outs[0]["feat_gen"].shape == (32, ODIM)
     for key in ("feat_gen", "prob", "att_w"):
         torch.testing.assert_close(outs[1][key], outs[0][key], rtol=1e-10, atol=1e-12, msg=key)
+
+
+def test_torchscript_and_python_step_loops_agree(tiny_kwargs, padded_batch, monkeypatch):
+    from espkit.tts.tacotron2 import fused_recurrence
+
+    torch.manual_seed(0)
+    model = Tacotron2(IDIM, ODIM, **_one_layer(tiny_kwargs)).double()
+    batch = {k: v.double() if v.is_floating_point() else v for k, v in padded_batch.items()}
+    scripted = _loss_and_grads(model, batch, fused=True)
+    assert "forward_steps" in fused_recurrence._SCRIPTED
+    assert isinstance(fused_recurrence._SCRIPTED["backward_steps"], torch.jit.ScriptFunction)
+    monkeypatch.setattr(fused_recurrence, "USE_TORCHSCRIPT", False)
+    python = _loss_and_grads(model, batch, fused=True)
+    torch.testing.assert_close(python[0], scripted[0], rtol=1e-12, atol=1e-12)
+    for name, grad in scripted[2].items():
+        torch.testing.assert_close(python[2][name], grad, rtol=1e-10, atol=1e-12, msg=name)

@@ -32,6 +32,7 @@ state size, ``H`` LSTM units, ``G = 4 H`` gates, ``A`` attention size, ``K`` loc
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from typing import Any, Callable, Dict, List
 
@@ -199,6 +200,13 @@ def backward_steps(
         d_h = torch.addmm(d_h * keep_h_t[t], d_qg_t[t], w_qh)
 
 
+def _carve(like: torch.Tensor, *shapes: tuple[int, ...]) -> list[torch.Tensor]:
+    """Uninitialised tensors of ``shapes`` (dtype and device of ``like``), views of one block."""
+    sizes = [math.prod(shape) for shape in shapes]
+    block = like.new_empty(sum(sizes))
+    return [part.view(shape) for part, shape in zip(block.split(sizes), shapes)]
+
+
 def _compiled(function: Callable) -> Callable:
     """``function`` as TorchScript (compiled once per process), or itself when
     :data:`USE_TORCHSCRIPT` is False or scripting is not available."""
@@ -257,16 +265,20 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         batch, length, att_dim = proj.shape
         steps, units = x_gates.size(1), w_qh.size(1)
         eprojs = hg.size(2) - 4 * units
-        new = proj.new_empty
-        # each step writes its results straight into these (out= / in place): no copies
-        qh_all = new(steps, batch, att_dim + 4 * units)  # attention query | recurrent gate input
-        read_all = new(steps, batch, eprojs + 4 * units)  # context | its gate input
-        act_all = new(steps, batch, 4 * units)  # i, f, g (tanh), o
-        tc_all = new(steps, batch, units)  # tanh(c_new)
-        z_all = new(steps, batch, units)  # h_t after zoneout
-        c_all = new(steps, batch, units)  # c_t after zoneout
-        w_all = new(steps, batch, length)  # attention weights
-        a_all = new(steps, batch, length)  # attention input of each step
+        # Each step writes its results straight into these (out= / in place): no copies. They
+        # are views of one block, so that a step allocates one large tensor instead of eight
+        # of batch-dependent sizes (which fragment the heap of a long training run).
+        qh_all, read_all, act_all, tc_all, z_all, c_all, w_all, a_all = _carve(
+            proj,
+            (steps, batch, att_dim + 4 * units),  # attention query | recurrent gate input
+            (steps, batch, eprojs + 4 * units),  # context | its gate input
+            (steps, batch, 4 * units),  # i, f, g (tanh), o
+            (steps, batch, units),  # tanh(c_new)
+            (steps, batch, units),  # h_t after zoneout
+            (steps, batch, units),  # c_t after zoneout
+            (steps, batch, length),  # attention weights
+            (steps, batch, length),  # attention input of each step
+        )
         a_all[0] = att_init
         # (K, N) row-major copies: a GEMM with a small M runs about twice as fast on them
         _compiled(forward_steps)(
@@ -304,24 +316,24 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         # for all steps at once: d_gates = [d_c_new * m_i, d_c_new * m_f, d_c_new * m_g,
         # d_h_new * m_o] and d_c_new += d_h_new * o (1 - tc^2).
         i_all, f_all, g_all, o_all = act_all.chunk(4, dim=2)
+        gate_factor, o_dtanh, drop_h, drop_c, d_qg_all = _carve(
+            z_all, (steps, batch, 4, units), (steps, batch, units), (steps, batch, units),
+            (steps, batch, units), (steps, batch, att_dim + 4 * units),
+        )
+        torch.mul(g_all * i_all, 1.0 - i_all, out=gate_factor[:, :, 0])
         c_prev_all = torch.cat([c_all.new_zeros(1, batch, units), c_all[:-1]])
-        gate_factor = torch.stack(
-            [
-                g_all * i_all * (1.0 - i_all),
-                c_prev_all * f_all * (1.0 - f_all),
-                i_all * (1.0 - g_all * g_all),
-                tc_all * o_all * (1.0 - o_all),
-            ],
-            dim=2,
-        )  # (S, B, 4, H)
-        d_qg_all = z_all.new_empty(steps, batch, att_dim + 4 * units)  # d(query), d(gates)
+        torch.mul(c_prev_all * f_all, 1.0 - f_all, out=gate_factor[:, :, 1])
+        torch.mul(i_all, 1.0 - g_all * g_all, out=gate_factor[:, :, 2])
+        torch.mul(tc_all * o_all, 1.0 - o_all, out=gate_factor[:, :, 3])
+        torch.mul(o_all, 1.0 - tc_all * tc_all, out=o_dtanh)
+        torch.sub(1.0, keep_h, out=drop_h)
+        torch.sub(1.0, keep_c, out=drop_c)
         d_proj = torch.zeros_like(proj)
         d_gvec = gvec.new_zeros(att_dim)
         d_w_loc = torch.zeros_like(w_loc)
         _compiled(backward_steps)(
             hg[:, :, eprojs:].transpose(1, 2), proj, w_qh, w_loc, w_loc.t().contiguous(), gvec,
-            keep_h, keep_c, 1.0 - keep_h, 1.0 - keep_c, gate_factor,
-            o_all * (1.0 - tc_all * tc_all), f_all.contiguous(), qh_all, w_all, a_all,
+            keep_h, keep_c, drop_h, drop_c, gate_factor, o_dtanh, f_all, qh_all, w_all, a_all,
             d_z.transpose(0, 1).contiguous(), d_w_out.transpose(0, 1).contiguous(), ctx.cumulate,
             d_qg_all, d_proj, d_gvec, d_w_loc,
         )

@@ -32,11 +32,12 @@ from espkit.torch_utils.seeding import set_all_random_seed
 
 # Operator-name substrings -> a part of the step (first match wins; the rest is "other").
 GROUPS = [
+    ("decoder recurrence nodes' own time (LocationLSTMRecurrence: interpreter, views)", ("locationlstmrecurrence",)),
     ("LSTM / LSTM cell (encoder BLSTM, decoder LSTMCell)", ("lstm", "rnn", "_thnn_fused_lstm_cell")),
     ("matmul / linear (projections, attention, prenet)", ("addmm", "aten::mm", "aten::bmm", "aten::matmul", "aten::linear")),
     ("convolution (encoder, attention location, postnet)", ("conv", "mkldnn_convolution", "thnn_conv")),
     ("STFT / fbank (feature extraction)", ("stft", "fft", "_fft_r2c", "abs")),
-    ("dropout / zoneout masks (random numbers)", ("bernoulli", "rand", "dropout")),
+    ("dropout / zoneout masks (random numbers)", ("bernoulli", "rand", "uniform", "dropout")),
     ("batch norm", ("batch_norm",)),
     ("optimizer (Adam) / grad clip", ("adam", "_foreach", "clip_grad", "norm")),
     ("elementwise / activations / dropout", ("tanh", "sigmoid", "relu", "dropout", "mul", "add", "sub", "div",

@@ -9,8 +9,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from espkit.layers.dropout import Dropout, dropout
-from espkit.tts.tacotron2.attention import AttLoc, AttMemory, window_mask
-from espkit.tts.tacotron2.fused_recurrence import LocationLSTMRecurrence, unfold_windows
+from espkit.tts.tacotron2.attention import AttLoc, AttMemory
+from espkit.tts.tacotron2.fused_decoding import run_free_run_steps
+from espkit.tts.tacotron2.fused_recurrence import LocationLSTMRecurrence
 from espkit.tts.tacotron2.masks import make_pad_mask
 
 logger = logging.getLogger(__name__)
@@ -496,67 +497,30 @@ class Decoder(nn.Module):
         """:meth:`_stepwise_free_run` for one LSTM layer and location attention, with the
         weights folded as in :class:`LocationLSTMRecurrence` (per step: one GEMM for the
         attention query and recurrent gates, one for the location term, one read of context and
-        gate input, one for frames and stop logit). Same draws of the prenet dropout, same result.
+        gate input, one for frames and stop logit), run by
+        :func:`~espkit.tts.tacotron2.fused_decoding.free_run_steps`. Same draws of the prenet
+        dropout, same result.
         """
-        r, odim, units = self.reduction_factor, self.odim, self.dunits
+        r, odim = self.reduction_factor, self.odim
         text_len, eprojs = h.shape
         att, cell = self.att, self.lstm[0].cell
         w_ih = cell.weight_ih  # columns: context | prenet | cond
         prenet_dim = w_ih.size(1) - eprojs - self.cond_dim
-        proj = att.mlp_enc(h)  # (T_text, att_dim)
-        att_dim = proj.size(1)
         hg = torch.cat([h, F.linear(h, w_ih[:, :eprojs])], dim=1)  # (T_text, eprojs + 4 units)
-        bias = cell.bias_ih + cell.bias_hh
+        gate_bias = cell.bias_ih + cell.bias_hh
         if cond is not None:
-            bias = bias + F.linear(cond, w_ih[:, eprojs + prenet_dim :])
-        w_pre_t = w_ih[:, eprojs : eprojs + prenet_dim].t().contiguous()
-        w_qh_t = torch.cat([att.mlp_dec.weight, cell.weight_hh], dim=0).t().contiguous()
+            gate_bias = gate_bias + F.linear(cond, w_ih[:, eprojs + prenet_dim :])
         w_loc, gvec, gbias = att.fused_weights()
-        w_loc_t, kernel = w_loc.t().contiguous(), w_loc.size(1)
-        gbias = gbias.expand(text_len)
-        w_out_t = torch.cat([self.feat_out.weight, self.prob_out.weight], dim=0).t().contiguous()
-        b_out = torch.cat([self.prob_out.bias.new_zeros(r * odim), self.prob_out.bias])
-        rate = self.lstm[0].zoneout_rate
-        z = h.new_zeros(1, units)
-        c = h.new_zeros(1, units)
-        att_prev = h.new_full((1, text_len), 1.0 / text_len)
-        prev_frame = h.new_zeros(1, odim)
-        last_attended_idx = 0
-        outs, probs, att_ws = [], [], []
-        num_frames = 0
-        while True:
-            qh = z @ w_qh_t  # (1, att_dim + 4 units)
-            hidden = torch.addmm(proj + qh[:, :att_dim], unfold_windows(att_prev, kernel)[0], w_loc_t)
-            scores = torch.addmv(gbias, torch.tanh(hidden), gvec)
-            if window is not None:
-                outside = window_mask(text_len, last_attended_idx, window[0], window[1], h.device)
-                scores = scores.masked_fill(outside, float("-inf"))
-            att_w = torch.softmax(scores, dim=0)
-            read = att_w @ hg  # (eprojs + 4 units,): context and its gate input
-            gates = torch.addmm(
-                (read[eprojs:] + qh[0, att_dim:]).add_(bias), self.prenet(prev_frame), w_pre_t
-            )
-            act = torch.sigmoid(gates)
-            i, f, _, o = act.chunk(4, dim=1)
-            c_new = torch.addcmul(f * c, i, torch.tanh(gates[:, 2 * units : 3 * units]))
-            z = torch.lerp(o * torch.tanh(c_new), z, rate)
-            c = torch.lerp(c_new, c, rate)
-            proj_in = torch.cat([z, read[None, :eprojs]], dim=1) if self.use_concate else z
-            out = torch.addmm(b_out, proj_in, w_out_t)[0]
-            frames = out[: r * odim].view(r, odim)
-            prob = torch.sigmoid(out[r * odim :])
-            att_w = att_w.unsqueeze(0)
-            outs.append(frames)
-            probs.append(prob)
-            att_ws.append(att_w)
-            num_frames += r
-            prev_frame = self._activate(frames[-1:])
-            att_prev = att_prev + att_w if self.cumulate_att_w else att_w
-            if window is not None:
-                last_attended_idx = int(att_w.argmax())
-            if num_frames >= minlen:
-                stops = (prob >= threshold).nonzero()
-                if stops.numel() > 0:
-                    return outs, probs, att_ws, num_frames - r + int(stops[0]) + 1, True
-            if num_frames >= maxlen:
-                return outs, probs, att_ws, num_frames, False
+        prenet = self.prenet
+        return run_free_run_steps(
+            hg, att.mlp_enc(h), gate_bias, w_ih[:, eprojs : eprojs + prenet_dim].t().contiguous(),
+            torch.cat([att.mlp_dec.weight, cell.weight_hh], dim=0).t().contiguous(),
+            w_loc.t().contiguous(), gvec, gbias,
+            torch.cat([self.feat_out.weight, self.prob_out.weight], dim=0).t().contiguous(),
+            torch.cat([self.prob_out.bias.new_zeros(r * odim), self.prob_out.bias]),
+            [layer.weight for layer in prenet.layers], [layer.bias for layer in prenet.layers],
+            float(prenet.dropout_rate) if prenet.always_dropout or prenet.training else 0.0,
+            float(self.lstm[0].zoneout_rate), self.dunits, odim, r, self.cumulate_att_w,
+            self.use_concate, self.output_activation or "none", float(threshold), minlen, maxlen,
+            window is not None, *(window if window is not None else (1, 3)),
+        )

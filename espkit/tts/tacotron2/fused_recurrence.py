@@ -219,7 +219,8 @@ def _compiled(function: Callable) -> Callable:
                 warnings.simplefilter("ignore")  # torch >= 2.9 marks TorchScript deprecated
                 _SCRIPTED[name] = torch.jit.script(function)
         except Exception as exc:  # noqa: BLE001 - any scripting failure: the Python code is the same
-            logger.warning("TorchScript of %s failed (%s); running it in Python", name, exc)
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            logger.warning("TorchScript of %s failed (%s); running it in Python", name, reason)
             _SCRIPTED[name] = function
     return _SCRIPTED[name]
 

@@ -157,12 +157,16 @@ def test_recurrence_allows_a_second_backward():
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("torchscript", [True, False])
 @pytest.mark.parametrize("threshold", [0.5, 2.0])
 @pytest.mark.parametrize("use_att_constraint", [False, True])
 @pytest.mark.parametrize("cumulate_att_w", [True, False])
 def test_fused_free_running_decoding_equals_stepwise(
-    tiny_kwargs, threshold, use_att_constraint, cumulate_att_w
+    tiny_kwargs, threshold, use_att_constraint, cumulate_att_w, torchscript, monkeypatch
 ):
+    from espkit.tts.tacotron2 import fused_recurrence
+
+    monkeypatch.setattr(fused_recurrence, "USE_TORCHSCRIPT", torchscript)
     torch.manual_seed(0)
     model = Tacotron2Controllable(
         IDIM, ODIM, **_one_layer(tiny_kwargs, cumulate_att_w=cumulate_att_w), num_emotions=3,
@@ -175,6 +179,8 @@ def test_fused_free_running_decoding_equals_stepwise(
         torch.manual_seed(2)  # the prenet dropout stays on: same draws on both paths
         outs.append(model.inference(text, emo_labs=torch.tensor([1]), maxlenratio=4.0,
                                     threshold=threshold, use_att_constraint=use_att_constraint))
+    if torchscript:  # really compiled, not the fallback
+        assert isinstance(fused_recurrence._SCRIPTED["free_run_steps"], torch.jit.ScriptFunction)
     if threshold > 1.0:  # never stops: runs to maxlen = 4 x 8 tokens
         assert outs[0]["feat_gen"].shape == (32, ODIM)
     for key in ("feat_gen", "prob", "att_w"):

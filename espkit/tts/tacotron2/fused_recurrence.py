@@ -266,13 +266,13 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         batch, length, att_dim = proj.shape
         steps, units = x_gates.size(1), w_qh.size(1)
         eprojs = hg.size(2) - 4 * units
-        # Each step writes its results straight into these (out= / in place): no copies. They
-        # are views of one block, so that a step allocates one large tensor instead of eight
-        # of batch-dependent sizes (which fragment the heap of a long training run).
-        qh_all, read_all, act_all, tc_all, z_all, c_all, w_all, a_all = _carve(
+        # Each step writes its results straight into these (out= / in place): no copies. Those
+        # kept for backward are views of one block, so that a step allocates one large tensor
+        # instead of seven of batch-dependent sizes (which fragment the heap of a long run).
+        read_all = proj.new_empty(steps, batch, eprojs + 4 * units)  # context | its gate input
+        qh_all, act_all, tc_all, z_all, c_all, w_all, a_all = _carve(
             proj,
             (steps, batch, att_dim + 4 * units),  # attention query | recurrent gate input
-            (steps, batch, eprojs + 4 * units),  # context | its gate input
             (steps, batch, 4 * units),  # i, f, g (tanh), o
             (steps, batch, units),  # tanh(c_new)
             (steps, batch, units),  # h_t after zoneout

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from espkit.layers.dropout import Dropout, dropout, tanh_dropout
+from espkit.layers.dropout import Dropout, dropout
 from espkit.tts.tacotron2.attention import AttLoc, AttMemory
 from espkit.tts.tacotron2.fused_decoding import run_free_run_steps
 from espkit.tts.tacotron2.fused_recurrence import LocationLSTMRecurrence
@@ -101,18 +101,9 @@ class Postnet(nn.Module):
         block, so that padding does not leak into real frames through the convolutions.
         """
         for block in self.blocks:
-            dropout_module = block[-1]
-            if self.training and dropout_module.p > 0.0:
-                # the block's tanh (all but the last block), dropout and padding mask in one
-                # step that keeps less for backward (espkit.layers.dropout)
-                if isinstance(block[-2], nn.Tanh):
-                    xs = tanh_dropout(block[:-2](xs), dropout_module.p, True, keep)
-                else:
-                    xs = dropout(block[:-1](xs), dropout_module.p, True, keep)
-            else:
-                xs = block(xs)
-                if keep is not None:
-                    xs = xs * keep
+            xs = block(xs)
+            if keep is not None:
+                xs = xs * keep
         return xs
 
 

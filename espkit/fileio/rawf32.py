@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.fileio.abs_scp import AbsScpReader, AbsScpWriter
 

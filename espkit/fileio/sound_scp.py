@@ -16,7 +16,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.fileio.abs_scp import AbsScpReader, AbsScpWriter
 from espkit.fileio.wav_format import WavFormatError, format_wav, parse_wav

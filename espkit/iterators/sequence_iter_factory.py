@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.distributed
 from torch.utils.data import DataLoader
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.iterators.abs_iter_factory import AbsIterFactory
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.layers.abs_normalize import AbsNormalize, valid_frame_mask
 

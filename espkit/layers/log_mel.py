@@ -6,7 +6,7 @@ import math
 
 import torch
 from torch import nn
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 # Slaney's Auditory Toolbox scale: linear below 1 kHz (3 mels per 200 Hz), logarithmic above.
 _SLANEY_HZ_PER_MEL = 200.0 / 3.0

@@ -11,7 +11,7 @@ import logging
 
 import torch
 from torch import nn
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

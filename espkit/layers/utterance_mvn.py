@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.layers.abs_normalize import AbsNormalize, valid_frame_mask
 

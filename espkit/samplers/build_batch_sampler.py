@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.samplers.abs_sampler import AbsSampler
 from espkit.samplers.folded_batch_sampler import FoldedBatchSampler

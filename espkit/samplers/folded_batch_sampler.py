@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.samplers.abs_sampler import AbsSampler
 from espkit.samplers.batch_order import (

@@ -6,7 +6,7 @@ from typing import Union
 
 import torch
 from torch.optim.lr_scheduler import LRScheduler
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 
 class WarmupLR(LRScheduler):

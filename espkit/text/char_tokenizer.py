@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.text.abs_tokenizer import AbsTokenizer
 from espkit.text.non_linguistic_symbols import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.text.english_cleaner import english_cleaner
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.text.abs_tokenizer import AbsTokenizer
 from espkit.text.espeak_ng_g2p import EspeakNgG2p

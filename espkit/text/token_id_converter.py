@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 
 def _read_token_list_file(path: Path) -> list[tuple[str, str]]:

@@ -29,7 +29,7 @@ from collections import OrderedDict
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.fileio.npy_scp import NpyScpReader
 from espkit.fileio.rawf32 import RawF32ScpReader

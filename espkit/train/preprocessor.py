@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import numpy as np
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.text.build_tokenizer import build_tokenizer
 from espkit.text.cleaner import TextCleaner

@@ -20,7 +20,7 @@ import logging
 from typing import Any, Dict, Optional, Tuple
 
 import torch
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.layers.abs_normalize import AbsNormalize
 from espkit.train.abs_espnet_model import AbsESPnetModel

@@ -20,7 +20,7 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 import torch
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.torch_utils.host_allocator import keep_freed_memory
 from espkit.tasks.tts import TTSTask

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ import logging
 
 import numpy as np
 import torch
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.tts.emotion.abs_emo_extract import AbsEmoExtract
 

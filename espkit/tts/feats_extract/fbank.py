@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.layers.log_mel import LogMel
 from espkit.layers.stft import Stft

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 from torch.nn import functional as F
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.layers.stft import Stft
 from espkit.tts.feats_extract.abs_feats_extract import AbsFeatsExtract

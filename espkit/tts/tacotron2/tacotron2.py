@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 from torch.nn import functional as F
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.tts.abs_tts import AbsTTS
 from espkit.tts.tacotron2.attention import ATTENTION_TYPES, build_attention

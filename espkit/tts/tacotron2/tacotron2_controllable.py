@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.tts.tacotron2.tacotron2 import Tacotron2
 

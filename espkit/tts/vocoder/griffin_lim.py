@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 import torch
-from typeguard import typechecked
+from espkit.utils.typecheck import typechecked
 
 from espkit.layers.log_mel import mel_filterbank
 from espkit.layers.stft import make_window

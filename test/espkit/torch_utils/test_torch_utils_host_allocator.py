@@ -21,9 +21,9 @@ def faults_of_one_step():  # tensors of 256 KiB .. 8 MiB made and freed as a tra
             del kept[0]
     del kept
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-for _ in range(5):
+for _ in range(2):
     faults_of_one_step()
-print(applied, faults_of_one_step())
+print(applied, sum(faults_of_one_step() for _ in range(4)))
 """
 
 
@@ -38,7 +38,7 @@ def _probe(env_value: str) -> tuple[bool, int]:
 def test_freed_pages_are_reused_only_when_applied():
     applied, faults = _probe("1")
     assert applied
-    assert faults < 200  # the sixth "step" reuses the pages of the first five
+    assert faults < 5000  # steps 3-6 reuse the pages of the first two (about 100 MiB each step)
     applied, faults = _probe("0")
     assert not applied
-    assert faults > 2000  # mmap'ed afresh: about one fault per 4 KiB page
+    assert faults > 15000  # mmap'ed afresh: about one fault per 4 KiB page

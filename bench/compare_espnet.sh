@@ -244,16 +244,13 @@ EOF
         awk -v N="${ntok}" '{ print $0 "," N }' "${EN_STATS}/${split}/text_shape" > "${EN_STATS}/${split}/text_shape.char"
     done
 
-    # espkit's stats collection iterates epoch 1 of the train iterator, which honours the config's
-    # num_iters_per_epoch (25 numel batches = 405 utterances, some twice); ESPnet2 reads every utterance
-    # once. `--num_iters_per_epoch none` makes espkit do the same work (recorded as a divergence).
-    divergence "espkit collect-stats runs with \`--num_iters_per_epoch none\`: with the config's 25 it would read 25 batches (405 utterances, some twice) instead of each of the 300 once, as ESPnet2 does (an espkit bug)."
+    # (espkit's stats collection reads every utterance once whatever num_iters_per_epoch says, as ESPnet2's)
     log "prep: espkit collect-stats + aggregate (nj=1, guarded)"
     rm -rf "${EK_STATS}"
     # shellcheck disable=SC2046
     "${GUARD[@]}" run --out "${RES}/prep_espkit.json" --log "${LOGS}/prep_espkit.log" --tries "${TRIES}" --max_wait "${MAX_WAIT}" -- \
         bash -c "set -e; '${EK_PY}' -m espkit.bin.tts_train --collect_stats true --config '${EK_CONF}' \
-            --output_dir '${EK_STATS}/stats.1' ${TEXT_OPTS[*]} --normalize none --num_iters_per_epoch none \
+            --output_dir '${EK_STATS}/stats.1' ${TEXT_OPTS[*]} --normalize none \
             $(data_opts train train) $(data_opts valid dev) --ngpu 0 --num_workers 0; \
             '${EK_PY}' -m espkit.bin.aggregate_stats_dirs --input_dir '${EK_STATS}/stats.1' --output_dir '${EK_STATS}'"
     "${EK_PY}" - "${EN_STATS}/train/feats_stats.npz" "${EK_STATS}/train/feats_stats.npz" "${RES}/stats_check.json" <<'EOF'

@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from espkit.utils.typecheck import typechecked
 
-from espkit.torch_utils.host_allocator import keep_freed_memory
 from espkit.tasks.tts import TTSTask
+from espkit.torch_utils.host_allocator import keep_freed_memory
 from espkit.torch_utils.seeding import set_all_random_seed
 from espkit.tts.vocoder.abs_vocoder import AbsVocoder
 from espkit.tts.vocoder.griffin_lim import GriffinLim

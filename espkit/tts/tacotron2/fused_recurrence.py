@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict
 
 import torch
 from torch.nn import functional as F
@@ -102,7 +102,7 @@ def forward_steps(
     keep_h_t, keep_c_t = keep_h.unbind(0), keep_c.unbind(0)
     for t in range(steps):
         a = a_t[t]
-        qh = torch.mm(z, w_qh_t, out=qh_t[t])
+        torch.mm(z, w_qh_t, out=qh_t[t])  # read below through the views q_t and qg_t
         hidden = (proj + q_t[t]).view(-1, att_dim)
         hidden.addmm_(unfold_windows(a, kernel).reshape(-1, kernel), w_loc_t).tanh_()
         # (the score bias shifts every score of an utterance alike: softmax ignores it)

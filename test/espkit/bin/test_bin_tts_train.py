@@ -8,7 +8,6 @@ import torch
 import yaml
 
 from espkit.bin.tts_train import main
-from espkit.train.checkpoint import load_checkpoint
 from tiny_corpus import make_tiny_corpus, tiny_train_args
 
 

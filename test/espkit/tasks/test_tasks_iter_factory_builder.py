@@ -1,6 +1,5 @@
 import logging
 
-import numpy as np
 import pytest
 
 from espkit.samplers.shape_file import load_shape_file

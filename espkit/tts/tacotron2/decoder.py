@@ -19,6 +19,16 @@ logger = logging.getLogger(__name__)
 OUTPUT_ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
 
 
+def _autocast_enabled(device_type: str) -> bool:
+    """Whether autocast is on for ``device_type`` (torch < 2.4 has no device argument)."""
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:
+        if device_type == "cpu":
+            return torch.is_autocast_cpu_enabled()
+        return device_type == "cuda" and torch.is_autocast_enabled()
+
+
 class Prenet(nn.Module):
     """``n_layers`` of ``Linear -> ReLU -> Dropout`` on the previous output frame.
 
@@ -337,12 +347,11 @@ class Decoder(nn.Module):
         """Whether the folded-weight recurrences apply (teacher forcing as one
         :class:`LocationLSTMRecurrence` node, :meth:`_fused_free_run` at inference): one LSTM
         layer, location-sensitive attention, no autocast. Other set-ups take the step loops."""
-        autocast = torch.is_autocast_enabled(ref.device.type) if ref.device.type in ("cpu", "cuda") else False
         return (
             self.fused_recurrence
             and self.dlayers == 1
             and type(self.att) is AttLoc
-            and not autocast
+            and not _autocast_enabled(ref.device.type)
         )
 
     def _stepwise_recurrence(

@@ -45,11 +45,12 @@ def test_export_equals_eager_and_saves_metadata(exp, tmp_path):
     assert torch.allclose(feat_gen, eager["feat_gen"], atol=1e-5) and torch.allclose(prob, eager["prob"], atol=1e-5)
 
 
+@pytest.mark.parametrize("dlayers", [1, 2])  # 1 with location attention: eager decodes on the fused path
 @pytest.mark.parametrize("atype", ["location", "forward"])
-def test_plain_tacotron2_scripts_with_either_attention(atype):
+def test_plain_tacotron2_scripts_with_either_attention(atype, dlayers):
     torch.manual_seed(0)
     tts = Tacotron2(idim=10, odim=6, embed_dim=8, eunits=8, econv_layers=1, econv_chans=8, atype=atype, adim=8,
-                    aconv_chans=4, aconv_filts=2, dlayers=2, dunits=8, prenet_units=8, postnet_layers=2,
+                    aconv_chans=4, aconv_filts=2, dlayers=dlayers, dunits=8, prenet_units=8, postnet_layers=2,
                     postnet_chans=8, reduction_factor=3, output_activation="tanh").eval()
     scripted = script_tacotron2(tts, "none", maxlenratio=3.0)
     ids = torch.tensor([1, 4, 5, 2, 7])

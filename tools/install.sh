@@ -9,6 +9,7 @@
 #   ESPKIT_TORCH_SPEC     pip requirement for torch             (default: torch==2.13.0)
 #   ESPKIT_EXTRAS         espkit extras to install              (default: test,plot,recipe)
 #   ESPKIT_SKIP_ESPEAK=1  do not try to install espeak-ng
+#   ESPKIT_SKIP_JEMALLOC=1  do not try to install libjemalloc2 (training's allocator, optional)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,6 +35,17 @@ if ! command -v espeak-ng >/dev/null 2>&1 && [ "${ESPKIT_SKIP_ESPEAK:-0}" != 1 ]
     else
         log "WARNING: espeak-ng is missing and apt-get is not usable here (not root, no sudo)."
         log "         The recipe and the phoneme tokenizer need it: install the Debian package espeak-ng."
+    fi
+fi
+
+# --- jemalloc (optional: training runs on it when installed, see espkit/torch_utils/host_allocator.py)
+if ! ls /usr/lib/*/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2 >/dev/null 2>&1 && [ "${ESPKIT_SKIP_JEMALLOC:-0}" != 1 ]; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        log "installing libjemalloc2 with apt-get (training's allocator; optional)"
+        { apt-get install -y -qq libjemalloc2 >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjemalloc2 >/dev/null; }; } \
+            || log "WARNING: could not install libjemalloc2; training runs on glibc's malloc (more memory)"
+    else
+        log "NOTE: libjemalloc2 is not installed; training runs on glibc's malloc (apt-get install libjemalloc2 lowers its peak memory)"
     fi
 fi
 

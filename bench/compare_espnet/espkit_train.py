@@ -2,7 +2,8 @@
 
     python espkit_train.py --batch_order espnet_batches.json --step_log steps.json -- <tts_train options>
 
-Everything is espkit's own training entry point (``TTSTask.main`` -> launch -> ``Trainer.run``: model,
+Everything is espkit's own training entry point (jemalloc preloaded when installed, as
+``python -m espkit.bin.tts_train`` does; ``TTSTask.main`` -> launch -> ``Trainer.run``: model,
 optimizer, data loading, validation, checkpoints, n-best averaging) with two changes, both in the train
 iterator factory only:
 
@@ -20,11 +21,17 @@ Writes ``--step_log`` JSON: ``steps`` = [{"epoch", "step", "train_time", "end_un
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
-START_UNIX = time.time()
+# The process start, kept across the re-execution on jemalloc that python -m espkit.bin.tts_train does too.
+START_UNIX = float(os.environ.setdefault("ESPKIT_BENCH_START_UNIX", repr(time.time())))
+
+from espkit.torch_utils.host_allocator import use_jemalloc  # noqa: E402
+
+use_jemalloc()  # as python -m espkit.bin.tts_train does, before torch is imported
 
 from espkit.tasks.tts import TTSTask  # noqa: E402
 

@@ -6,9 +6,15 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Optional, Sequence
 
-from espkit.tasks.tts import TTSTask
+from espkit.torch_utils.host_allocator import use_jemalloc
+
+if __name__ == "__main__" and not {"-h", "--help", "--print_config"} & set(sys.argv[1:]):
+    use_jemalloc()  # before torch is imported: re-executes this command on jemalloc when installed
+
+from espkit.tasks.tts import TTSTask  # noqa: E402
 
 
 def get_parser():

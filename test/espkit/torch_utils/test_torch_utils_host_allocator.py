@@ -42,3 +42,27 @@ def test_freed_pages_are_reused_only_when_applied():
     applied, faults = _probe("0")
     assert not applied
     assert faults > 15000  # mmap'ed afresh: about one fault per 4 KiB page
+
+
+JEMALLOC_PROBE = """
+from espkit.torch_utils.host_allocator import use_jemalloc
+use_jemalloc()
+import os
+maps = open("/proc/self/maps").read()
+print("loaded" if "jemalloc" in maps else "not-loaded", os.environ.get("MALLOC_CONF", "-"))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="LD_PRELOAD and /proc are Linux's")
+def test_use_jemalloc_reexecutes_on_jemalloc_when_installed():
+    from espkit.torch_utils.host_allocator import JEMALLOC_CONF, find_jemalloc
+
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "MALLOC_CONF", "ESPKIT_JEMALLOC")}
+    out = subprocess.run([sys.executable, "-c", JEMALLOC_PROBE], env=env, capture_output=True, text=True, check=True)
+    if find_jemalloc() is not None:
+        assert out.stdout.split() == ["loaded", JEMALLOC_CONF]
+    else:  # nothing to preload: the process goes on unchanged
+        assert out.stdout.split() == ["not-loaded", "-"]
+    off = subprocess.run([sys.executable, "-c", JEMALLOC_PROBE], env=dict(env, ESPKIT_JEMALLOC="0"),
+                         capture_output=True, text=True, check=True)
+    assert off.stdout.split() == ["not-loaded", "-"]

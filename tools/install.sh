@@ -39,7 +39,14 @@ if ! command -v espeak-ng >/dev/null 2>&1 && [ "${ESPKIT_SKIP_ESPEAK:-0}" != 1 ]
 fi
 
 # --- jemalloc (optional: training runs on it when installed, see espkit/torch_utils/host_allocator.py)
-if ! ls /usr/lib/*/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2 >/dev/null 2>&1 && [ "${ESPKIT_SKIP_JEMALLOC:-0}" != 1 ]; then
+have_jemalloc() {  # the paths espkit.torch_utils.host_allocator.JEMALLOC_PATHS looks in
+    local f
+    for f in /usr/lib/*/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2 /usr/lib/libjemalloc.so.2; do
+        [ -e "${f}" ] && return 0
+    done
+    return 1
+}
+if ! have_jemalloc && [ "${ESPKIT_SKIP_JEMALLOC:-0}" != 1 ]; then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
         log "installing libjemalloc2 with apt-get (training's allocator; optional)"
         { apt-get install -y -qq libjemalloc2 >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjemalloc2 >/dev/null; }; } \

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from espkit.layers.dropout import dropout
 from espkit.tts.tacotron2.attention import AttForward
 from espkit.tts.tacotron2.tacotron2 import Tacotron2
 from espkit.tts.tacotron2.tacotron2_controllable import Tacotron2Controllable
@@ -182,10 +183,7 @@ class Tacotron2Inference(nn.Module):
             att_c = torch.bmm(att_w.unsqueeze(1), hs).squeeze(1)
             x = prev_frame
             for layer in self.prenet_layers:
-                x = torch.relu(layer(x))
-                if self.prenet_dropout > 0.0:  # espkit.layers.dropout.dropout, statement for statement
-                    keep = torch.rand(x.size(), dtype=x.dtype, device=x.device).ge_(self.prenet_dropout)
-                    x = x * keep.mul_(1.0 / (1.0 - self.prenet_dropout))
+                x = dropout(torch.relu(layer(x)), self.prenet_dropout)
             x = torch.cat([att_c, x, cond], dim=-1)
             i = 0
             for cell in self.lstm_cells:

@@ -13,6 +13,8 @@ from typing import List, Tuple
 
 import torch
 
+from espkit.layers.dropout import dropout
+from espkit.tts.tacotron2.attention import window_mask
 from espkit.tts.tacotron2.fused_recurrence import _compiled, unfold_windows
 
 
@@ -49,8 +51,8 @@ def free_run_steps(
     ``hg`` ``(T, E + G)``: encoder states and their gate projection; ``proj`` ``(T, A)``;
     ``gate_bias`` ``(G,)`` (LSTM biases and conditioning); ``w_pre_t`` ``(P, G)``, ``w_qh_t``
     ``(H, A + G)``, ``w_loc_t`` ``(K, A)``, ``w_out_t`` ``(proj_in, r * odim + r)``: transposed
-    weights; the prenet as lists of ``(out, in)`` weights and biases, its dropout drawn as
-    :func:`espkit.layers.dropout.dropout` draws it (the same random numbers in the same order).
+    weights; the prenet as lists of ``(out, in)`` weights and biases with its dropout rate (0 when
+    the prenet's dropout is off).
     """
     length, att_dim = proj.shape
     eprojs = hg.size(1) - 4 * units
@@ -60,7 +62,6 @@ def free_run_steps(
     c = torch.zeros(1, units, dtype=proj.dtype, device=proj.device)
     att_prev = torch.full([1, length], 1.0 / length, dtype=proj.dtype, device=proj.device)
     prev_frame = torch.zeros(1, odim, dtype=proj.dtype, device=proj.device)
-    positions = torch.arange(length, device=proj.device)
     last_attended_idx = 0
     outs: List[torch.Tensor] = []
     probs: List[torch.Tensor] = []
@@ -72,20 +73,13 @@ def free_run_steps(
         hidden = torch.addmm(proj + qh[:, :att_dim], unfold_windows(att_prev, kernel)[0], w_loc_t)
         scores = torch.addmv(gbias_t, torch.tanh(hidden), gvec)
         if use_window:
-            outside = (positions < last_attended_idx - backward_window) | (
-                positions > last_attended_idx + forward_window
-            )
+            outside = window_mask(length, last_attended_idx, backward_window, forward_window, proj.device)
             scores = scores.masked_fill(outside, float("-inf"))
         att_w = torch.softmax(scores, dim=0)
         read = att_w @ hg  # (E + G,)
         x = prev_frame
         for weight, bias in zip(prenet_weights, prenet_biases):
-            x = torch.relu(torch.addmm(bias, x, weight.t()))
-            if prenet_dropout == 1.0:
-                x = x * 0.0
-            elif prenet_dropout > 0.0:
-                keep = torch.rand(x.shape, dtype=x.dtype, device=x.device).ge_(prenet_dropout)
-                x = x * keep.mul_(1.0 / (1.0 - prenet_dropout))
+            x = dropout(torch.relu(torch.addmm(bias, x, weight.t())), prenet_dropout)
         gates = torch.addmm((read[eprojs:] + qh[0, att_dim:]).add_(gate_bias), x, w_pre_t)
         act = torch.sigmoid(gates)
         c_new = torch.addcmul(

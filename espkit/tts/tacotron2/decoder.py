@@ -10,8 +10,8 @@ from torch.nn import functional as F
 
 from espkit.layers.dropout import Dropout, dropout
 from espkit.tts.tacotron2.attention import AttLoc, AttMemory
-from espkit.tts.tacotron2.fused_decoding import run_free_run_steps
-from espkit.tts.tacotron2.fused_recurrence import LocationLSTMRecurrence
+from espkit.tts.tacotron2.fused_decoding import free_run_steps
+from espkit.tts.tacotron2.fused_recurrence import LocationLSTMRecurrence, compiled
 from espkit.tts.tacotron2.masks import make_pad_mask
 
 logger = logging.getLogger(__name__)
@@ -379,6 +379,36 @@ class Decoder(nn.Module):
             att_prev = att_prev + att_w if self.cumulate_att_w else att_w
         return torch.stack(proj_inputs, dim=1), torch.stack(att_ws, dim=1)
 
+    def _folded_lstm(
+        self, hs: torch.Tensor, cond: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The LSTM's weights split and merged for the folded recurrences (one LSTM layer).
+
+        ``W_ih``'s columns take ``cat(context, prenet, cond)``; the context part is applied to the
+        encoder states once (a step's context read then also gives its gate input), the cond part
+        and both biases are one per-utterance gate bias, and the attention query shares one GEMM
+        with the recurrent weights.
+
+        Args:
+            hs: encoder states ``(..., T_text, eprojs)``.
+            cond: ``(..., cond_dim)`` or None.
+
+        Returns:
+            ``hg`` ``(..., T_text, eprojs + 4 dunits)`` = ``cat(hs, hs @ W_ctx^T)``, the prenet
+            weights ``(4 dunits, prenet_out)``, the gate bias ``(..., 4 dunits)`` and
+            ``cat(W_dec, W_hh)`` ``(att_dim + 4 dunits, dunits)``.
+        """
+        cell = self.lstm[0].cell
+        eprojs = hs.size(-1)
+        w_ih = cell.weight_ih
+        prenet_end = w_ih.size(1) - self.cond_dim
+        hg = torch.cat([hs, F.linear(hs, w_ih[:, :eprojs])], dim=-1)
+        gate_bias = cell.bias_ih + cell.bias_hh
+        if cond is not None:
+            gate_bias = gate_bias + F.linear(cond, w_ih[:, prenet_end:])
+        w_qh = torch.cat([self.att.mlp_dec.weight, cell.weight_hh], dim=0)
+        return hg, w_ih[:, eprojs:prenet_end], gate_bias, w_qh
+
     def _fused_recurrence(
         self,
         memory: AttMemory,
@@ -389,14 +419,8 @@ class Decoder(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Same result as :meth:`_stepwise_recurrence` for one LSTM layer and location attention,
         computed by :class:`LocationLSTMRecurrence` (``keep`` ``(num_steps, 2, B, dunits)``)."""
-        cell = self.lstm[0].cell
-        eprojs, prenet_dim = memory.hs.size(2), prenet_outs.size(2)
-        w_ih = cell.weight_ih  # columns: context | prenet | cond
-        x_gates = F.linear(prenet_outs, w_ih[:, eprojs : eprojs + prenet_dim], cell.bias_ih + cell.bias_hh)
-        if cond is not None:
-            x_gates = x_gates + F.linear(cond, w_ih[:, eprojs + prenet_dim :]).unsqueeze(1)
-        hg = torch.cat([memory.hs, F.linear(memory.hs, w_ih[:, :eprojs])], dim=2)
-        w_qh = torch.cat([self.att.mlp_dec.weight, cell.weight_hh], dim=0)
+        hg, w_pre, gate_bias, w_qh = self._folded_lstm(memory.hs, cond)
+        x_gates = F.linear(prenet_outs, w_pre) + gate_bias.unsqueeze(-2)  # (B, num_steps, 4 dunits)
         w_loc, gvec, gbias = self.att.fused_weights()
         z, att_c, att_ws = LocationLSTMRecurrence.apply(
             hg, memory.proj, x_gates, w_qh, w_loc, gvec, gbias, memory.pad_mask, att_init,
@@ -511,19 +535,11 @@ class Decoder(nn.Module):
         dropout, same result.
         """
         r, odim = self.reduction_factor, self.odim
-        text_len, eprojs = h.shape
-        att, cell = self.att, self.lstm[0].cell
-        w_ih = cell.weight_ih  # columns: context | prenet | cond
-        prenet_dim = w_ih.size(1) - eprojs - self.cond_dim
-        hg = torch.cat([h, F.linear(h, w_ih[:, :eprojs])], dim=1)  # (T_text, eprojs + 4 units)
-        gate_bias = cell.bias_ih + cell.bias_hh
-        if cond is not None:
-            gate_bias = gate_bias + F.linear(cond, w_ih[:, eprojs + prenet_dim :])
-        w_loc, gvec, gbias = att.fused_weights()
+        hg, w_pre, gate_bias, w_qh = self._folded_lstm(h, cond)
+        w_loc, gvec, gbias = self.att.fused_weights()
         prenet = self.prenet
-        return run_free_run_steps(
-            hg, att.mlp_enc(h), gate_bias, w_ih[:, eprojs : eprojs + prenet_dim].t().contiguous(),
-            torch.cat([att.mlp_dec.weight, cell.weight_hh], dim=0).t().contiguous(),
+        return compiled(free_run_steps)(
+            hg, self.att.mlp_enc(h), gate_bias, w_pre.t().contiguous(), w_qh.t().contiguous(),
             w_loc.t().contiguous(), gvec, gbias,
             torch.cat([self.feat_out.weight, self.prob_out.weight], dim=0).t().contiguous(),
             torch.cat([self.prob_out.bias.new_zeros(r * odim), self.prob_out.bias]),

@@ -4,7 +4,8 @@
 :class:`~espkit.tts.tacotron2.fused_recurrence.LocationLSTMRecurrence` does (one GEMM per step
 for the attention query and the recurrent gates, one for the location term, one read of the
 context and its gate input, one for frames and stop logits) and hands them to
-:func:`free_run_steps`. The tests check it against the module-by-module step loop.
+:func:`free_run_steps`, run as TorchScript by ``fused_recurrence.compiled``. The tests check it
+against the module-by-module step loop.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import torch
 
 from espkit.layers.dropout import dropout
 from espkit.tts.tacotron2.attention import window_mask
-from espkit.tts.tacotron2.fused_recurrence import _compiled, unfold_windows
+from espkit.tts.tacotron2.fused_recurrence import unfold_windows
 
 
 def free_run_steps(
@@ -116,8 +117,3 @@ def free_run_steps(
         if num_frames >= maxlen:
             break
     return outs, probs, att_ws, num_frames, stopped
-
-
-def run_free_run_steps(*args) -> Tuple[List[torch.Tensor], List[torch.Tensor], List[torch.Tensor], int, bool]:
-    """:func:`free_run_steps`, as TorchScript where :data:`fused_recurrence.USE_TORCHSCRIPT`."""
-    return _compiled(free_run_steps)(*args)

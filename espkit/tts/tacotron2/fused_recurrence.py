@@ -207,7 +207,7 @@ def _carve(like: torch.Tensor, *shapes: tuple[int, ...]) -> list[torch.Tensor]:
     return [part.view(shape) for part, shape in zip(block.split(sizes), shapes)]
 
 
-def _compiled(function: Callable) -> Callable:
+def compiled(function: Callable) -> Callable:
     """``function`` as TorchScript (compiled once per process), or itself when
     :data:`USE_TORCHSCRIPT` is False or scripting is not available."""
     if not USE_TORCHSCRIPT:
@@ -282,7 +282,7 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         )
         a_all[0] = att_init
         # (K, N) row-major copies: a GEMM with a small M runs about twice as fast on them
-        _compiled(forward_steps)(
+        compiled(forward_steps)(
             hg, proj, x_gates.transpose(0, 1).contiguous(), w_qh.t().contiguous(),
             w_loc.t().contiguous(), gvec, pad_mask, keep_h, keep_c, cumulate,
             qh_all, read_all, act_all, tc_all, z_all, c_all, w_all, a_all,
@@ -332,7 +332,7 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         d_proj = torch.zeros_like(proj)
         d_gvec = gvec.new_zeros(att_dim)
         d_w_loc = torch.zeros_like(w_loc)
-        _compiled(backward_steps)(
+        compiled(backward_steps)(
             hg[:, :, eprojs:].transpose(1, 2), proj, w_qh, w_loc, w_loc.t().contiguous(), gvec,
             keep_h, keep_c, drop_h, drop_c, gate_factor, o_dtanh, f_all, qh_all, w_all, a_all,
             d_z.transpose(0, 1).contiguous(), d_w_out.transpose(0, 1).contiguous(), ctx.cumulate,

@@ -15,9 +15,9 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from espkit.utils.typecheck import typechecked
 
 from espkit.fileio.abs_scp import AbsScpReader, AbsScpWriter
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

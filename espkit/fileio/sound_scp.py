@@ -16,10 +16,10 @@ import struct
 from pathlib import Path
 
 import numpy as np
-from espkit.utils.typecheck import typechecked
 
 from espkit.fileio.abs_scp import AbsScpReader, AbsScpWriter
 from espkit.fileio.wav_format import WavFormatError, format_wav, parse_wav
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

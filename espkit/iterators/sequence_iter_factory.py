@@ -11,9 +11,9 @@ import numpy as np
 import torch
 import torch.distributed
 from torch.utils.data import DataLoader
-from espkit.utils.typecheck import typechecked
 
 from espkit.iterators.abs_iter_factory import AbsIterFactory
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

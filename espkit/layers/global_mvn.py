@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from espkit.utils.typecheck import typechecked
 
 from espkit.layers.abs_normalize import AbsNormalize, valid_frame_mask
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ import math
 
 import torch
 from torch import nn
+
 from espkit.utils.typecheck import typechecked
 
 # Slaney's Auditory Toolbox scale: linear below 1 kHz (3 mels per 200 Hz), logarithmic above.

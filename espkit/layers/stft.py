@@ -11,6 +11,7 @@ import logging
 
 import torch
 from torch import nn
+
 from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-from espkit.utils.typecheck import typechecked
 
 from espkit.layers.abs_normalize import AbsNormalize, valid_frame_mask
+from espkit.utils.typecheck import typechecked
 
 
 class UtteranceMVN(AbsNormalize):

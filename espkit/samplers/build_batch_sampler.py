@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from espkit.utils.typecheck import typechecked
-
 from espkit.samplers.abs_sampler import AbsSampler
 from espkit.samplers.folded_batch_sampler import FoldedBatchSampler
 from espkit.samplers.length_batch_sampler import LengthBatchSampler
@@ -14,6 +12,7 @@ from espkit.samplers.num_elements_batch_sampler import NumElementsBatchSampler
 from espkit.samplers.shape_file import shape_file_list
 from espkit.samplers.sorted_batch_sampler import SortedBatchSampler
 from espkit.samplers.unsorted_batch_sampler import UnsortedBatchSampler
+from espkit.utils.typecheck import typechecked
 
 BATCH_TYPES = ("unsorted", "sorted", "folded", "length", "numel")
 

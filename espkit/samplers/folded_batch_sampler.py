@@ -6,8 +6,6 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from espkit.utils.typecheck import typechecked
-
 from espkit.samplers.abs_sampler import AbsSampler
 from espkit.samplers.batch_order import (
     check_sort_order,
@@ -16,6 +14,7 @@ from espkit.samplers.batch_order import (
     order_batches,
 )
 from espkit.samplers.shape_file import load_shape_files, shape_file_list
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

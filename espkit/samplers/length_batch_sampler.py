@@ -6,8 +6,6 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from espkit.utils.typecheck import typechecked
-
 from espkit.samplers.abs_sampler import AbsSampler
 from espkit.samplers.batch_order import (
     check_sort_order,
@@ -17,6 +15,7 @@ from espkit.samplers.batch_order import (
 )
 from espkit.samplers.bin_packing import pack_by_bins
 from espkit.samplers.shape_file import load_shape_files, shape_file_list
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

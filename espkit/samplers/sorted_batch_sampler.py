@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from espkit.utils.typecheck import typechecked
-
 from espkit.samplers.abs_sampler import AbsSampler
 from espkit.samplers.batch_order import (
     check_sort_order,
@@ -15,6 +13,7 @@ from espkit.samplers.batch_order import (
     order_batches,
 )
 from espkit.samplers.shape_file import load_shape_file
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from espkit.utils.typecheck import typechecked
-
 from espkit.samplers.abs_sampler import AbsSampler
 from espkit.samplers.batch_order import log_batch_summary
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ from typing import Union
 
 import torch
 from torch.optim.lr_scheduler import LRScheduler
+
 from espkit.utils.typecheck import typechecked
 
 

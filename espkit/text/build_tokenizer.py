@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from espkit.utils.typecheck import typechecked
-
 from espkit.text.abs_tokenizer import AbsTokenizer
+from espkit.utils.typecheck import typechecked
 
 TOKEN_TYPES = ("char", "phn", "word")
 

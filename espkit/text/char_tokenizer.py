@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from espkit.utils.typecheck import typechecked
-
 from espkit.text.abs_tokenizer import AbsTokenizer
 from espkit.text.non_linguistic_symbols import (
     load_non_linguistic_symbols,
     split_non_linguistic_symbols,
 )
+from espkit.utils.typecheck import typechecked
 
 
 class CharTokenizer(AbsTokenizer):

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from espkit.utils.typecheck import typechecked
-
 from espkit.text.english_cleaner import english_cleaner
+from espkit.utils.typecheck import typechecked
 
 
 def _no_cleaning(text: str) -> str:

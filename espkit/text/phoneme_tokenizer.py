@@ -14,14 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from espkit.utils.typecheck import typechecked
-
 from espkit.text.abs_tokenizer import AbsTokenizer
 from espkit.text.espeak_ng_g2p import EspeakNgG2p
 from espkit.text.non_linguistic_symbols import (
     load_non_linguistic_symbols,
     split_non_linguistic_symbols,
 )
+from espkit.utils.typecheck import typechecked
 
 G2P_VOICES = {
     "espeak_ng_english": "en-us",

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+
 from espkit.utils.typecheck import typechecked
 
 

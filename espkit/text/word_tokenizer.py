@@ -6,10 +6,9 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from espkit.utils.typecheck import typechecked
-
 from espkit.text.abs_tokenizer import AbsTokenizer
 from espkit.text.non_linguistic_symbols import load_non_linguistic_symbols
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

@@ -29,12 +29,12 @@ from collections import OrderedDict
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
-from espkit.utils.typecheck import typechecked
 
 from espkit.fileio.npy_scp import NpyScpReader
 from espkit.fileio.rawf32 import RawF32ScpReader
 from espkit.fileio.read_text import load_num_sequence_text, read_2columns_text
 from espkit.fileio.sound_scp import SoundScpReader
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

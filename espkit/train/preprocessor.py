@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import numpy as np
-from espkit.utils.typecheck import typechecked
 
 from espkit.text.build_tokenizer import build_tokenizer
 from espkit.text.cleaner import TextCleaner
 from espkit.text.token_id_converter import TokenIDConverter
 from espkit.tts.emotion.emo_list import EmotionLabelConverter
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ import logging
 from typing import Any, Dict, Optional, Tuple
 
 import torch
-from espkit.utils.typecheck import typechecked
 
 from espkit.layers.abs_normalize import AbsNormalize
 from espkit.train.abs_espnet_model import AbsESPnetModel
@@ -28,6 +27,7 @@ from espkit.tts.abs_tts import AbsTTS
 from espkit.tts.emotion.abs_emo_extract import AbsEmoExtract
 from espkit.tts.emotion.emo_classifier import EmotionClassifier
 from espkit.tts.feats_extract.abs_feats_extract import AbsFeatsExtract
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 import torch
-from espkit.utils.typecheck import typechecked
 
 from espkit.tasks.tts import TTSTask
 from espkit.torch_utils.host_allocator import keep_freed_memory
@@ -28,6 +27,7 @@ from espkit.torch_utils.seeding import set_all_random_seed
 from espkit.tts.vocoder.abs_vocoder import AbsVocoder
 from espkit.tts.vocoder.griffin_lim import GriffinLim
 from espkit.utils.config_argparse import ConfigError, load_yaml_config
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn import functional as F
+
 from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)

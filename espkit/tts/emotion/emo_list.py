@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
 from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)

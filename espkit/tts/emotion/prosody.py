@@ -33,9 +33,9 @@ import logging
 
 import numpy as np
 import torch
-from espkit.utils.typecheck import typechecked
 
 from espkit.tts.emotion.abs_emo_extract import AbsEmoExtract
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
-from espkit.utils.typecheck import typechecked
 
 from espkit.tts.emotion.abs_emo_extract import AbsEmoExtract
 from espkit.tts.emotion.masked_batch_norm import MaskedBatchNorm2d
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from espkit.utils.typecheck import typechecked
 
 from espkit.layers.stft import Stft
 from espkit.tts.feats_extract.abs_feats_extract import AbsFeatsExtract
 from espkit.tts.feats_extract.frame_alignment import adjust_num_frames, average_by_duration
+from espkit.utils.typecheck import typechecked
 
 
 class Energy(AbsFeatsExtract):

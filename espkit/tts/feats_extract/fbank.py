@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from espkit.utils.typecheck import typechecked
 
 from espkit.layers.log_mel import LogMel
 from espkit.layers.stft import Stft
 from espkit.tts.feats_extract.abs_feats_extract import AbsFeatsExtract
+from espkit.utils.typecheck import typechecked
 
 
 class LogMelFbank(AbsFeatsExtract):

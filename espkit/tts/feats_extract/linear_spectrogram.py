@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from espkit.utils.typecheck import typechecked
 
 from espkit.layers.stft import Stft
 from espkit.tts.feats_extract.abs_feats_extract import AbsFeatsExtract
+from espkit.utils.typecheck import typechecked
 
 
 class LinearSpectrogram(AbsFeatsExtract):

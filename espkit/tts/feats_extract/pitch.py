@@ -14,11 +14,11 @@ from typing import Any
 
 import torch
 from torch.nn import functional as F
-from espkit.utils.typecheck import typechecked
 
 from espkit.layers.stft import Stft
 from espkit.tts.feats_extract.abs_feats_extract import AbsFeatsExtract
 from espkit.tts.feats_extract.frame_alignment import adjust_num_frames, average_by_duration
+from espkit.utils.typecheck import typechecked
 
 
 class Pitch(AbsFeatsExtract):

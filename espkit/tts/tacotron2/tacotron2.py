@@ -11,7 +11,6 @@ from typing import Any
 
 import torch
 from torch.nn import functional as F
-from espkit.utils.typecheck import typechecked
 
 from espkit.tts.abs_tts import AbsTTS
 from espkit.tts.tacotron2.attention import ATTENTION_TYPES, build_attention
@@ -19,6 +18,7 @@ from espkit.tts.tacotron2.decoder import Decoder
 from espkit.tts.tacotron2.encoder import Encoder
 from espkit.tts.tacotron2.loss import GuidedAttentionLoss, Tacotron2Loss
 from espkit.tts.tacotron2.masks import make_non_pad_mask
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

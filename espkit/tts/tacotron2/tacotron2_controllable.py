@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from espkit.utils.typecheck import typechecked
 
 from espkit.tts.tacotron2.tacotron2 import Tacotron2
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ import math
 from typing import Any
 
 import torch
-from espkit.utils.typecheck import typechecked
 
 from espkit.layers.log_mel import mel_filterbank
 from espkit.layers.stft import make_window
 from espkit.tts.vocoder.abs_vocoder import AbsVocoder
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_data import write_token_list  # noqa: E402
 from espeak_corpus import make_corpus  # noqa: E402
-from matmul_rate import matmul_flops_per_second  # noqa: E402
+from step_efficiency import matmul_flops_per_second, step_flops  # noqa: E402
 
 from espkit.tasks.tts import TTSTask  # noqa: E402
 from espkit.torch_utils.host_allocator import keep_freed_memory  # noqa: E402
@@ -74,24 +74,6 @@ def bare_loop(model, optimizer, batches, grad_clip: float) -> list:
     return times
 
 
-def profiled_flops(model, batch) -> float:
-    """The profiler's FLOPs of one forward + backward, counted on the step-by-step decoder loop: the
-    same work whichever implementation runs it (the fused node's in-place GEMMs and folded weights are
-    counted differently by the profiler's formulas)."""
-    from torch.profiler import ProfilerActivity, profile
-
-    decoders = [m for m in model.modules() if hasattr(m, "fused_recurrence")]
-    for decoder in decoders:
-        decoder.fused_recurrence = False
-    with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
-        loss, _, _ = model(**batch)
-        loss.backward()
-    for decoder in decoders:
-        decoder.fused_recurrence = True
-    model.zero_grad()
-    return float(sum(event.flops or 0 for event in prof.key_averages()))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=ROOT / "egs/espeak_emo/tts1/conf/train.yaml")
@@ -117,7 +99,8 @@ def main() -> None:
     step_s = statistics.median(step_times)
     frames = [int(b["speech_lengths"].sum()) // args.feats_extract_conf["hop_length"] for _, b in batches[2:]]
     frames_per_s = sum(frames) / sum(step_times)
-    flops = profiled_flops(model, batches[len(batches) // 2][1])
+    flops = step_flops(model, batches[len(batches) // 2][1])
+    model.zero_grad()
     matmul_rate = matmul_flops_per_second()
     efficiency = flops / step_s / matmul_rate
 

@@ -25,7 +25,7 @@ import sys
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/
 
-from matmul_rate import matmul_flops_per_second  # noqa: E402
+from step_efficiency import matmul_flops_per_second, step_flops  # noqa: E402
 
 from espkit.tasks.tts import TTSTask
 from espkit.torch_utils.seeding import set_all_random_seed
@@ -91,18 +91,7 @@ def main() -> None:
     events = prof.key_averages()
     total_self = sum(e.self_cpu_time_total for e in events)
     fused_flops = float(sum(e.flops or 0 for e in events))
-    # The work of a step, counted the same way for every implementation: the profiler's FLOPs of
-    # one step through the step-by-step decoder loop (autograd, ESPnet2's structure). The fused
-    # node does the same arithmetic in other operators (in-place GEMMs, folded weights), which
-    # the profiler's FLOP formulas count differently.
-    decoders = [m for m in model.modules() if hasattr(m, "fused_recurrence")]
-    for decoder in decoders:
-        decoder.fused_recurrence = False
-    with profile(activities=[ProfilerActivity.CPU], record_shapes=True, with_flops=True) as reference:
-        step()
-    for decoder in decoders:
-        decoder.fused_recurrence = True
-    flops = float(sum(e.flops or 0 for e in reference.key_averages()))
+    flops = step_flops(model, batch)  # the same work, counted on the step-by-step decoder loop
     rate = matmul_flops_per_second()
     groups: dict = {}
     for e in events:

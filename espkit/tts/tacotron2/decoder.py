@@ -267,11 +267,11 @@ class Decoder(nn.Module):
         cond: torch.Tensor | None,
         z_list: list[torch.Tensor],
         c_list: list[torch.Tensor],
-        keep: torch.Tensor | None = None,
+        keep: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Advance the LSTM stack in place; returns the projection input ``(B, proj_in)``.
 
-        ``keep`` ``(dlayers, 2, B, dunits)``: zoneout weights of this step (None: drawn here).
+        ``keep``: per layer, its zoneout weights ``(2, B, dunits)`` of this step (None: drawn here).
         """
         parts = [att_c, prenet_out] if cond is None else [att_c, prenet_out, cond]
         x = torch.cat(parts, dim=-1)
@@ -327,13 +327,10 @@ class Decoder(nn.Module):
         )
         prenet_outs = self.prenet(prev_frames)  # (B, num_steps, prenet_out)
         att_init = self.att.initial_weights(memory)
-        # zoneout weights of every step and layer, drawn at once: (num_steps, dlayers, 2, B, dunits)
-        keep = torch.stack(
-            [cell.keep_weights(num_steps, hs.new_empty(batch_size, self.dunits)) for cell in self.lstm],
-            dim=1,
-        )
+        # zoneout weights of every step, drawn at once: per layer (num_steps, 2, B, dunits)
+        keep = [cell.keep_weights(num_steps, hs.new_empty(batch_size, self.dunits)) for cell in self.lstm]
         if self.use_fused_recurrence(hs):
-            proj_in, att_ws = self._fused_recurrence(memory, prenet_outs, cond, att_init, keep[:, 0])
+            proj_in, att_ws = self._fused_recurrence(memory, prenet_outs, cond, att_init, keep[0])
         else:
             proj_in, att_ws = self._stepwise_recurrence(memory, prenet_outs, cond, att_init, keep)
         before_outs = self.feat_out(proj_in).reshape(batch_size, num_steps * r, self.odim)
@@ -360,9 +357,10 @@ class Decoder(nn.Module):
         prenet_outs: torch.Tensor,
         cond: torch.Tensor | None,
         att_init: torch.Tensor,
-        keep: torch.Tensor,
+        keep: list[torch.Tensor],
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The decoder loop through autograd, one step at a time (any set-up).
+        """The decoder loop through autograd, one step at a time (any set-up); ``keep``: per layer,
+        the zoneout weights ``(num_steps, 2, B, dunits)``.
 
         Returns the projection inputs ``(B, num_steps, proj_in)`` and attention weights
         ``(B, num_steps, T_text)``.
@@ -373,7 +371,7 @@ class Decoder(nn.Module):
         for t in range(prenet_outs.size(1)):
             att_c, att_w = self.att(memory, z_list[0], att_prev)
             proj_inputs.append(
-                self._step(att_c, prenet_outs[:, t], cond, z_list, c_list, keep[t])
+                self._step(att_c, prenet_outs[:, t], cond, z_list, c_list, [k[t] for k in keep])
             )
             att_ws.append(att_w)
             att_prev = att_prev + att_w if self.cumulate_att_w else att_w

@@ -10,7 +10,7 @@ import argparse
 import logging
 import os
 from dataclasses import dataclass
-from typing import Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import torch
 import torch.distributed
@@ -192,6 +192,18 @@ def all_reduce_flag(flag: Union[bool, torch.Tensor]) -> bool:
     value = torch.tensor([1.0 if bool(flag) else 0.0], device=_collective_device())
     torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.MAX)
     return bool(value.item() > 0)
+
+
+def all_gather_objects(obj: Any) -> List[Any]:
+    """``[obj of rank 0, obj of rank 1, ...]`` (picklable ``obj``); ``[obj]`` without a process group.
+
+    A collective: every rank must call it at the same point.
+    """
+    if not is_initialized():
+        return [obj]
+    gathered: List[Any] = [None] * torch.distributed.get_world_size()
+    torch.distributed.all_gather_object(gathered, obj)
+    return gathered
 
 
 def barrier() -> None:

@@ -14,10 +14,11 @@
 After the last epoch (or early stopping) the n best epochs of each criterion are averaged into
 ``<phase>.<stat>.ave_<n>best.pth`` (and ``<phase>.<stat>.ave.pth``, the largest n).
 
-Resuming is exact: the data order of an epoch depends only on (seed, epoch), the global RNGs
-are re-seeded with ``seed + epoch`` at the start of every epoch, and a mid-epoch checkpoint
-(``save_every_n_iters`` or SIGINT/SIGTERM) stores the batch position and the RNG states, which
-are restored after the iterator of that epoch is rebuilt at that position.
+Resuming is exact (:mod:`espkit.train.run_state`): the data order of an epoch depends only on
+(seed, epoch), the global RNGs are re-seeded with ``seed + epoch`` at the start of every epoch,
+and a mid-epoch checkpoint (``save_every_n_iters`` or SIGINT/SIGTERM) stores the batch position
+and every rank's RNG states, which are restored after the iterator of that epoch is rebuilt at
+that position.
 """
 
 from __future__ import annotations
@@ -38,29 +39,21 @@ from espkit.torch_utils.device import to_device
 from espkit.torch_utils.seeding import get_rng_states, set_all_random_seed, set_rng_states
 from espkit.train.abs_espnet_model import AbsESPnetModel
 from espkit.train.attention_plot import save_attention_map
-from espkit.train.checkpoint import (
-    CheckpointError,
-    apply_model_state,
-    copy_atomic,
-    load_checkpoint,
-    remove_stale_temp_files,
-    save_atomic,
-)
+from espkit.train.checkpoint import copy_atomic, remove_stale_temp_files, save_atomic
 from espkit.train.distributed import (
     DistributedOption,
+    all_gather_objects,
     all_reduce_flag,
     all_reduce_stats,
     barrier,
 )
 from espkit.train.nbest import average_nbest_models, epoch_files
 from espkit.train.reporter import Reporter
+from espkit.train.run_state import CHECKPOINT_NAME, Position, restore_run_state, run_state
 from espkit.train.stop_request import StopRequest
 from espkit.train.trainer_options import TrainerOptions
 
 logger = logging.getLogger(__name__)
-
-CHECKPOINT_NAME = "checkpoint.pth"
-CHECKPOINT_VERSION = 1
 
 
 # --- model contract ----------------------------------------------------------------------------
@@ -106,14 +99,6 @@ def _split_batch(item: Any, epoch: int) -> Tuple[Sequence[str], Dict[str, torch.
 
 
 # --- run state ---------------------------------------------------------------------------------
-@dataclass
-class _Position:
-    epoch: int = 1
-    batch_index: int = 0
-    rng_states: Optional[Dict[str, Any]] = None
-    early_stopped: bool = False
-
-
 @dataclass
 class _Context:
     """Everything one ``Trainer.run`` works on (passed to the small step methods)."""
@@ -216,7 +201,7 @@ class Trainer:
             stop=StopRequest(),
             params=[p for p in model.parameters() if p.requires_grad],
         )
-        position = _Position()
+        position = Position()
         checkpoint_path = output_dir / CHECKPOINT_NAME
         if options.resume:
             if checkpoint_path.is_file():
@@ -238,7 +223,7 @@ class Trainer:
         return ctx.reporter
 
     @classmethod
-    def _run_epochs(cls, ctx: _Context, position: _Position, train_iter_factory: Any,
+    def _run_epochs(cls, ctx: _Context, position: Position, train_iter_factory: Any,
                     valid_iter_factory: Any, plot_attention_iter_factory: Any, writer: Any) -> None:
         options, reporter = ctx.options, ctx.reporter
         is_main = ctx.distributed_option.is_main
@@ -506,65 +491,24 @@ class Trainer:
     def save_checkpoint(
         cls, ctx: _Context, epoch: int, batch_index: int, epoch_completed: bool, early_stopped: bool = False
     ) -> None:
-        """Write ``checkpoint.pth`` atomically (rank 0 only; see :mod:`espkit.train.checkpoint`)."""
+        """Write ``checkpoint.pth`` atomically (:mod:`espkit.train.run_state`).
+
+        Every rank must call it (the RNG states are gathered); rank 0 writes the file.
+        """
+        rng_per_rank = all_gather_objects(get_rng_states())
         if not ctx.distributed_option.is_main:
             return
-        state = {
-            "version": CHECKPOINT_VERSION,
-            "model": ctx.model.state_dict(),
-            "optimizers": [optimizer.state_dict() for optimizer in ctx.optimizers],
-            "schedulers": [None if s is None else s.state_dict() for s in ctx.schedulers],
-            "scaler": None if ctx.scaler is None else ctx.scaler.state_dict(),
-            "reporter": ctx.reporter.state_dict(),
-            "epoch": epoch,
-            "batch_index": batch_index,
-            "epoch_completed": epoch_completed,
-            "early_stopped": early_stopped,
-            "rng": get_rng_states(),
-        }
+        state = run_state(ctx.model, ctx.optimizers, ctx.schedulers, ctx.scaler, ctx.reporter, epoch, batch_index,
+                          epoch_completed, early_stopped, rng_per_rank)
         save_atomic(state, ctx.output_dir / CHECKPOINT_NAME)
 
     @classmethod
-    def resume(cls, ctx: _Context, path: Path) -> _Position:
+    def resume(cls, ctx: _Context, path: Path) -> Position:
         """Load everything from ``path`` into ``ctx``; returns where training continues."""
-        checkpoint = load_checkpoint(path, map_location="cpu")
-        expected = {"model", "optimizers", "schedulers", "reporter", "epoch", "batch_index", "rng"}
-        if not isinstance(checkpoint, dict) or not expected.issubset(checkpoint):
-            found = sorted(checkpoint) if isinstance(checkpoint, dict) else type(checkpoint).__name__
-            raise CheckpointError(
-                f"{path} is not a training checkpoint (needs {sorted(expected)}, found {found}); "
-                "to initialise from model weights use --init_param instead of --resume"
-            )
-        apply_model_state(ctx.model, checkpoint["model"], str(path))
-        for kind, objects in (("optimizers", ctx.optimizers), ("schedulers", ctx.schedulers)):
-            states = checkpoint[kind]
-            if len(states) != len(objects):
-                raise CheckpointError(f"{path} holds {len(states)} {kind} but this run has {len(objects)}")
-            for index, (obj, state) in enumerate(zip(objects, states)):
-                if (obj is None) != (state is None):
-                    raise CheckpointError(f"{path}: {kind}[{index}] is {'missing' if state is None else 'unexpected'}")
-                if obj is None:
-                    continue
-                try:
-                    obj.load_state_dict(state)
-                except (ValueError, KeyError, RuntimeError) as error:
-                    raise CheckpointError(
-                        f"{path}: cannot load {kind}[{index}] into {type(obj).__name__} "
-                        f"(was the {kind[:-1]} config changed?): {error}"
-                    ) from error
-        if ctx.scaler is not None and checkpoint.get("scaler") is not None:
-            ctx.scaler.load_state_dict(checkpoint["scaler"])
-        ctx.reporter.load_state_dict(checkpoint["reporter"])
-        epoch, batch_index = int(checkpoint["epoch"]), int(checkpoint["batch_index"])
-        if checkpoint.get("epoch_completed", False):
-            position = _Position(epoch=epoch + 1, batch_index=0,
-                                 early_stopped=bool(checkpoint.get("early_stopped", False)))
-            logger.info("Resumed from %s: epoch %d was completed, continuing with epoch %d%s", path, epoch,
-                        epoch + 1, " (early stopping had fired: only averaging)" if position.early_stopped else "")
-        else:
-            position = _Position(epoch=epoch, batch_index=batch_index, rng_states=checkpoint["rng"])
-            logger.info("Resumed from %s: epoch %d, continuing after batch %d", path, epoch, batch_index)
-        return position
+        option = ctx.distributed_option
+        return restore_run_state(path, ctx.model, ctx.optimizers, ctx.schedulers, ctx.scaler, ctx.reporter,
+                                 rank=option.rank if option.distributed else 0,
+                                 world_size=option.world_size if option.distributed else 1)
 
     @classmethod
     def _summary_writer(cls, output_dir: Path) -> Any:

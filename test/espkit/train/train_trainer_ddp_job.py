@@ -1,12 +1,16 @@
 """A toy job for test_train_distributed_torchrun.py: the same global batches, 1 or N processes.
 
-usage: python train_trainer_ddp_job.py OUTPUT_DIR            (single process)
+usage: python train_trainer_ddp_job.py OUTPUT_DIR [options]            (single process)
        python -m torch.distributed.run --standalone --nproc_per_node 2 train_trainer_ddp_job.py OUTPUT_DIR
 Each rank trains on ``batch[rank::world_size]`` of every global batch; rank 0 saves final.pth.
+Options: ``--rows N`` per global batch, ``--dropout P`` after the hidden layer, ``--stop_at E:B``
+(rank 0 sends itself SIGTERM while batch B of epoch E is drawn), ``--resume``.
 """
 
 import argparse
-import sys
+import logging
+import os
+import signal
 from pathlib import Path
 
 import torch
@@ -21,9 +25,10 @@ torch.set_num_threads(1)
 
 
 class MLP(AbsESPnetModel):
-    def __init__(self):
+    def __init__(self, dropout=0.0):
         super().__init__()
-        self.net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+        self.net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Dropout(dropout),
+                                       torch.nn.Linear(8, 1))
 
     def forward(self, x, y):
         loss = ((self.net(x).squeeze(-1) - y) ** 2).mean()
@@ -34,12 +39,13 @@ class MLP(AbsESPnetModel):
 
 
 class ShardedIterFactory:
-    def __init__(self, num_batches, seed):
+    def __init__(self, num_batches, seed, rows=4, stop_at=None):
         generator = torch.Generator().manual_seed(seed)
         self.batches = [
-            {"x": torch.randn(4, 4, generator=generator), "y": torch.randn(4, generator=generator)}
+            {"x": torch.randn(rows, 4, generator=generator), "y": torch.randn(rows, generator=generator)}
             for _ in range(num_batches)
         ]
+        self.stop_at = stop_at
 
     def num_batches(self, epoch):
         return len(self.batches)
@@ -49,20 +55,32 @@ class ShardedIterFactory:
         if torch.distributed.is_initialized():
             rank, world_size = torch.distributed.get_rank(), torch.distributed.get_world_size()
         for index in range(start_batch, len(self.batches)):
+            if rank == 0 and self.stop_at == (epoch, index + 1):
+                os.kill(os.getpid(), signal.SIGTERM)
             batch = {k: v[rank::world_size] for k, v in self.batches[index].items()}
             yield [f"u{index}_{j}" for j in range(len(batch["x"]))], batch
 
 
 def main():
-    output_dir = Path(sys.argv[1])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("output_dir", type=Path)
+    parser.add_argument("--rows", type=int, default=4)
+    parser.add_argument("--dropout", type=float, default=0.0)
+    parser.add_argument("--stop_at", type=lambda s: tuple(int(v) for v in s.split(":")), default=None)
+    parser.add_argument("--resume", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    output_dir = args.output_dir
     Reporter.plot = lambda self, output_dir: []
     option = DistributedOption.from_args(argparse.Namespace(ngpu=0, dist_backend="gloo"))
     option.init()
     torch.manual_seed(0)
-    model = MLP()
+    model = MLP(args.dropout)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    options = TrainerOptions(output_dir=str(output_dir), max_epoch=2, best_model_criterion=[["valid", "loss", "min"]])
-    reporter = Trainer.run(model, [optimizer], [None], ShardedIterFactory(3, seed=1), ShardedIterFactory(1, seed=2),
+    options = TrainerOptions(output_dir=str(output_dir), max_epoch=2, resume=args.resume,
+                             best_model_criterion=[["valid", "loss", "min"]])
+    train = ShardedIterFactory(3, seed=1, rows=args.rows, stop_at=args.stop_at)
+    reporter = Trainer.run(model, [optimizer], [None], train, ShardedIterFactory(1, seed=2, rows=args.rows),
                            options, distributed_option=option)
     if option.is_main:
         torch.save({"model": model.state_dict(), "world_size": option.world_size,

@@ -13,10 +13,15 @@ confusion-matrix PNGs into ``--output_dir``.
 
 Metrics (see :mod:`espkit.evaluate.spectral_metrics`): MCD (dB, DTW on mel-cepstra c1..c24),
 log-F0 RMSE (cents) and V/UV error on the DTW path, duration ratio (synth / reference samples),
-attention failures (focus rate below ``--focus_rate_threshold``, decoding that hit the
-``maxlenratio`` limit, or no output at all), and emotion accuracy of a prosody classifier fitted on
+attention failures (focus rate below ``--focus_rate_threshold`` or decoding that hit the
+``maxlenratio`` limit), and emotion accuracy of a prosody classifier fitted on
 the training references (:mod:`espkit.evaluate.emotion_accuracy`), for the emotions asked in the
 eval set and for every ``--cross_emotion_dir`` (eval sentences decoded in one given emotion).
+
+Utterance ids are matched between the reference and each synthesized ``wav.scp``. A reference
+utterance without a synthesized one is *missing* (``num_missing``, ``missing_uids``; not an
+attention failure), a synthesized one without a reference is left out (``num_not_in_reference``);
+both are logged as warnings. A synthesized ``wav.scp`` sharing no id with the reference is an error.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Collection, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
@@ -111,6 +116,57 @@ def read_yaml(path: Optional[Path]) -> dict:
     return yaml.safe_load(path.read_text()) or {}
 
 
+def example_uids(uids: Iterable[str], limit: int = 3) -> str:
+    """A few sorted ids for a message: ``'a, b, c, ... (5 in all)'`` (``'none'`` when empty)."""
+    uids = sorted(uids)
+    if not uids:
+        return "none"
+    shown = ", ".join(uids[:limit])
+    return shown if len(uids) <= limit else f"{shown}, ... ({len(uids)} in all)"
+
+
+def match_uids(ref_uids: Collection[str], syn_uids: Collection[str], ref_path: Path,
+               syn_path: Path) -> tuple[List[str], List[str]]:
+    """``(reference uids not synthesized, synthesized uids not in the reference)``, both sorted.
+
+    Raises:
+        ValueError: when the two sets share no uid (wrong ``--syn_dir`` or ``--ref_dir``, or a
+            decoding of another data dir); the message names both files and shows ids of each.
+    """
+    ref_set, syn_set = set(ref_uids), set(syn_uids)
+    if not ref_set & syn_set:
+        raise ValueError(
+            f"{syn_path} and {ref_path} share no utterance id (synthesized: {example_uids(syn_set)}; "
+            f"reference: {example_uids(ref_set)}); check that the synthesized dir is the tts_inference "
+            "output of this reference's text (decoding keeps its uids)"
+        )
+    return sorted(ref_set - syn_set), sorted(syn_set - ref_set)
+
+
+def read_cross_emotion_dirs(entries: Sequence[str], labels: Sequence[str], ref_wavs: Dict[str, str],
+                            ref_scp: Path) -> List[tuple[str, Path, Dict[str, str]]]:
+    """``(emotion, wav.scp path, uid -> wav)`` of each ``--cross_emotion_dir EMOTION=DIR``.
+
+    A cross-emotion decoding holds a subset of the reference utterances (their neutral texts), so
+    reference uids it lacks are expected; its uids that are not in the reference are dropped with a
+    warning (their text, and so the tokens-per-second feature, is unknown), and a decoding sharing no
+    uid with the reference is an error.
+    """
+    cross = []
+    for entry in entries:
+        emotion, sep, directory = entry.partition("=")
+        if not sep or emotion not in labels:
+            raise ValueError(f"--cross_emotion_dir {entry!r}: expected EMOTION=DIR with EMOTION in {list(labels)}")
+        scp = Path(directory) / "wav" / "wav.scp"
+        wavs = read_table(scp)
+        _, unknown = match_uids(ref_wavs, wavs, ref_scp, scp)
+        if unknown:
+            logger.warning("%s: %d synthesized utterances are not in %s (%s); left out", scp, len(unknown),
+                           ref_scp, example_uids(unknown))
+        cross.append((emotion, scp, {uid: wav for uid, wav in wavs.items() if uid in ref_wavs}))
+    return cross
+
+
 # --- evaluation ---------------------------------------------------------------------------------------
 def fit_classifier(train_dir: Path, labels: List[str], args: argparse.Namespace):
     from espkit.evaluate.emotion_accuracy import ProsodyEmotionClassifier, prosody_features
@@ -178,6 +234,15 @@ def evaluate(args: argparse.Namespace) -> dict:
     syn_wavs = read_table(syn_scp)
     side = inference_side_info(args.syn_dir)
     labels = list(train_config.get("emo_list") or sorted(set(utt2emo.values())))
+    missing_uids, not_in_reference = match_uids(ref_wavs, syn_wavs, ref_scp, syn_scp)
+    if missing_uids:
+        logger.warning("%s: %d of the %d reference utterances of %s have no synthesized utterance (%s); "
+                       "reported as missing", syn_scp, len(missing_uids), len(ref_wavs), ref_scp,
+                       example_uids(missing_uids))
+    if not_in_reference:
+        logger.warning("%s: %d synthesized utterances are not in %s (%s); left out", syn_scp,
+                       len(not_in_reference), ref_scp, example_uids(not_in_reference))
+    cross_dirs = read_cross_emotion_dirs(args.cross_emotion_dir, labels, ref_wavs, ref_scp)
 
     classifier = None
     classifier_info = {}
@@ -188,9 +253,8 @@ def evaluate(args: argparse.Namespace) -> dict:
     per_utt: List[dict] = []
     asked, recognised = [], []
     for uid in sorted(ref_wavs):
-        row: dict = {"uid": uid, "emotion": utt2emo.get(uid)}
-        if uid not in syn_wavs:
-            row.update(missing=True, attention_failure=True)
+        row: dict = {"uid": uid, "emotion": utt2emo.get(uid), "missing": uid not in syn_wavs}
+        if row["missing"]:
             per_utt.append(row)
             continue
         ref = load_audio(resolve_wav_path(ref_wavs[uid], ref_scp), args.fs)
@@ -217,7 +281,9 @@ def evaluate(args: argparse.Namespace) -> dict:
     failures = [r["uid"] for r in per_utt if r.get("attention_failure")]
     results: dict = {
         "num_utts": len(per_utt),
-        "num_missing": sum(1 for r in per_utt if r.get("missing")),
+        "num_missing": len(missing_uids),
+        "missing_uids": missing_uids,
+        "num_not_in_reference": len(not_in_reference),
         "mcd_db": mean_of("mcd_db"),
         "f0_rmse_cents": mean_of("f0_rmse_cents"),
         "vuv_error": mean_of("vuv_error"),
@@ -244,14 +310,10 @@ def evaluate(args: argparse.Namespace) -> dict:
         results["emotion_confusion"] = matrix.tolist()
         plot_confusion_matrix(matrix, labels, args.output_dir / "emotion_confusion.png", "eval: emotion asked")
 
-    if classifier is not None and args.cross_emotion_dir:
+    if classifier is not None and cross_dirs:
         cross_asked, cross_recognised = [], []
-        for entry in args.cross_emotion_dir:
-            emotion, sep, directory = entry.partition("=")
-            if not sep or emotion not in labels:
-                raise ValueError(f"--cross_emotion_dir {entry!r}: expected EMOTION=DIR with EMOTION in {labels}")
-            scp = Path(directory) / "wav" / "wav.scp"
-            for uid, value in sorted(read_table(scp).items()):
+        for emotion, scp, cross_wavs in cross_dirs:
+            for uid, value in sorted(cross_wavs.items()):
                 syn = load_audio(resolve_wav_path(value, scp), args.fs)
                 feats = prosody_features(syn, args.fs, num_letters(ref_texts.get(uid, "")), args.n_fft, args.n_shift,
                                          args.emotion_yin_threshold)
@@ -286,7 +348,7 @@ def write_outputs(results: dict, per_utt: Sequence[dict], output_dir: Path) -> N
 
     (output_dir / "results.json").write_text(json.dumps(clean(results), indent=2) + "\n")
     keys = ["uid", "emotion", "recognised", "mcd_db", "f0_rmse_cents", "vuv_error", "duration_ratio", "focus_rate",
-            "attention_failure"]
+            "attention_failure", "missing"]
     with (output_dir / "per_utt.tsv").open("w") as f:
         f.write("\t".join(keys) + "\n")
         for row in per_utt:
@@ -295,7 +357,8 @@ def write_outputs(results: dict, per_utt: Sequence[dict], output_dir: Path) -> N
     lines = [
         "# Objective evaluation", "",
         "| metric | value |", "|---|---|",
-        f"| utterances | {results['num_utts']} (missing: {results['num_missing']}) |",
+        f"| utterances | {results['num_utts']} (missing: {results['num_missing']},"
+        f" synthesized but not in the reference: {results['num_not_in_reference']}) |",
         f"| MCD (dB, DTW, c1-c24) | {_fmt(results['mcd_db'], 2)} |",
         f"| log-F0 RMSE (cents) | {_fmt(results['f0_rmse_cents'], 1)} |",
         f"| V/UV error | {_fmt(results['vuv_error'])} |",
@@ -314,6 +377,8 @@ def write_outputs(results: dict, per_utt: Sequence[dict], output_dir: Path) -> N
             lines += [f"| {label} | " + " | ".join(str(v) for v in row) + " |" for label, row in zip(labels, results[key])]
     if att["uids"]:
         lines += ["", "Attention failures: " + ", ".join(att["uids"])]
+    if results["missing_uids"]:
+        lines += ["", "Missing (no synthesized utterance): " + ", ".join(results["missing_uids"])]
     (output_dir / "results.md").write_text("\n".join(lines) + "\n")
 
 

@@ -1,11 +1,12 @@
 import json
+import logging
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from espkit.bin.tts_evaluate import main, num_letters
+from espkit.bin.tts_evaluate import evaluate, example_uids, get_parser, main, num_letters
 from espkit.fileio.sound_scp import write_wav
 
 FS = 8000
@@ -92,15 +93,70 @@ def test_evaluate_identical_audio(dirs, tmp_path):
     assert len((out / "per_utt.tsv").read_text().splitlines()) == 4
 
 
-def test_missing_synthesis_counts_as_failure(dirs, tmp_path):
-    syn = tmp_path / "syn"
-    (syn / "wav").mkdir(parents=True)
-    first = (dirs["ref"] / "wav.scp").read_text().splitlines()[0]
-    (syn / "wav" / "wav.scp").write_text(first + "\n")
-    main(["--ref_dir", str(dirs["ref"]), "--syn_dir", str(syn), "--output_dir", str(tmp_path / "out"), *ARGS])
+def write_syn_dir(root, lines):
+    (root / "wav").mkdir(parents=True)
+    (root / "wav" / "wav.scp").write_text("".join(line + "\n" for line in lines))
+    return root
+
+
+def test_missing_synthesis_is_reported_apart_from_attention_failures(dirs, tmp_path, caplog):
+    ref_lines = (dirs["ref"] / "wav.scp").read_text().splitlines()
+    extra_wav = ref_lines[0].split()[1]
+    syn = write_syn_dir(tmp_path / "syn", [ref_lines[0], f"other_0000 {extra_wav}", f"other_0001 {extra_wav}"])
+    with caplog.at_level(logging.WARNING, logger="espkit.bin.tts_evaluate"):
+        main(["--ref_dir", str(dirs["ref"]), "--syn_dir", str(syn), "--output_dir", str(tmp_path / "out"), *ARGS])
     results = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert results["num_missing"] == 2 and results["attention_failures"]["count"] == 2
+    evaluated = ref_lines[0].split()[0]
+    missing = sorted(line.split()[0] for line in ref_lines[1:])
+    assert results["num_utts"] == 3 and results["num_missing"] == 2 and results["missing_uids"] == missing
+    assert results["num_not_in_reference"] == 2
+    assert results["attention_failures"]["count"] == 0 and results["attention_failures"]["uids"] == []
+    assert results["mcd_db"] == pytest.approx(0.0, abs=1e-9)  # the one matched pair is identical
     assert results["emotion_accuracy"] is None  # no --train_dir: no classifier
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("2 of the 3 reference utterances" in w and all(u in w for u in missing) for w in warnings), warnings
+    assert any("2 synthesized utterances are not in" in w and "other_0000, other_0001" in w for w in warnings), warnings
+    md = (tmp_path / "out" / "results.md").read_text()
+    assert "| utterances | 3 (missing: 2, synthesized but not in the reference: 2) |" in md
+    assert "| attention failures | 0 (" in md and "Attention failures:" not in md
+    assert "Missing (no synthesized utterance): " + ", ".join(missing) in md
+    rows = {line.split("\t")[0]: line.split("\t") for line in (tmp_path / "out" / "per_utt.tsv").read_text().splitlines()}
+    assert rows["uid"][-2:] == ["attention_failure", "missing"]
+    assert rows[evaluated][-2:] == ["False", "False"] and rows[missing[0]][-2:] == ["n/a", "True"]
+    assert "other_0000" not in rows
+
+
+def test_no_shared_uid_is_an_error(dirs, tmp_path):
+    ref_lines = (dirs["ref"] / "wav.scp").read_text().splitlines()
+    renamed = write_syn_dir(tmp_path / "renamed", ["X" + line for line in ref_lines])
+    out = subprocess.run([sys.executable, "-m", "espkit.bin.tts_evaluate", "--ref_dir", str(dirs["ref"]),
+                          "--syn_dir", str(renamed), "--output_dir", str(tmp_path / "o"), *ARGS],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    error = out.stderr.strip().splitlines()[-1]
+    assert error.startswith("tts_evaluate: error: ") and "share no utterance id" in error
+    assert f"{renamed / 'wav' / 'wav.scp'} and {dirs['ref'] / 'wav.scp'}" in error
+    assert "synthesized: Xhappy_0000, Xneutral_0000, Xsad_0000" in error
+    assert "reference: happy_0000, neutral_0000, sad_0000" in error
+    assert not (tmp_path / "o").exists()  # refused before anything is written
+
+
+def test_cross_emotion_dir_uids_are_checked(dirs, tmp_path, caplog):
+    happy_wav = dirs["ref"] / "wav" / "happy_0000.wav"
+    common = ["--ref_dir", str(dirs["ref"]), "--syn_dir", str(dirs["syn"]), "--train_dir", str(dirs["train"]),
+              "--maxlenratio", "10", *ARGS]
+    unrelated = write_syn_dir(tmp_path / "unrelated", [f"Xneutral_0000 {happy_wav}"])
+    with pytest.raises(ValueError, match=r"unrelated/wav/wav.scp and .*ref/wav.scp share no utterance id"):
+        evaluate(get_parser().parse_args([*common, "--cross_emotion_dir", f"happy={unrelated}",
+                                          "--output_dir", str(tmp_path / "o1")]))
+    partly = write_syn_dir(tmp_path / "partly", [f"neutral_0000 {happy_wav}", f"Xneutral_0000 {happy_wav}"])
+    with caplog.at_level(logging.WARNING, logger="espkit.bin.tts_evaluate"):
+        main([*common, "--cross_emotion_dir", f"happy={partly}", "--output_dir", str(tmp_path / "o2")])
+    assert any("partly/wav/wav.scp: 1 synthesized utterances are not in" in r.getMessage() and
+               "Xneutral_0000" in r.getMessage() for r in caplog.records)
+    results = json.loads((tmp_path / "o2" / "results.json").read_text())
+    assert np.array(results["all_emotions_confusion"]).sum() == 1  # only neutral_0000 was classified
+    assert results["all_emotions_accuracy"] == pytest.approx(1.0)
 
 
 def test_user_errors(dirs, tmp_path):
@@ -115,3 +171,9 @@ def test_user_errors(dirs, tmp_path):
 
 def test_num_letters():
     assert num_letters("It's 5 o'clock!") == 9 and num_letters("") == 1
+
+
+def test_example_uids():
+    assert example_uids([]) == "none"
+    assert example_uids(["b", "a"]) == "a, b"
+    assert example_uids(["d", "c", "b", "a"], limit=2) == "a, b, ... (4 in all)"

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
@@ -72,12 +73,21 @@ def build_vocabulary(
     Tokens seen more than ``cutoff`` times, most frequent first (ties by token), the first
     ``vocabulary_size - len(add_symbols)`` of them (all when ``vocabulary_size`` is 0), then each
     added symbol inserted at its index (negative: from the end, ``-1`` = last).
+
+    Raises:
+        ValueError: no token is left (empty ``counts`` or none above ``cutoff``), a bad
+            ``vocabulary_size``, a symbol given twice or already a token, or an index out of range.
     """
-    tokens = [
-        token
-        for token, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        if count > cutoff
-    ]
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    tokens = [token for token, count in ranked if count > cutoff]
+    if not tokens:
+        if not ranked:
+            raise ValueError("the text has no token to build a vocabulary from")
+        top_token, top_count = ranked[0]
+        raise ValueError(
+            f"no token reaches --cutoff {cutoff}: a token must occur more than {cutoff} times, "
+            f"and the most frequent one ({top_token!r}) occurs {top_count} times; lower --cutoff"
+        )
     if vocabulary_size > 0:
         num_from_text = vocabulary_size - len(add_symbols)
         if num_from_text < 0:
@@ -91,46 +101,111 @@ def build_vocabulary(
                 f"(+ {len(add_symbols)} added symbols) occur more than --cutoff {cutoff} times"
             )
         tokens = tokens[:num_from_text]
+    symbols = [symbol for symbol, _ in add_symbols]
     for symbol, index in add_symbols:
+        if symbols.count(symbol) > 1:
+            raise ValueError(
+                f"--add_symbol {symbol!r} is given {symbols.count(symbol)} times; give it once"
+            )
         if symbol in tokens:
-            raise ValueError(f"--add_symbol {symbol!r}: the symbol is already in the vocabulary")
+            raise ValueError(
+                f"--add_symbol {symbol!r}: the symbol is already in the vocabulary (a token of the text)"
+            )
         position = index if index >= 0 else len(tokens) + 1 + index
         if not 0 <= position <= len(tokens):
             raise ValueError(
-                f"--add_symbol {symbol}:{index}: index out of range for {len(tokens)} tokens"
+                f"--add_symbol {symbol}:{index}: index out of range; with {len(tokens)} tokens "
+                f"it must be in {-len(tokens) - 1}..{len(tokens)}"
             )
         tokens.insert(position, symbol)
     return tokens
 
 
-@contextmanager
-def _open_input(path: str) -> Iterator[TextIO]:
+def read_input_lines(path: str) -> Iterator[tuple[int, str]]:
+    """``(1-based line number, line without its newline)`` of ``path`` (``"-"``: stdin), as UTF-8.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist (message names ``--input``).
+        ValueError: a line is not valid UTF-8; the message starts with ``<path>:<line>:``.
+    """
     if path == "-":
-        yield sys.stdin
-    else:
-        with open(path, encoding="utf-8") as f:
-            yield f
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # a text stream without bytes underneath (e.g. io.StringIO)
+            for lineno, line in enumerate(sys.stdin, start=1):
+                yield lineno, line.rstrip("\r\n")
+            return
+        yield from _decode_lines(stream, "<stdin>")
+        return
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"--input {path}: no such file") from None
+    with f:
+        yield from _decode_lines(f, path)
+
+
+def _decode_lines(stream: Iterable[bytes], name: str) -> Iterator[tuple[int, str]]:
+    for lineno, raw in enumerate(stream, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"{name}:{lineno}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at byte "
+                f"{exc.start + 1} of the line: {exc.reason}); convert the file to UTF-8, e.g. with iconv"
+            ) from None
+        yield lineno, line.rstrip("\r\n")
 
 
 @contextmanager
 def _open_output(path: str) -> Iterator[TextIO]:
+    """``path`` for writing (``"-"``: stdout). A file is written under a temporary name next to it
+    and renamed only when the block succeeds, so a failure leaves no partial output."""
     if path == "-":
         yield sys.stdout
-    else:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as f:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(f"--output {path}: is a directory; give a file name")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
             yield f
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
-def _batches(lines: TextIO, size: int) -> Iterator[list[str]]:
-    batch: list[str] = []
-    for line in lines:
-        batch.append(line.rstrip("\r\n"))
+def _batches(lines: Iterable[tuple[int, str]], size: int) -> Iterator[list[tuple[int, str]]]:
+    batch: list[tuple[int, str]] = []
+    for item in lines:
+        batch.append(item)
         if len(batch) == size:
             yield batch
             batch = []
     if batch:
         yield batch
+
+
+def select_field(line: str, field: str, delimiter: str | None, name: str, lineno: int) -> str:
+    """The columns ``field`` (cut-style, see :func:`field_to_slice`) of ``line``, joined by the
+    delimiter (a space for whitespace).
+
+    A blank line gives ``""``, and so does a line that ends right before the first selected
+    column (Kaldi ``text`` with an empty transcript); a line ending earlier is an error whose
+    message starts with ``<name>:<lineno>:``.
+    """
+    if not line.strip():
+        return ""
+    field_slice = field_to_slice(field)
+    columns = line.split(delimiter)
+    first_column = field_slice.start + 1
+    if len(columns) < first_column - 1:
+        raise ValueError(
+            f"{name}:{lineno}: --field {field} starts at column {first_column} but the line has "
+            f"{len(columns)} column(s); check --field (and --delimiter)"
+        )
+    return (" " if delimiter is None else delimiter).join(columns[field_slice])
 
 
 def tokenize_text(
@@ -170,19 +245,34 @@ def tokenize_text(
         g2p_cache_dir=g2p_cache_dir,
     )
     logger.info("tokenizer: %s, cleaner: %s", tokenizer, text_cleaner)
+    name = "<stdin>" if input == "-" else input
     counts: Counter = Counter()
-    with _open_input(input) as fin, _open_output(output) as fout:
-        for batch in _batches(fin, BATCH_SIZE):
+    max_columns = 0  # the most columns of a line: a --field that no line reaches is refused
+    with _open_output(output) as fout:
+        for numbered in _batches(read_input_lines(input), BATCH_SIZE):
+            batch = [line for _, line in numbered]
             if field_slice is not None:
-                joiner = " " if delimiter is None else delimiter
-                batch = [joiner.join(line.split(delimiter)[field_slice]) for line in batch]
+                widths = [len(line.split(delimiter)) for line in batch if line.strip()]
+                max_columns = max([max_columns, *widths])
+                batch = [
+                    select_field(line, field, delimiter, name, lineno) for lineno, line in numbered
+                ]
             batch = [text_cleaner(line) for line in batch]
             for tokens in tokenizer.text2tokens_batch(batch):
                 if write_vocabulary:
                     counts.update(tokens)
                 else:
                     fout.write(" ".join(tokens) + "\n")
+        if field_slice is not None and 0 < max_columns <= field_slice.start:
+            raise ValueError(
+                f"{name}: --field {field} starts at column {field_slice.start + 1} but no line has "
+                f"more than {max_columns} column(s); check --field (and --delimiter)"
+            )
         if write_vocabulary:
+            if not counts:
+                raise ValueError(
+                    f"{name}: the text has no token; nothing to build a vocabulary from"
+                )
             vocabulary = build_vocabulary(counts, vocabulary_size, cutoff, add_symbols)
             fout.writelines(token + "\n" for token in vocabulary)
             kept = set(vocabulary)
@@ -302,7 +392,13 @@ def main(cmd: Sequence[str] | None = None) -> None:
     )
     kwargs = vars(args)
     kwargs.pop("log_level")
-    tokenize_text(**kwargs)
+    try:
+        tokenize_text(**kwargs)
+    except (ValueError, OSError) as exc:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.exception("tokenize_text failed")
+        print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

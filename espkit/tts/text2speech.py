@@ -12,16 +12,21 @@ built from the feature extractor's STFT/mel parameters; a vocoder config YAML ca
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import logging
+import math
+import numbers
+import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
 
-from espkit.tasks.tts import TTSTask
+from espkit.tasks.tts import STATS_FILES, TTSTask
+from espkit.train.checkpoint import apply_model_state, extract_model_state, load_checkpoint
 from espkit.torch_utils.host_allocator import keep_freed_memory
 from espkit.torch_utils.seeding import set_all_random_seed
 from espkit.tts.vocoder.abs_vocoder import AbsVocoder
@@ -58,6 +63,133 @@ def build_vocoder(feats_params: Dict[str, Any], vocoder_config: Optional[str | P
     return GriffinLim.from_feats_extract_params(feats_params, **conf)
 
 
+def check_device(device: str) -> torch.device:
+    """``device`` as a ``torch.device``; ValueError when it is not ``cpu``/``cuda[:N]`` or is absent here.
+
+    Checked before any file is read, so that a missing GPU is not reported as a broken model file.
+    """
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"device={device!r} is not a device; use 'cpu' or 'cuda[:N]'") from None
+    if parsed.type not in ("cpu", "cuda"):
+        raise ValueError(f"device={device!r}: Text2Speech runs on 'cpu' or 'cuda[:N]', not {parsed.type}")
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r}: CUDA is not available on this machine; use device='cpu' "
+                             "(tts_inference: --ngpu 0)")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ValueError(f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s) "
+                             f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})")
+    return parsed
+
+
+def _real_number(option: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
+        raise ValueError(f"decoding option {option} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _window(option: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"decoding option {option} must be an integer >= 0 (tokens), got {value!r}")
+    return int(value)
+
+
+def _flag(option: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"decoding option {option} must be true or false, got {value!r}")
+    return bool(value)
+
+
+def check_decode_conf(conf: Mapping[str, Any]) -> Dict[str, Any]:
+    """Check the decoding options of ``conf`` (any subset of :data:`DECODE_OPTIONS`); return them cleaned.
+
+    ``threshold`` must lie in (0, 1) (a stop probability of 1 or more can never be reached),
+    ``minlenratio >= 0`` (0: no minimum), ``maxlenratio > 0`` (the decoder always stops at
+    ``max(int(maxlenratio * T_text), 1)`` frames, so 0 is not "unlimited") and
+    ``maxlenratio >= minlenratio``; windows are integers >= 0. Errors name the option.
+    """
+    unknown = [key for key in conf if key not in DECODE_OPTIONS]
+    if unknown:
+        raise ValueError(f"decode_conf: unknown option {unknown[0]!r}; valid: {', '.join(DECODE_OPTIONS)}")
+    checked: Dict[str, Any] = {}
+    for key, value in conf.items():
+        if key in ("threshold", "minlenratio", "maxlenratio"):
+            checked[key] = _real_number(key, value)
+        elif key in ("backward_window", "forward_window"):
+            checked[key] = _window(key, value)
+        else:
+            checked[key] = _flag(key, value)
+    threshold = checked.get("threshold")
+    if threshold is not None and not 0.0 < threshold < 1.0:
+        raise ValueError(f"decoding option threshold must be in (0, 1) (a stop probability), got {threshold}")
+    minlenratio, maxlenratio = checked.get("minlenratio"), checked.get("maxlenratio")
+    if minlenratio is not None and minlenratio < 0:
+        raise ValueError(f"decoding option minlenratio must be >= 0 (0: no minimum length), got {minlenratio}")
+    if maxlenratio is not None and maxlenratio <= 0:
+        raise ValueError(f"decoding option maxlenratio must be > 0 (output frames per input token), got {maxlenratio}")
+    if minlenratio is not None and maxlenratio is not None and minlenratio > maxlenratio:
+        raise ValueError(f"decoding options: minlenratio {minlenratio} is above maxlenratio {maxlenratio}; "
+                         "lower minlenratio or raise maxlenratio")
+    return checked
+
+
+def _placeholder_stats(directory: Path, option: str, shape: Sequence[int]) -> Path:
+    """An npz of zero mean, unit variance in ``directory``: lets ``GlobalMVN`` be built before its buffers load."""
+    path = directory / f"{option}_placeholder_stats.npz"
+    np.savez(path, count=np.array(1.0), sum=np.zeros(shape), sum_square=np.ones(shape))
+    return path
+
+
+def build_model_for_inference(
+    train_config: str | Path, model_file: Optional[str | Path], device: str = "cpu"
+) -> tuple[torch.nn.Module, argparse.Namespace]:
+    """``(model, args)`` like ``TTSTask.build_model_from_file``, without needing the statistics files.
+
+    A ``global_mvn`` normaliser keeps its statistics as buffers (``normalize.mean``,
+    ``normalize.std``) in the model file, so when the ``*_conf.stats_file`` of ``train_config``
+    does not exist (the experiment folder was moved, say) the normaliser is built from a
+    placeholder and its buffers come from ``model_file``. Without ``model_file``, or when the
+    model file lacks those buffers, a FileNotFoundError names the option and the file.
+    """
+    args = TTSTask.load_config_args(train_config)
+    TTSTask.resolve_args(args)
+    state = None
+    if model_file is not None:
+        state = extract_model_state(load_checkpoint(model_file, map_location=device), str(model_file))
+    missing = {}
+    for option in STATS_FILES:
+        stats_file = getattr(args, f"{option}_conf").get("stats_file")
+        if getattr(args, option) == "global_mvn" and (stats_file is None or not Path(stats_file).exists()):
+            missing[option] = stats_file
+    with tempfile.TemporaryDirectory(prefix="espkit_stats_") as tmp:
+        for option, stats_file in missing.items():
+            buffers = [f"{option}.mean", f"{option}.std"]
+            if state is None or any(key not in state for key in buffers):
+                gone = "is not set" if stats_file is None else f"{stats_file} does not exist"
+                where = "no model_file was given" if state is None else f"{model_file} holds no {' / '.join(buffers)}"
+                raise FileNotFoundError(
+                    f"{train_config}: {option}_conf stats_file {gone} and {where} to take the statistics "
+                    f"from; restore the file or set {option}_conf: {{stats_file: ...}} in {train_config} to "
+                    "where it is now"
+                )
+            logger.info("%s: %s statistics file %s not found; its statistics come from %s",
+                        train_config, option, stats_file, model_file)
+            placeholder = _placeholder_stats(Path(tmp), option, state[buffers[0]].shape)
+            getattr(args, f"{option}_conf")["stats_file"] = str(placeholder)
+        try:
+            model = TTSTask.build_model(args)
+        finally:
+            for option, stats_file in missing.items():
+                getattr(args, f"{option}_conf")["stats_file"] = stats_file
+    for option, stats_file in missing.items():  # what config.yaml says; the buffers hold the statistics
+        getattr(model, option).stats_file = None if stats_file is None else Path(stats_file)
+    if state is not None:
+        apply_model_state(model, state, str(model_file))
+    return model.to(device), args
+
+
 def attention_durations(att_w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-token durations ``(T_text,)`` (frames whose attention peak is the token; they sum to
     ``T_feats``) and the focus rate ``()`` (mean over frames of the peak weight) of
@@ -72,12 +204,14 @@ class Text2Speech:
 
     Args:
         train_config: ``config.yaml`` of the training run (or of an unpacked model).
-        model_file: weights (``*.pth``), or a packed model zip (then ``train_config`` may be None).
+        model_file: weights (``*.pth``), or a packed model zip (then ``train_config`` may be None);
+            normalisation statistics missing from their configured place are taken from it
+            (see :func:`build_model_for_inference`).
         vocoder_config: YAML of Griffin-Lim options (see :func:`build_vocoder`).
         vocoder_file: weights of a neural vocoder (none is available yet: pass ``vocoder``).
-        device: ``cpu`` or ``cuda[:N]``.
+        device: ``cpu`` or ``cuda[:N]`` (checked by :func:`check_device` before any file is read).
         threshold, minlenratio, maxlenratio, use_att_constraint, backward_window, forward_window:
-            Tacotron2 decoding options (see ``Tacotron2.inference``).
+            Tacotron2 decoding options (see ``Tacotron2.inference``; ranges: :func:`check_decode_conf`).
         use_teacher_forcing: decode with the reference ``speech``'s features as decoder inputs.
         seed: seeds every RNG at construction (the prenet dropout stays on at inference).
         always_fix_seed: re-seed before every call, so that a text always gives the same output.
@@ -107,6 +241,12 @@ class Text2Speech:
     ):
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+        check_device(device)  # before loading: a missing GPU is not a corrupt model file
+        self.decode_conf: Dict[str, Any] = check_decode_conf(dict(
+            threshold=threshold, minlenratio=minlenratio, maxlenratio=maxlenratio,
+            use_teacher_forcing=use_teacher_forcing, use_att_constraint=use_att_constraint,
+            backward_window=backward_window, forward_window=forward_window,
+        ))
         if model_file is not None and Path(model_file).suffix == ".zip":
             from espkit.utils.model_pack import unpack_model
 
@@ -123,16 +263,12 @@ class Text2Speech:
         self.seed = seed
         self.always_fix_seed = always_fix_seed
         start = time.perf_counter()
-        model, args = TTSTask.build_model_from_file(train_config, model_file, device)
+        model, args = build_model_for_inference(train_config, model_file, device)
         self.model = model.to(dtype=getattr(torch, dtype)).eval()
         self.train_args = args
         self.preprocess_fn = TTSTask.build_preprocess_fn(args, train=False)
         self.emotions = self.preprocess_fn.emotions
-        self.decode_conf: Dict[str, Any] = dict(
-            threshold=threshold, minlenratio=minlenratio, maxlenratio=maxlenratio,
-            use_teacher_forcing=use_teacher_forcing, use_att_constraint=use_att_constraint,
-            backward_window=backward_window, forward_window=forward_window,
-        )
+        self.vocab_size = len(args.token_list)
         if vocoder_file is not None:
             raise ValueError(
                 f"vocoder_file={vocoder_file}: espkit has no neural vocoder yet; pass a vocoder object "
@@ -183,16 +319,29 @@ class Text2Speech:
         return bool(self.decode_conf["use_teacher_forcing"]) or self.model.emo_source == "reference"
 
     # --- inputs -----------------------------------------------------------------------------------
-    def token_ids(self, text: str | np.ndarray | torch.Tensor) -> torch.Tensor:
-        """Token ids ``(T_text,)`` (long, on the device) of a string or of given ids."""
+    def token_ids(self, text: str | np.ndarray | torch.Tensor | Sequence[int]) -> torch.Tensor:
+        """Token ids ``(T_text,)`` (long, on the device) of a string or of given ids.
+
+        Given ids must be integers in ``[0, vocab_size)`` (the token list of the model);
+        anything other than a string, an array, a tensor or a list of ids is a TypeError.
+        """
         if isinstance(text, str):
             text = self.preprocess_fn.text_to_ids(text)
-        ids = torch.as_tensor(np.asarray(text) if not isinstance(text, torch.Tensor) else text)
-        if ids.dim() != 1 or ids.is_floating_point():
-            raise ValueError(f"text must be a string or token ids (T_text,) of integers, got {tuple(ids.shape)} {ids.dtype}")
-        if ids.numel() == 0:
+        elif not isinstance(text, (np.ndarray, torch.Tensor, list, tuple)):
+            raise TypeError(f"text must be a string or token ids (T_text,) as an array, tensor or list of "
+                            f"integers, got {type(text).__name__}")
+        array = text.detach().cpu().numpy() if isinstance(text, torch.Tensor) else np.asarray(text)
+        if array.ndim != 1 or (array.size > 0 and array.dtype.kind not in "iu"):
+            raise ValueError(f"text must be a string or token ids (T_text,) of integers, "
+                             f"got {array.shape} {array.dtype}")
+        if array.size == 0:
             raise ValueError("text is empty (no tokens)")
-        return ids.to(self.device, torch.long)
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high >= self.vocab_size:
+            bad = low if low < 0 else high
+            raise ValueError(f"token id {bad} is out of range: valid ids are 0 to {self.vocab_size - 1} "
+                             f"(the model's token list has {self.vocab_size} tokens)")
+        return torch.as_tensor(array.astype(np.int64)).to(self.device)
 
     def _reference(self, speech: Any) -> Optional[torch.Tensor]:
         if speech is None:
@@ -221,7 +370,7 @@ class Text2Speech:
             if array.ndim == 0 and array.dtype.kind in "iu":
                 emo_labs = int(array)
             elif array.ndim == 1 and array.dtype.kind == "f":
-                emo_labs = {name: float(w) for name, w in zip(self.emotions.emo_list, array) if w > 0}
+                emo_labs = self._weights_to_mix(array)
             else:
                 raise ValueError(f"emo_labs must be an id () or weights ({len(self.emotions)},), got {array.shape}")
         weights = self.emotions.mix_to_weights(emo_labs)
@@ -232,6 +381,22 @@ class Text2Speech:
             return torch.tensor(emo_id, dtype=torch.long, device=self.device), self.emotions.id2name(emo_id), weights_t
         label = {name: float(w) for name, w in zip(self.emotions.emo_list, weights) if w > 0}
         return weights_t.to(self.device, getattr(torch, self.dtype)), label, weights_t
+
+    def _weights_to_mix(self, weights: np.ndarray) -> Dict[str, float]:
+        """``{name: weight}`` of weights ``(num_emotions,)``; ValueError unless they are one finite
+        value >= 0 per emotion with a positive sum (as the mapping and string forms require)."""
+        names = self.emotions.emo_list
+        if weights.shape != (len(names),):
+            raise ValueError(f"emo_labs weights must have one value per emotion, {len(names)} ({', '.join(names)}), "
+                             f"got {weights.shape[0]}: {weights.tolist()}")
+        if not np.isfinite(weights).all():
+            raise ValueError(f"emo_labs weights must be finite, got {weights.tolist()} (emotions: {', '.join(names)})")
+        if (weights < 0).any():
+            raise ValueError(f"emo_labs weights must be >= 0, got {weights.tolist()} (emotions: {', '.join(names)})")
+        if weights.sum() <= 0:
+            raise ValueError(f"emo_labs weights must have a positive sum, got {weights.tolist()} "
+                             f"(emotions: {', '.join(names)})")
+        return {name: float(w) for name, w in zip(names, weights) if w > 0}
 
     def _reference_posterior(self, speech: torch.Tensor) -> torch.Tensor:
         """Emotion classifier posterior ``(num_emotions,)`` of a reference waveform ``(T_wav,)``."""
@@ -247,7 +412,7 @@ class Text2Speech:
     # --- synthesis --------------------------------------------------------------------------------
     def __call__(
         self,
-        text: str | np.ndarray | torch.Tensor,
+        text: str | np.ndarray | torch.Tensor | Sequence[int],
         speech: Any = None,
         durations: Any = None,
         emo_labs: Any = None,
@@ -257,7 +422,7 @@ class Text2Speech:
         """Synthesise one utterance.
 
         Args:
-            text: a string, or token ids ``(T_text,)``.
+            text: a string, or token ids ``(T_text,)`` in ``[0, vocab_size)`` (array, tensor or list).
             speech: reference waveform ``(T_wav,)`` (array/tensor) or a WAV path at :attr:`fs`;
                 used as the emotion reference and for teacher forcing.
             durations: token durations (passed on; Tacotron2 ignores them).
@@ -266,7 +431,8 @@ class Text2Speech:
                 Without it, a label-conditioned model with an emotion classifier uses the
                 classifier's posterior of ``speech`` as the mixture.
             emo_feats: emotion features ``(D_emo,)`` (for ``emo_source: reference`` models).
-            decode_conf: overrides of the decoding options (:data:`DECODE_OPTIONS`).
+            decode_conf: overrides of the decoding options (:data:`DECODE_OPTIONS`), checked with
+                the constructor's values by :func:`check_decode_conf`.
 
         Returns:
             ``wav`` ``(T_wav,)`` (when there is a vocoder), ``feat_gen`` ``(T_feats, odim)``
@@ -276,11 +442,7 @@ class Text2Speech:
             dict or None, "weights": (num_emotions,) or None}`` plus ``"posterior"`` when a
             reference was given to a model with an emotion classifier.
         """
-        conf = dict(self.decode_conf)
-        for key, value in (decode_conf or {}).items():
-            if key not in DECODE_OPTIONS:
-                raise ValueError(f"decode_conf: unknown option {key!r}; valid: {', '.join(DECODE_OPTIONS)}")
-            conf[key] = value
+        conf = check_decode_conf({**self.decode_conf, **(decode_conf or {})})
         with torch.inference_mode():
             if self.always_fix_seed:
                 set_all_random_seed(self.seed)

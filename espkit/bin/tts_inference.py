@@ -12,14 +12,17 @@ options (``griffin_lim_iters``, ``momentum``, ...).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import zipfile
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
+import torch
 
 from espkit.tasks.tts import TTSTask
+from espkit.train.checkpoint import CheckpointError
 from espkit.utils.config_argparse import ArgumentParser, ConfigError
 from espkit.utils.types import float_or_none, str2bool, str2triple_str, str_or_none
 
@@ -87,6 +90,48 @@ def _read_keys(key_file: str) -> list[str]:
     return keys
 
 
+class OutputError(OSError):
+    """Writing under ``--output_dir`` failed (disk full, read-only, not a directory...)."""
+
+
+@contextlib.contextmanager
+def output_errors(output_dir: str | Path, uid: Optional[str] = None) -> Iterator[None]:
+    """Turn an ``OSError`` of the block into an :class:`OutputError` naming ``--output_dir`` (and ``uid``)."""
+    try:
+        yield
+    except OutputError:
+        raise
+    except OSError as exc:
+        what = f"the outputs of {uid!r}" if uid is not None else "the outputs"
+        raise OutputError(f"cannot write {what} under --output_dir {output_dir}: {exc}") from exc
+
+
+def check_emotion_labels(path: str | Path, emotions: Any) -> None:
+    """Check every label of an ``utt2emo`` file (``<uid> <emotion>``) before anything is decoded.
+
+    Raises ConfigError naming ``path:line``, the uid and the known emotions (or saying the model
+    has none), for the first unknown label, with the number of such lines.
+    """
+    problems = []
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    for lineno, line in enumerate(lines, 1):
+        parts = line.split(maxsplit=1)
+        if len(parts) < 2:
+            continue  # the data reader has already rejected lines without a value
+        uid, label = parts[0], parts[1].strip()
+        if emotions is None:
+            problems.append(f"{path}:{lineno}: uid {uid!r} has emotion label {label!r} but the model has no "
+                            "emotion list (it was trained without --emo_list); drop the emo_labs data")
+            continue
+        try:
+            emotions.name2id(label)
+        except ValueError as exc:
+            problems.append(f"{path}:{lineno}: uid {uid!r}: {exc}")
+    if problems:
+        more = f" ({len(problems)} line(s) in all)" if len(problems) > 1 else ""
+        raise ConfigError(problems[0] + more + "; nothing was decoded")
+
+
 def inference(args: argparse.Namespace) -> None:
     """Run the command described by parsed ``args`` (see :func:`get_parser`)."""
     from tqdm import tqdm
@@ -96,6 +141,10 @@ def inference(args: argparse.Namespace) -> None:
 
     if args.ngpu > 1:
         raise ConfigError("--ngpu: inference uses one device; split the data with --key_file for more jobs")
+    if args.ngpu < 0:
+        raise ConfigError(f"--ngpu {args.ngpu}: give 0 (CPU) or 1 (the first GPU)")
+    if args.ngpu == 1 and not torch.cuda.is_available():
+        raise ConfigError("--ngpu 1: CUDA is not available on this machine; use --ngpu 0 to decode on the CPU")
     device = "cuda" if args.ngpu > 0 else "cpu"
     model_file = args.model_file
     if model_file is None:
@@ -125,10 +174,14 @@ def inference(args: argparse.Namespace) -> None:
         if missing:
             raise ConfigError(f"--key_file {args.key_file}: {len(missing)} uid(s) not in the data, e.g. {missing[:3]}")
         uids = keys
-    writers = InferenceWriters(Path(args.output_dir), text2speech, streams, plot_att_ws=args.plot_att_ws,
-                               f0min=args.f0min, f0max=args.f0max)
+    if dataset.has_name("emo_labs") and dataset.types["emo_labs"] == "text":
+        check_emotion_labels(dataset.paths["emo_labs"], text2speech.emotions)
+    with output_errors(args.output_dir):
+        writers = InferenceWriters(Path(args.output_dir), text2speech, streams, plot_att_ws=args.plot_att_ws,
+                                   f0min=args.f0min, f0max=args.f0max)
     totals = {"acoustic_s": 0.0, "vocoder_s": 0.0, "audio_s": 0.0}
-    with writers:
+    finished = False
+    try:
         for uid in tqdm(uids, desc="tts_inference", unit="utt", file=sys.stderr, mininterval=1.0):
             _, data = dataset[uid]
             emo_labs: Any = args.emo_labs
@@ -138,7 +191,17 @@ def inference(args: argparse.Namespace) -> None:
                               emo_labs=emo_labs, emo_feats=data.get("emo_feats"))
             for key in totals:
                 totals[key] += text2speech.last_timing[key]
-            writers.write(uid, out)
+            with output_errors(args.output_dir, uid):
+                writers.write(uid, out)
+        finished = True
+    finally:
+        try:
+            with output_errors(args.output_dir):
+                writers.close()
+        except OutputError:
+            if finished:
+                raise
+            logger.debug("closing the outputs failed too", exc_info=True)  # the first error is reported
     audio_s = totals["audio_s"]
     if audio_s > 0:
         logger.info("real-time factor (synthesis time / audio duration) over %d utterances, %.2f s of audio: "
@@ -148,12 +211,15 @@ def inference(args: argparse.Namespace) -> None:
 
 
 def main(cmd: Optional[Sequence[str]] = None) -> None:
+    """Entry point: user mistakes and unusable files (a bad option or input, a corrupt model file,
+    an output directory that cannot be written) end with one ``error:`` line and exit code 2;
+    ``--log_level DEBUG`` also logs the traceback."""
     args = get_parser().parse_args(cmd)
     logging.basicConfig(level=args.log_level,
                         format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
     try:
         inference(args)
-    except (ConfigError, FileNotFoundError, ValueError) as exc:
+    except (ConfigError, ValueError, CheckpointError, OSError) as exc:
         if logger.isEnabledFor(logging.DEBUG):
             logger.exception("inference failed")
         print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)

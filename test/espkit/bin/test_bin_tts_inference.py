@@ -1,17 +1,21 @@
-"""Text2Speech and the tts_inference CLI on a tiny trained controllable Tacotron2 (with an emotion classifier)."""
+"""Text2Speech and the tts_inference CLI on a tiny trained controllable Tacotron2 (with an emotion classifier),
+and the CLI's one-line errors for unusable devices, inputs, model files and output directories."""
+
+import errno
 
 import numpy as np
 import pytest
 import torch
 
-from espkit.bin.tts_inference import Text2Speech, main
+from espkit.bin.tts_inference import OutputError, Text2Speech, check_emotion_labels, main, output_errors
 from espkit.tts.text2speech import attention_durations
-from espkit.bin.tts_inference_writers import parse_output_streams
+from espkit.bin.tts_inference_writers import InferenceWriters, parse_output_streams
 from espkit.bin.tts_train import main as train_main
 from espkit.fileio.npy_scp import NpyScpReader
 from espkit.fileio.rawf32 import read_raw_f32
 from espkit.fileio.read_text import read_2columns_text
 from espkit.fileio.sound_scp import read_wav, write_wav
+from espkit.tts.emotion.emo_list import EmotionLabelConverter
 from espkit.utils.config_argparse import ConfigError
 from tiny_corpus import EMOTIONS, make_tiny_corpus, tiny_train_args
 
@@ -183,3 +187,106 @@ def test_cli_global_emotion_and_user_errors(trained, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(base + ["--output_dir", str(tmp_path / "c"), "--key_file", str(keys), "--emo_labs", "sad"])
     assert "1 uid(s) not in the data" in capsys.readouterr().err
+
+
+def _cli_base(trained):
+    data, exp = trained
+    return ["--train_config", str(exp / "config.yaml"), "--model_file", str(exp / "valid.loss.best.pth"),
+            "--data_path_and_name_and_type", f"{data['text']},text,text", "--minlenratio", "2", "--maxlenratio", "3",
+            "--plot_att_ws", "false", "--log_level", "ERROR"]
+
+
+def _exit_message(capsys, cmd):
+    """Run the CLI, expecting exit code 2 and no traceback; return its one ``error:`` line."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(cmd)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    error_lines = [line for line in err.splitlines() if "error:" in line]  # the others: tqdm's progress bar
+    assert len(error_lines) == 1
+    return error_lines[0].strip()
+
+
+def test_cli_ngpu_without_cuda_is_a_clear_error(trained, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    err = _exit_message(capsys, _cli_base(trained) + ["--output_dir", str(tmp_path / "o"), "--ngpu", "1"])
+    assert err.endswith("error: --ngpu 1: CUDA is not available on this machine; use --ngpu 0 to decode on the CPU")
+
+
+def test_cli_unknown_emotion_label_is_found_before_decoding(trained, tmp_path, capsys):
+    data, _ = trained
+    utt2emo = tmp_path / "utt2emo"
+    lines = data["utt2emo"].read_text().splitlines()
+    uid = lines[2].split()[0]
+    lines[2] = f"{uid} joyful"
+    utt2emo.write_text("\n".join(lines) + "\n")
+    out_dir = tmp_path / "decode"
+    err = _exit_message(capsys, _cli_base(trained) + ["--output_dir", str(out_dir),
+                                                      "--data_path_and_name_and_type", f"{utt2emo},emo_labs,text"])
+    assert err.endswith(f"error: {utt2emo}:3: uid {uid!r}: unknown emotion 'joyful'; known emotions: neutral, happy, "
+                        "sad, angry; nothing was decoded")
+    assert not out_dir.exists()  # nothing written for the earlier utterances
+
+
+def test_cli_corrupt_model_file_is_one_error_line(trained, tmp_path, capsys):
+    _, exp = trained
+    truncated = tmp_path / "truncated.pth"
+    truncated.write_bytes((exp / "valid.loss.best.pth").read_bytes()[:1000])
+    cmd = _cli_base(trained) + ["--output_dir", str(tmp_path / "o"), "--model_file", str(truncated)]
+    err = _exit_message(capsys, cmd)
+    assert f"error: {truncated} is corrupt or truncated" in err
+
+
+def test_cli_output_dir_under_a_file_is_one_error_line(trained, tmp_path, capsys):
+    regular = tmp_path / "a_file"
+    regular.write_text("")
+    err = _exit_message(capsys, _cli_base(trained) + ["--output_dir", str(regular / "decode"), "--emo_labs", "sad"])
+    assert f"error: cannot write the outputs under --output_dir {regular / 'decode'}: [Errno 20] Not a directory" in err
+
+
+@pytest.mark.parametrize("error", [OSError(errno.ENOSPC, "No space left on device"),
+                                   PermissionError(errno.EACCES, "Permission denied", "decode/norm/x.npy")])
+def test_cli_write_failures_name_the_output_dir_and_utterance(trained, tmp_path, capsys, monkeypatch, error):
+    def fail(self, uid, out):
+        raise error
+
+    monkeypatch.setattr(InferenceWriters, "write", fail)
+    out_dir = tmp_path / "decode"
+    err = _exit_message(capsys, _cli_base(trained) + ["--output_dir", str(out_dir), "--emo_labs", "sad"])
+    assert f"error: cannot write the outputs of 'neutral_0000' under --output_dir {out_dir}: {error}" in err
+
+
+def test_cli_failure_to_close_the_outputs_is_reported(trained, tmp_path, capsys, monkeypatch):
+    def fail(self):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(InferenceWriters, "close", fail)
+    out_dir = tmp_path / "decode"
+    err = _exit_message(capsys, _cli_base(trained) + ["--output_dir", str(out_dir), "--emo_labs", "sad"])
+    assert err.endswith(f"error: cannot write the outputs under --output_dir {out_dir}: "
+                        "[Errno 28] No space left on device")
+
+
+def test_output_errors_keep_the_cause():
+    with pytest.raises(OutputError, match="cannot write the outputs of 'u1' under --output_dir out: .*Errno 30") \
+            as info:
+        with output_errors("out", "u1"):
+            raise OSError(errno.EROFS, "Read-only file system", "out/wav")
+    assert isinstance(info.value.__cause__, OSError) and info.value.__cause__.errno == errno.EROFS
+    with output_errors("out"):
+        value = 1  # no error: nothing raised
+    assert value == 1
+
+
+def test_check_emotion_labels_counts_bad_lines_and_models_without_emotions(tmp_path):
+    utt2emo = tmp_path / "utt2emo"
+    utt2emo.write_text("u1 happy\n\nu2 glad\nu3 Sad\nu4 bored\n")
+    with pytest.raises(ConfigError, match=f"^{utt2emo}:3: uid 'u2': unknown emotion 'glad'; known emotions: "
+                                          r"neutral, happy, sad, angry \(2 line\(s\) in all\); nothing was decoded$"):
+        check_emotion_labels(utt2emo, EmotionLabelConverter(EMOTIONS))
+    utt2emo.write_text("u1 happy\nu3 Sad\n")
+    check_emotion_labels(utt2emo, EmotionLabelConverter(EMOTIONS))  # known labels, any case: no error
+    with pytest.raises(ConfigError, match=f"{utt2emo}:1: uid 'u1' has emotion label 'happy' but the model has no "
+                                          "emotion list"):
+        check_emotion_labels(utt2emo, None)

@@ -3,7 +3,9 @@
     python -m espkit.bin.pack_model --train_config exp/tts/config.yaml \\
         --model_file exp/tts/valid.loss.best.pth --outpath exp/tts/packed.zip
 
-See :mod:`espkit.utils.model_pack` for the archive layout.
+The model of ``--train_config`` is built and ``--model_file`` loaded into it first (safely, with
+``weights_only``), so a truncated file or weights of another config are refused before anything is
+written. See :mod:`espkit.utils.model_pack` for the archive layout.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(cmd: Optional[Sequence[str]] = None) -> None:
+    """Parse ``cmd`` (default: ``sys.argv[1:]``) and pack; user mistakes end with one ``error:`` line, exit 2."""
     args = get_parser().parse_args(cmd)
     logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
     try:

@@ -72,6 +72,33 @@ def _unique_member(folder: str, path: Path, taken: set) -> str:
     return name
 
 
+def check_model_loads(train_config: Path, model_file: Path) -> None:
+    """Build the model of ``train_config`` and load ``model_file`` into it, as inference will.
+
+    The weights are read with ``torch.load(weights_only=True)`` and must be a state_dict (or a
+    checkpoint with a ``"model"`` entry) whose keys and shapes fit the model.
+
+    Raises:
+        PackError: ``model_file`` is corrupt/truncated, is not a state_dict, or does not fit the
+            model of ``train_config``; ``train_config`` is not a valid training config.
+    """
+    from espkit.tasks.tts import TTSTask
+    from espkit.train.checkpoint import CheckpointError
+    from espkit.tts.text2speech import build_model_for_inference
+    from espkit.utils.config_argparse import ConfigError, load_yaml_config
+
+    try:
+        # validated here first: the task's parser would print its whole usage before the message
+        TTSTask.get_parser().config_to_defaults(load_yaml_config(train_config), str(train_config))
+        build_model_for_inference(train_config, model_file)
+    except CheckpointError as exc:
+        raise PackError(f"--model_file: {exc}") from None
+    except ConfigError as exc:
+        raise PackError(f"--train_config: {exc}") from None
+    except ValueError as exc:  # a model option the model's constructor refuses
+        raise PackError(f"--train_config: {train_config}: the model cannot be built: {exc}") from None
+
+
 def pack_model(
     train_config: str | Path,
     model_file: str | Path,
@@ -79,6 +106,10 @@ def pack_model(
     option: Sequence[str | Path] = (),
 ) -> Path:
     """Write a packed model zip to ``outpath`` and return its path.
+
+    Nothing is written unless the model of ``train_config`` can be built and ``model_file``
+    loads into it (:func:`check_model_loads`); the zip is written under a temporary name next to
+    ``outpath`` and renamed at the end, and that temporary file is removed on any failure.
 
     Args:
         train_config: ``config.yaml`` of the training run.
@@ -88,14 +119,21 @@ def pack_model(
 
     Raises:
         FileNotFoundError: the config, the model file, a statistics file or an option file is missing.
+        PackError: ``outpath`` is a directory, ``train_config`` is not valid YAML (the message names
+            the file and line) or not a training config, or ``model_file`` does not load into its model.
     """
+    from espkit.utils.config_argparse import ConfigError, load_yaml_config
+
     train_config, model_file, outpath = Path(train_config), Path(model_file), Path(outpath)
     for path, what in ((train_config, "--train_config"), (model_file, "--model_file")):
         if not path.is_file():
             raise FileNotFoundError(f"{what}: no such file: {path}")
-    config = yaml.safe_load(train_config.read_text(encoding="utf-8")) or {}
-    if not isinstance(config, dict):
-        raise PackError(f"{train_config}: expected a mapping of option: value")
+    if outpath.is_dir():
+        raise PackError(f"--outpath {outpath} is a directory; give the zip file to write, e.g. {outpath / 'model.zip'}")
+    try:
+        config = load_yaml_config(train_config)
+    except ConfigError as exc:
+        raise PackError(f"--train_config: {exc}") from None
     taken = {CONFIG_MEMBER, META_MEMBER}
     members: Dict[str, Path] = {}  # member name -> source
     rename: Dict[str, str] = {}  # path string as written in config (and resolved) -> member
@@ -112,6 +150,7 @@ def pack_model(
         rename[str(path.resolve())] = member
     model_member = _unique_member("model", model_file, taken)
     members[model_member] = model_file
+    check_model_loads(train_config, model_file)
 
     def rewrite(value: str) -> str:
         if value in rename:
@@ -134,14 +173,20 @@ def pack_model(
         "files": {"model_file": model_member},
         "packed_files": sorted(members),
     }
-    outpath.parent.mkdir(parents=True, exist_ok=True)
-    tmp = outpath.with_name(f".{outpath.name}.tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(CONFIG_MEMBER, yaml.safe_dump(packed_config, indent=4, sort_keys=False, allow_unicode=True))
-        archive.writestr(META_MEMBER, yaml.safe_dump(meta, sort_keys=False))
-        for member, path in members.items():
-            archive.write(path, member)
-    tmp.replace(outpath)
+    tmp = outpath.with_name(f".{outpath.name}.tmp{os.getpid()}")
+    try:
+        outpath.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(CONFIG_MEMBER, yaml.safe_dump(packed_config, indent=4, sort_keys=False,
+                                                           allow_unicode=True))
+            archive.writestr(META_MEMBER, yaml.safe_dump(meta, sort_keys=False))
+            for member, path in members.items():
+                archive.write(path, member)
+        tmp.replace(outpath)
+    except OSError as exc:
+        raise PackError(f"--outpath {outpath}: cannot write the zip ({exc})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
     logger.info("packed %s (%d files) into %s", model_file, len(members) + 2, outpath)
     return outpath
 

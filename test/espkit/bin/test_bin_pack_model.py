@@ -98,3 +98,67 @@ def test_pack_and_unpack_errors_name_the_file(packed, tmp_path):
         archive.writestr("config.yaml", "a: 1\n")
     with pytest.raises(PackError, match="has no meta.yaml"):
         unpack_model(tmp_path / "nometa.zip", tmp_path / "t")
+
+
+def _leftovers(directory):
+    return sorted(p.name for p in directory.iterdir())
+
+
+def test_corrupt_or_foreign_weights_are_refused_before_writing(packed, tmp_path):
+    _, root = packed
+    config, weights = root / "exp/config.yaml", root / "exp/valid.loss.best.pth"
+    out = tmp_path / "out"
+    out.mkdir()
+    truncated = tmp_path / "trunc.pth"
+    truncated.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(PackError, match=r"^--model_file: .*trunc.pth is corrupt or truncated"):
+        pack_model(config, truncated, out / "m.zip")
+    pickled = tmp_path / "pickled.pth"
+    torch.save({"model": torch.nn.Linear(2, 2)}, pickled)  # a module object, not weights
+    with pytest.raises(PackError, match=r"pickled.pth holds objects other than tensors and plain data"):
+        pack_model(config, pickled, out / "m.zip")
+    not_state = tmp_path / "not_state.pth"
+    torch.save({"epoch": 3}, not_state)
+    with pytest.raises(PackError, match=r"not_state.pth is neither a model state_dict"):
+        pack_model(config, not_state, out / "m.zip")
+    other = yaml.safe_load(config.read_text())
+    other["tts_conf"]["adim"] = 12
+    other_config = tmp_path / "other.yaml"
+    other_config.write_text(yaml.safe_dump(other))
+    with pytest.raises(PackError, match=r"valid.loss.best.pth does not fit the model .*\n.*mismatched shapes"):
+        pack_model(other_config, weights, out / "m.zip")
+    assert _leftovers(out) == []  # no zip, no temporary file
+
+
+def test_config_errors_name_the_file_and_line(packed, tmp_path, capsys):
+    _, root = packed
+    weights = root / "exp/valid.loss.best.pth"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("tts_conf:\n  adim: 8\n   dunits: 3\n")
+    with pytest.raises(SystemExit) as exit_info:
+        pack_main(["--train_config", str(broken), "--model_file", str(weights), "--outpath", str(tmp_path / "m.zip")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(err) == 1, err
+    assert f"error: --train_config: {broken}:3: invalid YAML: mapping values are not allowed here" in err[0]
+    wrong_type = tmp_path / "wrong_type.yaml"
+    wrong_type.write_text("max_epoch: two\n")
+    with pytest.raises(PackError, match=r"^--train_config: .*wrong_type.yaml: bad value for 'max_epoch'"):
+        pack_model(wrong_type, weights, tmp_path / "m.zip")
+    assert not (tmp_path / "m.zip").exists()
+
+
+def test_outpath_problems_leave_no_file(packed, tmp_path, monkeypatch):
+    _, root = packed
+    config, weights = root / "exp/config.yaml", root / "exp/valid.loss.best.pth"
+    (tmp_path / "packed").mkdir()
+    with pytest.raises(PackError, match=r"--outpath .*packed is a directory; give the zip file to write"):
+        pack_model(config, weights, tmp_path / "packed")
+    assert _leftovers(tmp_path) == ["packed"] and _leftovers(tmp_path / "packed") == []
+
+    def failing_write(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(zipfile.ZipFile, "write", failing_write)
+    with pytest.raises(PackError, match=r"--outpath .*m.zip: cannot write the zip \(.*No space left on device"):
+        pack_model(config, weights, tmp_path / "m.zip")
+    assert _leftovers(tmp_path) == ["packed"]  # the partial temporary zip was removed

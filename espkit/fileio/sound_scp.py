@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from espkit.fileio.abs_scp import AbsScpReader, AbsScpWriter
+from espkit.fileio.read_text import DataFormatError
 from espkit.fileio.wav_format import WavFormatError, format_wav, parse_wav
 from espkit.utils.typecheck import typechecked
 
@@ -58,7 +59,9 @@ def read_wav(
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: unknown dtype, unreadable/corrupt file, or sampling-rate mismatch.
+        ValueError: unknown dtype.
+        DataFormatError (a ValueError): unreadable/corrupt file, sampling-rate mismatch, or
+            NaN/inf samples in a float WAV.
     """
     if dtype is not None:
         try:
@@ -73,11 +76,17 @@ def read_wav(
     try:
         fs, array = parse_wav(path)
     except (WavFormatError, OSError, struct.error) as e:
-        raise ValueError(f"{path}: cannot read as a WAV file: {e}") from e
+        raise DataFormatError(f"{path}: cannot read as a WAV file: {e}") from e
     if expected_fs is not None and fs != expected_fs:
-        raise ValueError(
+        raise DataFormatError(
             f"{path}: sampling rate is {fs} Hz but {expected_fs} Hz is expected; resample the "
             f"audio (e.g. `sox in.wav -r {expected_fs} out.wav`) or change the configured fs"
+        )
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        bad = np.flatnonzero(~np.isfinite(array.reshape(len(array), -1)).all(axis=1))
+        raise DataFormatError(
+            f"{path}: {len(bad)} sample(s) are NaN or inf (first at sample {bad[0]}, "
+            f"{bad[0] / fs:.3f} s); fix or drop this file"
         )
     if dtype is not None:
         array = _to_float(array, dtype)

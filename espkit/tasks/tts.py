@@ -202,6 +202,12 @@ class TTSTask(AbsTask):
     def build_model(cls, args: argparse.Namespace) -> ESPnetTTSModel:
         if args.token_list is None:
             raise ConfigError("--token_list is required to build a TTS model")
+        if not args.token_list or args.token_list[-1] != "<sos/eos>":
+            last = repr(args.token_list[-1]) if args.token_list else "nothing (the list is empty)"
+            raise ConfigError(
+                f"--token_list: the last token must be '<sos/eos>' (the model's end-of-sentence id is the "
+                f"last id), got {last}; make the list with tokenize_text --add_symbol '<sos/eos>:-1'"
+            )
         vocab_size = len(args.token_list)
         feats_extract = feats_extract_choices.build(args.feats_extract, args.feats_extract_conf)
         if feats_extract is not None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from espkit.fileio.read_text import DataFormatError
 from espkit.utils.typecheck import typechecked
 
 
@@ -58,9 +59,9 @@ class TokenIDConverter:
         where_of: dict[str, str] = {}
         for token, where in entries:
             if token == "":
-                raise ValueError(f"{where}: empty token in the token list")
+                raise DataFormatError(f"{where}: empty token in the token list")
             if token in self.token2id:
-                raise ValueError(
+                raise DataFormatError(
                     f"{where}: duplicate token {token!r} in the token list "
                     f"(first at {where_of[token]})"
                 )
@@ -68,7 +69,7 @@ class TokenIDConverter:
             where_of[token] = where
             self.token_list.append(token)
         if unk_symbol not in self.token2id:
-            raise ValueError(
+            raise DataFormatError(
                 f"unk symbol {unk_symbol!r} is not in the token list {self.token_list_repr}; "
                 "add it (tokenize_text --add_symbol '<unk>:1') or pass the right unk_symbol"
             )

@@ -32,7 +32,7 @@ import numpy as np
 
 from espkit.fileio.npy_scp import NpyScpReader
 from espkit.fileio.rawf32 import RawF32ScpReader
-from espkit.fileio.read_text import load_num_sequence_text, read_2columns_text
+from espkit.fileio.read_text import DataFormatError, load_num_sequence_text, read_2columns_text
 from espkit.fileio.sound_scp import SoundScpReader
 from espkit.utils.typecheck import typechecked
 
@@ -56,7 +56,7 @@ def build_loader(path: str, data_type: str, fs: Optional[int] = None) -> Mapping
         return read_2columns_text(path)
     if data_type in ("text_int", "text_float", "csv_int", "csv_float"):
         return load_num_sequence_text(path, loader_type=data_type)
-    raise ValueError(f"{path}: unknown data type {data_type!r}; valid types: {', '.join(DATA_TYPES)}")
+    raise DataFormatError(f"{path}: unknown data type {data_type!r}; valid types: {', '.join(DATA_TYPES)}")
 
 
 class _SoundLoader(Mapping):
@@ -132,7 +132,9 @@ class ESPnetDataset:
                     parts.append(f"{len(missing)} uid(s) of {self.paths[first]} are missing, e.g. {missing[:3]}")
                 if extra:
                     parts.append(f"{len(extra)} uid(s) are not in {self.paths[first]}, e.g. {extra[:3]}")
-                raise ValueError(f"{self.paths[name]} and {self.paths[first]} cover different uids: " + "; ".join(parts))
+                raise DataFormatError(
+                    f"{self.paths[name]} and {self.paths[first]} cover different uids: " + "; ".join(parts)
+                )
         return uids
 
     def names(self) -> Tuple[str, ...]:

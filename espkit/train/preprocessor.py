@@ -8,6 +8,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import numpy as np
 
+from espkit.fileio.read_text import DataFormatError
 from espkit.text.build_tokenizer import build_tokenizer
 from espkit.text.cleaner import TextCleaner
 from espkit.text.token_id_converter import TokenIDConverter
@@ -20,9 +21,13 @@ logger = logging.getLogger(__name__)
 class TTSPreprocessor:
     """``preprocess(uid, data) -> data`` for ``ESPnetDataset``.
 
-    - ``data[text_name]`` (str) -> cleaned, tokenised, int ids ``(T_text,)``;
+    - ``data[text_name]`` (str) -> cleaned, tokenised, int ids ``(T_text,)``; a token missing from
+      the token list becomes ``<unk>`` with a warning (once per distinct token);
     - ``data[emo_name]`` (str, an ``utt2emo`` value) -> label id ``()`` (int64);
+    - ``data[speech_name]`` must be mono: ``(T,)`` stays, ``(T, 1)`` becomes ``(T,)``;
     - everything else passes through.
+
+    Bad data (an unknown emotion, multichannel speech) raises ``DataFormatError`` naming the uid.
 
     Args:
         token_type: ``char``, ``phn`` or ``word`` (see ``espkit.text.build_tokenizer``).
@@ -44,9 +49,12 @@ class TTSPreprocessor:
         emo_list: Union[str, Path, Sequence[str], None] = None,
         text_name: str = "text",
         emo_name: str = "emo_labs",
+        speech_name: str = "speech",
     ):
         self.text_name = text_name
         self.emo_name = emo_name
+        self.speech_name = speech_name
+        self._unknown_tokens: set = set()
         self.cleaner = TextCleaner(cleaner)
         if token_type is not None:
             if token_list is None:
@@ -68,9 +76,17 @@ class TTSPreprocessor:
         if self.tokenizer is not None:
             self.tokenizer.text2tokens_batch([self.cleaner(t) for t in texts])
 
-    def text_to_ids(self, text: str) -> np.ndarray:
-        """Cleaned, tokenised text as int64 ids ``(T_text,)``."""
+    def text_to_ids(self, text: str, uid: Optional[str] = None) -> np.ndarray:
+        """Cleaned, tokenised text as int64 ids ``(T_text,)``; unknown tokens warned about once."""
         tokens = self.tokenizer.text2tokens(self.cleaner(text))
+        unknown = sorted({t for t in tokens if t not in self.converter.token2id} - self._unknown_tokens)
+        if unknown:
+            self._unknown_tokens.update(unknown)
+            logger.warning(
+                "%s%s not in the token list %s: mapped to %s (further occurrences are not reported)",
+                f"uid {uid!r}: " if uid is not None else "", ", ".join(repr(t) for t in unknown),
+                self.converter.token_list_repr, self.converter.unk_symbol,
+            )
         return np.asarray(self.converter.tokens2ids(tokens), dtype=np.int64)
 
     def texts_to_tokens(self, texts: List[str]) -> List[List[str]]:
@@ -81,9 +97,21 @@ class TTSPreprocessor:
         if self.text_name in data and isinstance(data[self.text_name], str):
             if self.tokenizer is None:
                 raise ValueError(f"uid {uid!r}: got raw text but no token_type/token_list is configured")
-            data[self.text_name] = self.text_to_ids(data[self.text_name])
+            data[self.text_name] = self.text_to_ids(data[self.text_name], uid)
         if self.emo_name in data and isinstance(data[self.emo_name], str):
             if self.emotions is None:
                 raise ValueError(f"uid {uid!r}: got emotion label {data[self.emo_name]!r} but no --emo_list is set")
-            data[self.emo_name] = np.asarray(self.emotions.name2id(data[self.emo_name].strip()), dtype=np.int64)
+            try:
+                label_id = self.emotions.name2id(data[self.emo_name].strip())
+            except ValueError as error:
+                raise DataFormatError(f"uid {uid!r} ({self.emo_name}): {error}") from None
+            data[self.emo_name] = np.asarray(label_id, dtype=np.int64)
+        speech = data.get(self.speech_name)
+        if isinstance(speech, np.ndarray) and speech.ndim == 2:
+            if speech.shape[1] != 1:
+                raise DataFormatError(
+                    f"uid {uid!r} ({self.speech_name}): audio has {speech.shape[1]} channels but TTS needs mono; "
+                    "mix it down (e.g. `sox in.wav -c 1 out.wav`)"
+                )
+            data[self.speech_name] = speech[:, 0]
         return data

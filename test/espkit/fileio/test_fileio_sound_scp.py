@@ -227,3 +227,12 @@ def test_sound_scp_writer_errors(tmp_path):
     assert (tmp_path / "wav.scp").read_text() == f"a {tmp_path / 'w' / 'a.wav'}\n"
     assert read_wav(tmp_path / "w" / "a.wav")[1].dtype == np.int32
     assert sorted(p.name for p in (tmp_path / "w").iterdir()) == ["a.wav"]
+
+
+def test_nan_samples_in_a_float_wav_name_the_file_and_the_time(tmp_path):
+    wave = np.zeros(FS, dtype=np.float32)
+    wave[FS // 2] = np.nan
+    path = tmp_path / "nan.wav"
+    scipy.io.wavfile.write(path, FS, wave)  # write_wav itself refuses NaN
+    with pytest.raises(DataFormatError, match=re.escape(f"{path}: 1 sample(s) are NaN or inf (first at sample 4000, 0.500 s)")):
+        read_wav(path, dtype="float32")

@@ -80,3 +80,13 @@ def test_collect_stats_reads_every_utterance_once_even_with_num_iters_per_epoch(
     assert len(shape_lines) == 8
     with np.load(stats_dir / "train" / "feats_stats.npz") as stats:
         assert int(stats["count"]) == sum(int(line.split()[1].split(",")[0]) for line in shape_lines)
+
+
+def test_a_token_list_must_end_with_sos_eos(corpus, tmp_path):
+    tokens = [t for t in corpus["tokens"].read_text().splitlines() if t != "<sos/eos>"]
+    no_eos = tmp_path / "tokens.txt"
+    no_eos.write_text("\n".join(tokens) + "\n")
+    argv = tiny_train_args(corpus, tmp_path, ["--normalize", "none"])
+    argv[argv.index("--token_list") + 1] = str(no_eos)
+    with pytest.raises(ConfigError, match=f"last token must be '<sos/eos>'.*got {tokens[-1]!r}"):
+        TTSTask.build_model(parse(argv))

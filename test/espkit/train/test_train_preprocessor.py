@@ -1,6 +1,9 @@
+import logging
+
 import numpy as np
 import pytest
 
+from espkit.fileio.read_text import DataFormatError
 from espkit.train.preprocessor import TTSPreprocessor
 
 TOKENS = ["<blank>", "<unk>", "<space>", "a", "b", "c", "<sos/eos>"]
@@ -26,3 +29,27 @@ def test_errors_name_the_uid_and_the_missing_option():
     pre = TTSPreprocessor(emo_list=["neutral", "happy"])
     with pytest.raises(ValueError, match="neutral, happy"):
         pre("u9", {"emo_labs": "angry"})
+
+
+def test_unknown_emotion_names_the_uid_and_the_known_labels():
+    pre = TTSPreprocessor(emo_list=["neutral", "happy"])
+    with pytest.raises(DataFormatError, match=r"uid 'happy_0001' \(emo_labs\): unknown emotion 'hapy'.*neutral, happy"):
+        pre("happy_0001", {"emo_labs": "hapy"})
+
+
+def test_tokens_outside_the_list_are_warned_about_once(caplog):
+    pre = TTSPreprocessor(token_type="char", token_list=TOKENS)
+    with caplog.at_level(logging.WARNING):
+        first = pre("u1", {"text": "axq"})
+        second = pre("u2", {"text": "qx"})
+    assert first["text"].tolist() == [3, 1, 1] and second["text"].tolist() == [1, 1]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("uid 'u1': 'q', 'x' not in the token list") and "<unk>" in warnings[0]
+
+
+def test_speech_must_be_mono():
+    pre = TTSPreprocessor()
+    assert pre("u1", {"speech": np.zeros((5, 1))})["speech"].shape == (5,)
+    with pytest.raises(DataFormatError, match=r"uid 'u2' \(speech\): audio has 2 channels but TTS needs mono"):
+        pre("u2", {"speech": np.zeros((5, 2))})

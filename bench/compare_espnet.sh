@@ -296,7 +296,7 @@ train_espnet() {  # RUN
     rm -rf "${out}"
     # shellcheck disable=SC2046
     "${GUARD[@]}" run --out "${RES}/train_espnet_run$1.json" --log "${LOGS}/train_espnet_run$1.log" \
-        --tries "${TRIES}" --max_wait "${MAX_WAIT}" -- \
+        --tries "${TRIES}" --max_wait "${MAX_WAIT}" --fresh_dir "${out}" -- \
         "${EN_PY}" -m espnet2.bin.tts_train --config "${EN_CONF}" --output_dir "${out}" --use_preprocessor true \
         "${TEXT_OPTS[@]}" --normalize_conf "stats_file=${EN_STATS}/train/feats_stats.npz" --batch_bins "${BB}" \
         "${SHAPE_OPTS[@]}" $(data_opts train train) $(data_opts valid dev) --ngpu 0 --num_workers 0 --resume false
@@ -306,7 +306,7 @@ train_espkit() {  # RUN
     rm -rf "${out}"
     # shellcheck disable=SC2046
     "${GUARD[@]}" run --out "${RES}/train_espkit_run$1.json" --log "${LOGS}/train_espkit_run$1.log" \
-        --tries "${TRIES}" --max_wait "${MAX_WAIT}" -- \
+        --tries "${TRIES}" --max_wait "${MAX_WAIT}" --fresh_dir "${out}" -- \
         "${EK_PY}" "${HERE}/espkit_train.py" --batch_order "${WORK}/espnet_batches.json" \
         --step_log "${RES}/steps_espkit_run$1.json" -- \
         --config "${EK_CONF}" --output_dir "${out}" \

@@ -1,6 +1,6 @@
 """Run one benchmark command on an idle machine and record its wall time, CPU time, peak RSS and contention.
 
-    python guard.py run --out result.json [--log cmd.log] [--tries 3] [--max_wait 300] -- CMD ARGS...
+    python guard.py run --out result.json [--log cmd.log] [--tries 3] [--max_wait 300] [--fresh_dir DIR] -- CMD ARGS...
     python guard.py repeat --out result.json --repeats 5 [--tries 2] [--max_wait 120] -- CMD ARGS...
 
 Standard library only, so it runs under any interpreter. The idle-machine rule is the anchor's
@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -66,9 +67,12 @@ def one_try(cmd: list[str], log: Path | None, max_wait: float) -> dict:
                 waited_s=waited["waited_s"], waited_quiet=waited["quiet"])
 
 
-def guarded(cmd: list[str], log: Path | None, tries: int, max_wait: float) -> dict:
+def guarded(cmd: list[str], log: Path | None, tries: int, max_wait: float, fresh_dir: Path | None = None) -> dict:
+    """Run ``cmd`` until a try is not contended (at most ``tries``); ``fresh_dir`` is removed before each."""
     attempts = []
     for n in range(1, tries + 1):
+        if fresh_dir is not None:
+            shutil.rmtree(fresh_dir, ignore_errors=True)
         a = one_try(cmd, log, max_wait)
         attempts.append(a)
         if a["rc"] != 0 or not a["contended"]:
@@ -90,6 +94,8 @@ def main() -> None:
     p.add_argument("--tries", type=int, default=3)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--max_wait", type=float, default=300.0)
+    p.add_argument("--fresh_dir", type=Path, default=None,
+                   help="removed before each try (a training output directory: each try starts afresh)")
     argv = sys.argv[1:]
     split = argv.index("--") if "--" in argv else len(argv)
     a = p.parse_args(argv[:split])
@@ -97,7 +103,7 @@ def main() -> None:
     if not cmd:
         p.error("no command given after --")
     if a.mode == "run":
-        res = guarded(cmd, a.log, a.tries, a.max_wait)
+        res = guarded(cmd, a.log, a.tries, a.max_wait, a.fresh_dir)
     else:
         reps = [guarded(cmd, None, a.tries, a.max_wait) for _ in range(a.repeats)]
         res = dict(cmd=cmd, median_wall_s=round(statistics.median(r["wall_s"] for r in reps), 4),

@@ -17,12 +17,19 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
 import torch
 import yaml
 
+from espkit.fileio.read_text import DataFormatError
 from espkit.tasks import argument_groups
 from espkit.tasks.optim_choices import optim_choices, scheduler_choices
+from espkit.train.checkpoint import CheckpointError
 from espkit.train.class_choices import ClassChoices, _yaml_friendly
+from espkit.train.trainer import NonFiniteTrainingError
 from espkit.utils.config_argparse import ArgumentParser, ConfigError, load_yaml_config
 
 logger = logging.getLogger(__name__)
+
+#: What ``AbsTask.main`` reports as one ``error:`` line: each names the option, file or line at
+#: fault. ``OSError`` covers missing files, permissions, read-only and full file systems.
+USER_ERRORS = (ConfigError, DataFormatError, CheckpointError, NonFiniteTrainingError, OSError)
 
 
 class AbsTask(ABC):
@@ -189,7 +196,9 @@ class AbsTask(ABC):
     def main(cls, args: Optional[argparse.Namespace] = None, cmd: Optional[Sequence[str]] = None) -> None:
         """Entry point: parse ``cmd`` (or take ``args``), then print the config or train.
 
-        User mistakes (``ConfigError``, missing files) end with one ``error:`` line and exit code 2.
+        User mistakes and environment failures (:data:`USER_ERRORS`: a bad option, a malformed or
+        missing data file, an unusable checkpoint, an unwritable or full disk) end with one ``error:``
+        line and exit code 2; ``--log_level DEBUG`` also logs the traceback.
         """
         try:
             if args is None:
@@ -201,9 +210,9 @@ class AbsTask(ABC):
             from espkit.train.launch import launch
 
             launch(cls, args)
-        except (ConfigError, FileNotFoundError) as exc:
+        except USER_ERRORS as exc:
             if logger.isEnabledFor(logging.DEBUG):
-                logger.exception("configuration error")
+                logger.exception("stopped by an error")
             print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)
             sys.exit(2)
 

@@ -1,18 +1,7 @@
 """Checkpoint files: atomic saving, safe loading (``weights_only``), model-state checks, averaging.
 
 Checkpoints hold plain dicts of tensors and primitives only, so ``torch.load(weights_only=True)``
-reads them. ``Trainer`` writes ``checkpoint.pth`` with these keys::
-
-    model        the model's state_dict
-    optimizers   [optimizer.state_dict(), ...]
-    schedulers   [scheduler.state_dict() or None, ...]
-    scaler       GradScaler.state_dict() or None
-    reporter     Reporter.state_dict() (history and the partial sums of the running epoch)
-    epoch        the epoch being trained (from 1)
-    batch_index  batches of that epoch already consumed (the next run starts at this one)
-    epoch_completed  True once validation, files and schedulers of ``epoch`` are done
-    early_stopped    True once early stopping fired
-    rng          espkit.torch_utils.seeding.get_rng_states()
+reads them. What the trainer's ``checkpoint.pth`` holds is described in :mod:`espkit.train.run_state`.
 """
 
 from __future__ import annotations

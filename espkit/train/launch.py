@@ -12,6 +12,8 @@ from pathlib import Path
 
 import torch
 
+from espkit.train.checkpoint import check_model_state, extract_model_state, load_checkpoint
+from espkit.train.run_state import CHECKPOINT_NAME
 from espkit.utils.config_argparse import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -94,6 +96,13 @@ def run_worker(task, args: argparse.Namespace) -> None:
     from espkit.torch_utils.load_pretrained_model import freeze_parameters, load_pretrained_model
     from espkit.train.trainer import Trainer
 
+    trainer_options = Trainer.build_options(args)  # bad trainer options fail before any work is done
+    checkpoint_path = output_dir / CHECKPOINT_NAME
+    if checkpoint_path.exists() and not args.resume:
+        raise ConfigError(
+            f"{output_dir} already holds a training run ({checkpoint_path}); pass --resume true to continue "
+            "it, or remove the directory (or choose another --output_dir) to start over"
+        )
     task.prepare_stats(args)
     set_all_random_seed(args.seed)  # the same initial weights whether or not stats were computed first
     model = task.build_model(args)
@@ -116,6 +125,10 @@ def run_worker(task, args: argparse.Namespace) -> None:
         if args.num_att_plot > 0 and distributed_option.is_main
         else None
     )
+    if args.resume and checkpoint_path.is_file():
+        # before config.yaml is rewritten: a config that no longer fits the run must not replace its own
+        check_model_state(model, extract_model_state(load_checkpoint(checkpoint_path), str(checkpoint_path)),
+                          str(checkpoint_path))
     if distributed_option.is_main:
         path = task.dump_config(args, output_dir)
         logger.info("resolved config written to %s", path)
@@ -129,6 +142,6 @@ def run_worker(task, args: argparse.Namespace) -> None:
         train_iter_factory=train_iter_factory,
         valid_iter_factory=valid_iter_factory,
         plot_attention_iter_factory=plot_attention_iter_factory,
-        trainer_options=Trainer.build_options(args),
+        trainer_options=trainer_options,
         distributed_option=distributed_option,
     )

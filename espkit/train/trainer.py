@@ -56,6 +56,10 @@ from espkit.train.trainer_options import TrainerOptions
 logger = logging.getLogger(__name__)
 
 
+class NonFiniteTrainingError(RuntimeError):
+    """Every optimizer step of an epoch was skipped: the loss or the gradients were never finite."""
+
+
 # --- model contract ----------------------------------------------------------------------------
 def forward_model(
     model: torch.nn.Module, batch: Dict[str, torch.Tensor]
@@ -305,6 +309,7 @@ class Trainer:
         batch_index = start_batch
         window = 0  # batches whose gradients are accumulated but not yet applied
         batches_since_save = 0
+        num_steps = num_skipped = 0
         nonfinite_loss = torch.zeros((), dtype=torch.bool, device=ctx.device)
         for item in iterator:
             uids, batch = _split_batch(item, epoch)
@@ -325,7 +330,8 @@ class Trainer:
                     nonfinite_loss |= ~torch.isfinite(loss.detach())
                     (ctx.scaler.scale(loss) if ctx.scaler is not None else loss).backward()
                 if last_in_window:
-                    cls._optimizer_step(ctx, nonfinite_loss, epoch, batch_index)
+                    num_steps += 1
+                    num_skipped += cls._optimizer_step(ctx, nonfinite_loss, epoch, batch_index)
                     nonfinite_loss = torch.zeros((), dtype=torch.bool, device=ctx.device)
                     window = 0
             if is_main and batch_index % log_interval == 0:
@@ -343,12 +349,22 @@ class Trainer:
                     cls.save_checkpoint(ctx, epoch, batch_index, epoch_completed=False)
                     batches_since_save = 0
         if window > 0:  # the epoch ended inside an accumulation window: apply what was gathered
-            cls._optimizer_step(ctx, nonfinite_loss, epoch, batch_index)
+            num_steps += 1
+            num_skipped += cls._optimizer_step(ctx, nonfinite_loss, epoch, batch_index)
         reporter.finish_phase()
+        if num_steps > 0 and num_skipped == num_steps:
+            raise NonFiniteTrainingError(
+                f"epoch {epoch}: all {num_steps} optimizer steps were skipped because the loss or the gradient "
+                "norm was NaN/inf, so the model did not train; check the data (NaN samples, empty "
+                "utterances), the normalisation statistics and the learning rate"
+            )
 
     @classmethod
-    def _optimizer_step(cls, ctx: _Context, nonfinite_loss: torch.Tensor, epoch: int, batch_index: int) -> None:
-        """Unscale, clip, check finiteness (one host sync), step optimizers and batch schedulers."""
+    def _optimizer_step(cls, ctx: _Context, nonfinite_loss: torch.Tensor, epoch: int, batch_index: int) -> bool:
+        """Unscale, clip, check finiteness (one host sync), step optimizers and batch schedulers.
+
+        Returns True if the step was skipped (non-finite loss or gradient norm on any rank).
+        """
         options = ctx.options
         if ctx.scaler is not None:
             for optimizer in ctx.optimizers:
@@ -391,6 +407,7 @@ class Trainer:
         for optimizer in ctx.optimizers:
             optimizer.zero_grad(set_to_none=True)
         ctx.model.zero_grad(set_to_none=True)
+        return skip
 
     @classmethod
     @torch.no_grad()

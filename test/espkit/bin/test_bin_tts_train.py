@@ -1,5 +1,6 @@
 """End-to-end: tts_train on a tiny synthetic corpus (stats computed on the fly, 2 epochs)."""
 
+import shutil
 import subprocess
 import sys
 
@@ -74,3 +75,46 @@ def test_build_model_from_file_restores_the_trained_weights(trained):
     for key, value in model.state_dict().items():
         assert torch.equal(value, saved[key]), key
     assert args.tts == "tacotron2_controllable" and args.emo_list == ["neutral", "happy", "sad", "angry"]
+
+
+def _train_cli(argv):
+    return subprocess.run([sys.executable, "-m", "espkit.bin.tts_train", *argv], capture_output=True, text=True)
+
+
+def test_an_existing_run_is_not_overwritten_without_resume(trained, tmp_path):
+    data, root = trained
+    exp = tmp_path / "exp"
+    shutil.copytree(root / "exp", exp)
+    before = {name: (exp / name).read_bytes() for name in ("checkpoint.pth", "2epoch.pth", "config.yaml")}
+    out = _train_cli(tiny_train_args(data, exp, ["--seed", "5"]))
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert f"{exp} already holds a training run" in out.stderr and "--resume true" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert {name: (exp / name).read_bytes() for name in before} == before
+
+
+def test_a_resume_with_a_changed_model_keeps_the_run_and_its_config(trained, tmp_path):
+    data, root = trained
+    exp = tmp_path / "exp"
+    shutil.copytree(root / "exp", exp)
+    config = (exp / "config.yaml").read_bytes()
+    changed = tiny_train_args(data, exp, ["--resume", "true", "--max_epoch", "3"])
+    changed[changed.index("--tts_conf") + 1] = changed[changed.index("--tts_conf") + 1].replace("adim: 8", "adim: 16")
+    out = _train_cli(changed)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "checkpoint.pth does not fit the model" in out.stderr and "Traceback" not in out.stderr
+    assert (exp / "config.yaml").read_bytes() == config
+    assert not (exp / "3epoch.pth").exists()
+
+
+def test_bad_data_and_bad_options_are_one_error_line(trained, tmp_path):
+    data, _ = trained
+    bad_scp = tmp_path / "wav.scp"
+    lines = data["wav.scp"].read_text().splitlines()
+    bad_scp.write_text("\n".join(lines[:2] + [lines[2].split()[0]] + lines[3:]) + "\n")  # line 3: uid only
+    argv = [a.replace(str(data["wav.scp"]), str(bad_scp)) for a in tiny_train_args(data, tmp_path / "a")]
+    out = _train_cli(argv)
+    assert out.returncode == 2 and f"{bad_scp}:3" in out.stderr and "Traceback" not in out.stderr, out.stderr[-2000:]
+    out = _train_cli(tiny_train_args(data, tmp_path / "b", ["--accum_grad", "0"]))
+    assert out.returncode == 2 and "--accum_grad must be >= 1" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "b" / "stats").exists()  # refused before any statistics were computed

@@ -13,7 +13,7 @@ from espkit.tasks import argument_groups
 from espkit.train.abs_espnet_model import AbsESPnetModel
 from espkit.train.checkpoint import CheckpointError, load_checkpoint
 from espkit.train.reporter import Reporter
-from espkit.train.trainer import Trainer, TrainerOptions, forward_attention
+from espkit.train.trainer import NonFiniteTrainingError, Trainer, TrainerOptions, forward_attention
 
 torch.set_num_threads(1)
 
@@ -156,6 +156,13 @@ def test_non_finite_loss_skips_the_step(tmp_path, caplog, scale, offset):
         assert torch.equal(value, only_good.state_dict()[key]), key
     assert reporter.get_value("train", "skipped_steps", 1) == 1
     assert any("iteration 2" in record.getMessage() and "skipping" in record.getMessage() for record in caplog.records)
+
+
+def test_an_epoch_without_one_finite_step_stops_training(tmp_path):
+    batches = [dict(b, scale=torch.tensor([1.0]), offset=torch.tensor([math.nan])) for b in make_batches(3)]
+    with pytest.raises(NonFiniteTrainingError, match="epoch 1: all 3 optimizer steps were skipped"):
+        run(tmp_path, ToyModel(), batches)
+    assert not (tmp_path / "1epoch.pth").exists()
 
 
 def test_sigterm_saves_checkpoint_exits_and_resume_is_exact(tmp_path):

@@ -114,6 +114,6 @@ class ArgumentParser(argparse.ArgumentParser):
             try:
                 config = load_yaml_config(pre_args.config)
                 self.set_defaults(**self.config_to_defaults(config, pre_args.config))
-            except ConfigError as exc:
-                self.error(str(exc))
+            except ConfigError as exc:  # one line naming the file and key; the usage would bury it
+                self.exit(2, f"{self.prog}: error: {exc}\n")
         return super().parse_known_args(args, namespace)

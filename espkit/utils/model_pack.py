@@ -88,7 +88,7 @@ def check_model_loads(train_config: Path, model_file: Path) -> None:
     from espkit.utils.config_argparse import ConfigError, load_yaml_config
 
     try:
-        # validated here first: the task's parser would print its whole usage before the message
+        # validated here first, so that a bad config is a PackError: the task's parser would exit the process
         TTSTask.get_parser().config_to_defaults(load_yaml_config(train_config), str(train_config))
         build_model_for_inference(train_config, model_file)
     except CheckpointError as exc:

@@ -96,7 +96,8 @@ def test_config_file_mistakes_name_the_key_and_file(tmp_path, capsys, config, me
         ToyTask.get_parser().parse_args(["--config", str(path)])
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "usage:" not in err  # one error line, not buried under the usage
+    assert len(err.strip().splitlines()) == 1, err
     assert __import__("re").search(message, err), err
 
 

@@ -32,6 +32,21 @@ logger = logging.getLogger(__name__)
 USER_ERRORS = (ConfigError, DataFormatError, CheckpointError, NonFiniteTrainingError, OSError)
 
 
+def error_message(exc: BaseException) -> str:
+    """The message of ``exc`` for an ``error:`` line.
+
+    An exception raised in a DataLoader worker is re-raised by torch as the same type with the
+    worker's whole traceback in its message; only the worker's own message is kept.
+    """
+    text = str(exc)
+    if "Original Traceback" not in text:
+        return text
+    for name in (f"{type(exc).__module__}.{type(exc).__qualname__}: ", f"{type(exc).__qualname__}: "):
+        if name in text:
+            return text.rsplit(name, 1)[1].strip()
+    return text.strip().splitlines()[-1]
+
+
 class AbsTask(ABC):
     """Base of every task. Subclasses set ``class_choices_list`` and implement the abstract hooks."""
 
@@ -213,7 +228,7 @@ class AbsTask(ABC):
         except USER_ERRORS as exc:
             if logger.isEnabledFor(logging.DEBUG):
                 logger.exception("stopped by an error")
-            print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)
+            print(f"{Path(sys.argv[0]).name}: error: {error_message(exc)}", file=sys.stderr)
             sys.exit(2)
 
     @classmethod

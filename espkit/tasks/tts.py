@@ -148,6 +148,7 @@ class TTSTask(AbsTask):
             g2p_type=args.g2p,
             non_linguistic_symbols=args.non_linguistic_symbols,
             emo_list=args.emo_list,
+            speech_name="speech" if args.feats_extract is not None else None,  # else features, not a waveform
         )
 
     @classmethod

@@ -22,9 +22,11 @@ class TTSPreprocessor:
     """``preprocess(uid, data) -> data`` for ``ESPnetDataset``.
 
     - ``data[text_name]`` (str) -> cleaned, tokenised, int ids ``(T_text,)``; a token missing from
-      the token list becomes ``<unk>`` with a warning (once per distinct token);
+      the token list becomes ``<unk>`` with a warning (once per distinct token and process: each
+      DataLoader worker warns for itself);
     - ``data[emo_name]`` (str, an ``utt2emo`` value) -> label id ``()`` (int64);
-    - ``data[speech_name]`` must be mono: ``(T,)`` stays, ``(T, 1)`` becomes ``(T,)``;
+    - ``data[speech_name]``, a waveform, must be mono: ``(T,)`` stays, ``(T, 1)`` becomes ``(T,)``
+      (``speech_name=None`` when speech is given as features ``(T_feats, odim)``);
     - everything else passes through.
 
     Bad data (an unknown emotion, multichannel speech) raises ``DataFormatError`` naming the uid.
@@ -49,7 +51,7 @@ class TTSPreprocessor:
         emo_list: Union[str, Path, Sequence[str], None] = None,
         text_name: str = "text",
         emo_name: str = "emo_labs",
-        speech_name: str = "speech",
+        speech_name: Optional[str] = "speech",
     ):
         self.text_name = text_name
         self.emo_name = emo_name
@@ -106,7 +108,7 @@ class TTSPreprocessor:
             except ValueError as error:
                 raise DataFormatError(f"uid {uid!r} ({self.emo_name}): {error}") from None
             data[self.emo_name] = np.asarray(label_id, dtype=np.int64)
-        speech = data.get(self.speech_name)
+        speech = data.get(self.speech_name) if self.speech_name is not None else None
         if isinstance(speech, np.ndarray) and speech.ndim == 2:
             if speech.shape[1] != 1:
                 raise DataFormatError(

@@ -363,7 +363,9 @@ class Trainer:
     def _optimizer_step(cls, ctx: _Context, nonfinite_loss: torch.Tensor, epoch: int, batch_index: int) -> bool:
         """Unscale, clip, check finiteness (one host sync), step optimizers and batch schedulers.
 
-        Returns True if the step was skipped (non-finite loss or gradient norm on any rank).
+        Returns True if the step was skipped for a non-finite loss (on any rank), or for a
+        non-finite gradient norm without AMP. With AMP, inf gradients and a finite loss are the
+        loss scaler overflowing (routine while its scale settles): skipped, but not reported.
         """
         options = ctx.options
         if ctx.scaler is not None:
@@ -380,6 +382,7 @@ class Trainer:
             grad_norm = torch.zeros((), device=ctx.device)
         bad = nonfinite_loss | ~torch.isfinite(grad_norm.to(nonfinite_loss.device))
         skip = all_reduce_flag(bad) if ctx.distributed_option.distributed else bool(bad)
+        reported = skip
         if skip:
             logger.warning(
                 "epoch %d, iteration %d: non-finite loss or gradient norm (%s); skipping this "
@@ -388,6 +391,10 @@ class Trainer:
             ctx.reporter.increment("skipped_steps")
             if ctx.scaler is not None:
                 ctx.scaler.update()
+                loss_was_bad = nonfinite_loss
+                if ctx.distributed_option.distributed:
+                    loss_was_bad = all_reduce_flag(loss_was_bad)  # every rank takes this branch
+                reported = bool(loss_was_bad)
         else:
             step_stats: Dict[str, float] = {"grad_norm": float(grad_norm)}
             for i, optimizer in enumerate(ctx.optimizers):
@@ -407,7 +414,7 @@ class Trainer:
         for optimizer in ctx.optimizers:
             optimizer.zero_grad(set_to_none=True)
         ctx.model.zero_grad(set_to_none=True)
-        return skip
+        return reported
 
     @classmethod
     @torch.no_grad()

@@ -105,7 +105,8 @@ def _flag(option: str, value: Any) -> bool:
 def check_decode_conf(conf: Mapping[str, Any]) -> Dict[str, Any]:
     """Check the decoding options of ``conf`` (any subset of :data:`DECODE_OPTIONS`); return them cleaned.
 
-    ``threshold`` must lie in (0, 1) (a stop probability of 1 or more can never be reached),
+    ``threshold`` must be > 0 (1 or more: the stop probability never reaches it, so decoding always
+    runs to ``maxlenratio``, e.g. for fixed-length benchmarks; logged),
     ``minlenratio >= 0`` (0: no minimum), ``maxlenratio > 0`` (the decoder always stops at
     ``max(int(maxlenratio * T_text), 1)`` frames, so 0 is not "unlimited") and
     ``maxlenratio >= minlenratio``; windows are integers >= 0. Errors name the option.
@@ -122,8 +123,11 @@ def check_decode_conf(conf: Mapping[str, Any]) -> Dict[str, Any]:
         else:
             checked[key] = _flag(key, value)
     threshold = checked.get("threshold")
-    if threshold is not None and not 0.0 < threshold < 1.0:
-        raise ValueError(f"decoding option threshold must be in (0, 1) (a stop probability), got {threshold}")
+    if threshold is not None and threshold <= 0.0:
+        raise ValueError(f"decoding option threshold must be > 0 (a stop probability), got {threshold}")
+    if threshold is not None and threshold >= 1.0:
+        logger.info("decoding option threshold %s >= 1: the stop token never fires, every output runs to "
+                    "maxlenratio x input tokens", threshold)
     minlenratio, maxlenratio = checked.get("minlenratio"), checked.get("maxlenratio")
     if minlenratio is not None and minlenratio < 0:
         raise ValueError(f"decoding option minlenratio must be >= 0 (0: no minimum length), got {minlenratio}")

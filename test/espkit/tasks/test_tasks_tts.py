@@ -90,3 +90,14 @@ def test_a_token_list_must_end_with_sos_eos(corpus, tmp_path):
     argv[argv.index("--token_list") + 1] = str(no_eos)
     with pytest.raises(ConfigError, match=f"last token must be '<sos/eos>'.*got {tokens[-1]!r}"):
         TTSTask.build_model(parse(argv))
+
+
+def test_speech_given_as_features_is_not_checked_as_a_waveform(corpus, tmp_path):
+    features = np.zeros((6, 8), dtype=np.float32)
+    argv = tiny_train_args(corpus, tmp_path, ["--feats_extract", "none", "--odim", "8", "--normalize", "none"])
+    index = argv.index("--feats_extract_conf")
+    args = parse(argv[:index] + argv[index + 2:])
+    assert TTSTask.build_preprocess_fn(args, True)("u1", {"speech": features})["speech"].shape == (6, 8)
+    args = parse(tiny_train_args(corpus, tmp_path))
+    with pytest.raises(ValueError, match="audio has 8 channels but TTS needs mono"):
+        TTSTask.build_preprocess_fn(args, True)("u1", {"speech": features})

@@ -53,3 +53,5 @@ def test_speech_must_be_mono():
     assert pre("u1", {"speech": np.zeros((5, 1))})["speech"].shape == (5,)
     with pytest.raises(DataFormatError, match=r"uid 'u2' \(speech\): audio has 2 channels but TTS needs mono"):
         pre("u2", {"speech": np.zeros((5, 2))})
+    features = np.zeros((5, 80), dtype=np.float32)  # --feats_extract none: speech holds (T_feats, odim)
+    assert TTSPreprocessor(speech_name=None)("u3", {"speech": features})["speech"].shape == (5, 80)

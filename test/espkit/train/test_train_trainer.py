@@ -335,3 +335,23 @@ def test_run_rejects_models_without_the_interface(tmp_path):
 
     with pytest.raises(TypeError, match="must subclass espkit.train.abs_espnet_model.AbsESPnetModel"):
         Trainer.run(Plain(), [], [], ListIterFactory([]), ListIterFactory([]), TrainerOptions(output_dir=str(tmp_path)))
+
+
+def test_amp_scaler_overflows_do_not_count_as_a_diverged_epoch(tmp_path, monkeypatch):
+    # CUDA AMP's scaler starts high and overflows until its scale settles; emulated with a CPU scaler
+    # whose first scales overflow float32 gradients: the steps are skipped but the loss was finite
+    from espkit.train import trainer as trainer_module
+
+    original_init = trainer_module._Context.__init__
+
+    def with_scaler(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**127)
+
+    monkeypatch.setattr(trainer_module._Context, "__init__", with_scaler)
+    batches = [dict(b, y=b["y"] * 1e6) for b in make_batches(3)]
+    reporter, _ = run(tmp_path / "finite", ToyModel(), batches)
+    assert reporter.get_value("train", "skipped_steps", 1) == 3
+    nan_batches = [dict(b, scale=torch.tensor([1.0]), offset=torch.tensor([math.nan])) for b in make_batches(3)]
+    with pytest.raises(NonFiniteTrainingError, match="all 3 optimizer steps were skipped"):
+        run(tmp_path / "nan", ToyModel(), nan_batches)

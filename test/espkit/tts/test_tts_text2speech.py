@@ -1,6 +1,7 @@
 """Text2Speech's input checks (device, decoding options, token ids, emotion weights) and its
 loading of a moved experiment, on a tiny trained controllable Tacotron2."""
 
+import logging
 import shutil
 
 import numpy as np
@@ -72,8 +73,8 @@ def test_check_device_names_valid_devices(monkeypatch):
 
 # --- decoding options -----------------------------------------------------------------------------
 @pytest.mark.parametrize("options, message", [
-    ({"threshold": 2.0}, r"threshold must be in \(0, 1\) \(a stop probability\), got 2.0"),
-    ({"threshold": 0.0}, r"threshold must be in \(0, 1\)"),
+    ({"threshold": 0.0}, r"threshold must be > 0 \(a stop probability\), got 0.0"),
+    ({"threshold": -0.5}, r"threshold must be > 0"),
     ({"maxlenratio": -3.0}, "maxlenratio must be > 0 .*got -3.0"),
     ({"maxlenratio": 0.0}, "maxlenratio must be > 0"),
     ({"minlenratio": -1.0}, "minlenratio must be >= 0 .*got -1.0"),
@@ -93,6 +94,17 @@ def test_call_checks_decode_conf_overrides(tts):
         tts("ab", emo_labs=0, decode_conf={"minlenratio": 5})
     with pytest.raises(ValueError, match="use_teacher_forcing must be true or false, got 'yes'"):
         tts("ab", emo_labs=0, decode_conf={"use_teacher_forcing": "yes"})
+
+
+def test_a_threshold_of_1_or_more_decodes_to_maxlenratio(tts, caplog):
+    assert check_decode_conf({"threshold": 1.01}) == {"threshold": 1.01}  # bench/bench_infer.py's fixed length
+    with caplog.at_level(logging.INFO):
+        out = tts("ab", emo_labs=0, decode_conf={"threshold": 2.0, "maxlenratio": 3.0})
+    assert "stop token never fires" in caplog.text
+    text_len = len(tts.token_ids("ab")) + 1  # the model appends <sos/eos>
+    r = tts.model.tts.reduction_factor
+    steps = -(-3 * text_len // r)  # decoder steps of r frames until maxlen (3 x text_len frames)
+    assert out["feat_gen"].shape[0] == steps * r  # the stop token never ended it
 
 
 def test_check_decode_conf_keeps_valid_values():

@@ -146,6 +146,32 @@ def _placeholder_stats(directory: Path, option: str, shape: Sequence[int]) -> Pa
     return path
 
 
+def check_same_vocabulary(train_config: str | Path, model_file: str | Path, args: argparse.Namespace) -> None:
+    """ValueError when ``model_file`` sits beside another run's ``config.yaml`` whose token or emotion
+    list differs from that of ``train_config`` (``args``).
+
+    A model file records no vocabulary: with another list of the same size every id would decode
+    silently to the wrong symbol or emotion. The ``config.yaml`` that training wrote next to its
+    model files tells which lists the weights were trained with.
+    """
+    sibling = Path(model_file).parent / "config.yaml"
+    if not sibling.is_file() or sibling.resolve() == Path(train_config).resolve():
+        return
+    from espkit.utils.config_argparse import load_yaml_config
+
+    trained = load_yaml_config(sibling)
+    for key in ("token_list", "emo_list"):
+        ours, theirs = getattr(args, key, None), trained.get(key)
+        if isinstance(ours, list) and isinstance(theirs, list) and ours != theirs:
+            first = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
+            raise ValueError(
+                f"{model_file} was trained with {sibling}, whose {key} differs from that of {train_config} "
+                f"(first at index {first}: {theirs[first] if first < len(theirs) else 'nothing'!r} vs "
+                f"{ours[first] if first < len(ours) else 'nothing'!r}); the ids would decode to the wrong "
+                f"{'tokens' if key == 'token_list' else 'emotions'}: use --train_config {sibling}"
+            )
+
+
 def build_model_for_inference(
     train_config: str | Path, model_file: Optional[str | Path], device: str = "cpu"
 ) -> tuple[torch.nn.Module, argparse.Namespace]:
@@ -155,12 +181,15 @@ def build_model_for_inference(
     ``normalize.std``) in the model file, so when the ``*_conf.stats_file`` of ``train_config``
     does not exist (the experiment folder was moved, say) the normaliser is built from a
     placeholder and its buffers come from ``model_file``. Without ``model_file``, or when the
-    model file lacks those buffers, a FileNotFoundError names the option and the file.
+    model file lacks those buffers, a FileNotFoundError names the option and the file. A model
+    file beside a ``config.yaml`` with other token or emotion lists is refused
+    (:func:`check_same_vocabulary`).
     """
     args = TTSTask.load_config_args(train_config)
     TTSTask.resolve_args(args)
     state = None
     if model_file is not None:
+        check_same_vocabulary(train_config, model_file, args)
         state = extract_model_state(load_checkpoint(model_file, map_location=device), str(model_file))
     missing = {}
     for option in STATS_FILES:

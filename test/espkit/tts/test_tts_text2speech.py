@@ -195,3 +195,19 @@ def test_existing_stats_file_is_used_as_before(exp):
     stats = np.load(args.normalize_conf["stats_file"])
     mean = stats["sum"] / stats["count"]
     assert torch.allclose(model.normalize.mean, torch.from_numpy(mean).float())
+
+
+# --- a config of another run ----------------------------------------------------------------------
+@pytest.mark.parametrize("key, swap", [("token_list", (3, 4)), ("emo_list", (0, 1))])
+def test_a_config_whose_lists_differ_from_the_model_files_run_is_refused(exp, tmp_path, key, swap):
+    config = yaml.safe_load((exp / "config.yaml").read_text())
+    i, j = swap
+    config[key][i], config[key][j] = config[key][j], config[key][i]  # same size, another order
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump(config))
+    with pytest.raises(ValueError, match=rf"trained with .*config.yaml, whose {key} differs .*index {i}.*"
+                                         rf"use --train_config"):
+        Text2Speech(other, exp / "valid.loss.best.pth", **DECODE)
+    config[key][i], config[key][j] = config[key][j], config[key][i]
+    other.write_text(yaml.safe_dump(config))  # the same lists in another file: accepted
+    assert Text2Speech(other, exp / "valid.loss.best.pth", **DECODE).vocab_size == len(config["token_list"])

@@ -93,3 +93,60 @@ def test_rerun_does_no_work_twice(smoke_run):
     assert "Stage 5: training: already done" in second.stdout
     assert model.stat().st_mtime == mtime
     assert second_s < first_s / 3, (first_s, second_s)
+
+
+def _run_recipe(recipe: Path, *options: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ESPKIT_ROOT": str(REPO)}
+    return subprocess.run(["./run.sh", "--smoke", "true", *options], cwd=recipe, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("options, message", [
+    (("--stage", "abc"), "--stage abc: must be an integer >= 1"),
+    (("--stage", "9"), "--stage 9: the stages are 1-8"),
+    (("--stage", "3", "--stop_stage", "2"), "--stop_stage 2 is below --stage 3"),
+    (("--inference_nj", "0"), "--inference_nj 0: must be an integer >= 1"),
+    (("--token_type", "bpe"), "--token_type bpe: must be char or phn"),
+    (("--stage", "2", "extra", "--nj", "0"), "unexpected argument 'extra'"),
+    (("--smoke", "True"), "--smoke True: must be true or false"),
+])
+def test_bad_options_stop_before_any_work(tmp_path, options, message):
+    recipe = copy_recipe(tmp_path)
+    out = _run_recipe(recipe, *options)
+    assert out.returncode == 1 and message in out.stdout + out.stderr, out.stdout[-2000:] + out.stderr[-2000:]
+    assert not (recipe / "data").exists() and not (recipe / "exp").exists()
+
+
+def test_help_lists_the_options_and_exits_0():
+    out = subprocess.run(["./tts.sh", "--help"], cwd=REPO / "egs" / "espeak_emo" / "tts1", capture_output=True,
+                         text=True)
+    assert out.returncode == 0 and "--inference_nj" in out.stdout
+
+
+def test_a_changed_training_config_is_not_resumed_over(smoke_run):
+    recipe, _, _ = smoke_run
+    config = recipe / "conf" / "tuning" / "train_smoke.yaml"
+    original = config.read_text()
+    model = recipe / "exp" / "smoke" / "tts_train_smoke" / "valid.loss.best.pth"
+    before = model.read_bytes()
+    try:
+        assert "\nseed: 0\n" in original
+        config.write_text(original.replace("\nseed: 0\n", "\nseed: 123\n"))
+        out = _run_recipe(recipe, "--stage", "5", "--stop_stage", "5")
+    finally:
+        config.write_text(original)
+    assert out.returncode == 1, out.stdout[-2000:]
+    assert "changed since exp/smoke/tts_train_smoke was trained" in out.stdout and "--tag" in out.stdout
+    assert model.read_bytes() == before
+
+
+def test_decoding_refuses_an_unfinished_training(smoke_run):
+    recipe, _, _ = smoke_run
+    done = recipe / "exp" / "smoke" / "tts_train_smoke" / ".train.done"
+    kept = done.read_text()
+    done.unlink()  # as after a training stopped by Ctrl-C or a full disk
+    try:
+        out = _run_recipe(recipe, "--stage", "6", "--stop_stage", "6")
+    finally:
+        done.write_text(kept)
+    assert out.returncode == 1 and "has not finished" in out.stdout and "run stage 5" in out.stdout, out.stdout[-2000:]

@@ -50,6 +50,25 @@ smoke=false          # accepted for symmetry with run.sh (run.sh picks the smoke
 
 help_message="Usage: $0 --train_set <set> --valid_set <set> --test_sets \"<sets>\" --train_config <yaml> [options]"
 . utils/parse_options.sh
+parse_options_no_args "$@"
+
+last_stage=8
+# check_int NAME MIN: the option --NAME is an integer >= MIN
+check_int() {
+    local value=${!1}
+    if ! [[ ${value} =~ ^-?[0-9]+$ ]] || [ "${value}" -lt "$2" ]; then
+        log "ERROR: --$1 ${value}: must be an integer >= $2"
+        exit 1
+    fi
+}
+for _option in stage stop_stage nj inference_nj fs n_fft n_shift; do check_int "${_option}" 1; done
+check_int ngpu 0
+[ "${stage}" -le "${last_stage}" ] || { log "ERROR: --stage ${stage}: the stages are 1-${last_stage}"; exit 1; }
+[ "${stop_stage}" -ge "${stage}" ] || { log "ERROR: --stop_stage ${stop_stage} is below --stage ${stage}"; exit 1; }
+case "${token_type}" in char|phn) ;; *) log "ERROR: --token_type ${token_type}: must be char or phn"; exit 1 ;; esac
+for _option in smoke cross_emotion_decode; do
+    case "${!_option}" in true|false) ;; *) log "ERROR: --${_option} ${!_option}: must be true or false"; exit 1 ;; esac
+done
 
 [ -z "${train_set}" ] && { log "ERROR: --train_set is required"; exit 1; }
 [ -z "${valid_set}" ] && { log "ERROR: --valid_set is required"; exit 1; }
@@ -59,16 +78,27 @@ help_message="Usage: $0 --train_set <set> --valid_set <set> --test_sets \"<sets>
 [ -f path.sh ] && . ./path.sh
 
 [ -z "${tag}" ] && tag=tts_$(basename "${train_config}" .yaml)
-if [ "${token_type}" = phn ]; then token_dir=${dumpdir}/token_list/phn_${g2p}; else token_dir=${dumpdir}/token_list/${token_type}; fi
+if [ "${token_type}" = phn ]; then
+    token_dir=${dumpdir}/token_list/phn_${g2p}
+    stats_dir=${expdir}/tts_stats_raw_phn_${g2p}
+else
+    token_dir=${dumpdir}/token_list/${token_type}
+    stats_dir=${expdir}/tts_stats_raw_${token_type}
+fi
 token_list=${token_dir}/tokens.txt
-stats_dir=${expdir}/tts_stats_raw_${token_type}$( [ "${token_type}" = phn ] && echo "_${g2p}" )
 tts_exp=${expdir}/${tag}
 decode_tag=$( [ -n "${inference_config}" ] && basename "${inference_config}" .yaml || echo decode )_$(basename "${inference_model}" .pth)
 text_opts=(--token_type "${token_type}" --cleaner "${cleaner}")
 [ "${token_type}" = phn ] && text_opts+=(--g2p "${g2p}")
 
 # --- helpers --------------------------------------------------------------------------------------
-checksum() { cat "$@" 2>/dev/null | cksum | cut -d' ' -f1; }
+# checksum FILE...: one number for the contents of the files (an absent file counts by its name)
+checksum() {
+    local f
+    for f in "$@"; do
+        if [ -f "${f}" ]; then cat "${f}"; else echo "<absent ${f}>"; fi
+    done | cksum | cut -d' ' -f1
+}
 
 # is_done MARKER SIGNATURE: the marker exists and records the same inputs
 is_done() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
@@ -110,8 +140,12 @@ run_stage() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }
 # --- stage 1: data ---------------------------------------------------------------------------------
 if run_stage 1; then
     marker=${datadir}/.data.done
-    signature="local/data.sh ${local_data_opts} $(checksum local/data.sh)"
-    if is_done "${marker}" "${signature}"; then
+    signature="local/data.sh ${local_data_opts} $(checksum local/*.sh local/*.py)"
+    outputs_exist=true
+    for dset in ${train_set} ${valid_set} ${test_sets}; do
+        [ -f "${datadir}/${dset}/wav.scp" ] || outputs_exist=false
+    done
+    if is_done "${marker}" "${signature}" && [ "${outputs_exist}" = true ]; then
         log "Stage 1: data preparation: already done (${marker}), skipping"
     else
         log "Stage 1: data preparation: local/data.sh ${local_data_opts} (log: ${expdir}/logs/stage1_data.log)"
@@ -215,12 +249,22 @@ if run_stage 5; then
     require "${stats_dir}/train/feats_stats.npz" 4
     marker=${tts_exp}/.train.done
     signature="${feats_opts[*]} ${train_args} $(checksum "${train_config}" "${token_list}" "${stats_dir}/train/feats_stats.npz")"
+    inputs=${tts_exp}/.train.inputs  # the signature the run in ${tts_exp} was started with
     if is_done "${marker}" "${signature}"; then
         log "Stage 5: training: already done (${tts_exp}), skipping"
     else
+        recorded=""
+        if [ -f "${inputs}" ]; then recorded=$(cat "${inputs}"); elif [ -f "${marker}" ]; then recorded=$(cat "${marker}"); fi
+        if [ -f "${tts_exp}/checkpoint.pth" ] && [ -n "${recorded}" ] && [ "${recorded}" != "${signature}" ]; then
+            log "ERROR: the inputs of stage 5 (--train_config, token list, statistics or --train_args) changed since" \
+                "${tts_exp} was trained; resuming would continue the old run under a new config. Give another" \
+                "--tag to train anew beside it, or remove ${tts_exp}"
+            exit 1
+        fi
         [ -f "${tts_exp}/checkpoint.pth" ] && log "Stage 5: resuming the training in ${tts_exp} from its checkpoint"
         log "Stage 5: training ${tag} with ${train_config} (log: ${tts_exp}/logs/train.log)"
         mkdir -p "${tts_exp}"
+        printf '%s' "${signature}" > "${inputs}"
         # shellcheck disable=SC2046,SC2086
         run_logged "${tts_exp}/logs/train.log" ${python} -m espkit.bin.tts_train --config "${train_config}" \
             --output_dir "${tts_exp}" --resume true --ngpu "${ngpu}" --token_list "${token_list}" \
@@ -262,6 +306,11 @@ decode() {
 if run_stage 6; then
     require "${model_file}" 5
     require "${tts_exp}/config.yaml" 5
+    if [ -f "${tts_exp}/.train.inputs" ] && [ ! -f "${tts_exp}/.train.done" ]; then
+        log "ERROR: the training in ${tts_exp} has not finished (stopped or failed; no ${tts_exp}/.train.done):" \
+            "run stage 5 to finish it before decoding"
+        exit 1
+    fi
     for dset in ${test_sets}; do
         src=${dumpdir}/raw/${dset}
         require "${src}/text" 2
@@ -281,7 +330,7 @@ if run_stage 6; then
             for emo in $(cat "${dumpdir}/raw/${train_set}/emo_list"); do
                 cross=${tts_exp}/${decode_tag}/${dset}_as_${emo}
                 marker=${cross}/.decode.done
-                if is_done "${marker}" "${signature}"; then
+                if is_done "${marker}" "${signature} neutral_emotion=${neutral_emotion}"; then
                     log "Stage 6: decoding ${dset} (${neutral_emotion} text) as ${emo}: already done, skipping"
                     continue
                 fi
@@ -293,7 +342,7 @@ if run_stage 6; then
                 fi
                 log "Stage 6: decoding the ${neutral_emotion} text of ${dset} as ${emo} -> ${cross}"
                 decode "${cross}" "${cross}.keys" --data_path_and_name_and_type "${src}/text,text,text" --emo_labs "${emo}"
-                mark_done "${marker}" "${signature}"
+                mark_done "${marker}" "${signature} neutral_emotion=${neutral_emotion}"
             done
         fi
     done
@@ -314,7 +363,7 @@ if run_stage 7; then
             done
         fi
         marker=${eval_dir}/.eval.done
-        signature="${eval_args} ${cross_opts[*]} $(checksum "${out}"*/wav/wav.scp "${dumpdir}/raw/${dset}/wav.scp")"
+        signature="${eval_args} ${cross_opts[*]} $(checksum "${out}"*/.decode.done "${out}"*/wav/wav.scp "${dumpdir}/raw/${dset}/wav.scp")"
         if is_done "${marker}" "${signature}"; then
             log "Stage 7: evaluating ${dset}: already done (${eval_dir}/results.md), skipping"
             continue

@@ -10,11 +10,17 @@ smoke=false
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
-        --smoke) smoke=$2; shift 2 ;;
+        --smoke) [ $# -ge 2 ] || { echo "$0: error: option --smoke needs a value (true or false)" >&2; exit 1; }
+                 smoke=$2; shift 2 ;;
         --smoke=*) smoke=${1#*=}; shift ;;
         *) args+=("$1"); shift ;;
     esac
 done
+
+case "${smoke}" in
+    true|false) ;;
+    *) echo "$0: error: --smoke ${smoke}: must be true or false" >&2; exit 1 ;;
+esac
 
 fs=22050
 n_fft=1024

@@ -8,7 +8,7 @@
 # "--train-config x" and "--train_config=x" both set train_config=x. An option whose variable is not
 # defined is an error, so is an option without a value. "--help" prints $help_message (if set) and
 # the options with their current values. Parsing stops at "--" or at the first non-option argument;
-# the remaining arguments stay in "$@".
+# the remaining arguments stay in "$@" (a script taking none checks with `parse_options_no_args "$@"`).
 
 _po_script=${0}
 
@@ -22,6 +22,7 @@ _po_print_help() {
             [ -n "${!_po_name+x}" ] && printf '    --%-22s %s\n' "${_po_name}" "\"${!_po_name}\""
         done
     fi
+    return 0
 }
 
 while [ $# -gt 0 ]; do
@@ -61,4 +62,13 @@ while [ $# -gt 0 ]; do
     printf -v "${_po_name}" '%s' "${_po_value}"
 done
 unset _po_key _po_value _po_name
+
+# parse_options_no_args "$@": stop when arguments are left after the options (a stray word would
+# otherwise end the parsing silently and hide every option after it)
+parse_options_no_args() {
+    if [ $# -gt 0 ]; then
+        echo "$(basename "${_po_script}"): error: unexpected argument '$1' (options are --name value; see --help)" >&2
+        exit 1
+    fi
+}
 true

@@ -11,6 +11,7 @@ dev_sentences=30
 eval_sentences=30
 help_message="Usage: $0 [options]  (writes ${datadir}/{train,dev,eval})"
 . utils/parse_options.sh
+parse_options_no_args "$@"
 [ -f path.sh ] && . ./path.sh
 
 python3 local/synthesize.py --out_dir "${datadir}" --nj "${nj}" \

@@ -25,6 +25,7 @@ not synthesized again; synthesis runs ``--nj`` espeak-ng processes at once.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import os
 import shutil
@@ -131,11 +132,25 @@ def main() -> int:
         write_table(set_dir / "utt2emo", utt2emo)
         (set_dir / "spk2utt").write_text(f"{SPEAKER} {' '.join(sorted(wav_scp))}\n", encoding="utf-8")
         logger.info("%s: %d utterances (%d sentences x %d emotions)", set_dir, len(wav_scp), count, len(EMOTIONS))
-    todo = sorted(uid for uid in jobs if not (wav_dir / f"{uid}.wav").exists())
+    # WAVs made by another corpus definition (this script, the sentences) are made again
+    stamp = wav_dir / ".corpus_definition"
+    definition = hashlib.sha256(Path(__file__).read_bytes() + args.sentences.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text().strip() != definition:
+        logger.info("%s: the corpus definition changed since these WAVs were made; synthesizing all again", wav_dir)
+        todo = sorted(jobs)
+    else:
+        todo = sorted(uid for uid in jobs if not (wav_dir / f"{uid}.wav").exists())
+    stamp.unlink(missing_ok=True)  # written again once every WAV of this definition exists
     logger.info("%d of %d WAVs to synthesize with %d espeak-ng job(s) into %s", len(todo), len(jobs), args.nj, wav_dir)
-    with ThreadPoolExecutor(max(1, args.nj)) as pool:
+    pool = ThreadPoolExecutor(max(1, args.nj))
+    try:
         for future in [pool.submit(synthesize_one, *jobs[uid], wav_dir / f"{uid}.wav") for uid in todo]:
             future.result()
+    except BaseException:  # Ctrl-C or a failed job: drop the queued jobs instead of finishing them
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+    stamp.write_text(definition + "\n")
     return 0
 
 

@@ -140,7 +140,7 @@ run_stage() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }
 # --- stage 1: data ---------------------------------------------------------------------------------
 if run_stage 1; then
     marker=${datadir}/.data.done
-    signature="local/data.sh ${local_data_opts} $(checksum local/*.sh local/*.py)"
+    signature="local/data.sh ${local_data_opts} $(checksum local/*.sh local/*.py local/*.txt)"
     outputs_exist=true
     for dset in ${train_set} ${valid_set} ${test_sets}; do
         [ -f "${datadir}/${dset}/wav.scp" ] || outputs_exist=false

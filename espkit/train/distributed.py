@@ -206,6 +206,18 @@ def all_gather_objects(obj: Any) -> List[Any]:
     return gathered
 
 
+def shutdown() -> None:
+    """End a distributed run: wait for every rank, then destroy the default process group.
+
+    Every rank leaves together, and the backend's threads (gloo's workers hold the buffers of the
+    last collectives) are torn down while the interpreter is still alive instead of during its
+    finalisation, where they can abort the process. No-op without a process group.
+    """
+    if is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+
+
 def barrier() -> None:
     """Wait for every rank (no-op without a process group)."""
     if is_initialized():

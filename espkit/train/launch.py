@@ -94,6 +94,7 @@ def run_worker(task, args: argparse.Namespace) -> None:
         return
 
     from espkit.torch_utils.load_pretrained_model import freeze_parameters, load_pretrained_model
+    from espkit.train.distributed import shutdown
     from espkit.train.trainer import Trainer
 
     trainer_options = Trainer.build_options(args)  # bad trainer options fail before any work is done
@@ -134,6 +135,7 @@ def run_worker(task, args: argparse.Namespace) -> None:
         logger.info("resolved config written to %s", path)
     if args.dry_run:
         logger.info("--dry_run true: stopping before training")
+        shutdown()
         return
     Trainer.run(
         model=model,
@@ -145,3 +147,4 @@ def run_worker(task, args: argparse.Namespace) -> None:
         trainer_options=trainer_options,
         distributed_option=distributed_option,
     )
+    shutdown()

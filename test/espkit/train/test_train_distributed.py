@@ -5,7 +5,15 @@ import torch
 import torch.distributed
 
 from espkit.tasks import argument_groups
-from espkit.train.distributed import DistributedOption, all_reduce_flag, all_reduce_stats, barrier
+from espkit.train.distributed import (
+    DistributedOption,
+    all_gather_objects,
+    all_reduce_flag,
+    all_reduce_stats,
+    barrier,
+    is_initialized,
+    shutdown,
+)
 
 
 def parse(argv=()):
@@ -46,7 +54,9 @@ def test_helpers_without_a_process_group():
     stats, weight = all_reduce_stats({"loss": torch.tensor(2.0), "acc": None}, torch.tensor(3))
     assert stats == {"acc": None, "loss": 2.0} and weight == 3.0
     assert all_reduce_flag(torch.tensor(True)) is True and all_reduce_flag(False) is False
+    assert all_gather_objects({"a": 1}) == [{"a": 1}]
     barrier()
+    shutdown()  # nothing to shut down
 
 
 def test_helpers_in_a_one_process_gloo_group(tmp_path):
@@ -58,6 +68,8 @@ def test_helpers_in_a_one_process_gloo_group(tmp_path):
         stats, weight = all_reduce_stats({"loss": torch.tensor(0.5), "b": 1.5, "none": None}, 4)
         assert stats == {"b": 1.5, "loss": 0.5, "none": None} and weight == 4.0
         assert all_reduce_flag(True) is True and all_reduce_flag(False) is False
+        assert all_gather_objects({"rng": torch.arange(3)})[0]["rng"].tolist() == [0, 1, 2]
         barrier()
     finally:
-        torch.distributed.destroy_process_group()
+        shutdown()
+    assert not is_initialized()

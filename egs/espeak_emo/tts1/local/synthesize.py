@@ -155,4 +155,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the WAVs written so far are complete (each is renamed into place)
+        print("synthesize.py: interrupted; a re-run synthesizes only the missing WAVs", file=sys.stderr)
+        sys.exit(130)

@@ -15,6 +15,10 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from espkit.utils.cli_errors import exit_on_error
+
+logger = logging.getLogger(__name__)
+
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -33,11 +37,8 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
         sys.exit(2)
     from espkit.train.collect_stats import aggregate_stats
 
-    try:
+    with exit_on_error((FileNotFoundError, ValueError), logger, prog="aggregate_stats_dirs"):
         aggregate_stats(args.input_dir, args.output_dir)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"aggregate_stats_dirs: error: {exc}", file=sys.stderr)
-        sys.exit(2)
 
 
 if __name__ == "__main__":

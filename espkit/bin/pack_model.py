@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
-from pathlib import Path
 from typing import Optional, Sequence
 
+from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.model_pack import PackError, pack_model
+
+logger = logging.getLogger(__name__)
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -36,11 +37,8 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
     """Parse ``cmd`` (default: ``sys.argv[1:]``) and pack; user mistakes end with one ``error:`` line, exit 2."""
     args = get_parser().parse_args(cmd)
     logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
-    try:
+    with exit_on_error((FileNotFoundError, PackError), logger):
         pack_model(args.train_config, args.model_file, args.outpath, option=args.option)
-    except (FileNotFoundError, PackError) as exc:
-        print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)
-        sys.exit(2)
 
 
 if __name__ == "__main__":

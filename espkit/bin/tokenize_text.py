@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.types import str2bool, str_or_none
 
 logger = logging.getLogger(__name__)
@@ -392,13 +393,8 @@ def main(cmd: Sequence[str] | None = None) -> None:
     )
     kwargs = vars(args)
     kwargs.pop("log_level")
-    try:
+    with exit_on_error((ValueError, OSError), logger):
         tokenize_text(**kwargs)
-    except (ValueError, OSError) as exc:
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.exception("tokenize_text failed")
-        print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)
-        sys.exit(2)
 
 
 if __name__ == "__main__":

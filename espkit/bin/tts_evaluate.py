@@ -30,12 +30,13 @@ import argparse
 import json
 import logging
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Collection, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
+
+from espkit.utils.cli_errors import exit_on_error
 
 logger = logging.getLogger(__name__)
 
@@ -385,11 +386,8 @@ def write_outputs(results: dict, per_utt: Sequence[dict], output_dir: Path) -> N
 def main(cmd: Optional[Sequence[str]] = None) -> None:
     args = get_parser().parse_args(cmd)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
-    try:
+    with exit_on_error((FileNotFoundError, ValueError), logger, prog="tts_evaluate"):
         results = evaluate(args)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"tts_evaluate: error: {exc}", file=sys.stderr)
-        sys.exit(2)
     logger.info("MCD %.2f dB, F0 RMSE %.1f cents, emotion accuracy %s, attention failures %d -> %s",
                 results["mcd_db"], results["f0_rmse_cents"], results["emotion_accuracy"],
                 results["attention_failures"]["count"], args.output_dir / "results.md")

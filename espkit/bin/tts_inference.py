@@ -23,6 +23,7 @@ import torch
 
 from espkit.tasks.tts import TTSTask
 from espkit.train.checkpoint import CheckpointError
+from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.config_argparse import ArgumentParser, ConfigError
 from espkit.utils.types import float_or_none, str2bool, str2triple_str, str_or_none
 
@@ -217,13 +218,8 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
     args = get_parser().parse_args(cmd)
     logging.basicConfig(level=args.log_level,
                         format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
-    try:
+    with exit_on_error((ConfigError, ValueError, CheckpointError, OSError), logger):
         inference(args)
-    except (ConfigError, ValueError, CheckpointError, OSError) as exc:
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.exception("inference failed")
-        print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)
-        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from espkit.tasks.optim_choices import optim_choices, scheduler_choices
 from espkit.train.checkpoint import CheckpointError
 from espkit.train.class_choices import ClassChoices, _yaml_friendly
 from espkit.train.trainer import NonFiniteTrainingError
+from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.config_argparse import ArgumentParser, ConfigError, load_yaml_config
 
 logger = logging.getLogger(__name__)
@@ -30,22 +31,6 @@ logger = logging.getLogger(__name__)
 #: What ``AbsTask.main`` reports as one ``error:`` line: each names the option, file or line at
 #: fault. ``OSError`` covers missing files, permissions, read-only and full file systems.
 USER_ERRORS = (ConfigError, DataFormatError, CheckpointError, NonFiniteTrainingError, OSError)
-
-
-def error_message(exc: BaseException) -> str:
-    """The message of ``exc`` for an ``error:`` line.
-
-    An exception raised in a DataLoader worker is re-raised by torch as the same type with the
-    worker's whole traceback in its message; only the worker's own message is kept.
-    """
-    text = str(exc)
-    if "Original Traceback" not in text:
-        return text
-    for name in (f"{type(exc).__module__}.{type(exc).__qualname__}: ", f"{type(exc).__qualname__}: "):
-        if name in text:
-            return text.rsplit(name, 1)[1].strip()
-    return text.strip().splitlines()[-1]
-
 
 class AbsTask(ABC):
     """Base of every task. Subclasses set ``class_choices_list`` and implement the abstract hooks."""
@@ -215,7 +200,7 @@ class AbsTask(ABC):
         missing data file, an unusable checkpoint, an unwritable or full disk) end with one ``error:``
         line and exit code 2; ``--log_level DEBUG`` also logs the traceback.
         """
-        try:
+        with exit_on_error(USER_ERRORS, logger):
             if args is None:
                 args = cls.get_parser().parse_args(cmd)
             if args.print_config:
@@ -225,11 +210,6 @@ class AbsTask(ABC):
             from espkit.train.launch import launch
 
             launch(cls, args)
-        except USER_ERRORS as exc:
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.exception("stopped by an error")
-            print(f"{Path(sys.argv[0]).name}: error: {error_message(exc)}", file=sys.stderr)
-            sys.exit(2)
 
     @classmethod
     def main_worker(cls, args: argparse.Namespace) -> None:

@@ -150,20 +150,3 @@ def test_data_triples_accept_strings_and_lists(tmp_path):
     args = ToyTask.get_parser().parse_args(["--config", str(path)])
     assert args.train_data_path_and_name_and_type == [("a/wav.scp", "speech", "sound"), ("a/text", "text", "text")]
 
-
-def _fail_in_worker(_):
-    from espkit.fileio.read_text import DataFormatError
-
-    raise DataFormatError("data/wav.scp:3: uid 'u3' has no value")
-
-
-def test_an_error_raised_in_a_dataloader_worker_keeps_only_its_own_message():
-    from espkit.fileio.read_text import DataFormatError
-    from espkit.tasks.abs_task import error_message
-
-    loader = torch.utils.data.DataLoader(range(2), num_workers=1, collate_fn=_fail_in_worker)
-    with pytest.raises(DataFormatError) as caught:
-        next(iter(loader))
-    assert "Original Traceback" in str(caught.value)  # what torch re-raises
-    assert error_message(caught.value) == "data/wav.scp:3: uid 'u3' has no value"
-    assert error_message(ValueError("plain")) == "plain"

@@ -113,13 +113,12 @@ def check_emotion_labels(path: str | Path, emotions: Any) -> None:
     Raises ConfigError naming ``path:line``, the uid and the known emotions (or saying the model
     has none), for the first unknown label, with the number of such lines.
     """
+    from espkit.fileio.read_text import read_lines_with_numbers
+
     problems = []
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    for lineno, line in enumerate(lines, 1):
-        parts = line.split(maxsplit=1)
-        if len(parts) < 2:
+    for lineno, uid, label in read_lines_with_numbers(path):
+        if not label:
             continue  # the data reader has already rejected lines without a value
-        uid, label = parts[0], parts[1].strip()
         if emotions is None:
             problems.append(f"{path}:{lineno}: uid {uid!r} has emotion label {label!r} but the model has no "
                             "emotion list (it was trained without --emo_list); drop the emo_labs data")

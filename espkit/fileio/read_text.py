@@ -28,7 +28,7 @@ class DataFormatError(ValueError):
     """A data file is malformed; the message names the file and the 1-based line number."""
 
 
-def _read_lines_with_numbers(path: str | Path) -> list[tuple[int, str, str]]:
+def read_lines_with_numbers(path: str | Path) -> list[tuple[int, str, str]]:
     """Parse ``path`` into ``(lineno, uid, value)`` triples, in file order.
 
     ``value`` is "" when the line holds only a uid. Blank lines are skipped.
@@ -58,7 +58,7 @@ def _read_lines_with_numbers(path: str | Path) -> list[tuple[int, str, str]]:
 def _read_table(path: str | Path) -> dict[str, tuple[int, str]]:
     """Read a 2-column table as ``uid -> (lineno, value)``, rejecting empty values and duplicates."""
     table: dict[str, tuple[int, str]] = {}
-    for lineno, uid, value in _read_lines_with_numbers(path):
+    for lineno, uid, value in read_lines_with_numbers(path):
         if value == "":
             raise DataFormatError(
                 f"{path}:{lineno}: uid {uid!r} has no value; expected '<uid> <value>'"

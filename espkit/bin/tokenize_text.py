@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from espkit.fileio.atomic_file import atomic_write
 from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.types import str2bool, str_or_none
 
@@ -164,17 +164,10 @@ def _open_output(path: str) -> Iterator[TextIO]:
     if path == "-":
         yield sys.stdout
         return
-    target = Path(path)
-    if target.is_dir():
+    if Path(path).is_dir():
         raise IsADirectoryError(f"--output {path}: is a directory; give a file name")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            yield f
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(path, "w", encoding="utf-8") as f:
+        yield f
 
 
 def _batches(lines: Iterable[tuple[int, str]], size: int) -> Iterator[list[tuple[int, str]]]:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
 import torch
 import yaml
 
+from espkit.fileio.atomic_file import atomic_write
 from espkit.fileio.read_text import DataFormatError
 from espkit.tasks import argument_groups
 from espkit.tasks.optim_choices import optim_choices, scheduler_choices
@@ -222,11 +223,8 @@ class AbsTask(ABC):
     def dump_config(cls, args: argparse.Namespace, output_dir: str | Path) -> Path:
         """Write ``<output_dir>/config.yaml``; re-loadable with ``--config``."""
         path = Path(output_dir) / "config.yaml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".yaml.tmp")
-        with tmp.open("w", encoding="utf-8") as f:
+        with atomic_write(path, "w", encoding="utf-8") as f:
             yaml.safe_dump(cls.config_dict(args), f, indent=4, sort_keys=False, allow_unicode=True)
-        tmp.replace(path)
         return path
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Sequence, Union
 
 import torch
+
+from espkit.fileio.atomic_file import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -25,41 +26,15 @@ class CheckpointError(RuntimeError):
     """A checkpoint file could not be written or read (the message names the file and why)."""
 
 
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # e.g. platforms without directory file descriptors
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_atomic(path: PathLike, write) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with atomic_write(path, "wb", durable=True) as handle:
             write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException as error:
-        try:
-            os.unlink(temp_name)
-        except FileNotFoundError:
-            pass
-        if isinstance(error, Exception):
-            raise CheckpointError(
-                f"could not write {path}: {type(error).__name__}: {error}; "
-                "the previous file (if any) is unchanged"
-            ) from error
-        raise
-    _fsync_directory(path.parent)
+    except Exception as error:
+        raise CheckpointError(
+            f"could not write {path}: {type(error).__name__}: {error}; "
+            "the previous file (if any) is unchanged"
+        ) from error
 
 
 def save_atomic(obj: Any, path: PathLike) -> None:

@@ -26,6 +26,8 @@ from typing import Any, Callable, Dict, Optional, Sequence
 
 import yaml
 
+from espkit.fileio.atomic_file import atomic_write
+
 logger = logging.getLogger(__name__)
 
 #: Top-level config options that may name a file needed at inference.
@@ -173,20 +175,16 @@ def pack_model(
         "files": {"model_file": model_member},
         "packed_files": sorted(members),
     }
-    tmp = outpath.with_name(f".{outpath.name}.tmp{os.getpid()}")
     try:
-        outpath.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with atomic_write(outpath, "wb") as handle, \
+                zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(CONFIG_MEMBER, yaml.safe_dump(packed_config, indent=4, sort_keys=False,
                                                            allow_unicode=True))
             archive.writestr(META_MEMBER, yaml.safe_dump(meta, sort_keys=False))
             for member, path in members.items():
                 archive.write(path, member)
-        tmp.replace(outpath)
     except OSError as exc:
         raise PackError(f"--outpath {outpath}: cannot write the zip ({exc})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
     logger.info("packed %s (%d files) into %s", model_file, len(members) + 2, outpath)
     return outpath
 

@@ -12,23 +12,20 @@ built from the feature extractor's STFT/mel parameters; a vocoder config YAML ca
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import logging
-import math
-import numbers
-import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 import torch
 
-from espkit.tasks.tts import STATS_FILES, TTSTask
-from espkit.train.checkpoint import apply_model_state, extract_model_state, load_checkpoint
+from espkit.tasks.tts import TTSTask
 from espkit.torch_utils.host_allocator import keep_freed_memory
 from espkit.torch_utils.seeding import set_all_random_seed
+from espkit.tts.decode_options import check_decode_conf
+from espkit.tts.inference_model import build_model_for_inference
 from espkit.tts.vocoder.abs_vocoder import AbsVocoder
 from espkit.tts.vocoder.griffin_lim import GriffinLim
 from espkit.utils.config_argparse import ConfigError, load_yaml_config
@@ -37,9 +34,6 @@ from espkit.utils.typecheck import typechecked
 logger = logging.getLogger(__name__)
 
 DTYPES = ("float16", "float32", "float64")
-#: Decoding options of Tacotron2 inference (``decode_conf`` keys).
-DECODE_OPTIONS = ("threshold", "minlenratio", "maxlenratio", "use_teacher_forcing", "use_att_constraint",
-                  "backward_window", "forward_window")
 
 
 def build_vocoder(feats_params: Dict[str, Any], vocoder_config: Optional[str | Path] = None) -> GriffinLim:
@@ -84,145 +78,6 @@ def check_device(device: str) -> torch.device:
     return parsed
 
 
-def _real_number(option: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
-        raise ValueError(f"decoding option {option} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _window(option: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"decoding option {option} must be an integer >= 0 (tokens), got {value!r}")
-    return int(value)
-
-
-def _flag(option: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"decoding option {option} must be true or false, got {value!r}")
-    return bool(value)
-
-
-def check_decode_conf(conf: Mapping[str, Any]) -> Dict[str, Any]:
-    """Check the decoding options of ``conf`` (any subset of :data:`DECODE_OPTIONS`); return them cleaned.
-
-    ``threshold`` must be > 0 (1 or more: the stop probability never reaches it, so decoding always
-    runs to ``maxlenratio``, e.g. for fixed-length benchmarks; logged),
-    ``minlenratio >= 0`` (0: no minimum), ``maxlenratio > 0`` (the decoder always stops at
-    ``max(int(maxlenratio * T_text), 1)`` frames, so 0 is not "unlimited") and
-    ``maxlenratio >= minlenratio``; windows are integers >= 0. Errors name the option.
-    """
-    unknown = [key for key in conf if key not in DECODE_OPTIONS]
-    if unknown:
-        raise ValueError(f"decode_conf: unknown option {unknown[0]!r}; valid: {', '.join(DECODE_OPTIONS)}")
-    checked: Dict[str, Any] = {}
-    for key, value in conf.items():
-        if key in ("threshold", "minlenratio", "maxlenratio"):
-            checked[key] = _real_number(key, value)
-        elif key in ("backward_window", "forward_window"):
-            checked[key] = _window(key, value)
-        else:
-            checked[key] = _flag(key, value)
-    threshold = checked.get("threshold")
-    if threshold is not None and threshold <= 0.0:
-        raise ValueError(f"decoding option threshold must be > 0 (a stop probability), got {threshold}")
-    if threshold is not None and threshold >= 1.0:
-        logger.info("decoding option threshold %s >= 1: the stop token never fires, every output runs to "
-                    "maxlenratio x input tokens", threshold)
-    minlenratio, maxlenratio = checked.get("minlenratio"), checked.get("maxlenratio")
-    if minlenratio is not None and minlenratio < 0:
-        raise ValueError(f"decoding option minlenratio must be >= 0 (0: no minimum length), got {minlenratio}")
-    if maxlenratio is not None and maxlenratio <= 0:
-        raise ValueError(f"decoding option maxlenratio must be > 0 (output frames per input token), got {maxlenratio}")
-    if minlenratio is not None and maxlenratio is not None and minlenratio > maxlenratio:
-        raise ValueError(f"decoding options: minlenratio {minlenratio} is above maxlenratio {maxlenratio}; "
-                         "lower minlenratio or raise maxlenratio")
-    return checked
-
-
-def _placeholder_stats(directory: Path, option: str, shape: Sequence[int]) -> Path:
-    """An npz of zero mean, unit variance in ``directory``: lets ``GlobalMVN`` be built before its buffers load."""
-    path = directory / f"{option}_placeholder_stats.npz"
-    np.savez(path, count=np.array(1.0), sum=np.zeros(shape), sum_square=np.ones(shape))
-    return path
-
-
-def check_same_vocabulary(train_config: str | Path, model_file: str | Path, args: argparse.Namespace) -> None:
-    """ValueError when ``model_file`` sits beside another run's ``config.yaml`` whose token or emotion
-    list differs from that of ``train_config`` (``args``).
-
-    A model file records no vocabulary: with another list of the same size every id would decode
-    silently to the wrong symbol or emotion. The ``config.yaml`` that training wrote next to its
-    model files tells which lists the weights were trained with.
-    """
-    sibling = Path(model_file).parent / "config.yaml"
-    if not sibling.is_file() or sibling.resolve() == Path(train_config).resolve():
-        return
-    from espkit.utils.config_argparse import load_yaml_config
-
-    trained = load_yaml_config(sibling)
-    for key in ("token_list", "emo_list"):
-        ours, theirs = getattr(args, key, None), trained.get(key)
-        if isinstance(ours, list) and isinstance(theirs, list) and ours != theirs:
-            first = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
-            raise ValueError(
-                f"{model_file} was trained with {sibling}, whose {key} differs from that of {train_config} "
-                f"(first at index {first}: {theirs[first] if first < len(theirs) else 'nothing'!r} vs "
-                f"{ours[first] if first < len(ours) else 'nothing'!r}); the ids would decode to the wrong "
-                f"{'tokens' if key == 'token_list' else 'emotions'}: use --train_config {sibling}"
-            )
-
-
-def build_model_for_inference(
-    train_config: str | Path, model_file: Optional[str | Path], device: str = "cpu"
-) -> tuple[torch.nn.Module, argparse.Namespace]:
-    """``(model, args)`` like ``TTSTask.build_model_from_file``, without needing the statistics files.
-
-    A ``global_mvn`` normaliser keeps its statistics as buffers (``normalize.mean``,
-    ``normalize.std``) in the model file, so when the ``*_conf.stats_file`` of ``train_config``
-    does not exist (the experiment folder was moved, say) the normaliser is built from a
-    placeholder and its buffers come from ``model_file``. Without ``model_file``, or when the
-    model file lacks those buffers, a FileNotFoundError names the option and the file. A model
-    file beside a ``config.yaml`` with other token or emotion lists is refused
-    (:func:`check_same_vocabulary`).
-    """
-    args = TTSTask.load_config_args(train_config)
-    TTSTask.resolve_args(args)
-    state = None
-    if model_file is not None:
-        check_same_vocabulary(train_config, model_file, args)
-        state = extract_model_state(load_checkpoint(model_file, map_location=device), str(model_file))
-    missing = {}
-    for option in STATS_FILES:
-        stats_file = getattr(args, f"{option}_conf").get("stats_file")
-        if getattr(args, option) == "global_mvn" and (stats_file is None or not Path(stats_file).exists()):
-            missing[option] = stats_file
-    with tempfile.TemporaryDirectory(prefix="espkit_stats_") as tmp:
-        for option, stats_file in missing.items():
-            buffers = [f"{option}.mean", f"{option}.std"]
-            if state is None or any(key not in state for key in buffers):
-                gone = "is not set" if stats_file is None else f"{stats_file} does not exist"
-                where = "no model_file was given" if state is None else f"{model_file} holds no {' / '.join(buffers)}"
-                raise FileNotFoundError(
-                    f"{train_config}: {option}_conf stats_file {gone} and {where} to take the statistics "
-                    f"from; restore the file or set {option}_conf: {{stats_file: ...}} in {train_config} to "
-                    "where it is now"
-                )
-            logger.info("%s: %s statistics file %s not found; its statistics come from %s",
-                        train_config, option, stats_file, model_file)
-            placeholder = _placeholder_stats(Path(tmp), option, state[buffers[0]].shape)
-            getattr(args, f"{option}_conf")["stats_file"] = str(placeholder)
-        try:
-            model = TTSTask.build_model(args)
-        finally:
-            for option, stats_file in missing.items():
-                getattr(args, f"{option}_conf")["stats_file"] = stats_file
-    for option, stats_file in missing.items():  # what config.yaml says; the buffers hold the statistics
-        getattr(model, option).stats_file = None if stats_file is None else Path(stats_file)
-    if state is not None:
-        apply_model_state(model, state, str(model_file))
-    return model.to(device), args
-
-
 def attention_durations(att_w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-token durations ``(T_text,)`` (frames whose attention peak is the token; they sum to
     ``T_feats``) and the focus rate ``()`` (mean over frames of the peak weight) of
@@ -239,12 +94,13 @@ class Text2Speech:
         train_config: ``config.yaml`` of the training run (or of an unpacked model).
         model_file: weights (``*.pth``), or a packed model zip (then ``train_config`` may be None);
             normalisation statistics missing from their configured place are taken from it
-            (see :func:`build_model_for_inference`).
+            (see :func:`espkit.tts.inference_model.build_model_for_inference`).
         vocoder_config: YAML of Griffin-Lim options (see :func:`build_vocoder`).
         vocoder_file: weights of a neural vocoder (none is available yet: pass ``vocoder``).
         device: ``cpu`` or ``cuda[:N]`` (checked by :func:`check_device` before any file is read).
         threshold, minlenratio, maxlenratio, use_att_constraint, backward_window, forward_window:
-            Tacotron2 decoding options (see ``Tacotron2.inference``; ranges: :func:`check_decode_conf`).
+            Tacotron2 decoding options (see ``Tacotron2.inference``; ranges:
+            :func:`~espkit.tts.decode_options.check_decode_conf`).
         use_teacher_forcing: decode with the reference ``speech``'s features as decoder inputs.
         seed: seeds every RNG at construction (the prenet dropout stays on at inference).
         always_fix_seed: re-seed before every call, so that a text always gives the same output.
@@ -464,8 +320,9 @@ class Text2Speech:
                 Without it, a label-conditioned model with an emotion classifier uses the
                 classifier's posterior of ``speech`` as the mixture.
             emo_feats: emotion features ``(D_emo,)`` (for ``emo_source: reference`` models).
-            decode_conf: overrides of the decoding options (:data:`DECODE_OPTIONS`), checked with
-                the constructor's values by :func:`check_decode_conf`.
+            decode_conf: overrides of the decoding options
+                (:data:`~espkit.tts.decode_options.DECODE_OPTIONS`), checked with the
+                constructor's values by :func:`~espkit.tts.decode_options.check_decode_conf`.
 
         Returns:
             ``wav`` ``(T_wav,)`` (when there is a vocoder), ``feat_gen`` ``(T_feats, odim)``

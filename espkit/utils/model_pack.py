@@ -86,7 +86,7 @@ def check_model_loads(train_config: Path, model_file: Path) -> None:
     """
     from espkit.tasks.tts import TTSTask
     from espkit.train.checkpoint import CheckpointError
-    from espkit.tts.text2speech import build_model_for_inference
+    from espkit.tts.inference_model import build_model_for_inference
     from espkit.utils.config_argparse import ConfigError, load_yaml_config
 
     try:

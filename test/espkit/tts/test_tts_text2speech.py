@@ -11,7 +11,9 @@ import yaml
 
 from espkit.bin.tts_train import main as train_main
 from espkit.train.checkpoint import CheckpointError
-from espkit.tts.text2speech import Text2Speech, build_model_for_inference, check_decode_conf, check_device
+from espkit.tts.decode_options import check_decode_conf
+from espkit.tts.inference_model import build_model_for_inference
+from espkit.tts.text2speech import Text2Speech, check_device
 from tiny_corpus import make_tiny_corpus, tiny_train_args
 
 DECODE = dict(minlenratio=2.0, maxlenratio=4.0)

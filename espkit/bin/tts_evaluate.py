@@ -3,20 +3,36 @@
     python -m espkit.bin.tts_evaluate --ref_dir dump/raw/eval --train_dir dump/raw/train \\
         --syn_dir exp/tts_train/decode_valid.loss.best/eval \\
         --cross_emotion_dir happy=exp/tts_train/decode_valid.loss.best/eval_as_happy ... \\
+        --ref_emotion_dir happy=exp/tts_train/decode_valid.loss.best/eval_ref_happy ... \\
         --train_config exp/tts_train/config.yaml --inference_config conf/decode.yaml \\
         --output_dir exp/tts_train/eval
 
 Reads ``<ref_dir>/{wav.scp,text,utt2emo}``, ``<syn_dir>/wav/wav.scp`` and, when present, the
 inference side files ``focus_rates/focus_rates``, ``durations/durations`` and
-``speech_shape/speech_shape``. Writes ``results.json``, ``results.md``, ``per_utt.tsv`` and
-confusion-matrix PNGs into ``--output_dir``.
+``speech_shape/speech_shape``. Writes ``results.json``, ``results.md``, ``per_utt.tsv`` (the
+system), ``per_utt_copy_synthesis.tsv``, the copy-synthesis WAVs under ``copy_synthesis/wav/``,
+``periodicity.png`` and confusion-matrix PNGs into ``--output_dir``.
 
-Metrics (see :mod:`espkit.evaluate.spectral_metrics`): MCD (dB, DTW on mel-cepstra c1..c24),
-log-F0 RMSE (cents) and V/UV error on the DTW path, duration ratio (synth / reference samples),
-attention failures (focus rate below ``--focus_rate_threshold`` or decoding that hit the
-``maxlenratio`` limit), and emotion accuracy of a prosody classifier fitted on
-the training references (:mod:`espkit.evaluate.emotion_accuracy`), for the emotions asked in the
-eval set and for every ``--cross_emotion_dir`` (eval sentences decoded in one given emotion).
+Three rows, each figure beside its ceiling:
+
+- ``reference``: the recordings themselves (their voicing, periodicity and emotion accuracy);
+- ``copy_synthesis``: each reference through the model's feature extractor and the vocoder in use
+  (:mod:`espkit.evaluate.copy_synthesis`), computed in this run: what the vocoder makes of perfect
+  features, the bound of every system figure;
+- ``system``: the synthesized utterances of ``--syn_dir``.
+
+Figures (:mod:`espkit.evaluate.spectral_metrics`, :mod:`espkit.evaluate.f0_metrics`): MCD (dB,
+DTW on mel-cepstra c1..c24); voiced-frame ratio and the periodicity distribution of each waveform
+on its own; against the reference on the DTW path: V/UV error, gross pitch error, F0 frame error
+and the log-F0 RMSE (cents) with its coverage (the share of reference-voiced frames it is computed
+on); duration ratio (synth / reference samples); attention failures (focus rate below
+``--focus_rate_threshold`` or decoding that hit the ``maxlenratio`` limit); and the emotion
+accuracy of a prosody classifier fitted on the training references
+(:mod:`espkit.evaluate.emotion_accuracy`), for the emotions asked in the eval set, for every
+``--cross_emotion_dir`` (eval sentences decoded in one given emotion) and every
+``--ref_emotion_dir`` (eval sentences decoded with a reference utterance of one emotion). Every
+F0 figure and the classifier's features come from one tracker setting, chosen on references and
+copy-synthesis only (docs/design.md, "Objective evaluation").
 
 Utterance ids are matched between the reference and each synthesized ``wav.scp``. A reference
 utterance without a synthesized one is *missing* (``num_missing``, ``missing_uids``; not an
@@ -37,6 +53,7 @@ from typing import Collection, Dict, Iterable, List, Optional, Sequence
 import numpy as np
 
 from espkit.utils.cli_errors import exit_on_error
+from espkit.utils.types import str2bool
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +65,16 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train_dir", type=Path, default=None, help="Training data dir to fit the emotion classifier")
     parser.add_argument("--cross_emotion_dir", action="append", default=[], metavar="EMOTION=DIR",
                         help="tts_inference output of eval sentences all decoded in EMOTION (repeatable)")
+    parser.add_argument("--ref_emotion_dir", action="append", default=[], metavar="EMOTION=DIR",
+                        help="tts_inference output of eval sentences each decoded with a reference utterance of "
+                             "EMOTION from another sentence (repeatable)")
     parser.add_argument("--output_dir", type=Path, required=True)
-    parser.add_argument("--train_config", type=Path, default=None, help="config.yaml of the model (reduction factor)")
+    parser.add_argument("--train_config", type=Path, default=None,
+                        help="config.yaml of the model (reduction factor; the features of the copy-synthesis)")
+    parser.add_argument("--copy_synthesis", type=str2bool, default=True,
+                        help="Score the copy-synthesis of the references (needs --train_config)")
+    parser.add_argument("--vocoder_config", type=Path, default=None,
+                        help="Vocoder options of the copy-synthesis, as given to tts_inference")
     parser.add_argument("--inference_config", type=Path, default=None, help="decode yaml (maxlenratio)")
     parser.add_argument("--maxlenratio", type=float, default=None, help="Overrides the inference config's")
     parser.add_argument("--focus_rate_threshold", type=float, default=0.5,
@@ -62,11 +87,6 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n_fft", type=int, default=1024)
     parser.add_argument("--n_shift", type=int, default=256)
     parser.add_argument("--mcep_order", type=int, default=24)
-    parser.add_argument("--f0_yin_threshold", type=float, default=0.15,
-                        help="YIN threshold of the frame-level F0 RMSE / V/UV tracks (0.15: exact on vocoded references)")
-    parser.add_argument("--emotion_yin_threshold", type=float, default=0.45,
-                        help="YIN threshold of the emotion classifier's prosody statistics (0.45: chosen on dev; "
-                             "at 0.15 Griffin-Lim speech has almost no voiced frame)")
     parser.add_argument("--log_level", default="INFO")
     return parser
 
@@ -144,11 +164,12 @@ def match_uids(ref_uids: Collection[str], syn_uids: Collection[str], ref_path: P
     return sorted(ref_set - syn_set), sorted(syn_set - ref_set)
 
 
-def read_cross_emotion_dirs(entries: Sequence[str], labels: Sequence[str], ref_wavs: Dict[str, str],
-                            ref_scp: Path) -> List[tuple[str, Path, Dict[str, str]]]:
-    """``(emotion, wav.scp path, uid -> wav)`` of each ``--cross_emotion_dir EMOTION=DIR``.
+def read_emotion_dirs(entries: Sequence[str], labels: Sequence[str], ref_wavs: Dict[str, str],
+                      ref_scp: Path, option: str = "--cross_emotion_dir") -> List[tuple[str, Path, Dict[str, str]]]:
+    """``(emotion, wav.scp path, uid -> wav)`` of each ``--cross_emotion_dir`` / ``--ref_emotion_dir``
+    ``EMOTION=DIR`` (``option`` names the one for messages).
 
-    A cross-emotion decoding holds a subset of the reference utterances (their neutral texts), so
+    Such a decoding holds a subset of the reference utterances (their neutral texts), so
     reference uids it lacks are expected; its uids that are not in the reference are dropped with a
     warning (their text, and so the tokens-per-second feature, is unknown), and a decoding sharing no
     uid with the reference is an error.
@@ -157,7 +178,7 @@ def read_cross_emotion_dirs(entries: Sequence[str], labels: Sequence[str], ref_w
     for entry in entries:
         emotion, sep, directory = entry.partition("=")
         if not sep or emotion not in labels:
-            raise ValueError(f"--cross_emotion_dir {entry!r}: expected EMOTION=DIR with EMOTION in {list(labels)}")
+            raise ValueError(f"{option} {entry!r}: expected EMOTION=DIR with EMOTION in {list(labels)}")
         scp = Path(directory) / "wav" / "wav.scp"
         wavs = read_table(scp)
         _, unknown = match_uids(ref_wavs, wavs, ref_scp, scp)
@@ -169,7 +190,8 @@ def read_cross_emotion_dirs(entries: Sequence[str], labels: Sequence[str], ref_w
 
 
 # --- evaluation ---------------------------------------------------------------------------------------
-def fit_classifier(train_dir: Path, labels: List[str], args: argparse.Namespace):
+def fit_classifier(train_dir: Path, labels: List[str], config, args: argparse.Namespace):
+    """The prosody emotion classifier fitted on (up to ``--max_train_utts``) training references."""
     from espkit.evaluate.emotion_accuracy import ProsodyEmotionClassifier, prosody_features
 
     scp_path = train_dir / "wav.scp"
@@ -182,8 +204,8 @@ def fit_classifier(train_dir: Path, labels: List[str], args: argparse.Namespace)
     if missing_labels:
         raise ValueError(f"{train_dir}: no training reference for emotion(s) {missing_labels}")
     features = np.stack([
-        prosody_features(load_audio(resolve_wav_path(wavs[u], scp_path), args.fs), args.fs,
-                         num_letters(texts.get(u, "")), args.n_fft, args.n_shift, args.emotion_yin_threshold)
+        prosody_features(load_audio(resolve_wav_path(wavs[u], scp_path), args.fs), num_letters(texts.get(u, "")),
+                         config)
         for u in uids
     ])
     classifier = ProsodyEmotionClassifier(labels).fit(features, [emos[u] for u in uids])
@@ -211,22 +233,79 @@ def stop_failure(uid: str, side: Dict[str, Dict[str, str]], maxlenratio: Optiona
     return duration_ratio > max_duration_ratio
 
 
+class EmotionScorer:
+    """Classifies waveforms with the fitted classifier and keeps ``(asked, recognised)`` per group."""
+
+    def __init__(self, classifier, labels: List[str], config, texts: Dict[str, str]):
+        self.classifier, self.labels, self.config, self.texts = classifier, labels, config, texts
+        self.asked: Dict[str, List[str]] = {}
+        self.recognised: Dict[str, List[str]] = {}
+
+    def add(self, group: str, uid: str, asked: str, wav: np.ndarray, track=None) -> str:
+        from espkit.evaluate.emotion_accuracy import prosody_features
+
+        feats = prosody_features(wav, num_letters(self.texts.get(uid, "")), self.config, track)
+        recognised = self.classifier.predict(feats[None])[0]
+        self.asked.setdefault(group, []).append(asked)
+        self.recognised.setdefault(group, []).append(recognised)
+        return recognised
+
+    def result(self, group: str) -> tuple[Optional[float], Optional[list]]:
+        """``(accuracy, confusion matrix as lists)`` of a group (None, None when it is empty)."""
+        from espkit.evaluate.emotion_accuracy import accuracy, confusion_matrix
+
+        if not self.asked.get(group):
+            return None, None
+        matrix = confusion_matrix(self.asked[group], self.recognised[group], self.labels)
+        return accuracy(matrix), matrix.tolist()
+
+
+def score_against_references(name: str, wavs: Dict[str, str], scp: Path, refs: dict, utt2emo: Dict[str, str],
+                             config, args: argparse.Namespace, scorer: Optional[EmotionScorer]) -> tuple[dict, list, list]:
+    """Pooled figures, per-utterance rows and F0 tracks of one synthesized set against the analysed
+    references."""
+    from espkit.evaluate.f0_metrics import pooled_f0_figures, voicing_figures
+    from espkit.evaluate.spectral_metrics import analyse, compare_analyses
+
+    rows, counts, tracks = [], [], []
+    for uid in sorted(uid for uid in refs if uid in wavs):
+        wav = load_audio(resolve_wav_path(wavs[uid], scp), args.fs)
+        syn = analyse(wav, config)
+        metrics = compare_analyses(refs[uid], syn)
+        voicing = voicing_figures([syn.track])
+        row = {"uid": uid, "emotion": utt2emo.get(uid), "voiced_ratio": voicing["voiced_ratio"], **metrics}
+        if scorer is not None and row["emotion"] is not None:
+            row["recognised"] = scorer.add(name, uid, row["emotion"], wav, syn.track)
+        rows.append(row)
+        counts.append(metrics)
+        tracks.append(syn.track)
+    pooled = pooled_f0_figures(counts) if counts else {"null_reasons": {}}
+    voicing = voicing_figures(tracks) if tracks else {"voiced_ratio": None, "periodicity": None, "null_reasons": {}}
+    summary = {
+        "num_utts": len(rows),
+        "mcd_db": float(np.mean([r["mcd_db"] for r in rows])) if rows else None,
+        "duration_ratio": float(np.mean([r["duration_ratio"] for r in rows])) if rows else None,
+        **{k: v for k, v in pooled.items() if k != "null_reasons"},
+        "voiced_ratio": voicing["voiced_ratio"],
+        "periodicity": voicing["periodicity"],
+        "null_reasons": {**pooled["null_reasons"], **voicing["null_reasons"]},
+    }
+    if scorer is not None:
+        summary["emotion_accuracy"], summary["emotion_confusion"] = scorer.result(name)
+    return summary, rows, tracks
+
+
 def evaluate(args: argparse.Namespace) -> dict:
-    from espkit.evaluate.emotion_accuracy import (
-        accuracy,
-        confusion_matrix,
-        plot_confusion_matrix,
-        prosody_features,
-    )
-    from espkit.evaluate.spectral_metrics import FrameConfig, compare_waveforms
+    from espkit.evaluate.f0_metrics import GROSS_ERROR, voicing_figures
+    from espkit.evaluate.report import plot_periodicity, write_outputs
+    from espkit.evaluate.spectral_metrics import FrameConfig, analyse
 
     start = time.time()
     train_config = read_yaml(args.train_config)
     inference_config = read_yaml(args.inference_config)
     maxlenratio = args.maxlenratio if args.maxlenratio is not None else inference_config.get("maxlenratio", 10.0)
     reduction_factor = int((train_config.get("tts_conf") or {}).get("reduction_factor", 1))
-    frame_config = FrameConfig(fs=args.fs, n_fft=args.n_fft, hop_length=args.n_shift, order=args.mcep_order,
-                               yin_threshold=args.f0_yin_threshold)
+    config = FrameConfig(fs=args.fs, n_fft=args.n_fft, hop_length=args.n_shift, order=args.mcep_order)
 
     ref_scp = args.ref_dir / "wav.scp"
     ref_wavs, ref_texts = read_table(ref_scp), read_table(args.ref_dir / "text")
@@ -243,144 +322,100 @@ def evaluate(args: argparse.Namespace) -> dict:
     if not_in_reference:
         logger.warning("%s: %d synthesized utterances are not in %s (%s); left out", syn_scp,
                        len(not_in_reference), ref_scp, example_uids(not_in_reference))
-    cross_dirs = read_cross_emotion_dirs(args.cross_emotion_dir, labels, ref_wavs, ref_scp)
+    cross_dirs = read_emotion_dirs(args.cross_emotion_dir, labels, ref_wavs, ref_scp, "--cross_emotion_dir")
+    ref_emotion_dirs = read_emotion_dirs(args.ref_emotion_dir, labels, ref_wavs, ref_scp, "--ref_emotion_dir")
+    copy_synthesis = None
+    if args.copy_synthesis:
+        if args.train_config is None:
+            logger.warning("no --train_config: the copy-synthesis row is left out (it needs the model's features)")
+        else:
+            from espkit.evaluate.copy_synthesis import CopySynthesis
 
-    classifier = None
+            copy_synthesis = CopySynthesis(train_config, args.vocoder_config)
+            if copy_synthesis.fs != args.fs:
+                raise ValueError(f"--train_config {args.train_config}: the features are at {copy_synthesis.fs} Hz "
+                                 f"but --fs is {args.fs}")
+
+    scorer = None
     classifier_info = {}
     if args.train_dir is not None and utt2emo:
-        classifier, num_fit, train_acc = fit_classifier(args.train_dir, labels, args)
+        classifier, num_fit, train_acc = fit_classifier(args.train_dir, labels, config, args)
         classifier_info = {"num_train_utts": num_fit, "train_accuracy": train_acc}
+        scorer = EmotionScorer(classifier, labels, config, ref_texts)
 
-    per_utt: List[dict] = []
-    asked, recognised = [], []
+    # every reference is read and analysed once
+    refs, ref_audio = {}, {}
     for uid in sorted(ref_wavs):
-        row: dict = {"uid": uid, "emotion": utt2emo.get(uid), "missing": uid not in syn_wavs}
-        if row["missing"]:
-            per_utt.append(row)
-            continue
-        ref = load_audio(resolve_wav_path(ref_wavs[uid], ref_scp), args.fs)
-        syn = load_audio(resolve_wav_path(syn_wavs[uid], syn_scp), args.fs)
-        row.update(compare_waveforms(ref, syn, frame_config))
-        focus = side["focus_rate"].get(uid)
+        ref_audio[uid] = load_audio(resolve_wav_path(ref_wavs[uid], ref_scp), args.fs)
+        refs[uid] = analyse(ref_audio[uid], config)
+        if scorer is not None and uid in utt2emo:
+            scorer.add("reference", uid, utt2emo[uid], ref_audio[uid], refs[uid].track)
+    reference_voicing = voicing_figures([a.track for a in refs.values()])
+    reference_row = {"num_utts": len(refs), "voiced_ratio": reference_voicing["voiced_ratio"],
+                     "periodicity": reference_voicing["periodicity"], "null_reasons": reference_voicing["null_reasons"]}
+    if scorer is not None:
+        reference_row["emotion_accuracy"], reference_row["emotion_confusion"] = scorer.result("reference")
+
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    copy_row, copy_rows, copy_tracks = None, [], []
+    if copy_synthesis is not None:
+        copy_scp = copy_synthesis.write_dir(ref_audio, args.output_dir / "copy_synthesis")
+        copy_row, copy_rows, copy_tracks = score_against_references("copy_synthesis", read_table(copy_scp), copy_scp, refs,
+                                                       utt2emo, config, args, scorer)
+    system_row, per_utt, system_tracks = score_against_references("system", syn_wavs, syn_scp, refs, utt2emo, config, args, scorer)
+
+    for row in per_utt:
+        focus = side["focus_rate"].get(row["uid"])
         row["focus_rate"] = float(focus) if focus is not None else None
         low_focus = row["focus_rate"] is not None and row["focus_rate"] < args.focus_rate_threshold
-        not_stopped = stop_failure(uid, side, maxlenratio, reduction_factor, row["duration_ratio"],
+        not_stopped = stop_failure(row["uid"], side, maxlenratio, reduction_factor, row["duration_ratio"],
                                    args.max_duration_ratio)
-        row.update(low_focus_rate=low_focus, not_stopped=not_stopped, attention_failure=low_focus or not_stopped)
-        if classifier is not None and row["emotion"] is not None:
-            feats = prosody_features(syn, args.fs, num_letters(ref_texts.get(uid, "")), args.n_fft, args.n_shift,
-                                         args.emotion_yin_threshold)
-            row["recognised"] = classifier.predict(feats[None])[0]
-            asked.append(row["emotion"])
-            recognised.append(row["recognised"])
-        per_utt.append(row)
+        row.update(low_focus_rate=low_focus, not_stopped=not_stopped, attention_failure=low_focus or not_stopped,
+                   missing=False)
+    per_utt += [{"uid": uid, "emotion": utt2emo.get(uid), "missing": True} for uid in missing_uids]
+    per_utt.sort(key=lambda r: r["uid"])
 
-    def mean_of(key: str) -> float:
-        values = [r[key] for r in per_utt if r.get(key) is not None and not math.isnan(r[key])]
-        return float(np.mean(values)) if values else float("nan")
-
+    focus_rates = [r["focus_rate"] for r in per_utt if r.get("focus_rate") is not None]
     failures = [r["uid"] for r in per_utt if r.get("attention_failure")]
     results: dict = {
         "num_utts": len(per_utt),
         "num_missing": len(missing_uids),
         "missing_uids": missing_uids,
         "num_not_in_reference": len(not_in_reference),
-        "mcd_db": mean_of("mcd_db"),
-        "f0_rmse_cents": mean_of("f0_rmse_cents"),
-        "vuv_error": mean_of("vuv_error"),
-        "duration_ratio": mean_of("duration_ratio"),
+        "f0_tracker": {"method": "yin", "yin_threshold": config.yin_threshold,
+                       "yin_trough_margin": config.yin_trough_margin, "f0min": config.f0min, "f0max": config.f0max,
+                       "silence_db": config.silence_db, "gross_error": GROSS_ERROR},
+        "reference": reference_row,
+        "copy_synthesis": copy_row,
+        "system": system_row,
         "attention_failures": {
             "count": len(failures),
             "low_focus_rate": sum(1 for r in per_utt if r.get("low_focus_rate")),
             "not_stopped": sum(1 for r in per_utt if r.get("not_stopped")),
             "uids": failures,
             "focus_rate_threshold": args.focus_rate_threshold,
-            "mean_focus_rate": mean_of("focus_rate"),
+            "mean_focus_rate": float(np.mean(focus_rates)) if focus_rates else None,
         },
         "emotion_labels": labels,
         "emotion_classifier": classifier_info,
-        "emotion_accuracy": None,
-        "emotion_confusion": None,
         "all_emotions_accuracy": None,
         "all_emotions_confusion": None,
+        "reference_driven_accuracy": None,
+        "reference_driven_confusion": None,
     }
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    if classifier is not None and asked:
-        matrix = confusion_matrix(asked, recognised, labels)
-        results["emotion_accuracy"] = accuracy(matrix)
-        results["emotion_confusion"] = matrix.tolist()
-        plot_confusion_matrix(matrix, labels, args.output_dir / "emotion_confusion.png", "eval: emotion asked")
+    for key, dirs in (("all_emotions", cross_dirs), ("reference_driven", ref_emotion_dirs)):
+        if scorer is None or not dirs:
+            continue
+        for emotion, scp, wavs in dirs:
+            for uid, value in sorted(wavs.items()):
+                scorer.add(key, uid, emotion, load_audio(resolve_wav_path(value, scp), args.fs))
+        results[f"{key}_accuracy"], results[f"{key}_confusion"] = scorer.result(key)
 
-    if classifier is not None and cross_dirs:
-        cross_asked, cross_recognised = [], []
-        for emotion, scp, cross_wavs in cross_dirs:
-            for uid, value in sorted(cross_wavs.items()):
-                syn = load_audio(resolve_wav_path(value, scp), args.fs)
-                feats = prosody_features(syn, args.fs, num_letters(ref_texts.get(uid, "")), args.n_fft, args.n_shift,
-                                         args.emotion_yin_threshold)
-                cross_asked.append(emotion)
-                cross_recognised.append(classifier.predict(feats[None])[0])
-        matrix = confusion_matrix(cross_asked, cross_recognised, labels)
-        results["all_emotions_accuracy"] = accuracy(matrix)
-        results["all_emotions_confusion"] = matrix.tolist()
-        plot_confusion_matrix(matrix, labels, args.output_dir / "all_emotions_confusion.png",
-                              "eval sentences in every emotion")
+    plot_periodicity({"reference": [a.track for a in refs.values()], "copy-synthesis": copy_tracks,
+                      "system": system_tracks}, args.output_dir / "periodicity.png")
     results["elapsed_s"] = round(time.time() - start, 1)
-    write_outputs(results, per_utt, args.output_dir)
+    write_outputs(results, per_utt, copy_rows, args.output_dir)
     return results
-
-
-# --- writing --------------------------------------------------------------------------------------------
-def _fmt(value, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
-
-
-def write_outputs(results: dict, per_utt: Sequence[dict], output_dir: Path) -> None:
-    def clean(value):
-        if isinstance(value, float) and math.isnan(value):
-            return None
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        return value
-
-    (output_dir / "results.json").write_text(json.dumps(clean(results), indent=2) + "\n")
-    keys = ["uid", "emotion", "recognised", "mcd_db", "f0_rmse_cents", "vuv_error", "duration_ratio", "focus_rate",
-            "attention_failure", "missing"]
-    with (output_dir / "per_utt.tsv").open("w") as f:
-        f.write("\t".join(keys) + "\n")
-        for row in per_utt:
-            f.write("\t".join(_fmt(row.get(k)) for k in keys) + "\n")
-    att = results["attention_failures"]
-    lines = [
-        "# Objective evaluation", "",
-        "| metric | value |", "|---|---|",
-        f"| utterances | {results['num_utts']} (missing: {results['num_missing']},"
-        f" synthesized but not in the reference: {results['num_not_in_reference']}) |",
-        f"| MCD (dB, DTW, c1-c24) | {_fmt(results['mcd_db'], 2)} |",
-        f"| log-F0 RMSE (cents) | {_fmt(results['f0_rmse_cents'], 1)} |",
-        f"| V/UV error | {_fmt(results['vuv_error'])} |",
-        f"| duration ratio (synth/ref) | {_fmt(results['duration_ratio'])} |",
-        f"| attention failures | {att['count']} (focus rate < {att['focus_rate_threshold']}: {att['low_focus_rate']},"
-        f" not stopped: {att['not_stopped']}) |",
-        f"| mean focus rate | {_fmt(att['mean_focus_rate'])} |",
-        f"| emotion accuracy (as asked) | {_fmt(results['emotion_accuracy'])} |",
-        f"| emotion accuracy (every sentence in all emotions) | {_fmt(results['all_emotions_accuracy'])} |",
-    ]
-    labels = results["emotion_labels"]
-    for key, title in (("emotion_confusion", "as asked"), ("all_emotions_confusion", "every sentence in all emotions")):
-        if results.get(key):
-            lines += ["", f"Confusion ({title}; rows asked, columns recognised):", "",
-                      "| | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
-            lines += [f"| {label} | " + " | ".join(str(v) for v in row) + " |" for label, row in zip(labels, results[key])]
-    if att["uids"]:
-        lines += ["", "Attention failures: " + ", ".join(att["uids"])]
-    if results["missing_uids"]:
-        lines += ["", "Missing (no synthesized utterance): " + ", ".join(results["missing_uids"])]
-    (output_dir / "results.md").write_text("\n".join(lines) + "\n")
 
 
 def main(cmd: Optional[Sequence[str]] = None) -> None:
@@ -388,9 +423,16 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
     with exit_on_error((FileNotFoundError, ValueError), logger, prog="tts_evaluate"):
         results = evaluate(args)
-    logger.info("MCD %.2f dB, F0 RMSE %.1f cents, emotion accuracy %s, attention failures %d -> %s",
-                results["mcd_db"], results["f0_rmse_cents"], results["emotion_accuracy"],
-                results["attention_failures"]["count"], args.output_dir / "results.md")
+    system = results["system"]
+    logger.info("system: MCD %s dB, voiced ratio %s (references %s), FFE %s, emotion accuracy %s, attention "
+                "failures %d -> %s", _short(system["mcd_db"]), _short(system["voiced_ratio"]),
+                _short(results["reference"]["voiced_ratio"]), _short(system["ffe"]),
+                _short(system.get("emotion_accuracy")), results["attention_failures"]["count"],
+                args.output_dir / "results.md")
+
+
+def _short(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Features: :func:`espkit.tts.emotion.prosody.prosody_from_frames` statistics of each waveform
 (log-F0 mean/std/range, log-energy mean/std/delta std, voiced ratio, duration, tokens per
-second), from raw YIN F0 and STFT energy. Classifier: multinomial logistic regression on
+second), from the evaluation's F0 tracker (:mod:`espkit.evaluate.f0_metrics`, the one setting
+of every F0 figure) and STFT energy. Classifier: multinomial logistic regression on
 standardized features with L2 regularisation, fitted by full-batch gradient descent (numpy).
 It is fitted on the *reference* recordings of the training set and applied to synthesized
 eval utterances; accuracy counts how often its decision equals the emotion asked for.
@@ -11,38 +12,41 @@ eval utterances; accuracy counts how often its decision equals the emotion asked
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from espkit.evaluate.f0_metrics import F0Track
+    from espkit.evaluate.spectral_metrics import FrameConfig
 
 logger = logging.getLogger(__name__)
 
 
 def prosody_features(
     wav: np.ndarray,
-    fs: int,
     num_tokens: int | None,
-    n_fft: int = 1024,
-    hop_length: int = 256,
-    yin_threshold: float = 0.45,
+    config: "FrameConfig",
+    track: "F0Track | None" = None,
 ) -> np.ndarray:
     """Prosody statistics ``(D,)`` of one waveform ``(T,)`` (see the module docstring).
 
-    ``yin_threshold``: see :class:`espkit.evaluate.spectral_metrics.FrameConfig` (0.45, chosen on dev).
+    F0 comes from the evaluation's one tracker (:func:`espkit.evaluate.f0_metrics.track_f0` with
+    ``config``, the setting of every other F0 figure); pass ``track`` when it is already computed.
     """
     import torch
 
+    from espkit.evaluate.f0_metrics import track_f0
     from espkit.tts.emotion.prosody import prosody_from_frames
     from espkit.tts.feats_extract.energy import Energy
-    from espkit.tts.feats_extract.pitch import Pitch
 
-    x = torch.from_numpy(np.asarray(wav, dtype=np.float64).reshape(1, -1))
-    pitch, _ = Pitch(fs=fs, n_fft=n_fft, hop_length=hop_length, use_continuous_f0=False, use_log_f0=False,
-                      yin_threshold=yin_threshold)(x)
-    energy, _ = Energy(fs=fs, n_fft=n_fft, hop_length=hop_length)(x)
-    num_frames = min(pitch.size(1), energy.size(1))
-    return prosody_from_frames(pitch[0, :num_frames, 0].numpy(), energy[0, :num_frames, 0].numpy(),
-                               num_tokens, fs, hop_length)
+    wav = np.asarray(wav, dtype=np.float64).reshape(-1)
+    if track is None:
+        track = track_f0(wav, config)
+    energy, _ = Energy(fs=config.fs, n_fft=config.n_fft, hop_length=config.hop_length)(torch.from_numpy(wav)[None])
+    num_frames = min(len(track.f0), energy.size(1))
+    return prosody_from_frames(track.f0[:num_frames], energy[0, :num_frames, 0].numpy(), num_tokens, config.fs,
+                               config.hop_length)
 
 
 class ProsodyEmotionClassifier:

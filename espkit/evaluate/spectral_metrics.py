@@ -1,4 +1,4 @@
-"""Synthesized vs. reference audio: MCD with DTW, log-F0 RMSE and V/UV error on the DTW path.
+"""Synthesized vs. reference audio: MCD with DTW, and the frame-level F0 figures on the DTW path.
 
 Both waveforms are cut to their speech region (frames within ``silence_db`` of the loudest
 frame, first to last) so that leading/trailing silence of different kinds (digital zeros vs.
@@ -7,9 +7,9 @@ of the two regions are aligned by DTW on ``c1..c_order``.
 
 - **MCD** (dB): mean over the DTW path of ``10 / ln 10 * sqrt(2 * sum_{d=1..order} (c_d - c'_d)^2)``
   (``c0``, the energy, excluded).
-- **log-F0 RMSE** (cents): ``1200 * log2(f0_syn / f0_ref)`` root-mean-squared over the path
-  pairs where both frames are voiced (YIN, :class:`~espkit.tts.feats_extract.pitch.Pitch`).
-- **V/UV error**: fraction of path pairs whose voicing decisions differ.
+- **F0 figures** (V/UV error, GPE, FFE, log-F0 RMSE in cents with its coverage): on the F0
+  tracks of the evaluation's one tracker sampled at the path pairs
+  (:mod:`espkit.evaluate.f0_metrics`).
 - **duration ratio**: synthesized samples / reference samples (whole files).
 """
 
@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
 from espkit.evaluate.dtw import dtw_path, euclidean_cost
+from espkit.evaluate.f0_metrics import YIN_THRESHOLD, YIN_TROUGH_MARGIN, F0Track, f0_frame_errors, track_f0
 from espkit.evaluate.mel_cepstrum import frame_energy_db, mel_cepstrum
 
 MCD_CONSTANT = 10.0 / math.log(10.0) * math.sqrt(2.0)
@@ -37,10 +39,10 @@ class FrameConfig:
     silence_db: float = 40.0
     f0min: float = 60.0
     f0max: float = 500.0
-    #: YIN's aperiodicity threshold for the frame-level F0 RMSE and V/UV error. 0.15 is the setting
-    #: whose F0 survives vocoding: reference vs. its own Griffin-Lim copy synthesis gave 9 cents
-    #: RMSE at 0.15 but 358 cents (octave errors) at 0.45 on egs/espeak_emo dev (docs/design.md).
-    yin_threshold: float = 0.15
+    #: The F0 tracker's setting for every F0 figure (:mod:`espkit.evaluate.f0_metrics`; chosen on
+    #: references and copy-synthesis, docs/design.md "Objective evaluation").
+    yin_threshold: float = YIN_THRESHOLD
+    yin_trough_margin: Optional[float] = YIN_TROUGH_MARGIN
 
 
 def speech_region(wav: np.ndarray, config: FrameConfig) -> slice:
@@ -56,57 +58,54 @@ def mcd_of_path(ref_mcep: np.ndarray, syn_mcep: np.ndarray, path: np.ndarray) ->
     return float(np.mean(MCD_CONSTANT * np.sqrt((diff**2).sum(axis=1))))
 
 
-def raw_f0(wav: np.ndarray, config: FrameConfig) -> np.ndarray:
-    """YIN F0 in Hz ``(T,)`` (0 = unvoiced) on the cepstrum frame grid."""
-    import torch
+@dataclass
+class Analysis:
+    """What the metrics need of one waveform, computed once (a reference is compared many times).
 
-    from espkit.tts.feats_extract.pitch import Pitch
-
-    pitch = Pitch(fs=config.fs, n_fft=config.n_fft, hop_length=config.hop_length, f0min=config.f0min,
-                  f0max=config.f0max, use_continuous_f0=False, use_log_f0=False,
-                  yin_threshold=config.yin_threshold)
-    f0, _ = pitch(torch.from_numpy(np.asarray(wav, dtype=np.float64))[None])
-    return f0[0, :, 0].double().numpy()
-
-
-def f0_errors(ref_f0: np.ndarray, syn_f0: np.ndarray, path: np.ndarray) -> tuple[float, float, int]:
-    """``(log-F0 RMSE in cents, V/UV error rate, voiced pairs)`` over ``path``.
-
-    The RMSE is NaN when no path pair is voiced on both sides.
+    Attributes:
+        num_samples: length of the waveform.
+        region: frames of its speech region (:func:`speech_region`).
+        mcep: mel-cepstra ``(T_region, order + 1)`` of the region.
+        track: the F0 track of the whole waveform (:func:`espkit.evaluate.f0_metrics.track_f0`).
     """
-    ref = ref_f0[path[:, 0]]
-    syn = syn_f0[path[:, 1]]
-    ref_voiced, syn_voiced = ref > 0, syn > 0
-    both = ref_voiced & syn_voiced
-    vuv_error = float(np.mean(ref_voiced != syn_voiced))
-    if not both.any():
-        return float("nan"), vuv_error, 0
-    cents = 1200.0 * np.log2(syn[both] / ref[both])
-    return float(np.sqrt(np.mean(cents**2))), vuv_error, int(both.sum())
+
+    num_samples: int
+    region: slice
+    mcep: np.ndarray
+    track: F0Track
+
+
+def analyse(wav: np.ndarray, config: FrameConfig) -> Analysis:
+    """:class:`Analysis` of one waveform ``(T,)`` in [-1, 1] at ``config.fs``."""
+    wav = np.asarray(wav, dtype=np.float64).reshape(-1)
+    if len(wav) == 0:
+        raise ValueError("cannot compare an empty waveform")
+    region = speech_region(wav, config)
+    mcep = mel_cepstrum(wav, config.fs, config.n_fft, config.hop_length, config.order)[region]
+    return Analysis(num_samples=len(wav), region=region, mcep=mcep, track=track_f0(wav, config))
+
+
+def compare_analyses(ref: Analysis, syn: Analysis) -> dict:
+    """All spectral/F0 metrics of one utterance pair, on the DTW path of their speech regions.
+
+    Returns:
+        ``{"mcd_db", "duration_ratio", "path_length"}`` and the frame-level F0 figures and
+        counts of :func:`espkit.evaluate.f0_metrics.f0_frame_errors`.
+    """
+    path = dtw_path(euclidean_cost(ref.mcep[:, 1:], syn.mcep[:, 1:]))
+    ref_f0 = ref.track.f0[ref.region]
+    syn_f0 = syn.track.f0[syn.region]
+    # the F0 track can be a frame shorter than the cepstra at the very end of a file
+    ref_index = np.minimum(path[:, 0], len(ref_f0) - 1)
+    syn_index = np.minimum(path[:, 1], len(syn_f0) - 1)
+    return {
+        "mcd_db": mcd_of_path(ref.mcep, syn.mcep, path),
+        **f0_frame_errors(ref_f0[ref_index], syn_f0[syn_index]),
+        "duration_ratio": syn.num_samples / ref.num_samples,
+        "path_length": int(len(path)),
+    }
 
 
 def compare_waveforms(ref_wav: np.ndarray, syn_wav: np.ndarray, config: FrameConfig) -> dict:
-    """All spectral/F0 metrics of one utterance pair (waveforms ``(T,)`` in [-1, 1] at ``config.fs``).
-
-    Returns:
-        ``{"mcd_db", "f0_rmse_cents", "vuv_error", "voiced_pairs", "duration_ratio", "path_length"}``.
-    """
-    ref_wav = np.asarray(ref_wav, dtype=np.float64).reshape(-1)
-    syn_wav = np.asarray(syn_wav, dtype=np.float64).reshape(-1)
-    if len(ref_wav) == 0 or len(syn_wav) == 0:
-        raise ValueError("cannot compare an empty waveform")
-    ref_region, syn_region = speech_region(ref_wav, config), speech_region(syn_wav, config)
-    ref_mcep = mel_cepstrum(ref_wav, config.fs, config.n_fft, config.hop_length, config.order)[ref_region]
-    syn_mcep = mel_cepstrum(syn_wav, config.fs, config.n_fft, config.hop_length, config.order)[syn_region]
-    path = dtw_path(euclidean_cost(ref_mcep[:, 1:], syn_mcep[:, 1:]))
-    ref_f0 = raw_f0(ref_wav, config)[ref_region]
-    syn_f0 = raw_f0(syn_wav, config)[syn_region]
-    f0_rmse, vuv_error, voiced_pairs = f0_errors(ref_f0, syn_f0, path)
-    return {
-        "mcd_db": mcd_of_path(ref_mcep, syn_mcep, path),
-        "f0_rmse_cents": f0_rmse,
-        "vuv_error": vuv_error,
-        "voiced_pairs": voiced_pairs,
-        "duration_ratio": len(syn_wav) / len(ref_wav),
-        "path_length": int(len(path)),
-    }
+    """:func:`compare_analyses` of two waveforms ``(T,)`` in [-1, 1] at ``config.fs``."""
+    return compare_analyses(analyse(ref_wav, config), analyse(syn_wav, config))

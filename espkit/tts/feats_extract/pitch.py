@@ -40,7 +40,12 @@ class Pitch(AbsFeatsExtract):
         reduction_factor: durations passed to ``forward`` count frames of the reduced
             (``T_feats / reduction_factor``) grid.
         use_token_averaged_f0: with ``durations``, average over each token's voiced frames.
-        yin_threshold: absolute threshold of the cumulative-mean-normalised difference.
+        yin_threshold: absolute threshold of the cumulative-mean-normalised difference ``d'``:
+            a frame is voiced when ``d'`` has a trough below it in the search range.
+        yin_trough_margin: the period is the first trough below ``yin_threshold`` that is also
+            within this margin of the frame's deepest ``d'`` (None: the first trough below the
+            threshold, plain YIN). A margin keeps a shallow trough at half the period (an octave
+            up) from being taken when a high threshold is used to catch weakly periodic frames.
     """
 
     @typechecked
@@ -56,6 +61,7 @@ class Pitch(AbsFeatsExtract):
         reduction_factor: int = 1,
         use_token_averaged_f0: bool = False,
         yin_threshold: float = 0.15,
+        yin_trough_margin: float | None = None,
     ):
         super().__init__()
         if not 0 < f0min < f0max < fs / 2:
@@ -72,6 +78,9 @@ class Pitch(AbsFeatsExtract):
         self.reduction_factor = reduction_factor
         self.use_token_averaged_f0 = use_token_averaged_f0
         self.yin_threshold = yin_threshold
+        if yin_trough_margin is not None and yin_trough_margin < 0:
+            raise ValueError(f"yin_trough_margin must be >= 0 or None, got {yin_trough_margin}")
+        self.yin_trough_margin = yin_trough_margin
         self.tau_min = max(2, int(math.floor(fs / f0max)))
         self.tau_max = int(math.ceil(fs / f0min))
         frame_length = max(n_fft, 2 * (self.tau_max + 2))
@@ -98,6 +107,8 @@ class Pitch(AbsFeatsExtract):
             use_log_f0=self.use_log_f0,
             reduction_factor=self.reduction_factor,
             use_token_averaged_f0=self.use_token_averaged_f0,
+            yin_threshold=self.yin_threshold,
+            yin_trough_margin=self.yin_trough_margin,
         )
 
     def forward(
@@ -154,6 +165,31 @@ class Pitch(AbsFeatsExtract):
         self, input: torch.Tensor, input_lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Raw YIN F0 in Hz ``(B, T_frames)`` (0 = unvoiced or padding) and frame counts."""
+        frames, valid, frame_lengths = self._analysis_frames(input, input_lengths)
+        return self._yin(self._cmnd(frames)) * valid, frame_lengths
+
+    @torch.no_grad()
+    def estimate_f0_and_periodicity(
+        self, input: torch.Tensor, input_lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Raw YIN F0 ``(B, T_frames)`` as :meth:`estimate_f0`, the periodicity ``(B, T_frames)``
+        and the frame counts ``(B,)``.
+
+        The periodicity is ``1 - min_tau d'(tau)`` over the search range ``[fs / f0max, fs / f0min]``
+        clipped to ``[0, 1]`` (``d'``: the cumulative-mean-normalised difference). It needs no
+        voicing threshold: about 1 for a periodic frame, near or below 0.5 for noise; 0 on padding.
+        """
+        frames, valid, frame_lengths = self._analysis_frames(input, input_lengths)
+        cmnd = self._cmnd(frames)
+        search = cmnd[..., self.tau_min : self.tau_max + 1]
+        periodicity = (1.0 - search.min(dim=-1).values).clamp(0.0, 1.0)
+        return self._yin(cmnd) * valid, periodicity * valid, frame_lengths
+
+    def _analysis_frames(
+        self, input: torch.Tensor, input_lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Mean-removed analysis frames ``(B, T, N)`` (float64), the real-frame mask ``(B, T)`` and
+        the frame counts ``(B,)``."""
         x = input.to(torch.float64)
         input_lengths = input_lengths.to(device=x.device, dtype=torch.long)
         frame_lengths = self._frame_grid.n_frames(input_lengths)
@@ -170,12 +206,12 @@ class Pitch(AbsFeatsExtract):
         inside = starts[..., None] + torch.arange(n, device=x.device) < input_lengths[:, None, None]
         frames = frames * inside
         frames = frames - frames.mean(dim=-1, keepdim=True)
-        f0 = self._yin(frames)
         valid = torch.arange(t_frames, device=x.device)[None, :] < frame_lengths[:, None]
-        return f0 * valid, frame_lengths
+        return frames, valid, frame_lengths
 
-    def _yin(self, frames: torch.Tensor) -> torch.Tensor:
-        """YIN on ``(B, T, N)`` frames -> F0 in Hz ``(B, T)``, 0 where unvoiced."""
+    def _cmnd(self, frames: torch.Tensor) -> torch.Tensor:
+        """Cumulative-mean-normalised difference ``(B, T, tau_max + 2)`` of ``(B, T, N)`` frames
+        (lags 0 .. tau_max + 1; ``d'(0) = 1``)."""
         n = frames.size(-1)
         n_lags = self.tau_max + 2  # lags 0 .. tau_max + 1 (one past for interpolation)
         window = n - n_lags + 1  # integration window so that j + tau stays in the frame
@@ -192,11 +228,19 @@ class Pitch(AbsFeatsExtract):
         cmnd[..., 1:] = torch.where(
             cum_mean > 1e-12 * energy_lag[..., :1], diff[..., 1:] / cum_mean.clamp(min=1e-300), 1.0
         )
+        return cmnd
+
+    def _yin(self, cmnd: torch.Tensor) -> torch.Tensor:
+        """YIN's period pick on a ``(B, T, lags)`` cumulative-mean-normalised difference -> F0 in
+        Hz ``(B, T)``, 0 where unvoiced."""
         # troughs below the threshold in [tau_min, tau_max]; the first one is the period
         centre = cmnd[..., self.tau_min : self.tau_max + 1]
         before = cmnd[..., self.tau_min - 1 : self.tau_max]
         after = cmnd[..., self.tau_min + 1 : self.tau_max + 2]
         candidate = (centre < self.yin_threshold) & (centre < before) & (centre <= after)
+        if self.yin_trough_margin is not None:
+            deepest = centre.min(dim=-1, keepdim=True).values
+            candidate &= centre <= deepest + self.yin_trough_margin
         voiced = candidate.any(dim=-1)
         first = candidate.to(torch.int8).argmax(dim=-1, keepdim=True)
         a = before.gather(-1, first).squeeze(-1)
@@ -204,7 +248,7 @@ class Pitch(AbsFeatsExtract):
         c = after.gather(-1, first).squeeze(-1)
         curvature = a - 2.0 * b + c
         shift = torch.where(curvature > 1e-12, 0.5 * (a - c) / curvature.clamp(min=1e-12), 0.0)
-        period = (first.squeeze(-1) + self.tau_min).to(frames.dtype) + shift.clamp(-1.0, 1.0)
+        period = (first.squeeze(-1) + self.tau_min).to(cmnd.dtype) + shift.clamp(-1.0, 1.0)
         return torch.where(voiced, self.fs / period, torch.zeros_like(period))
 
 

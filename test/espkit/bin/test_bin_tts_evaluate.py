@@ -12,6 +12,12 @@ from espkit.fileio.sound_scp import write_wav
 FS = 8000
 EMOTIONS = {"neutral": (150.0, 0.3, 1.0), "happy": (260.0, 0.5, 0.8), "sad": (100.0, 0.1, 1.4)}
 ARGS = ["--fs", str(FS), "--n_fft", "256", "--n_shift", "64", "--mcep_order", "16"]
+TRAIN_CONFIG = """
+tts_conf: {reduction_factor: 1}
+feats_extract: fbank
+feats_extract_conf: {fs: 8000, n_fft: 256, hop_length: 64, n_mels: 40, fmin: 0, fmax: 4000}
+emo_list: [neutral, happy, sad]
+"""
 
 
 def tone(f0: float, amplitude: float, seconds: float, seed: int) -> np.ndarray:
@@ -58,39 +64,87 @@ def dirs(tmp_path_factory):
     (syn / "speech_shape").mkdir()
     # maxlenratio 10, reduction factor 1: 40 frames is the limit -> happy did not stop
     (syn / "speech_shape" / "speech_shape").write_text("".join(f"{u} {40 if u.startswith('happy') else 20},80\n" for u in uids))
-    cross = {}
+    cross, driven = {}, {}
     for emotion in EMOTIONS:  # neutral text decoded as each emotion: again the matching reference
         d = root / f"syn_as_{emotion}"
         (d / "wav").mkdir(parents=True)
         (d / "wav" / "wav.scp").write_text(f"neutral_0000 {ref / 'wav' / f'{emotion}_0000.wav'}\n")
         cross[emotion] = d
-    return {"train": train, "ref": ref, "syn": syn, "cross": cross, "root": root}
+        # "driven by a reference of this emotion": a sad rendering whatever the reference (a model that
+        # ignores its reference), so only the sad one is right
+        d = root / f"syn_ref_{emotion}"
+        (d / "wav").mkdir(parents=True)
+        (d / "wav" / "wav.scp").write_text(f"neutral_0000 {ref / 'wav' / 'sad_0000.wav'}\n")
+        driven[emotion] = d
+    config = root / "config.yaml"
+    config.write_text(TRAIN_CONFIG)
+    return {"train": train, "ref": ref, "syn": syn, "cross": cross, "driven": driven, "config": config, "root": root}
 
 
 def test_evaluate_identical_audio(dirs, tmp_path):
     out = tmp_path / "eval"
     cross = [arg for e, d in dirs["cross"].items() for arg in ("--cross_emotion_dir", f"{e}={d}")]
+    driven = [arg for e, d in dirs["driven"].items() for arg in ("--ref_emotion_dir", f"{e}={d}")]
     main(["--ref_dir", str(dirs["ref"]), "--syn_dir", str(dirs["syn"]), "--train_dir", str(dirs["train"]),
-          "--output_dir", str(out), "--maxlenratio", "10", *cross, *ARGS])
+          "--output_dir", str(out), "--maxlenratio", "10", "--train_config", str(dirs["config"]), *cross, *driven,
+          *ARGS])
     results = json.loads((out / "results.json").read_text())
-    for key in ["mcd_db", "f0_rmse_cents", "vuv_error", "duration_ratio", "attention_failures", "emotion_accuracy",
-                "emotion_confusion", "all_emotions_accuracy", "all_emotions_confusion", "emotion_labels"]:
-        assert key in results, key
     assert results["num_utts"] == 3 and results["num_missing"] == 0
-    assert results["mcd_db"] == pytest.approx(0.0, abs=1e-9)
-    assert results["f0_rmse_cents"] == pytest.approx(0.0, abs=1e-6)
-    assert results["duration_ratio"] == pytest.approx(1.0)
+    system, reference, copy = results["system"], results["reference"], results["copy_synthesis"]
+    for key in ["mcd_db", "f0_rmse_cents", "f0_rmse_coverage", "vuv_error", "gpe", "ffe", "voiced_ratio",
+                "periodicity", "duration_ratio", "emotion_accuracy", "emotion_confusion"]:
+        assert key in system and key in copy, key
+    assert system["mcd_db"] == pytest.approx(0.0, abs=1e-9)
+    assert system["f0_rmse_cents"] == pytest.approx(0.0, abs=1e-6) and system["f0_rmse_coverage"] == 1.0
+    assert system["ffe"] == 0.0 and system["gpe"] == 0.0 and system["vuv_error"] == 0.0
+    assert system["duration_ratio"] == pytest.approx(1.0)
+    assert system["voiced_ratio"] == pytest.approx(reference["voiced_ratio"]) and reference["voiced_ratio"] > 0.9
+    assert system["periodicity"] == reference["periodicity"] and reference["periodicity"]["p50"] > 0.9
+    # the copy-synthesis row: Griffin-Lim of the references' own features, computed in this run
+    assert copy["num_utts"] == 3 and copy["mcd_db"] > 0.0 and copy["ffe"] is not None
+    assert len((out / "copy_synthesis" / "wav" / "wav.scp").read_text().splitlines()) == 3
+    assert len((out / "per_utt_copy_synthesis.tsv").read_text().splitlines()) == 4
     failures = results["attention_failures"]
     assert failures["count"] == 2 and failures["low_focus_rate"] == 1 and failures["not_stopped"] == 1
     assert sorted(failures["uids"]) == ["happy_0000", "sad_0000"]
-    assert results["emotion_accuracy"] == pytest.approx(1.0)
+    assert system["emotion_accuracy"] == pytest.approx(1.0) and reference["emotion_accuracy"] == pytest.approx(1.0)
     assert results["all_emotions_accuracy"] == pytest.approx(1.0)
     assert np.trace(np.array(results["all_emotions_confusion"])) == 3
-    assert (out / "emotion_confusion.png").stat().st_size > 0
-    assert (out / "all_emotions_confusion.png").exists()
+    assert results["reference_driven_accuracy"] == pytest.approx(1 / 3)  # only "sad" was right
+    assert results["f0_tracker"]["yin_threshold"] == 0.45
+    for name in ("emotion_confusion", "all_emotions_confusion", "reference_driven_confusion", "periodicity"):
+        assert (out / f"{name}.png").stat().st_size > 0, name
     md = (out / "results.md").read_text()
-    assert "| MCD (dB, DTW, c1-c24) | 0.00 |" in md and "Attention failures: happy_0000, sad_0000" in md
+    assert "| metric | reference | copy-synthesis | system |" in md
+    assert "| MCD (dB, DTW, c1-c24) | — | " in md and md.count(" | 0.00 |") >= 1
+    assert "| driven by a reference utterance of each emotion from another sentence | 0.333 |" in md
+    assert "Attention failures: happy_0000, sad_0000" in md and "barely voiced" not in md
     assert len((out / "per_utt.tsv").read_text().splitlines()) == 4
+
+
+def test_unvoiced_synthesis_is_reported_as_such(dirs, tmp_path):
+    """A system whose speech has no voiced frame: coverage 0, FFE = the reference's voiced share, no NaN."""
+    rng = np.random.default_rng(0)
+    lines = []
+    for line in (dirs["ref"] / "wav.scp").read_text().splitlines():
+        uid = line.split()[0]
+        path = tmp_path / "noise" / f"{uid}.wav"
+        write_wav(path, FS, (0.3 * rng.standard_normal(FS)).astype(np.float32))
+        lines.append(f"{uid} {path}")
+    syn = write_syn_dir(tmp_path / "syn", lines)
+    out = tmp_path / "out"
+    main(["--ref_dir", str(dirs["ref"]), "--syn_dir", str(syn), "--output_dir", str(out), "--copy_synthesis",
+          "false", *ARGS])
+    text = (out / "results.json").read_text()
+    assert "NaN" not in text
+    system = json.loads(text)["system"]
+    assert system["voiced_ratio"] < 0.05 and system["f0_rmse_coverage"] < 0.05
+    if system["f0_rmse_coverage"] == 0:
+        assert system["f0_rmse_cents"] is None and "coverage 0" in system["null_reasons"]["f0_rmse_cents"]
+    assert system["ffe"] == pytest.approx(system["ref_voiced_share"], abs=0.05)
+    md = (out / "results.md").read_text()
+    assert "**The system's speech is barely voiced**" in md
+    assert "copy-synthesis (not computed)" in md
 
 
 def write_syn_dir(root, lines):
@@ -111,13 +165,14 @@ def test_missing_synthesis_is_reported_apart_from_attention_failures(dirs, tmp_p
     assert results["num_utts"] == 3 and results["num_missing"] == 2 and results["missing_uids"] == missing
     assert results["num_not_in_reference"] == 2
     assert results["attention_failures"]["count"] == 0 and results["attention_failures"]["uids"] == []
-    assert results["mcd_db"] == pytest.approx(0.0, abs=1e-9)  # the one matched pair is identical
-    assert results["emotion_accuracy"] is None  # no --train_dir: no classifier
+    assert results["system"]["mcd_db"] == pytest.approx(0.0, abs=1e-9)  # the one matched pair is identical
+    assert "emotion_accuracy" not in results["system"]  # no --train_dir: no classifier
+    assert results["copy_synthesis"] is None  # no --train_config
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("2 of the 3 reference utterances" in w and all(u in w for u in missing) for w in warnings), warnings
     assert any("2 synthesized utterances are not in" in w and "other_0000, other_0001" in w for w in warnings), warnings
     md = (tmp_path / "out" / "results.md").read_text()
-    assert "| utterances | 3 (missing: 2, synthesized but not in the reference: 2) |" in md
+    assert "Utterances: 3 (missing: 2, synthesized but not in the reference: 2)" in md
     assert "| attention failures | 0 (" in md and "Attention failures:" not in md
     assert "Missing (no synthesized utterance): " + ", ".join(missing) in md
     rows = {line.split("\t")[0]: line.split("\t") for line in (tmp_path / "out" / "per_utt.tsv").read_text().splitlines()}
@@ -167,6 +222,16 @@ def test_user_errors(dirs, tmp_path):
     with pytest.raises(SystemExit):
         main(["--ref_dir", str(dirs["ref"]), "--syn_dir", str(dirs["syn"]), "--train_dir", str(dirs["train"]),
               "--cross_emotion_dir", "angry=x", "--output_dir", str(tmp_path / "o2"), *ARGS])
+    with pytest.raises(ValueError, match="--ref_emotion_dir 'happy': expected EMOTION=DIR"):
+        evaluate(get_parser().parse_args(["--ref_dir", str(dirs["ref"]), "--syn_dir", str(dirs["syn"]),
+                                          "--train_dir", str(dirs["train"]), "--ref_emotion_dir", "happy",
+                                          "--output_dir", str(tmp_path / "o3"), *ARGS]))
+    wrong_rate = tmp_path / "config16k.yaml"
+    wrong_rate.write_text(TRAIN_CONFIG.replace("fs: 8000", "fs: 16000"))
+    with pytest.raises(ValueError, match="the features are at 16000 Hz but --fs is 8000"):
+        evaluate(get_parser().parse_args(["--ref_dir", str(dirs["ref"]), "--syn_dir", str(dirs["syn"]),
+                                          "--train_config", str(wrong_rate), "--output_dir", str(tmp_path / "o4"),
+                                          *ARGS]))
 
 
 def test_num_letters():

@@ -1,0 +1,213 @@
+"""The files of ``espkit.bin.tts_evaluate``: ``results.json``, ``results.md``, per-utterance TSVs, plots.
+
+``results.md`` puts the three rows side by side (reference, copy-synthesis, system) so that every
+system figure stands beside its ceiling, says which figures bound which, and states in words what
+the figures show when the system's speech is barely voiced or a figure rests on few frames.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+#: Below this share of the reference's voiced frames, a figure computed on frames voiced in both
+#: rests on too little to stand alone: ``results.md`` says so beside it.
+LOW_COVERAGE = 0.2
+#: A system voiced-frame ratio below this fraction of the references' is called "barely voiced".
+BARELY_VOICED = 0.5
+
+
+def clean_for_json(value: Any) -> Any:
+    """NaN -> None, recursively (JSON has no NaN; each None of a figure has its reason beside it)."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: clean_for_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean_for_json(v) for v in value]
+    return value
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _periodicity(row: Optional[dict]) -> str:
+    if not row or not row.get("periodicity"):
+        return "n/a"
+    p = row["periodicity"]
+    return f"{p['p10']:.2f} / {p['p50']:.2f} / {p['p90']:.2f}"
+
+
+def _with_coverage(row: Optional[dict], key: str, digits: int) -> str:
+    """A figure computed on frames voiced in both, with the coverage beside it."""
+    if not row:
+        return "n/a"
+    value, coverage = row.get(key), row.get("f0_rmse_coverage")
+    if value is None:
+        reason = (row.get("null_reasons") or {}).get(key, "undefined")
+        return f"n/a ({reason})"
+    text = f"{value:.{digits}f} (on {fmt(coverage, 2)} of ref-voiced frames"
+    return text + (", too few to stand alone)" if coverage is not None and coverage < LOW_COVERAGE else ")")
+
+
+def results_table(results: dict) -> List[str]:
+    """The reference / copy-synthesis / system table of ``results.md``."""
+    ref, copy, system = results["reference"], results.get("copy_synthesis"), results["system"]
+    rows = [("reference", ref), ("copy-synthesis", copy), ("system", system)]
+    dash = "—"
+
+    def line(name: str, cells: Sequence[str]) -> str:
+        return f"| {name} | " + " | ".join(cells) + " |"
+
+    def each(key: str, digits: int = 3, on_reference: Optional[str] = None) -> List[str]:
+        cells = []
+        for label, row in rows:
+            if label == "reference" and on_reference is not None:
+                cells.append(on_reference)
+            else:
+                cells.append(fmt(row.get(key), digits) if row else "n/a")
+        return cells
+
+    copy_note = "" if copy else " (not computed)"
+    return [
+        f"| metric | reference | copy-synthesis{copy_note} | system |",
+        "|---|---|---|---|",
+        line("utterances", each("num_utts")),
+        line("voiced-frame ratio (active frames)", each("voiced_ratio")),
+        line("periodicity p10 / p50 / p90 (active frames)", [_periodicity(r) for _, r in rows]),
+        line("V/UV error", each("vuv_error", on_reference=dash)),
+        line("F0 frame error (FFE)", each("ffe", on_reference=dash)),
+        line("gross pitch error (GPE, > 20 %)", [dash] + [_with_coverage(r, "gpe", 3) for _, r in rows[1:]]),
+        line("log-F0 RMSE (cents)", [dash] + [_with_coverage(r, "f0_rmse_cents", 1) for _, r in rows[1:]]),
+        line("MCD (dB, DTW, c1-c24)", each("mcd_db", 2, on_reference=dash)),
+        line("duration ratio (synth/ref)", each("duration_ratio", on_reference=dash)),
+        line("emotion accuracy (as asked)", each("emotion_accuracy")),
+    ]
+
+
+def what_it_shows(results: dict) -> List[str]:
+    """Sentences on what the figures show, and what they cannot."""
+    ref, copy, system = results["reference"], results.get("copy_synthesis"), results["system"]
+    lines = [
+        "The reference column describes the recordings (their errors against themselves are 0 by "
+        "definition). The copy-synthesis column is each reference through the model's feature extractor "
+        "and the same vocoder: it bounds what the system can reach with this vocoder, so a system figure "
+        "near it means the acoustic model is not the limit, and the gap between the copy-synthesis and the "
+        "reference is the vocoder's own loss. Errors are measured against the references on the DTW path; "
+        "the voiced-frame ratio and the periodicity need no reference (periodicity: 1 - YIN's minimum "
+        "normalised difference, no voicing threshold; about 1 for a periodic frame)."
+    ]
+    ref_voiced, sys_voiced = ref.get("voiced_ratio"), system.get("voiced_ratio")
+    if ref_voiced and sys_voiced is not None and sys_voiced < BARELY_VOICED * ref_voiced:
+        copy_text = ""
+        if copy and copy.get("voiced_ratio") is not None:
+            copy_text = f" (copy-synthesis: {copy['voiced_ratio']:.3f})"
+        lines.append(
+            f"**The system's speech is barely voiced**: {sys_voiced:.3f} of its active frames are voiced against "
+            f"{ref_voiced:.3f} in the references{copy_text}. Its F0 errors are then mostly voicing errors (FFE), "
+            "and the pitch figures (GPE, log-F0 RMSE) describe only the few frames voiced in both."
+        )
+    coverage = system.get("f0_rmse_coverage")
+    if coverage is not None and coverage < LOW_COVERAGE:
+        lines.append(f"The system's GPE and log-F0 RMSE rest on {coverage:.2f} of the reference's voiced frames: "
+                     "read them with the FFE, not alone.")
+    lines.append("Objective figures cannot say how natural or pleasant the speech sounds; listen to "
+                 "`copy_synthesis/wav/` and the system's `wav/` side by side.")
+    return lines
+
+
+def write_outputs(results: dict, per_utt: Sequence[dict], copy_rows: Sequence[dict], output_dir: Path) -> None:
+    """``results.json``, ``results.md``, ``per_utt.tsv`` and ``per_utt_copy_synthesis.tsv``."""
+    output_dir = Path(output_dir)
+    (output_dir / "results.json").write_text(json.dumps(clean_for_json(results), indent=2) + "\n")
+    keys = ["uid", "emotion", "recognised", "mcd_db", "voiced_ratio", "vuv_error", "gpe", "ffe", "f0_rmse_cents",
+            "f0_rmse_coverage", "duration_ratio", "focus_rate", "attention_failure", "missing"]
+    for name, rows, columns in (("per_utt.tsv", per_utt, keys),
+                                ("per_utt_copy_synthesis.tsv", copy_rows, keys[:-3])):
+        if name != "per_utt.tsv" and not rows:
+            continue
+        with (output_dir / name).open("w") as f:
+            f.write("\t".join(columns) + "\n")
+            for row in rows:
+                f.write("\t".join(fmt(row.get(k)) for k in columns) + "\n")
+    att = results["attention_failures"]
+    tracker = results["f0_tracker"]
+    lines = [
+        "# Objective evaluation", "",
+        f"Utterances: {results['num_utts']} (missing: {results['num_missing']}, synthesized but not in the "
+        f"reference: {results['num_not_in_reference']}). F0 tracker for every F0 figure and the emotion "
+        f"classifier: YIN, threshold {tracker['yin_threshold']}, trough margin {tracker['yin_trough_margin']}, "
+        f"{tracker['f0min']:g}-{tracker['f0max']:g} Hz; active frames within {tracker['silence_db']:g} dB of the "
+        "loudest.", "",
+        *results_table(results), "",
+        *[f"{text}\n" for text in what_it_shows(results)],
+        "| emotion control (system) | accuracy |", "|---|---|",
+        f"| as asked (eval labels) | {fmt(results['system'].get('emotion_accuracy'))} |",
+        f"| every eval sentence in all emotions, from its neutral text | {fmt(results['all_emotions_accuracy'])} |",
+        f"| driven by a reference utterance of each emotion from another sentence | "
+        f"{fmt(results['reference_driven_accuracy'])} |",
+        "",
+        "| attention | value |", "|---|---|",
+        f"| attention failures | {att['count']} (focus rate < {att['focus_rate_threshold']}: {att['low_focus_rate']},"
+        f" not stopped: {att['not_stopped']}) |",
+        f"| mean focus rate | {fmt(att['mean_focus_rate'])} |",
+    ]
+    labels = results["emotion_labels"]
+    confusions = [(results["system"].get("emotion_confusion"), "system, as asked"),
+                  (results["all_emotions_confusion"], "system, every sentence in all emotions"),
+                  (results["reference_driven_confusion"], "system, reference-driven")]
+    for matrix, title in confusions:
+        if matrix:
+            lines += ["", f"Confusion ({title}; rows asked, columns recognised):", "",
+                      "| | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
+            lines += [f"| {label} | " + " | ".join(str(v) for v in row) + " |" for label, row in zip(labels, matrix)]
+    if att["uids"]:
+        lines += ["", "Attention failures: " + ", ".join(att["uids"])]
+    if results["missing_uids"]:
+        lines += ["", "Missing (no synthesized utterance): " + ", ".join(results["missing_uids"])]
+    (output_dir / "results.md").write_text("\n".join(lines) + "\n")
+    _plot_confusions(results, output_dir)
+
+
+def _plot_confusions(results: dict, output_dir: Path) -> None:
+    from espkit.evaluate.emotion_accuracy import plot_confusion_matrix
+
+    labels = results["emotion_labels"]
+    for matrix, name, title in ((results["system"].get("emotion_confusion"), "emotion_confusion", "eval: emotion asked"),
+                                (results["all_emotions_confusion"], "all_emotions_confusion",
+                                 "eval sentences in every emotion"),
+                                (results["reference_driven_confusion"], "reference_driven_confusion",
+                                 "eval sentences driven by a reference")):
+        if matrix:
+            plot_confusion_matrix(np.array(matrix), labels, output_dir / f"{name}.png", title)
+
+
+def plot_periodicity(tracks: Dict[str, list], path: Path) -> None:
+    """Histograms of the per-frame periodicity over the active frames of each row's waveforms."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    bins = np.linspace(0.0, 1.0, 41)
+    for name, row_tracks in tracks.items():
+        if not row_tracks:
+            continue
+        values = np.concatenate([t.periodicity[t.active] for t in row_tracks])
+        if len(values):
+            ax.hist(values, bins=bins, density=True, histtype="step", linewidth=1.5, label=f"{name} ({len(values)} frames)")
+    ax.set_xlabel("periodicity (1 - min normalised difference)")
+    ax.set_ylabel("density of active frames")
+    ax.set_title("How periodic is the speech? (no voicing threshold)")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

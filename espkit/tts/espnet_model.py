@@ -84,6 +84,15 @@ class ESPnetTTSModel(AbsESPnetModel):
         self.tts = tts
         self.emo_source = emo_source
 
+    @property
+    def emotion_from_reference(self) -> bool:
+        """Whether a reference utterance can set the emotion at inference: the TTS model is
+        conditioned on the extractor's embedding (``emo_source: reference``), or on labels with an
+        emotion classifier whose posterior of the reference becomes the label mix."""
+        if self.emo_source == "reference":
+            return True
+        return self.emo_source == "label" and self.emo_extract is not None and self.emo_classifier is not None
+
     # --- features ------------------------------------------------------------------------------
     def extract_feats(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """``(B, T_wav)`` -> un-normalised features ``(B, T_feats, odim)`` and lengths."""

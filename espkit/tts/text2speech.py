@@ -343,14 +343,23 @@ class Text2Speech:
                 raise ValueError("use_teacher_forcing needs the reference speech (speech=...)")
             emotion: Dict[str, Any] = {"label": None, "weights": None}
             model_emo = None
-            has_classifier = self.model.emo_classifier is not None and reference is not None
+            if reference is not None and not use_teacher_forcing and not self.model.emotion_from_reference:
+                raise ValueError(
+                    "a reference speech was given, but this model cannot take an emotion from it: it was trained "
+                    f"with emo_source={self.model.emo_source} and without an emotion extractor and classifier "
+                    "(--emo_extract, --emo_classifier); pass emo_labs instead, or use the speech for teacher forcing "
+                    "(use_teacher_forcing=True)")
             if emo_labs is not None:
                 model_emo, emotion["label"], emotion["weights"] = self.resolve_emotion(emo_labs)
             elif self.model.emo_source == "label" and self.model.tts.num_emotions() > 0:
-                if not has_classifier:
+                if reference is None or not self.model.emotion_from_reference:
                     names = ", ".join(self.emotions.emo_list) if self.emotions is not None else "none"
-                    raise ValueError(f"this model is conditioned on an emotion: pass emo_labs (one of: {names}, "
-                                     "an id, or a {name: weight} mix) or a reference speech")
+                    how = ("emo_labs (one of: " + names + ", an id, or a {name: weight} mix)")
+                    if self.model.emotion_from_reference:
+                        how += " or a reference speech (speech=...) whose emotion the model's classifier recognises"
+                    else:
+                        how += "; it cannot take an emotion from a reference (no emotion extractor and classifier)"
+                    raise ValueError(f"this model is conditioned on an emotion: pass {how}")
                 posterior = self._reference_posterior(reference).float().cpu()
                 model_emo, emotion["label"], emotion["weights"] = self.resolve_emotion(posterior.numpy())
             if emo_feats is not None:

@@ -2,8 +2,9 @@
 # The shared staged TTS recipe (ESPnet2's egs2/TEMPLATE/tts1/tts.sh shape). Run from a recipe
 # directory (egs/<corpus>/tts1) through its run.sh:
 #   1 data preparation (local/data.sh)    5 training
-#   2 format/dump (check/resample --fs)   6 decoding (tts_inference, split in --inference_nj jobs)
-#   3 token list                          7 objective evaluation (tts_evaluate)
+#   2 format/dump (check/resample --fs)   6 decoding (tts_inference, split in --inference_nj jobs; the
+#   3 token list                            test sets also in every emotion and driven by references)
+#                                         7 objective evaluation (tts_evaluate, with copy-synthesis)
 #   4 statistics collection (--nj jobs)   8 model packing (pack_model)
 # Each stage logs to a file and leaves a ".done" marker holding a signature of its inputs; a re-run
 # with the same inputs skips the stage ("already done"), changed inputs redo it.
@@ -45,6 +46,8 @@ inference_args=""    # extra options of tts_inference
 inference_model=valid.loss.best.pth
 neutral_emotion=neutral   # text of this emotion is decoded in every emotion (stage 6)
 cross_emotion_decode=true # decode the test sentences in all emotions too
+reference_emotion_decode=true # ... and driven by a reference utterance of each emotion from another
+                          # sentence (models that can take an emotion from a reference)
 eval_args=""         # extra options of tts_evaluate
 smoke=false          # accepted for symmetry with run.sh (run.sh picks the smoke settings)
 
@@ -66,7 +69,7 @@ check_int ngpu 0
 [ "${stage}" -le "${last_stage}" ] || { log "ERROR: --stage ${stage}: the stages are 1-${last_stage}"; exit 1; }
 [ "${stop_stage}" -ge "${stage}" ] || { log "ERROR: --stop_stage ${stop_stage} is below --stage ${stage}"; exit 1; }
 case "${token_type}" in char|phn) ;; *) log "ERROR: --token_type ${token_type}: must be char or phn"; exit 1 ;; esac
-for _option in smoke cross_emotion_decode; do
+for _option in smoke cross_emotion_decode reference_emotion_decode; do
     case "${!_option}" in true|false) ;; *) log "ERROR: --${_option} ${!_option}: must be true or false"; exit 1 ;; esac
 done
 
@@ -345,6 +348,32 @@ if run_stage 6; then
                 mark_done "${marker}" "${signature} neutral_emotion=${neutral_emotion}"
             done
         fi
+        if [ "${reference_emotion_decode}" = true ] && [ -f "${src}/utt2emo" ] && [ -f "${dumpdir}/raw/${train_set}/emo_list" ]; then
+            if ! ${python} -c 'import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+ok = c.get("emo_source") == "reference" or (c.get("emo_source", "label") == "label" and c.get("emo_extract") and c.get("emo_classifier"))
+sys.exit(0 if ok else 1)' "${tts_exp}/config.yaml"; then
+                log "Stage 6: ${tag} cannot take an emotion from a reference (no --emo_extract and --emo_classifier):" \
+                    "no reference-driven decoding of ${dset}"
+            else
+                for emo in $(cat "${dumpdir}/raw/${train_set}/emo_list"); do
+                    driven=${tts_exp}/${decode_tag}/${dset}_ref_${emo}
+                    marker=${driven}/.decode.done
+                    if is_done "${marker}" "${signature} neutral_emotion=${neutral_emotion} $(checksum "${src}/wav.scp")"; then
+                        log "Stage 6: decoding ${dset} (${neutral_emotion} text) driven by ${emo} references: already done, skipping"
+                        continue
+                    fi
+                    run_logged "${expdir}/logs/reference_pairs.log" ${python} utils/make_reference_pairs.py \
+                        --data_dir "${src}" --emotion "${emo}" --target_emotion "${neutral_emotion}" --output "${driven}.scp"
+                    awk 'NR == FNR {keep[$1] = 1; next} ($1 in keep)' "${driven}.scp" "${src}/text" > "${driven}.text"
+                    log "Stage 6: decoding the ${neutral_emotion} text of ${dset} driven by ${emo} references of other sentences -> ${driven}"
+                    decode "${driven}" "${driven}.scp" --data_path_and_name_and_type "${driven}.text,text,text" \
+                        --data_path_and_name_and_type "${driven}.scp,speech,sound"
+                    cp "${driven}.scp.pairs" "${driven}/reference_pairs"
+                    mark_done "${marker}" "${signature} neutral_emotion=${neutral_emotion} $(checksum "${src}/wav.scp")"
+                done
+            fi
+        fi
     done
 fi
 
@@ -357,9 +386,12 @@ if run_stage 7; then
         eval_dir=${tts_exp}/eval
         [ "${num_test_sets}" -gt 1 ] && eval_dir=${tts_exp}/eval_${dset}
         cross_opts=()
-        if [ "${cross_emotion_decode}" = true ] && [ -f "${dumpdir}/raw/${train_set}/emo_list" ]; then
+        if [ -f "${dumpdir}/raw/${train_set}/emo_list" ]; then
             for emo in $(cat "${dumpdir}/raw/${train_set}/emo_list"); do
-                [ -f "${out}_as_${emo}/wav/wav.scp" ] && cross_opts+=(--cross_emotion_dir "${emo}=${out}_as_${emo}")
+                [ "${cross_emotion_decode}" = true ] && [ -f "${out}_as_${emo}/wav/wav.scp" ] && cross_opts+=(--cross_emotion_dir "${emo}=${out}_as_${emo}")
+                if [ "${reference_emotion_decode}" = true ] && [ -f "${out}_ref_${emo}/wav/wav.scp" ]; then
+                    cross_opts+=(--ref_emotion_dir "${emo}=${out}_ref_${emo}")
+                fi
             done
         fi
         marker=${eval_dir}/.eval.done

@@ -27,10 +27,10 @@ n_fft=1024
 n_shift=256
 
 if [ "${smoke}" = true ]; then
-    # 3 training, 1 dev and 1 eval sentence in 4 emotions; kept apart from the full run's directories
+    # 3 training, 1 dev and 2 eval sentences in 4 emotions (two: references come from another sentence); kept apart from the full run's directories
     opts=(
         --datadir data/smoke --dumpdir dump/smoke --expdir exp/smoke
-        --local_data_opts "--datadir data/smoke --train_sentences 3 --dev_sentences 1 --eval_sentences 1"
+        --local_data_opts "--datadir data/smoke --train_sentences 3 --dev_sentences 1 --eval_sentences 2"
         --train_config conf/tuning/train_smoke.yaml --inference_config conf/tuning/decode_smoke.yaml
         --eval_args "--max_train_utts 0"
     )

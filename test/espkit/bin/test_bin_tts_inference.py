@@ -86,7 +86,7 @@ def test_unknown_or_missing_emotion_fails_listing_known_ones(tts):
         tts("ab", emo_labs="joy")
     with pytest.raises(ValueError, match="out of range"):
         tts("ab", emo_labs=7)
-    with pytest.raises(ValueError, match="pass emo_labs \\(one of: neutral, happy, sad, angry"):
+    with pytest.raises(ValueError, match="pass emo_labs \\(one of: neutral, happy, sad, angry.* or a reference speech"):
         tts("ab")
     with pytest.raises(ValueError, match="unknown option 'beam'"):
         tts("ab", emo_labs=0, decode_conf={"beam": 3})
@@ -109,6 +109,25 @@ def test_reference_speech_gives_posterior_and_teacher_forcing_keeps_length(tts, 
         tts("ab", speech=tmp_path / "16k.wav", emo_labs=0)
     with pytest.raises(ValueError, match="use_teacher_forcing needs the reference speech"):
         tts("ab", emo_labs=0, decode_conf={"use_teacher_forcing": True})
+
+
+def test_reference_to_a_model_that_cannot_use_it_is_an_error(trained, tmp_path):
+    """A label-only model (no emotion extractor or classifier) refuses a reference instead of asking for one."""
+    data, _ = trained
+    exp = tmp_path / "labels_only"
+    train_main(tiny_train_args(data, exp, ["--max_epoch", "1"]))
+    tts = Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", **DECODE)
+    assert tts.model.emotion_from_reference is False
+    wav_path = read_2columns_text(data["wav.scp"])["happy_0001"]
+    with pytest.raises(ValueError, match="a reference speech was given, but this model cannot take an emotion from it"):
+        tts("ab", speech=wav_path)
+    with pytest.raises(ValueError, match="cannot take an emotion from it"):
+        tts("ab", speech=wav_path, emo_labs="happy")  # the reference would be silently unused
+    with pytest.raises(ValueError, match=r"pass emo_labs \(one of: .*\); it cannot take an emotion from a reference"):
+        tts("ab")
+    _, wav = read_wav(wav_path, dtype="float32")  # teacher forcing is a use of the speech
+    forced = tts("ab ba", speech=wav, emo_labs="sad", decode_conf={"use_teacher_forcing": True})
+    assert forced["feat_gen"].shape[0] == len(wav) // HOP + 1
 
 
 def test_vocoder_config_sets_griffin_lim_options(trained, tmp_path):

@@ -23,6 +23,9 @@ extras_require = {
     "test": ["pytest>=7.0", "scipy>=1.9"],
     "plot": ["matplotlib>=3.6"],
     "tensorboard": ["tensorboard>=2.10"],
+    # Praat's pitch tracker, the independent reference of bench/validate_f0_tracker.py (not used by
+    # espkit itself; not installed by tools/install.sh).
+    "validation": ["praat-parselmouth>=0.4"],
 }
 extras_require["all"] = sorted({req for reqs in extras_require.values() for req in reqs})
 

@@ -20,8 +20,9 @@ For each YIN threshold of ``--thresholds`` it measures the in-house YIN
 
 Selection rule, fixed before looking at any figure: the threshold with the lowest FFE against
 Praat on the references, among those with synthetic GPE below 2 % and noise false voicing below
-5 %. No output of a trained system is read. Needs the ``recipe`` extra plus
-``pip install praat-parselmouth`` (a validation tool only; espkit does not depend on it).
+5 %. No output of a trained system is read. Needs ``pip install -e '.[validation]'``
+(praat-parselmouth: a validation tool only; espkit does not depend on it). The figures and the
+choice are in docs/design.md, "Objective evaluation".
 """
 
 from __future__ import annotations
@@ -85,7 +86,10 @@ def synthetic_set(fs: int, hop: int, seed: int = 0, num_tones: int = 40, num_noi
 
 def praat_track(wav: np.ndarray, fs: int, hop: int, num_frames: int, f0min: float, f0max: float) -> np.ndarray:
     """Praat's ``To Pitch (ac)`` F0 (0 = unvoiced) at the frame times ``t * hop / fs``."""
-    import parselmouth
+    try:
+        import parselmouth
+    except ImportError:
+        raise SystemExit("validate_f0_tracker.py needs Praat's tracker: pip install -e '.[validation]'") from None
 
     pitch = parselmouth.Sound(wav, sampling_frequency=fs).to_pitch_ac(
         time_step=hop / fs, pitch_floor=f0min, pitch_ceiling=f0max)

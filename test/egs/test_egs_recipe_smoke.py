@@ -1,4 +1,4 @@
-"""End to end: egs/espeak_emo/tts1/run.sh --smoke true (every stage on 20 utterances), then a re-run.
+"""End to end: egs/espeak_emo/tts1/run.sh --smoke true (every stage on 24 utterances), then a re-run.
 
 The recipe is copied (without data/dump/exp) into a temporary egs/ tree, so the repository's own
 recipe directory is left alone; ESPKIT_ROOT points path.sh at this checkout's tools/venv.
@@ -56,7 +56,7 @@ def test_every_stage_runs_and_writes_its_outputs(smoke_run):
     for n in range(1, 9):
         assert f"Stage {n}:" in first.stdout, n
     data = recipe / "data" / "smoke"
-    for dset, num in (("train", 12), ("dev", 4), ("eval", 4)):
+    for dset, num in (("train", 12), ("dev", 4), ("eval", 8)):
         for name in ("wav.scp", "text", "utt2spk", "spk2utt", "utt2emo"):
             assert (data / dset / name).exists(), (dset, name)
         assert len((data / dset / "wav.scp").read_text().splitlines()) == num
@@ -68,16 +68,29 @@ def test_every_stage_runs_and_writes_its_outputs(smoke_run):
     model_dir = exp / "tts_train_smoke"
     assert (model_dir / "valid.loss.best.pth").exists() and (model_dir / "logs" / "train.log").exists()
     decode = model_dir / "decode_smoke_valid.loss.best"
-    assert len((decode / "eval" / "wav" / "wav.scp").read_text().splitlines()) == 4
+    assert len((decode / "eval" / "wav" / "wav.scp").read_text().splitlines()) == 8
     for emotion in ("angry", "happy", "neutral", "sad"):
         assert (decode / f"eval_as_{emotion}" / "wav" / "wav.scp").read_text().startswith("neutral_0571 ")
+        # driven by a reference of this emotion from the other sentence
+        assert len((decode / f"eval_ref_{emotion}" / "wav" / "wav.scp").read_text().splitlines()) == 2
+        pairs = dict(line.split() for line in (decode / f"eval_ref_{emotion}" / "reference_pairs").read_text().splitlines())
+        assert pairs == {"neutral_0571": f"{emotion}_0572", "neutral_0572": f"{emotion}_0571"}
     results = json.loads((model_dir / "eval" / "results.json").read_text())
-    for key in ("mcd_db", "f0_rmse_cents", "vuv_error", "duration_ratio", "attention_failures",
-                "emotion_accuracy", "emotion_confusion", "all_emotions_accuracy", "all_emotions_confusion"):
-        assert key in results, key
-    assert results["num_utts"] == 4 and results["mcd_db"] > 0
-    assert sum(map(sum, results["all_emotions_confusion"])) == 4
-    assert (model_dir / "eval" / "results.md").exists() and (model_dir / "eval" / "emotion_confusion.png").exists()
+    system, copy, reference = results["system"], results["copy_synthesis"], results["reference"]
+    for key in ("mcd_db", "f0_rmse_cents", "f0_rmse_coverage", "vuv_error", "gpe", "ffe", "voiced_ratio",
+                "periodicity", "duration_ratio", "emotion_accuracy", "emotion_confusion"):
+        assert key in system and key in copy, key
+    assert results["num_utts"] == 8 and system["mcd_db"] > 0 and copy["mcd_db"] > 0
+    assert copy["num_utts"] == 8 and 0.9 < copy["duration_ratio"] < 1.1  # copy-synthesis keeps the length
+    assert reference["voiced_ratio"] > 0.3 and reference["emotion_accuracy"] is not None
+    assert sum(map(sum, results["all_emotions_confusion"])) == 8
+    assert sum(map(sum, results["reference_driven_confusion"])) == 8
+    assert results["f0_tracker"]["yin_threshold"] == 0.45
+    md = (model_dir / "eval" / "results.md").read_text()
+    assert "| metric | reference | copy-synthesis | system |" in md and "| F0 frame error (FFE) |" in md
+    for name in ("results.md", "emotion_confusion.png", "periodicity.png", "per_utt_copy_synthesis.tsv"):
+        assert (model_dir / "eval" / name).exists(), name
+    assert len(list((model_dir / "eval" / "copy_synthesis" / "wav").glob("*.wav"))) == 8
     assert (model_dir / "packed" / "tts_train_smoke_valid.loss.best.zip").exists()
 
 
@@ -87,7 +100,8 @@ def test_rerun_does_no_work_twice(smoke_run):
     mtime = model.stat().st_mtime
     second, second_s = run(recipe)
     assert second.returncode == 0, second.stderr[-3000:]
-    assert second.stdout.count("already done") >= 10  # data, 3 dumps, tokens, stats, train, 5 decodes, eval, pack
+    # data, 3 dumps, tokens, stats, train, 9 decodes, eval, pack
+    assert second.stdout.count("already done") >= 18
     for n in range(1, 9):
         assert f"Stage {n}:" in second.stdout and f"Stage {n}: " in second.stdout
     assert "Stage 5: training: already done" in second.stdout

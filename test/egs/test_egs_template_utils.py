@@ -92,3 +92,37 @@ def test_partition_sizes(nj, sizes):
     finally:
         sys.path.remove(str(UTILS))
     assert [len(p) for p in partition(list("abcde"), nj)] == sizes
+
+
+def write_data_dir(root: Path, rows: list) -> Path:
+    """``rows``: ``(uid, emotion, text)``; wav paths are made up (only copied into the output)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "wav.scp").write_text("".join(f"{uid} /wavs/{uid}.wav\n" for uid, _, _ in rows))
+    (root / "utt2emo").write_text("".join(f"{uid} {emo}\n" for uid, emo, _ in rows))
+    (root / "text").write_text("".join(f"{uid} {text}\n" for uid, _, text in rows))
+    return root
+
+
+def test_reference_pairs_come_from_another_sentence(tmp_path):
+    rows = [(f"{emo}_{i}", emo, f"sentence {i}") for emo in ("neutral", "happy") for i in range(3)]
+    rows.append(("happy_3", "happy", "sentence 2"))  # a second recording of sentence 2: skipped for neutral_2
+    data = write_data_dir(tmp_path / "data", rows)
+    out = tmp_path / "pairs" / "ref_happy.scp"
+    done = subprocess.run([sys.executable, str(UTILS / "make_reference_pairs.py"), "--data_dir", str(data),
+                           "--emotion", "happy", "--output", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    pairs = dict(line.split() for line in Path(f"{out}.pairs").read_text().splitlines())
+    assert pairs == {"neutral_0": "happy_1", "neutral_1": "happy_2", "neutral_2": "happy_0"}
+    texts = {uid: text for uid, _, text in rows}
+    assert all(texts[t] != texts[r] for t, r in pairs.items())
+    assert out.read_text().splitlines()[0] == "neutral_0 /wavs/happy_1.wav"
+
+
+def test_reference_pairs_errors(tmp_path):
+    one_sentence = write_data_dir(tmp_path / "one", [("neutral_0", "neutral", "a"), ("sad_0", "sad", "a")])
+    for emotion, message in (("sad", "every 'sad' utterance has the text of neutral_0"),
+                             ("angry", "no utterance with emotion 'angry'")):
+        done = subprocess.run([sys.executable, str(UTILS / "make_reference_pairs.py"), "--data_dir", str(one_sentence),
+                               "--emotion", emotion, "--output", str(tmp_path / "o.scp")], capture_output=True, text=True)
+        assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr
+        assert not (tmp_path / "o.scp").exists()

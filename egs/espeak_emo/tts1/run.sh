@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # espeak_emo: an emotional English corpus synthesized here with espeak-ng, trained end to end.
 #   ./run.sh                    all stages (1 data ... 8 pack), default configuration
-#   ./run.sh --smoke true       every stage on a dozen utterances with a tiny model (the CI test)
+#   ./run.sh --smoke true       every stage on 24 utterances with a tiny model (the CI test)
 #   ./run.sh --stage 5 --stop_stage 5 --train_config conf/tuning/<other>.yaml
 # Any tts.sh option can be given here; see ./tts.sh --help.
 set -euo pipefail

@@ -96,13 +96,14 @@ def what_it_shows(results: dict) -> List[str]:
     """Sentences on what the figures show, and what they cannot."""
     ref, copy, system = results["reference"], results.get("copy_synthesis"), results["system"]
     lines = [
-        "The reference column describes the recordings (their errors against themselves are 0 by "
-        "definition). The copy-synthesis column is each reference through the model's feature extractor "
-        "and the same vocoder: it bounds what the system can reach with this vocoder, so a system figure "
-        "near it means the acoustic model is not the limit, and the gap between the copy-synthesis and the "
-        "reference is the vocoder's own loss. Errors are measured against the references on the DTW path; "
-        "the voiced-frame ratio and the periodicity need no reference (periodicity: 1 - YIN's minimum "
-        "normalised difference, no voicing threshold; about 1 for a periodic frame)."
+        "Which figure bounds which: the reference column describes the recordings (errors against themselves "
+        "are 0 by definition) and bounds the voiced-frame ratio, periodicity and emotion accuracy of both "
+        "synthesized columns. The copy-synthesis column is each reference through the model's feature extractor "
+        "and the same vocoder: no acoustic model can carry more of the reference through this vocoder than the "
+        "reference's own features do, so it bounds the system's MCD, V/UV error, FFE, GPE and log-F0 RMSE, and its "
+        "gap to the reference is the loss of analysis and vocoding alone. Errors are measured against the "
+        "references on the DTW path; the voiced-frame ratio and the periodicity need no reference (periodicity: "
+        "1 - YIN's minimum normalised difference, no voicing threshold; about 1 for a periodic frame)."
     ]
     ref_voiced, sys_voiced = ref.get("voiced_ratio"), system.get("voiced_ratio")
     if ref_voiced and sys_voiced is not None and sys_voiced < BARELY_VOICED * ref_voiced:

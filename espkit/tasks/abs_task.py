@@ -97,6 +97,7 @@ class AbsTask(ABC):
         parser = ArgumentParser(
             description=f"{cls.__name__}: train or inspect a model",
             formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+            retired_options=argument_groups.RETIRED_OPTIONS,
         )
         argument_groups.add_common_arguments(parser)
         argument_groups.add_distributed_arguments(parser)
@@ -211,13 +212,6 @@ class AbsTask(ABC):
             from espkit.train.launch import launch
 
             launch(cls, args)
-
-    @classmethod
-    def main_worker(cls, args: argparse.Namespace) -> None:
-        """One process of a training (or stats collection) run; see ``espkit.train.launch``."""
-        from espkit.train.launch import run_worker
-
-        run_worker(cls, args)
 
     @classmethod
     def dump_config(cls, args: argparse.Namespace, output_dir: str | Path) -> Path:

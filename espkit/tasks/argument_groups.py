@@ -14,6 +14,12 @@ from espkit.utils.types import (
 
 BATCH_TYPES = ("unsorted", "sorted", "folded", "length", "numel")
 
+#: Removed options, which a ``config.yaml`` written before their removal still holds (ignored there).
+RETIRED_OPTIONS = {
+    "grad_noise": "it was never applied",
+    "iterator_type": "it was read nowhere",
+}
+
 
 def str2criterion(value: str) -> list:
     """``"valid loss min"`` / ``"valid,loss,min"`` / ``[valid, loss, min]`` -> a 3-item list."""
@@ -46,9 +52,6 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("ERROR", "WARNING", "INFO", "DEBUG", "NOTSET"), help="Logging level",
     )
     group.add_argument("--dry_run", type=str2bool, default=False, help="Build everything, then stop before training")
-    group.add_argument(
-        "--iterator_type", type=str, default="sequence", choices=("sequence", "none"), help="Iterator kind",
-    )
 
 
 def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,7 +100,6 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--nbest_averaging_interval", type=int, default=0, help="Average the n-best every N epochs (0: at the end only)")
     group.add_argument("--grad_clip", type=float, default=-1.0, help="Gradient norm threshold (<= 0: no clipping)")
     group.add_argument("--grad_clip_type", type=float, default=2.0, help="Norm type for clipping (inf allowed)")
-    group.add_argument("--grad_noise", type=str2bool, default=False, help=argparse.SUPPRESS)
     group.add_argument("--accum_grad", type=int, default=1, help="Gradient accumulation steps")
     group.add_argument("--no_forward_run", type=str2bool, default=False, help="Only iterate the data (debugging loaders)")
     group.add_argument("--resume", type=str2bool, default=False, help="Resume from <output_dir>/checkpoint.pth if present")

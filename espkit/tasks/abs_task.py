@@ -12,7 +12,7 @@ import logging
 import sys
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Type
 
 import torch
 import yaml
@@ -23,7 +23,7 @@ from espkit.tasks import argument_groups
 from espkit.tasks.optim_choices import optim_choices, scheduler_choices
 from espkit.train.checkpoint import CheckpointError
 from espkit.train.class_choices import ClassChoices, _yaml_friendly
-from espkit.train.trainer import NonFiniteTrainingError
+from espkit.train.trainer import NonFiniteTrainingError, Trainer
 from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.config_argparse import ArgumentParser, ConfigError, load_yaml_config
 
@@ -40,6 +40,8 @@ class AbsTask(ABC):
     class_choices_list: List[ClassChoices] = []
     #: Constructor arguments the task fills in itself, per choice name (left out of ``_conf``).
     task_supplied_args: Dict[str, Sequence[str]] = {"optim": ("params",), "scheduler": ("optimizer",)}
+    #: The class that trains the task's model (``espkit.train.launch`` builds and runs it).
+    trainer: Type[Trainer] = Trainer
 
     # --- task hooks ----------------------------------------------------------------------------
     @classmethod

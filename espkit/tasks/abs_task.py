@@ -24,6 +24,7 @@ from espkit.tasks.optim_choices import optim_choices, scheduler_choices
 from espkit.train.checkpoint import CheckpointError
 from espkit.train.class_choices import ClassChoices, _yaml_friendly
 from espkit.train.trainer import NonFiniteTrainingError, Trainer
+from espkit.train.trainer_options import fill_repeatable_defaults
 from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.config_argparse import ArgumentParser, ConfigError, load_yaml_config
 
@@ -119,7 +120,8 @@ class AbsTask(ABC):
 
     @classmethod
     def resolve_args(cls, args: argparse.Namespace) -> argparse.Namespace:
-        """Fill every ``<name>_conf`` with the chosen class's defaults and check the keys.
+        """Fill every ``<name>_conf`` with the chosen class's defaults and check the keys; a
+        repeatable trainer option nobody gave (``--best_model_criterion``) gets its default.
 
         Raises ``ConfigError`` naming the option and the accepted parameters for unknown keys.
         """
@@ -128,8 +130,7 @@ class AbsTask(ABC):
             conf = getattr(args, f"{choices.name}_conf")
             exclude = cls.task_supplied_args.get(choices.name, ())
             setattr(args, f"{choices.name}_conf", choices.resolve_conf(name, conf, exclude=exclude))
-        if args.best_model_criterion is None:
-            args.best_model_criterion = [["valid", "loss", "min"], ["train", "loss", "min"]]
+        fill_repeatable_defaults(args)
         return args
 
     @classmethod

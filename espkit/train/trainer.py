@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import logging
 import signal
 from pathlib import Path
@@ -115,16 +114,7 @@ class Trainer:
     @classmethod
     def build_options(cls, args: argparse.Namespace) -> TrainerOptions:
         """``TrainerOptions`` from the parsed arguments (options absent from ``args`` keep defaults)."""
-        values = vars(args)
-        kwargs = {}
-        for option in dataclasses.fields(TrainerOptions):
-            if option.name in values and values[option.name] is not None:
-                kwargs[option.name] = values[option.name]
-            elif option.name in values and option.name == "output_dir":
-                raise ValueError("--output_dir is required for training")
-            elif option.name in values and option.default is None:
-                kwargs[option.name] = None
-        return TrainerOptions(**kwargs)
+        return TrainerOptions.from_args(args)
 
     def __init__(
         self,

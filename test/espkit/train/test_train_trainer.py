@@ -14,6 +14,7 @@ from espkit.train.abs_espnet_model import AbsESPnetModel
 from espkit.train.checkpoint import CheckpointError, load_checkpoint
 from espkit.train.reporter import Reporter
 from espkit.train.trainer import NonFiniteTrainingError, Trainer, TrainerOptions, forward_attention
+from espkit.utils.config_argparse import ConfigError
 
 torch.set_num_threads(1)
 
@@ -317,11 +318,11 @@ def test_build_options_from_parsed_arguments():
     assert options.best_model_criterion == [["valid", "loss", "min"], ["train", "loss", "min"]]
     assert options.keep_nbest_models == [2, 5] and options.patience == 4 and options.grad_clip == 1.0
     default = Trainer.build_options(parser.parse_args(["--output_dir", "exp/y"]))
-    assert default.best_model_criterion == [["train", "loss", "min"], ["valid", "loss", "min"]]
-    with pytest.raises(ValueError, match="--output_dir is required"):
+    assert default.best_model_criterion == [["valid", "loss", "min"], ["train", "loss", "min"]]
+    with pytest.raises(ConfigError, match="--output_dir is required"):
         Trainer.build_options(parser.parse_args([]))
-    with pytest.raises(ValueError, match="--accum_grad must be >= 1"):
-        TrainerOptions(accum_grad=0)
+    with pytest.raises(ConfigError, match="--accum_grad must be >= 1"):
+        TrainerOptions(output_dir="exp", accum_grad=0)
 
 
 def test_run_rejects_models_without_the_interface(tmp_path):

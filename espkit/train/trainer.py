@@ -50,6 +50,7 @@ from espkit.train.reporter import Reporter
 from espkit.train.run_state import CHECKPOINT_NAME, Position, restore_run_state, run_state
 from espkit.train.stop_request import StopRequest
 from espkit.train.trainer_options import TrainerOptions
+from espkit.utils.config_argparse import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -438,7 +439,7 @@ class Trainer:
             elif unit == "valid_epoch":
                 phase, key = self.options.val_scheduler_criterion
                 if not self.reporter.has(phase, key):
-                    raise ValueError(
+                    raise ConfigError(
                         f"--val_scheduler_criterion {phase} {key}: the model reports no {phase} stat {key!r} "
                         f"({type(scheduler).__name__} needs it); reported: "
                         f"{sorted(self.reporter.history[self.reporter.last_epoch].get(phase, {}))}"

@@ -106,3 +106,13 @@ def test_choices_are_checked_on_the_command_line_and_in_the_options(capsys):
     with pytest.raises(ConfigError, match="--output_dir is required"):
         TrainerOptions()
 
+
+def test_a_trainer_config_mistake_found_while_training_is_one_error_line(tmp_path, capsys):
+    argv = train_argv(tmp_path, "--max_epoch", "1", "--scheduler", "reducelronplateau",
+                      "--val_scheduler_criterion", "valid", "acc")
+    with pytest.raises(SystemExit) as exc:
+        TrainableToyTask.main(cmd=argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "error: --val_scheduler_criterion valid acc: the model reports no valid stat 'acc'" in err

@@ -37,7 +37,6 @@ from espkit.tasks.tts import TTSTask  # noqa: E402
 from espkit.torch_utils.host_allocator import keep_freed_memory  # noqa: E402
 from espkit.torch_utils.seeding import set_all_random_seed  # noqa: E402
 from espkit.train.distributed import DistributedOption  # noqa: E402
-from espkit.train.trainer import Trainer  # noqa: E402
 
 THREADS = 2
 
@@ -116,9 +115,9 @@ def main() -> None:
     valid_factory = TTSTask.build_iter_factory(args, distributed=False, mode="valid")
     valid_factory.batches = valid_factory.batches[:1]
     start = time.perf_counter()
-    reporter = Trainer.run(model=model2, optimizers=optimizers2, schedulers=[None], train_iter_factory=train_factory,
-                           valid_iter_factory=valid_factory, plot_attention_iter_factory=None,
-                           trainer_options=Trainer.build_options(args), distributed_option=DistributedOption.from_args(args))
+    trainer = TTSTask.trainer(model2, optimizers2, [None], TTSTask.trainer.build_options(args),
+                              DistributedOption.from_args(args))
+    reporter = trainer.run(train_factory, valid_factory)
     trainer_wall = time.perf_counter() - start
     trainer_train_s = sum(reporter.get_value("train", "time", epoch) for epoch in timed_epochs)
     set_all_random_seed(args.seed)

@@ -12,7 +12,7 @@ import logging
 import sys
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Type
 
 import torch
 import yaml
@@ -23,7 +23,8 @@ from espkit.tasks import argument_groups
 from espkit.tasks.optim_choices import optim_choices, scheduler_choices
 from espkit.train.checkpoint import CheckpointError
 from espkit.train.class_choices import ClassChoices, _yaml_friendly
-from espkit.train.trainer import NonFiniteTrainingError
+from espkit.train.trainer import NonFiniteTrainingError, Trainer
+from espkit.train.trainer_options import fill_repeatable_defaults
 from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.config_argparse import ArgumentParser, ConfigError, load_yaml_config
 
@@ -40,6 +41,8 @@ class AbsTask(ABC):
     class_choices_list: List[ClassChoices] = []
     #: Constructor arguments the task fills in itself, per choice name (left out of ``_conf``).
     task_supplied_args: Dict[str, Sequence[str]] = {"optim": ("params",), "scheduler": ("optimizer",)}
+    #: The class that trains the task's model (``espkit.train.launch`` builds and runs it).
+    trainer: Type[Trainer] = Trainer
 
     # --- task hooks ----------------------------------------------------------------------------
     @classmethod
@@ -97,6 +100,7 @@ class AbsTask(ABC):
         parser = ArgumentParser(
             description=f"{cls.__name__}: train or inspect a model",
             formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+            retired_options=argument_groups.RETIRED_OPTIONS,
         )
         argument_groups.add_common_arguments(parser)
         argument_groups.add_distributed_arguments(parser)
@@ -116,7 +120,8 @@ class AbsTask(ABC):
 
     @classmethod
     def resolve_args(cls, args: argparse.Namespace) -> argparse.Namespace:
-        """Fill every ``<name>_conf`` with the chosen class's defaults and check the keys.
+        """Fill every ``<name>_conf`` with the chosen class's defaults and check the keys; a
+        repeatable trainer option nobody gave (``--best_model_criterion``) gets its default.
 
         Raises ``ConfigError`` naming the option and the accepted parameters for unknown keys.
         """
@@ -125,8 +130,7 @@ class AbsTask(ABC):
             conf = getattr(args, f"{choices.name}_conf")
             exclude = cls.task_supplied_args.get(choices.name, ())
             setattr(args, f"{choices.name}_conf", choices.resolve_conf(name, conf, exclude=exclude))
-        if args.best_model_criterion is None:
-            args.best_model_criterion = [["valid", "loss", "min"], ["train", "loss", "min"]]
+        fill_repeatable_defaults(args)
         return args
 
     @classmethod
@@ -211,13 +215,6 @@ class AbsTask(ABC):
             from espkit.train.launch import launch
 
             launch(cls, args)
-
-    @classmethod
-    def main_worker(cls, args: argparse.Namespace) -> None:
-        """One process of a training (or stats collection) run; see ``espkit.train.launch``."""
-        from espkit.train.launch import run_worker
-
-        run_worker(cls, args)
 
     @classmethod
     def dump_config(cls, args: argparse.Namespace, output_dir: str | Path) -> Path:

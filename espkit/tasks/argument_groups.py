@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from espkit.train import trainer_options
 from espkit.utils.types import (
     humanfriendly_parse_size_or_none,
     int_or_none,
@@ -14,28 +15,17 @@ from espkit.utils.types import (
 
 BATCH_TYPES = ("unsorted", "sorted", "folded", "length", "numel")
 
-
-def str2criterion(value: str) -> list:
-    """``"valid loss min"`` / ``"valid,loss,min"`` / ``[valid, loss, min]`` -> a 3-item list."""
-    if isinstance(value, (list, tuple)):
-        value = " ".join(str(v) for v in value)
-    parts = value.replace(",", " ").split()
-    if len(parts) != 3 or parts[0] not in ("train", "valid") or parts[2] not in ("min", "max"):
-        raise argparse.ArgumentTypeError(
-            f"expected '<train|valid> <stat> <min|max>' (e.g. 'valid loss min'), got {value!r}"
-        )
-    return parts
-
-
-str2criterion.accepts_sequence = True  # config files write it as a YAML list
+#: Removed options, which a ``config.yaml`` written before their removal still holds (ignored there).
+RETIRED_OPTIONS = {
+    "grad_noise": "it was never applied",
+    "iterator_type": "it was read nowhere",
+}
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("common")
     group.add_argument("--print_config", action="store_true", help="Print the resolved config and exit")
-    group.add_argument("--output_dir", type=str_or_none, default=None, help="Directory of the training run")
-    group.add_argument("--ngpu", type=int, default=0, help="Number of GPUs (0: CPU)")
-    group.add_argument("--seed", type=int, default=0, help="Random seed")
+    trainer_options.add_arguments(group, trainer_options.COMMON_OPTIONS)
     group.add_argument("--num_workers", type=int, default=1, help="Data loader worker processes")
     group.add_argument(
         "--num_threads", type=int_or_none, default=None,
@@ -46,9 +36,6 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("ERROR", "WARNING", "INFO", "DEBUG", "NOTSET"), help="Logging level",
     )
     group.add_argument("--dry_run", type=str2bool, default=False, help="Build everything, then stop before training")
-    group.add_argument(
-        "--iterator_type", type=str, default="sequence", choices=("sequence", "none"), help="Iterator kind",
-    )
 
 
 def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,38 +66,9 @@ def add_collect_stats_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("trainer")
-    group.add_argument("--max_epoch", type=int, default=40, help="Number of epochs")
-    group.add_argument("--patience", type=int_or_none, default=None, help="Early-stopping patience in epochs")
-    group.add_argument(
-        "--val_scheduler_criterion", type=str, nargs=2, default=["valid", "loss"],
-        help="Value for ReduceLROnPlateau-like schedulers: <train|valid> <stat>",
-    )
-    group.add_argument(
-        "--early_stopping_criterion", type=str, nargs=3, default=["valid", "loss", "min"],
-        help="<train|valid> <stat> <min|max> watched by --patience",
-    )
-    group.add_argument(
-        "--best_model_criterion", type=str2criterion, action="append", default=None,
-        help="Criteria for keeping the best models, e.g. 'valid loss min' (repeatable)",
-    )
-    group.add_argument("--keep_nbest_models", type=int, nargs="+", default=[10], help="How many best models to keep/average")
-    group.add_argument("--nbest_averaging_interval", type=int, default=0, help="Average the n-best every N epochs (0: at the end only)")
-    group.add_argument("--grad_clip", type=float, default=-1.0, help="Gradient norm threshold (<= 0: no clipping)")
-    group.add_argument("--grad_clip_type", type=float, default=2.0, help="Norm type for clipping (inf allowed)")
-    group.add_argument("--grad_noise", type=str2bool, default=False, help=argparse.SUPPRESS)
-    group.add_argument("--accum_grad", type=int, default=1, help="Gradient accumulation steps")
-    group.add_argument("--no_forward_run", type=str2bool, default=False, help="Only iterate the data (debugging loaders)")
-    group.add_argument("--resume", type=str2bool, default=False, help="Resume from <output_dir>/checkpoint.pth if present")
-    group.add_argument(
-        "--train_dtype", default="float32", choices=("float16", "float32", "float64", "bfloat16"),
-        help="Parameter dtype for training",
-    )
-    group.add_argument("--use_amp", type=str2bool, default=False, help="Mixed precision (fp16 on CUDA, bf16 on CPU)")
-    group.add_argument("--log_interval", type=int_or_none, default=None, help="Log every N steps (none: about 10 lines per epoch)")
-    group.add_argument("--use_tensorboard", type=str2bool, default=False, help="Write tensorboard summaries")
+    trainer_options.add_arguments(group, trainer_options.trainer_group_names())
+    # read by the training data iterator (espkit.tasks.iter_factory_builder), not by the trainer
     group.add_argument("--num_iters_per_epoch", type=int_or_none, default=None, help="Fixed iterations per epoch")
-    group.add_argument("--save_every_n_iters", type=int_or_none, default=None, help="Also checkpoint every N steps")
-    group.add_argument("--num_att_plot", type=int, default=3, help="Attention maps plotted per epoch (0: none)")
 
 
 def add_pretraining_arguments(parser: argparse.ArgumentParser) -> None:

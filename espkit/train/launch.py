@@ -1,6 +1,7 @@
 """Start a run: one process, a torchrun worker, or ``--ngpu N`` spawned workers; then train.
 
-``run_worker`` reads top to bottom: environment -> model -> optimizers -> data -> config -> trainer.
+``run_worker`` reads top to bottom: environment -> model -> optimizers -> data -> config -> trainer
+(the task's ``trainer`` class).
 """
 
 from __future__ import annotations
@@ -95,9 +96,8 @@ def run_worker(task, args: argparse.Namespace) -> None:
 
     from espkit.torch_utils.load_pretrained_model import freeze_parameters, load_pretrained_model
     from espkit.train.distributed import shutdown
-    from espkit.train.trainer import Trainer
 
-    trainer_options = Trainer.build_options(args)  # bad trainer options fail before any work is done
+    trainer_options = task.trainer.build_options(args)  # bad trainer options fail before any work is done
     checkpoint_path = output_dir / CHECKPOINT_NAME
     if checkpoint_path.exists() and not args.resume:
         raise ConfigError(
@@ -137,14 +137,6 @@ def run_worker(task, args: argparse.Namespace) -> None:
         logger.info("--dry_run true: stopping before training")
         shutdown()
         return
-    Trainer.run(
-        model=model,
-        optimizers=optimizers,
-        schedulers=schedulers,
-        train_iter_factory=train_iter_factory,
-        valid_iter_factory=valid_iter_factory,
-        plot_attention_iter_factory=plot_attention_iter_factory,
-        trainer_options=trainer_options,
-        distributed_option=distributed_option,
-    )
+    trainer = task.trainer(model, optimizers, schedulers, trainer_options, distributed_option)
+    trainer.run(train_iter_factory, valid_iter_factory, plot_attention_iter_factory)
     shutdown()

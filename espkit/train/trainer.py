@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import logging
 import signal
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -52,6 +50,7 @@ from espkit.train.reporter import Reporter
 from espkit.train.run_state import CHECKPOINT_NAME, Position, restore_run_state, run_state
 from espkit.train.stop_request import StopRequest
 from espkit.train.trainer_options import TrainerOptions
+from espkit.utils.config_argparse import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -102,24 +101,58 @@ def _split_batch(item: Any, epoch: int) -> Tuple[Sequence[str], Dict[str, torch.
     return item[0], item[1]
 
 
-# --- run state ---------------------------------------------------------------------------------
-@dataclass
-class _Context:
-    """Everything one ``Trainer.run`` works on (passed to the small step methods)."""
+# --- the trainer -------------------------------------------------------------------------------
+class Trainer:
+    """ESPnet2-style trainer: one instance trains one model, once.
 
-    model: AbsESPnetModel
-    train_model: torch.nn.Module  # ``model`` or its DistributedDataParallel wrapper
-    optimizers: List[torch.optim.Optimizer]
-    schedulers: List[Any]
-    scaler: Optional[Any]
-    reporter: Reporter
-    options: TrainerOptions
-    distributed_option: DistributedOption
-    output_dir: Path
-    device: torch.device
-    float_dtype: torch.dtype
-    stop: StopRequest
-    params: List[torch.nn.Parameter] = field(default_factory=list)
+    >>> trainer = Trainer(model, optimizers, schedulers, Trainer.build_options(args))  # doctest: +SKIP
+    >>> reporter = trainer.run(train_iter_factory, valid_iter_factory)
+
+    A task chooses its trainer class (``AbsTask.trainer``); a subclass overrides the step methods
+    (``train_one_epoch``, ``_optimizer_step``, ``validate_one_epoch``...) it needs to change.
+    """
+
+    @classmethod
+    def build_options(cls, args: argparse.Namespace) -> TrainerOptions:
+        """``TrainerOptions`` from the parsed arguments (options absent from ``args`` keep defaults)."""
+        return TrainerOptions.from_args(args)
+
+    def __init__(
+        self,
+        model: AbsESPnetModel,
+        optimizers: Sequence[torch.optim.Optimizer],
+        schedulers: Sequence[Any],
+        options: TrainerOptions,
+        distributed_option: Optional[DistributedOption] = None,
+    ) -> None:
+        """Move ``model`` to the training device and dtype and set up what a run works on.
+
+        Args:
+            model: the model (an :class:`AbsESPnetModel`).
+            optimizers: optimizers over the model's parameters, all stepped on the same loss.
+            schedulers: a scheduler (or None) per optimizer; stepping unit from
+                :func:`espkit.schedulers.step_unit.scheduler_step_unit`.
+            options: from :meth:`build_options`.
+            distributed_option: rank/world size (None: single process, ``ngpu`` from options).
+        """
+        if not isinstance(model, AbsESPnetModel):
+            raise TypeError(
+                f"{type(model).__name__} must subclass espkit.train.abs_espnet_model.AbsESPnetModel"
+            )
+        self.options = options
+        self.distributed_option = distributed_option or DistributedOption(ngpu=options.ngpu)
+        self.device: torch.device = self.distributed_option.device
+        self.float_dtype: torch.dtype = getattr(torch, options.train_dtype)
+        model.to(device=self.device, dtype=self.float_dtype)
+        self.model = model
+        self.train_model: torch.nn.Module = model  # or its DistributedDataParallel wrapper (set by run)
+        self.optimizers = list(optimizers)
+        self.schedulers = list(schedulers)
+        self.scaler = torch.amp.GradScaler("cuda") if options.use_amp and self.device.type == "cuda" else None
+        self.reporter = Reporter()
+        self.output_dir = Path(options.output_dir)
+        self.stop = StopRequest()
+        self.params: List[torch.nn.Parameter] = [p for p in model.parameters() if p.requires_grad]
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """fp16 autocast on CUDA, bf16 on CPU when ``use_amp``; otherwise nothing."""
@@ -129,108 +162,48 @@ class _Context:
             return torch.autocast("cuda", dtype=torch.float16)
         return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
-
-# --- the trainer -------------------------------------------------------------------------------
-class Trainer:
-    """ESPnet2-style trainer: class methods only, state lives in a per-run context."""
-
-    @classmethod
-    def build_options(cls, args: argparse.Namespace) -> TrainerOptions:
-        """``TrainerOptions`` from the parsed arguments (options absent from ``args`` keep defaults)."""
-        values = vars(args)
-        kwargs = {}
-        for option in dataclasses.fields(TrainerOptions):
-            if option.name in values and values[option.name] is not None:
-                kwargs[option.name] = values[option.name]
-            elif option.name in values and option.name == "output_dir":
-                raise ValueError("--output_dir is required for training")
-            elif option.name in values and option.default is None:
-                kwargs[option.name] = None
-        return TrainerOptions(**kwargs)
-
-    @classmethod
     def run(
-        cls,
-        model: AbsESPnetModel,
-        optimizers: Sequence[torch.optim.Optimizer],
-        schedulers: Sequence[Any],
-        train_iter_factory: Any,
-        valid_iter_factory: Any,
-        trainer_options: TrainerOptions,
-        distributed_option: Optional[DistributedOption] = None,
-        plot_attention_iter_factory: Any = None,
+        self, train_iter_factory: Any, valid_iter_factory: Any, plot_attention_iter_factory: Any = None
     ) -> Reporter:
         """Train for ``max_epoch`` epochs (from the resumed position); returns the reporter.
 
         Args:
-            model: the model (moved here to the training device and ``train_dtype``).
-            optimizers: optimizers over the model's parameters, all stepped on the same loss.
-            schedulers: a scheduler (or None) per optimizer; stepping unit from
-                :func:`espkit.schedulers.step_unit.scheduler_step_unit`.
             train_iter_factory / valid_iter_factory: ``build_iter(epoch, shuffle=None,
                 start_batch=0)`` yielding ``(uids, batch)``, and ``num_batches(epoch)``.
-            trainer_options: from :meth:`build_options`.
-            distributed_option: rank/world size (None: single process, ``ngpu`` from options).
             plot_attention_iter_factory: fixed utterances whose attention maps are plotted.
 
         Raises:
             SystemExit(130 or 143): after saving ``checkpoint.pth`` on SIGINT/SIGTERM.
         """
-        options = trainer_options
-        if not isinstance(model, AbsESPnetModel):
-            raise TypeError(
-                f"{type(model).__name__} must subclass espkit.train.abs_espnet_model.AbsESPnetModel"
-            )
-        dist_option = distributed_option or DistributedOption(ngpu=options.ngpu)
-        device = dist_option.device
-        float_dtype = getattr(torch, options.train_dtype)
-        model.to(device=device, dtype=float_dtype)
-        output_dir = Path(options.output_dir)
-        if dist_option.is_main:
+        options, output_dir = self.options, self.output_dir
+        if self.distributed_option.is_main:
             output_dir.mkdir(parents=True, exist_ok=True)
             remove_stale_temp_files(output_dir)
-        scaler = torch.amp.GradScaler("cuda") if options.use_amp and device.type == "cuda" else None
-        ctx = _Context(
-            model=model,
-            train_model=model,
-            optimizers=list(optimizers),
-            schedulers=list(schedulers),
-            scaler=scaler,
-            reporter=Reporter(),
-            options=options,
-            distributed_option=dist_option,
-            output_dir=output_dir,
-            device=device,
-            float_dtype=float_dtype,
-            stop=StopRequest(),
-            params=[p for p in model.parameters() if p.requires_grad],
-        )
         position = Position()
         checkpoint_path = output_dir / CHECKPOINT_NAME
         if options.resume:
             if checkpoint_path.is_file():
-                position = cls.resume(ctx, checkpoint_path)
+                position = self.resume(checkpoint_path)
             else:
                 logger.info("--resume true but %s does not exist yet: starting from epoch 1", checkpoint_path)
-        if dist_option.distributed:
-            ctx.train_model = torch.nn.parallel.DistributedDataParallel(
-                model, device_ids=[device.index] if device.type == "cuda" else None
+        if self.distributed_option.distributed:
+            self.train_model = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )
-        writer = cls._summary_writer(output_dir) if options.use_tensorboard and dist_option.is_main else None
-        ctx.stop.install()
+        writer = _summary_writer(output_dir) if options.use_tensorboard and self.distributed_option.is_main else None
+        self.stop.install()
         try:
-            cls._run_epochs(ctx, position, train_iter_factory, valid_iter_factory, plot_attention_iter_factory, writer)
+            self._run_epochs(position, train_iter_factory, valid_iter_factory, plot_attention_iter_factory, writer)
         finally:
-            ctx.stop.restore()
+            self.stop.restore()
             if writer is not None:
                 writer.close()
-        return ctx.reporter
+        return self.reporter
 
-    @classmethod
-    def _run_epochs(cls, ctx: _Context, position: Position, train_iter_factory: Any,
+    def _run_epochs(self, position: Position, train_iter_factory: Any,
                     valid_iter_factory: Any, plot_attention_iter_factory: Any, writer: Any) -> None:
-        options, reporter = ctx.options, ctx.reporter
-        is_main = ctx.distributed_option.is_main
+        options, reporter = self.options, self.reporter
+        is_main = self.distributed_option.is_main
         first_epoch = position.epoch
         for epoch in range(first_epoch, options.max_epoch + 1):
             if position.early_stopped:
@@ -241,50 +214,47 @@ class Trainer:
             if start_batch == 0:
                 set_all_random_seed(options.seed + epoch)
             rng_states = position.rng_states if start_batch > 0 else None
-            cls.train_one_epoch(ctx, train_iter_factory, epoch, start_batch, rng_states)
-            cls.validate_one_epoch(ctx, valid_iter_factory, epoch)
+            self.train_one_epoch(train_iter_factory, epoch, start_batch, rng_states)
+            self.validate_one_epoch(valid_iter_factory, epoch)
             if plot_attention_iter_factory is not None and options.num_att_plot > 0 and is_main:
-                cls.plot_attention(ctx, plot_attention_iter_factory, epoch)
-            cls._step_epoch_schedulers(ctx)
+                self.plot_attention(plot_attention_iter_factory, epoch)
+            self._step_epoch_schedulers()
             early_stopped = reporter.check_early_stopping(options.patience, *options.early_stopping_criterion)
             if is_main:
                 logger.info(reporter.epoch_summary(epoch))
-                reporter.plot(ctx.output_dir)
+                reporter.plot(self.output_dir)
                 if writer is not None:
                     reporter.tensorboard_add_scalars(writer, epoch)
-                cls._save_epoch_files(ctx, epoch)
+                self._save_epoch_files(epoch)
                 interval = options.nbest_averaging_interval
                 if interval > 0 and epoch % interval == 0:
-                    average_nbest_models(ctx.output_dir, reporter, options.best_model_criterion,
+                    average_nbest_models(self.output_dir, reporter, options.best_model_criterion,
                                          options.keep_nbest_models, suffix=f".till{epoch}epoch")
             num_done = train_iter_factory.num_batches(epoch)
-            cls.save_checkpoint(ctx, epoch, num_done if num_done is not None else 0,
-                                epoch_completed=True, early_stopped=early_stopped)
+            self.save_checkpoint(epoch, num_done if num_done is not None else 0,
+                                 epoch_completed=True, early_stopped=early_stopped)
             barrier()
-            if cls._stop_requested(ctx):
+            if self._stop_requested():
                 logger.warning("Stopping after epoch %d on request; resume with --resume true", epoch)
-                raise SystemExit(ctx.stop.exit_code)
+                raise SystemExit(self.stop.exit_code)
             if early_stopped:
                 break
         if is_main:
-            average_nbest_models(ctx.output_dir, reporter, options.best_model_criterion, options.keep_nbest_models)
+            average_nbest_models(self.output_dir, reporter, options.best_model_criterion, options.keep_nbest_models)
         barrier()
 
-    @classmethod
-    def _stop_requested(cls, ctx: _Context) -> bool:
+    def _stop_requested(self) -> bool:
         """A signal arrived here (or, when distributed, on any rank)."""
-        if not ctx.distributed_option.distributed:
-            return ctx.stop.requested
-        stop = all_reduce_flag(ctx.stop.requested)
-        if stop and ctx.stop.signum is None:
-            ctx.stop.signum = signal.SIGTERM  # another rank was signalled
+        if not self.distributed_option.distributed:
+            return self.stop.requested
+        stop = all_reduce_flag(self.stop.requested)
+        if stop and self.stop.signum is None:
+            self.stop.signum = signal.SIGTERM  # another rank was signalled
         return stop
 
     # --- one epoch -------------------------------------------------------------------------
-    @classmethod
     def train_one_epoch(
-        cls,
-        ctx: _Context,
+        self,
         iter_factory: Any,
         epoch: int,
         start_batch: int = 0,
@@ -295,22 +265,22 @@ class Trainer:
         ``rng_states`` (a mid-epoch checkpoint's) are restored after the iterator is built, i.e.
         at the same point of the random stream where they were saved.
         """
-        options, reporter = ctx.options, ctx.reporter
-        distributed = ctx.distributed_option.distributed
-        is_main = ctx.distributed_option.is_main
+        options, reporter = self.options, self.reporter
+        distributed = self.distributed_option.distributed
+        is_main = self.distributed_option.is_main
         iterator = iter_factory.build_iter(epoch, start_batch=start_batch)
         if rng_states is not None:
             set_rng_states(rng_states)
         num_batches = iter_factory.num_batches(epoch)
         log_interval = options.log_interval or max((num_batches or 1000) // 10, 10)
         use_no_sync = distributed and num_batches is not None and options.accum_grad > 1
-        ctx.train_model.train()
+        self.train_model.train()
         reporter.start_phase("train", epoch)
         batch_index = start_batch
         window = 0  # batches whose gradients are accumulated but not yet applied
         batches_since_save = 0
         num_steps = num_skipped = 0
-        nonfinite_loss = torch.zeros((), dtype=torch.bool, device=ctx.device)
+        nonfinite_loss = torch.zeros((), dtype=torch.bool, device=self.device)
         for item in iterator:
             uids, batch = _split_batch(item, epoch)
             batch_index += 1
@@ -318,39 +288,39 @@ class Trainer:
             if not options.no_forward_run:
                 window += 1
                 last_in_window = window == options.accum_grad or batch_index == num_batches
-                batch = to_device(batch, ctx.device, dtype=ctx.float_dtype)
-                sync = ctx.train_model.no_sync() if use_no_sync and not last_in_window else contextlib.nullcontext()
+                batch = to_device(batch, self.device, dtype=self.float_dtype)
+                sync = self.train_model.no_sync() if use_no_sync and not last_in_window else contextlib.nullcontext()
                 with sync:
-                    with ctx.autocast():
-                        loss, stats, weight = forward_model(ctx.train_model, batch)
+                    with self.autocast():
+                        loss, stats, weight = forward_model(self.train_model, batch)
                     if distributed:
                         stats, weight = all_reduce_stats(stats, weight)
                     reporter.register(stats, weight)
                     loss = loss / options.accum_grad
                     nonfinite_loss |= ~torch.isfinite(loss.detach())
-                    (ctx.scaler.scale(loss) if ctx.scaler is not None else loss).backward()
+                    (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
                 if last_in_window:
                     num_steps += 1
-                    num_skipped += cls._optimizer_step(ctx, nonfinite_loss, epoch, batch_index)
-                    nonfinite_loss = torch.zeros((), dtype=torch.bool, device=ctx.device)
+                    num_skipped += self._optimizer_step(nonfinite_loss, epoch, batch_index)
+                    nonfinite_loss = torch.zeros((), dtype=torch.bool, device=self.device)
                     window = 0
             if is_main and batch_index % log_interval == 0:
                 logger.info(reporter.progress_message(batch_index, num_batches))
             if window == 0:  # a step boundary: nothing accumulated, safe to checkpoint
-                if cls._stop_requested(ctx):
-                    cls.save_checkpoint(ctx, epoch, batch_index, epoch_completed=False)
+                if self._stop_requested():
+                    self.save_checkpoint(epoch, batch_index, epoch_completed=False)
                     barrier()
                     logger.warning(
                         "Stopped in epoch %d after batch %d; checkpoint saved, resume with --resume true",
                         epoch, batch_index,
                     )
-                    raise SystemExit(ctx.stop.exit_code)
+                    raise SystemExit(self.stop.exit_code)
                 if options.save_every_n_iters is not None and batches_since_save >= options.save_every_n_iters:
-                    cls.save_checkpoint(ctx, epoch, batch_index, epoch_completed=False)
+                    self.save_checkpoint(epoch, batch_index, epoch_completed=False)
                     batches_since_save = 0
         if window > 0:  # the epoch ended inside an accumulation window: apply what was gathered
             num_steps += 1
-            num_skipped += cls._optimizer_step(ctx, nonfinite_loss, epoch, batch_index)
+            num_skipped += self._optimizer_step(nonfinite_loss, epoch, batch_index)
         reporter.finish_phase()
         if num_steps > 0 and num_skipped == num_steps:
             raise NonFiniteTrainingError(
@@ -359,93 +329,90 @@ class Trainer:
                 "utterances), the normalisation statistics and the learning rate"
             )
 
-    @classmethod
-    def _optimizer_step(cls, ctx: _Context, nonfinite_loss: torch.Tensor, epoch: int, batch_index: int) -> bool:
+    def _optimizer_step(self, nonfinite_loss: torch.Tensor, epoch: int, batch_index: int) -> bool:
         """Unscale, clip, check finiteness (one host sync), step optimizers and batch schedulers.
 
         Returns True if the step was skipped for a non-finite loss (on any rank), or for a
         non-finite gradient norm without AMP. With AMP, inf gradients and a finite loss are the
         loss scaler overflowing (routine while its scale settles): skipped, but not reported.
         """
-        options = ctx.options
-        if ctx.scaler is not None:
-            for optimizer in ctx.optimizers:
-                ctx.scaler.unscale_(optimizer)
-        grads = [p.grad for p in ctx.params if p.grad is not None]
+        options = self.options
+        if self.scaler is not None:
+            for optimizer in self.optimizers:
+                self.scaler.unscale_(optimizer)
+        grads = [p.grad for p in self.params if p.grad is not None]
         if options.grad_clip > 0:
             grad_norm = torch.nn.utils.clip_grad_norm_(
-                ctx.params, max_norm=options.grad_clip, norm_type=options.grad_clip_type
+                self.params, max_norm=options.grad_clip, norm_type=options.grad_clip_type
             )
         elif grads:
             grad_norm = torch.nn.utils.get_total_norm(grads, norm_type=options.grad_clip_type)
         else:
-            grad_norm = torch.zeros((), device=ctx.device)
+            grad_norm = torch.zeros((), device=self.device)
         bad = nonfinite_loss | ~torch.isfinite(grad_norm.to(nonfinite_loss.device))
-        skip = all_reduce_flag(bad) if ctx.distributed_option.distributed else bool(bad)
+        skip = all_reduce_flag(bad) if self.distributed_option.distributed else bool(bad)
         reported = skip
         if skip:
             logger.warning(
                 "epoch %d, iteration %d: non-finite loss or gradient norm (%s); skipping this "
                 "optimizer step, the weights are unchanged", epoch, batch_index, float(grad_norm),
             )
-            ctx.reporter.increment("skipped_steps")
-            if ctx.scaler is not None:
-                ctx.scaler.update()
+            self.reporter.increment("skipped_steps")
+            if self.scaler is not None:
+                self.scaler.update()
                 loss_was_bad = nonfinite_loss
-                if ctx.distributed_option.distributed:
+                if self.distributed_option.distributed:
                     loss_was_bad = all_reduce_flag(loss_was_bad)  # every rank takes this branch
                 reported = bool(loss_was_bad)
         else:
             step_stats: Dict[str, float] = {"grad_norm": float(grad_norm)}
-            for i, optimizer in enumerate(ctx.optimizers):
+            for i, optimizer in enumerate(self.optimizers):
                 for j, group in enumerate(optimizer.param_groups):
                     step_stats[f"optim{i}_lr{j}"] = float(group["lr"])
-            for optimizer in ctx.optimizers:
-                if ctx.scaler is not None:
-                    ctx.scaler.step(optimizer)
+            for optimizer in self.optimizers:
+                if self.scaler is not None:
+                    self.scaler.step(optimizer)
                 else:
                     optimizer.step()
-            if ctx.scaler is not None:
-                ctx.scaler.update()
-            for scheduler in ctx.schedulers:
+            if self.scaler is not None:
+                self.scaler.update()
+            for scheduler in self.schedulers:
                 if scheduler is not None and scheduler_step_unit(scheduler) == "batch":
                     scheduler.step()
-            ctx.reporter.register(step_stats, 1, new_batch=False)
-        for optimizer in ctx.optimizers:
+            self.reporter.register(step_stats, 1, new_batch=False)
+        for optimizer in self.optimizers:
             optimizer.zero_grad(set_to_none=True)
-        ctx.model.zero_grad(set_to_none=True)
+        self.model.zero_grad(set_to_none=True)
         return reported
 
-    @classmethod
     @torch.no_grad()
-    def validate_one_epoch(cls, ctx: _Context, iter_factory: Any, epoch: int) -> None:
+    def validate_one_epoch(self, iter_factory: Any, epoch: int) -> None:
         """Average the stats over the validation batches of ``epoch`` (eval mode, all ranks)."""
-        ctx.model.eval()
-        ctx.reporter.start_phase("valid", epoch)
+        self.model.eval()
+        self.reporter.start_phase("valid", epoch)
         for item in iter_factory.build_iter(epoch):
             _, batch = _split_batch(item, epoch)
-            if ctx.options.no_forward_run:
+            if self.options.no_forward_run:
                 continue
-            batch = to_device(batch, ctx.device, dtype=ctx.float_dtype)
-            with ctx.autocast():
-                _, stats, weight = forward_model(ctx.model, batch)
-            if ctx.distributed_option.distributed:
+            batch = to_device(batch, self.device, dtype=self.float_dtype)
+            with self.autocast():
+                _, stats, weight = forward_model(self.model, batch)
+            if self.distributed_option.distributed:
                 stats, weight = all_reduce_stats(stats, weight)
-            ctx.reporter.register(stats, weight)
-        ctx.reporter.finish_phase()
+            self.reporter.register(stats, weight)
+        self.reporter.finish_phase()
 
-    @classmethod
     @torch.no_grad()
-    def plot_attention(cls, ctx: _Context, iter_factory: Any, epoch: int) -> List[Path]:
+    def plot_attention(self, iter_factory: Any, epoch: int) -> List[Path]:
         """``images/att_ws/<uid>/<key>.ep<epoch>.png`` for the first ``num_att_plot`` utterances."""
-        ctx.model.eval()
+        self.model.eval()
         written: List[Path] = []
         plotted = 0
         for item in iter_factory.build_iter(epoch, shuffle=False):
             uids, batch = _split_batch(item, epoch)
-            batch = to_device(batch, ctx.device, dtype=ctx.float_dtype)
-            attentions = forward_attention(ctx.model, batch)
-            count = min(len(uids), ctx.options.num_att_plot - plotted)
+            batch = to_device(batch, self.device, dtype=self.float_dtype)
+            attentions = forward_attention(self.model, batch)
+            count = min(len(uids), self.options.num_att_plot - plotted)
             for key, weights in attentions.items():
                 if weights.dim() not in (3, 4) or weights.shape[0] != len(uids):
                     raise ValueError(
@@ -453,40 +420,38 @@ class Trainer:
                         f"with B={len(uids)}, got {tuple(weights.shape)}"
                     )
                 for uid, matrix in zip(list(uids)[:count], weights[:count].detach()):
-                    path = ctx.output_dir / "images" / "att_ws" / str(uid) / f"{key}.ep{epoch}.png"
+                    path = self.output_dir / "images" / "att_ws" / str(uid) / f"{key}.ep{epoch}.png"
                     if save_attention_map(matrix, path, title=f"{uid} {key} epoch {epoch}") is None:
                         return written
                     written.append(path)
             plotted += count
-            if plotted >= ctx.options.num_att_plot:
+            if plotted >= self.options.num_att_plot:
                 break
         return written
 
-    @classmethod
-    def _step_epoch_schedulers(cls, ctx: _Context) -> None:
-        for scheduler in ctx.schedulers:
+    def _step_epoch_schedulers(self) -> None:
+        for scheduler in self.schedulers:
             if scheduler is None:
                 continue
             unit = scheduler_step_unit(scheduler)
             if unit == "epoch":
                 scheduler.step()
             elif unit == "valid_epoch":
-                phase, key = ctx.options.val_scheduler_criterion
-                if not ctx.reporter.has(phase, key):
-                    raise ValueError(
+                phase, key = self.options.val_scheduler_criterion
+                if not self.reporter.has(phase, key):
+                    raise ConfigError(
                         f"--val_scheduler_criterion {phase} {key}: the model reports no {phase} stat {key!r} "
                         f"({type(scheduler).__name__} needs it); reported: "
-                        f"{sorted(ctx.reporter.history[ctx.reporter.last_epoch].get(phase, {}))}"
+                        f"{sorted(self.reporter.history[self.reporter.last_epoch].get(phase, {}))}"
                     )
-                scheduler.step(ctx.reporter.get_value(phase, key))
+                scheduler.step(self.reporter.get_value(phase, key))
 
     # --- files -----------------------------------------------------------------------------
-    @classmethod
-    def _save_epoch_files(cls, ctx: _Context, epoch: int) -> None:
+    def _save_epoch_files(self, epoch: int) -> None:
         """``<N>epoch.pth``, ``latest.pth``, the best-model copies, then prune to the n best."""
-        output_dir, reporter, options = ctx.output_dir, ctx.reporter, ctx.options
+        output_dir, reporter, options = self.output_dir, self.reporter, self.options
         epoch_path = output_dir / f"{epoch}epoch.pth"
-        save_atomic(ctx.model.state_dict(), epoch_path)
+        save_atomic(self.model.state_dict(), epoch_path)
         copy_atomic(epoch_path, output_dir / "latest.pth")
         keep = max(options.keep_nbest_models)
         nbest_epochs = set()
@@ -511,36 +476,34 @@ class Trainer:
                 path.unlink()
         logger.debug("Kept epoch files %s", sorted(nbest_epochs))
 
-    @classmethod
     def save_checkpoint(
-        cls, ctx: _Context, epoch: int, batch_index: int, epoch_completed: bool, early_stopped: bool = False
+        self, epoch: int, batch_index: int, epoch_completed: bool, early_stopped: bool = False
     ) -> None:
         """Write ``checkpoint.pth`` atomically (:mod:`espkit.train.run_state`).
 
         Every rank must call it (the RNG states are gathered); rank 0 writes the file.
         """
         rng_per_rank = all_gather_objects(get_rng_states())
-        if not ctx.distributed_option.is_main:
+        if not self.distributed_option.is_main:
             return
-        state = run_state(ctx.model, ctx.optimizers, ctx.schedulers, ctx.scaler, ctx.reporter, epoch, batch_index,
+        state = run_state(self.model, self.optimizers, self.schedulers, self.scaler, self.reporter, epoch, batch_index,
                           epoch_completed, early_stopped, rng_per_rank)
-        save_atomic(state, ctx.output_dir / CHECKPOINT_NAME)
+        save_atomic(state, self.output_dir / CHECKPOINT_NAME)
 
-    @classmethod
-    def resume(cls, ctx: _Context, path: Path) -> Position:
-        """Load everything from ``path`` into ``ctx``; returns where training continues."""
-        option = ctx.distributed_option
-        return restore_run_state(path, ctx.model, ctx.optimizers, ctx.schedulers, ctx.scaler, ctx.reporter,
+    def resume(self, path: Path) -> Position:
+        """Load everything from ``path`` into this trainer's objects; returns where training continues."""
+        option = self.distributed_option
+        return restore_run_state(path, self.model, self.optimizers, self.schedulers, self.scaler, self.reporter,
                                  rank=option.rank if option.distributed else 0,
                                  world_size=option.world_size if option.distributed else 1)
 
-    @classmethod
-    def _summary_writer(cls, output_dir: Path) -> Any:
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError as error:
-            raise ImportError(
-                "--use_tensorboard true needs the tensorboard package (pip install tensorboard); "
-                "or set --use_tensorboard false"
-            ) from error
-        return SummaryWriter(str(output_dir / "tensorboard"))
+
+def _summary_writer(output_dir: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as error:
+        raise ImportError(
+            "--use_tensorboard true needs the tensorboard package (pip install tensorboard); "
+            "or set --use_tensorboard false"
+        ) from error
+    return SummaryWriter(str(output_dir / "tensorboard"))

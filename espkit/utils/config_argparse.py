@@ -1,19 +1,24 @@
 """An ``ArgumentParser`` whose ``--config file.yaml`` supplies defaults the command line overrides.
 
 Every key of the YAML file must be an option of the parser; values are checked with the option's
-own type and choices, and mistakes name the key and the file instead of raising a traceback.
+own type and choices, and mistakes name the key and the file instead of raising a traceback. Keys
+of options that were removed (``retired_options``) are ignored with a log line, so a
+``config.yaml`` written before still loads.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import logging
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 import yaml
 
 from espkit.utils.nested_dict_action import NestedDictAction, safe_load
+
+logger = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -81,10 +86,15 @@ def _coerce_scalar(action: argparse.Action, key: str, value: Any, source: str) -
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """``argparse.ArgumentParser`` with ``--config``: YAML defaults, command line wins."""
+    """``argparse.ArgumentParser`` with ``--config``: YAML defaults, command line wins.
 
-    def __init__(self, *args, **kwargs):
+    ``retired_options``: ``{name: why}`` of options that no longer exist; a config file key of
+    that name is ignored (logged), while ``--<name>`` on the command line is unknown.
+    """
+
+    def __init__(self, *args, retired_options: Optional[Mapping[str, str]] = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.retired_options = dict(retired_options or {})
         self.add_argument(
             "--config", default=None, help="YAML file giving defaults for any option below"
         )
@@ -98,6 +108,10 @@ class ArgumentParser(argparse.ArgumentParser):
         defaults = {}
         for key, value in config.items():
             if key == "config":
+                continue
+            if key in self.retired_options and key not in actions:
+                logger.info("%s: ignoring '%s', an option that no longer exists (%s)",
+                            source, key, self.retired_options[key])
                 continue
             if key not in actions:
                 close = difflib.get_close_matches(str(key), list(actions), n=3)

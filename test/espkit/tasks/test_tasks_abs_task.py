@@ -1,4 +1,5 @@
 import io
+import logging
 
 import pytest
 import torch
@@ -14,7 +15,7 @@ def option_groups(parser):
 def test_parser_has_the_espnet_groups_and_options():
     groups = option_groups(ToyTask.get_parser())
     expected = {
-        "common": {"print_config", "output_dir", "ngpu", "seed", "num_workers", "log_level", "dry_run", "iterator_type"},
+        "common": {"print_config", "output_dir", "ngpu", "seed", "num_workers", "log_level", "dry_run"},
         "distributed": {"dist_backend", "dist_init_method", "dist_world_size", "dist_rank", "local_rank",
                         "multiprocessing_distributed"},
         "cudnn": {"cudnn_enabled", "cudnn_benchmark", "cudnn_deterministic"},
@@ -150,3 +151,27 @@ def test_data_triples_accept_strings_and_lists(tmp_path):
     args = ToyTask.get_parser().parse_args(["--config", str(path)])
     assert args.train_data_path_and_name_and_type == [("a/wav.scp", "speech", "sound"), ("a/text", "text", "text")]
 
+
+
+@pytest.mark.parametrize("option", ["--grad_noise", "--iterator_type"])
+def test_removed_options_are_unknown_on_the_command_line(capsys, option):
+    with pytest.raises(SystemExit) as exc:
+        ToyTask.get_parser().parse_args([option, "true"])
+    assert exc.value.code == 2
+    assert f"unrecognized arguments: {option} true" in capsys.readouterr().err
+
+
+def test_a_config_yaml_written_before_the_removals_still_loads(tmp_path, caplog):
+    out = io.StringIO()
+    ToyTask.print_config(file=out)
+    config = yaml.safe_load(out.getvalue())
+    assert "grad_noise" not in config and "iterator_type" not in config
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({**config, "grad_noise": False, "iterator_type": "sequence"}, sort_keys=False))
+    with caplog.at_level(logging.INFO, logger="espkit.utils.config_argparse"):
+        args = ToyTask.load_config_args(path)
+    assert "grad_noise" not in vars(args) and "iterator_type" not in vars(args)
+    assert "ignoring 'grad_noise', an option that no longer exists" in caplog.text
+    again = io.StringIO()
+    ToyTask.print_config(args, file=again)
+    assert yaml.safe_load(again.getvalue()) == config

@@ -14,6 +14,7 @@ from espkit.train.abs_espnet_model import AbsESPnetModel
 from espkit.train.checkpoint import CheckpointError, load_checkpoint
 from espkit.train.reporter import Reporter
 from espkit.train.trainer import NonFiniteTrainingError, Trainer, TrainerOptions, forward_attention
+from espkit.utils.config_argparse import ConfigError
 
 torch.set_num_threads(1)
 
@@ -89,14 +90,10 @@ def run(tmp_path, model, batches, valid=None, optimizer=None, schedulers=None, l
     optimizer = optimizer or torch.optim.SGD(model.parameters(), lr=lr)
     options.setdefault("max_epoch", 1)
     options.setdefault("best_model_criterion", [["valid", "loss", "min"]])
-    trainer_options = TrainerOptions(output_dir=str(tmp_path), **options)
-    reporter = Trainer.run(
-        model=model,
-        optimizers=[optimizer],
-        schedulers=schedulers or [None],
+    trainer = Trainer(model, [optimizer], schedulers or [None], TrainerOptions(output_dir=str(tmp_path), **options))
+    reporter = trainer.run(
         train_iter_factory=batches if isinstance(batches, ListIterFactory) else ListIterFactory(batches),
         valid_iter_factory=ListIterFactory(valid or make_batches(1, seed=99)),
-        trainer_options=trainer_options,
         plot_attention_iter_factory=plot,
     )
     return reporter, optimizer
@@ -321,11 +318,11 @@ def test_build_options_from_parsed_arguments():
     assert options.best_model_criterion == [["valid", "loss", "min"], ["train", "loss", "min"]]
     assert options.keep_nbest_models == [2, 5] and options.patience == 4 and options.grad_clip == 1.0
     default = Trainer.build_options(parser.parse_args(["--output_dir", "exp/y"]))
-    assert default.best_model_criterion == [["train", "loss", "min"], ["valid", "loss", "min"]]
-    with pytest.raises(ValueError, match="--output_dir is required"):
+    assert default.best_model_criterion == [["valid", "loss", "min"], ["train", "loss", "min"]]
+    with pytest.raises(ConfigError, match="--output_dir is required"):
         Trainer.build_options(parser.parse_args([]))
-    with pytest.raises(ValueError, match="--accum_grad must be >= 1"):
-        TrainerOptions(accum_grad=0)
+    with pytest.raises(ConfigError, match="--accum_grad must be >= 1"):
+        TrainerOptions(output_dir="exp", accum_grad=0)
 
 
 def test_run_rejects_models_without_the_interface(tmp_path):
@@ -334,7 +331,7 @@ def test_run_rejects_models_without_the_interface(tmp_path):
             return x.sum(), {}, 1
 
     with pytest.raises(TypeError, match="must subclass espkit.train.abs_espnet_model.AbsESPnetModel"):
-        Trainer.run(Plain(), [], [], ListIterFactory([]), ListIterFactory([]), TrainerOptions(output_dir=str(tmp_path)))
+        Trainer(Plain(), [], [], TrainerOptions(output_dir=str(tmp_path)))
 
 
 def test_amp_scaler_overflows_do_not_count_as_a_diverged_epoch(tmp_path, monkeypatch):
@@ -342,13 +339,13 @@ def test_amp_scaler_overflows_do_not_count_as_a_diverged_epoch(tmp_path, monkeyp
     # whose first scales overflow float32 gradients: the steps are skipped but the loss was finite
     from espkit.train import trainer as trainer_module
 
-    original_init = trainer_module._Context.__init__
+    original_init = trainer_module.Trainer.__init__
 
     def with_scaler(self, *args, **kwargs):
         original_init(self, *args, **kwargs)
         self.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**127)
 
-    monkeypatch.setattr(trainer_module._Context, "__init__", with_scaler)
+    monkeypatch.setattr(trainer_module.Trainer, "__init__", with_scaler)
     batches = [dict(b, y=b["y"] * 1e6) for b in make_batches(3)]
     reporter, _ = run(tmp_path / "finite", ToyModel(), batches)
     assert reporter.get_value("train", "skipped_steps", 1) == 3

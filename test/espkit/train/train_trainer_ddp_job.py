@@ -82,8 +82,8 @@ def main():
     options = TrainerOptions(output_dir=str(output_dir), max_epoch=2, resume=args.resume,
                              best_model_criterion=[["valid", "loss", "min"]])
     train = ShardedIterFactory(3, seed=1, rows=args.rows, stop_at=args.stop_at)
-    reporter = Trainer.run(model, [optimizer], [None], train, ShardedIterFactory(1, seed=2, rows=args.rows),
-                           options, distributed_option=option)
+    trainer = Trainer(model, [optimizer], [None], options, distributed_option=option)
+    reporter = trainer.run(train, ShardedIterFactory(1, seed=2, rows=args.rows))
     if option.is_main:
         torch.save({"model": model.state_dict(), "world_size": option.world_size,
                     "losses": [reporter.get_value(phase, "loss", epoch) for epoch in (1, 2) for phase in ("train", "valid")]},

@@ -97,7 +97,7 @@ def test_prosody_extractor_requires_pitch_and_energy(corpus, tmp_path):
     with pytest.raises(ConfigError, match="needs frame pitch and energy"):
         build(corpus, tmp_path, ["--emo_extract", "prosody", "--emo_classifier", "mlp"])
     model = build(corpus, tmp_path, ["--emo_extract", "prosody", "--emo_classifier", "linear",
-                                     "--emo_classifier_conf", "hidden_units=0", "--pitch_extract", "pitch",
+                                     "--pitch_extract", "pitch",
                                      "--pitch_extract_conf", "{use_continuous_f0: false, use_log_f0: false}",
                                      "--energy_extract", "energy"])
     loss, stats, _ = model(**batch())

@@ -16,7 +16,7 @@ import inspect
 import logging
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -33,6 +33,8 @@ from espkit.utils.typecheck import typechecked
 logger = logging.getLogger(__name__)
 
 DTYPES = ("float16", "float32", "float64")
+#: A text to synthesise: a string, or token ids ``(T_text,)`` as an array, a tensor or a list.
+TextInput = Union[str, np.ndarray, torch.Tensor, Sequence[int]]
 
 
 def build_vocoder(feats_params: Dict[str, Any], vocoder_config: Optional[str | Path] = None) -> GriffinLim:
@@ -212,7 +214,7 @@ class Text2Speech:
         return bool(self.decode_conf["use_teacher_forcing"]) or self.model.emo_source == "reference"
 
     # --- inputs -----------------------------------------------------------------------------------
-    def token_ids(self, text: str | np.ndarray | torch.Tensor | Sequence[int]) -> torch.Tensor:
+    def token_ids(self, text: TextInput) -> torch.Tensor:
         """Token ids ``(T_text,)`` (long, on the device) of a string or of given ids.
 
         Given ids must be integers in ``[0, vocab_size)`` (the token list of the model);
@@ -326,15 +328,8 @@ class Text2Speech:
         return tensor.to(self.device) if dtype is None else tensor.to(self.device, dtype)
 
     # --- synthesis --------------------------------------------------------------------------------
-    def prepare(
-        self,
-        text: str | np.ndarray | torch.Tensor | Sequence[int],
-        speech: Any = None,
-        durations: Any = None,
-        emo_labs: Any = None,
-        emo_feats: Any = None,
-        use_teacher_forcing: bool = False,
-    ) -> tuple[Dict[str, Any], Dict[str, Any]]:
+    def prepare(self, text: TextInput, speech: Any = None, durations: Any = None, emo_labs: Any = None,
+                emo_feats: Any = None, use_teacher_forcing: bool = False) -> tuple[Dict[str, Any], Dict[str, Any]]:
         """Check and convert the inputs of one call (see :meth:`__call__`).
 
         Returns:
@@ -378,7 +373,7 @@ class Text2Speech:
 
     def __call__(
         self,
-        text: str | np.ndarray | torch.Tensor | Sequence[int],
+        text: TextInput,
         speech: Any = None,
         durations: Any = None,
         emo_labs: Any = None,

@@ -77,6 +77,9 @@ def main() -> None:
     logging.getLogger("espkit.tts.tacotron2.decoder").setLevel(logging.ERROR)  # "reached maxlen" is intended
     torch.set_num_threads(cli.num_threads)
     from espkit.bin.tts_inference import Text2Speech
+    from espkit.torch_utils.host_allocator import keep_freed_memory
+
+    keep_freed_memory()  # as the tts_inference command does
 
     sentences = [s.strip() for s in sentences_file().read_text(encoding="utf-8").splitlines() if s.strip()]
     sentences = sentences[: cli.num_sentences]

@@ -12,7 +12,9 @@ Standard library + the toolkit only. Times, in one process:
 - per pass over the sentences, per sentence: ``synth_s`` (one call text -> waveform), ``vocoder_s`` (the
   vocoder call inside it, timed by a pass-through wrapper around ``tts.vocoder``, the same for both
   toolkits), audio seconds and generated frames. The RNG is reset to seed 0 before every sentence
-  (prenet dropout stays on at inference in both toolkits).
+  (prenet dropout stays on at inference in both toolkits): the global one for ESPnet2, espkit's own
+  stream by ``seed=0, always_fix_seed=True`` (its Text2Speech leaves the global RNG alone). espkit's
+  host allocator is tuned as its ``tts_inference`` command does (``keep_freed_memory``).
 RTF = sum(time) / sum(audio seconds); acoustic = synth - vocoder. Pass 1 is cold, pass 2 warm.
 """
 
@@ -68,9 +70,16 @@ def main():
     import_module_s = time.perf_counter() - start
     import_s = _T_TORCH - _T0 + import_module_s
 
+    own_seed = {}
+    if a.toolkit == "espkit":
+        from espkit.torch_utils.host_allocator import keep_freed_memory
+
+        keep_freed_memory()
+        own_seed = dict(seed=0, always_fix_seed=True)
     start = time.perf_counter()
     tts = Text2Speech(train_config=a.train_config, model_file=a.model_file, vocoder_config=a.vocoder_config,
-                      threshold=0.5, minlenratio=0.0, maxlenratio=10.0, use_att_constraint=False, device="cpu")
+                      threshold=0.5, minlenratio=0.0, maxlenratio=10.0, use_att_constraint=False, device="cpu",
+                      **own_seed)
     load_s = time.perf_counter() - start
     tts.vocoder = TimedVocoder(tts.vocoder)
     fs = tts.fs

@@ -22,6 +22,7 @@ from typing import Any, Iterator, Optional, Sequence
 import torch
 
 from espkit.tasks.tts import TTSTask
+from espkit.torch_utils.host_allocator import keep_freed_memory
 from espkit.train.checkpoint import CheckpointError
 from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.config_argparse import ArgumentParser, ConfigError
@@ -217,6 +218,7 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
     args = get_parser().parse_args(cmd)
     logging.basicConfig(level=args.log_level,
                         format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    keep_freed_memory()  # process tuning belongs to the command: Griffin-Lim re-allocates the same spectra
     with exit_on_error((ConfigError, ValueError, CheckpointError, OSError), logger):
         inference(args)
 

@@ -16,7 +16,7 @@ from espkit.train.collate_fn import CommonCollateFn
 from espkit.train.preprocessor import TTSPreprocessor
 from espkit.tts.abs_tts import AbsTTS
 from espkit.tts.emotion.abs_emo_extract import AbsEmoExtract
-from espkit.tts.emotion.emo_classifier import EmotionClassifier
+from espkit.tts.emotion.emo_classifier import EmotionClassifier, LinearEmotionClassifier
 from espkit.tts.emotion.emo_list import load_emo_list
 from espkit.tts.emotion.prosody import ProsodyEmoExtract
 from espkit.tts.emotion.reference_encoder import ReferenceEncoder
@@ -54,9 +54,11 @@ emo_extract_choices = ClassChoices(
     type_check=AbsEmoExtract, optional=True,
 )
 emo_classifier_choices = ClassChoices(
-    "emo_classifier", {"mlp": EmotionClassifier, "linear": EmotionClassifier},
+    "emo_classifier", {"mlp": EmotionClassifier, "linear": LinearEmotionClassifier},
     type_check=EmotionClassifier, optional=True,
 )
+# "emocontrl" is the registry name of the original design's emotion-controllable Tacotron2: kept so
+# that its configs still load; "tacotron2_controllable" is the same class.
 tts_choices = ClassChoices(
     "tts",
     {"tacotron2": Tacotron2, "tacotron2_controllable": Tacotron2Controllable, "emocontrl": Tacotron2Controllable},
@@ -65,6 +67,25 @@ tts_choices = ClassChoices(
 
 #: ``normalize`` option -> the statistics file that stats collection writes for it.
 STATS_FILES = {"normalize": "feats_stats.npz", "pitch_normalize": "pitch_stats.npz", "energy_normalize": "energy_stats.npz"}
+
+
+def upgrade_linear_classifier(args: argparse.Namespace) -> None:
+    """Read ``emo_classifier: linear`` as configs meant it before ``linear`` was a linear classifier.
+
+    It built ``EmotionClassifier``, whose ``hidden_units`` (written into every config.yaml) made it an
+    MLP unless 0. With ``hidden_units: 0`` it was linear: the MLP's options are dropped and
+    :class:`LinearEmotionClassifier` loads the same weights. Otherwise it was an MLP: the choice
+    becomes ``mlp`` (with a warning), which is what the weights are.
+    """
+    conf = args.emo_classifier_conf or {}
+    if args.emo_classifier != "linear" or "hidden_units" not in conf:
+        return
+    if conf["hidden_units"] == 0:
+        args.emo_classifier_conf = {k: v for k, v in conf.items() if k not in ("hidden_units", "dropout_rate")}
+        return
+    logger.warning("emo_classifier: linear with hidden_units: %s is the MLP that 'linear' built before it became "
+                   "a linear classifier: building emo_classifier: mlp (write that in the config)", conf["hidden_units"])
+    args.emo_classifier = "mlp"
 
 
 class TTSTask(AbsTask):
@@ -105,7 +126,9 @@ class TTSTask(AbsTask):
 
     @classmethod
     def resolve_args(cls, args: argparse.Namespace) -> argparse.Namespace:
-        """Also reads ``--token_list``/``--emo_list`` files into lists (so config.yaml is self-contained)."""
+        """Also reads ``--token_list``/``--emo_list`` files into lists (so config.yaml is self-contained)
+        and reads an older config's ``emo_classifier: linear`` (:func:`upgrade_linear_classifier`)."""
+        upgrade_linear_classifier(args)
         super().resolve_args(args)
         if isinstance(args.token_list, str):
             path = Path(args.token_list)

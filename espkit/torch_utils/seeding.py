@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
-from typing import Any, Dict
+from typing import Any, Dict, Iterator
 
 import numpy as np
 import torch
@@ -53,3 +54,48 @@ def set_rng_states(states: Dict[str, Any]) -> None:
     torch.random.set_rng_state(states["torch"])
     if "cuda" in states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])
+
+
+class LocalRandomState:
+    """A torch random stream of its own, kept apart from the process's global RNG state.
+
+    ``with state.activate():`` runs its block with this stream as torch's RNG state (the CPU
+    generator and, for a CUDA ``device``, that device's generator) and keeps where the block
+    left it; the caller's state is restored afterwards (``torch.random.fork_rng``). Successive
+    blocks therefore continue one stream, as successive draws after one global seeding would,
+    and nothing the caller draws moves it. Python's ``random`` and numpy's RNG are not part of it.
+
+    Args:
+        seed: seed of the stream (see :meth:`reseed`).
+        device: ``cpu`` or ``cuda[:N]`` (``cuda``: the current CUDA device); the CPU generator
+            is always part of the stream.
+    """
+
+    def __init__(self, seed: int, device: str | torch.device = "cpu"):
+        device = torch.device(device)
+        if device.type == "cuda" and device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
+        self.device = device
+        self.reseed(seed)
+
+    def reseed(self, seed: int) -> None:
+        """Restart the stream from ``seed``: the state ``torch.manual_seed(seed)`` gives."""
+        self._cpu_state = torch.Generator().manual_seed(seed).get_state()
+        self._cuda_state = None
+        if self.device.type == "cuda":
+            self._cuda_state = torch.Generator(device=self.device).manual_seed(seed).get_state()
+
+    @contextlib.contextmanager
+    def activate(self) -> Iterator[None]:
+        """Run the block on this stream (see the class docstring); an exception keeps its draws too."""
+        devices = [self.device.index] if self._cuda_state is not None else []
+        with torch.random.fork_rng(devices=devices, device_type="cuda"):
+            torch.random.set_rng_state(self._cpu_state)
+            if self._cuda_state is not None:
+                torch.cuda.set_rng_state(self._cuda_state, self.device)
+            try:
+                yield
+            finally:
+                self._cpu_state = torch.random.get_rng_state()
+                if self._cuda_state is not None:
+                    self._cuda_state = torch.cuda.get_rng_state(self.device)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -90,9 +90,6 @@ class TTSPreprocessor:
                 self.converter.token_list_repr, self.converter.unk_symbol,
             )
         return np.asarray(self.converter.tokens2ids(tokens), dtype=np.int64)
-
-    def texts_to_tokens(self, texts: List[str]) -> List[List[str]]:
-        return self.tokenizer.text2tokens_batch([self.cleaner(t) for t in texts])
 
     def __call__(self, uid: str, data: Dict[str, Any]) -> Dict[str, Any]:
         data = dict(data)

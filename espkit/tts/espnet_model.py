@@ -121,6 +121,35 @@ class ESPnetTTSModel(AbsESPnetModel):
         """Embedding ``(B, D_emb)`` of a reference utterance (normalised mel + pitch/energy)."""
         return self.emo_extract(feats_norm, feats_lengths, pitch=prosody.get("pitch"), energy=prosody.get("energy"))
 
+    def normalized_feats(
+        self, speech, speech_lengths, pitch=None, energy=None
+    ) -> Tuple[torch.Tensor, torch.Tensor, Dict[str, torch.Tensor]]:
+        """Normalised features ``(B, T_feats, odim)``, their lengths ``(B,)`` and the un-normalised
+        pitch/energy ``(B, T_feats, 1)`` (computed unless given) of ``speech`` ``(B, T_wav)``, without grad."""
+        with torch.no_grad():
+            feats, feats_lengths = self.extract_feats(speech, speech_lengths)
+            prosody = self.extract_prosody(speech, speech_lengths, feats_lengths, pitch=pitch, energy=energy)
+            feats_norm = feats if self.normalize is None else self.normalize(feats, feats_lengths)[0]
+        return feats_norm, feats_lengths, prosody
+
+    @torch.no_grad()
+    def encode_reference(self, speech: torch.Tensor, emotion: bool = True) -> Dict[str, torch.Tensor]:
+        """What the model takes from one reference utterance ``speech`` ``(T_wav,)``.
+
+        Returns ``feats`` (normalised, ``(1, T_feats, odim)``: teacher forcing) and, when ``emotion``
+        is true and the model has an emotion extractor, its ``emo_embed`` ``(1, D_emb)``; with an
+        emotion classifier too, the classifier's ``emo_posterior`` ``(num_emotions,)``.
+        """
+        batch = speech.unsqueeze(0)
+        lengths = batch.new_tensor([batch.size(1)], dtype=torch.long)
+        feats_norm, feats_lengths, prosody = self.normalized_feats(batch, lengths)
+        out = {"feats": feats_norm}
+        if emotion and self.emo_extract is not None:
+            out["emo_embed"] = self.emotion_embedding(feats_norm, feats_lengths, prosody)
+            if self.emo_classifier is not None:
+                out["emo_posterior"] = self.emo_classifier.predict(out["emo_embed"])[0]
+        return out
+
     # --- training ------------------------------------------------------------------------------
     def forward(
         self,
@@ -153,10 +182,7 @@ class ESPnetTTSModel(AbsESPnetModel):
 
     def _inputs(self, speech, speech_lengths, emo_labs, emo_feats, pitch, energy):
         """Normalised features, emotion embedding and the emotion classifier's loss/stats."""
-        with torch.no_grad():
-            feats, feats_lengths = self.extract_feats(speech, speech_lengths)
-            prosody = self.extract_prosody(speech, speech_lengths, feats_lengths, pitch=pitch, energy=energy)
-            feats_norm = feats if self.normalize is None else self.normalize(feats, feats_lengths)[0]
+        feats_norm, feats_lengths, prosody = self.normalized_feats(speech, speech_lengths, pitch, energy)
         stats: Dict[str, torch.Tensor] = {}
         extra_loss = None
         emo_embed = emo_feats
@@ -246,15 +272,11 @@ class ESPnetTTSModel(AbsESPnetModel):
         feats_norm = None
         emo_embed = emo_feats.unsqueeze(0) if emo_feats is not None else None
         if speech is not None:
-            speech = speech.unsqueeze(0)
-            speech_lengths = speech.new_tensor([speech.size(1)], dtype=torch.long)
-            feats, feats_lengths = self.extract_feats(speech, speech_lengths)
-            prosody = self.extract_prosody(speech, speech_lengths, feats_lengths)
-            feats_norm = feats if self.normalize is None else self.normalize(feats, feats_lengths)[0]
-            if self.emo_extract is not None and emo_feats is None:
-                emo_embed = self.emotion_embedding(feats_norm, feats_lengths, prosody)
-                if self.emo_classifier is not None:
-                    out["emo_posterior"] = self.emo_classifier.predict(emo_embed)[0]
+            reference = self.encode_reference(speech, emotion=emo_feats is None)
+            feats_norm = reference["feats"]
+            emo_embed = reference.get("emo_embed", emo_embed)
+            if "emo_posterior" in reference:
+                out["emo_posterior"] = reference["emo_posterior"]
         elif use_teacher_forcing:
             raise ValueError("use_teacher_forcing needs the reference speech")
         kwargs: Dict[str, Any] = dict(decode_config)

@@ -16,14 +16,13 @@ import inspect
 import logging
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
 from espkit.tasks.tts import TTSTask
-from espkit.torch_utils.host_allocator import keep_freed_memory
-from espkit.torch_utils.seeding import set_all_random_seed
+from espkit.torch_utils.seeding import LocalRandomState
 from espkit.tts.decode_options import check_decode_conf
 from espkit.tts.inference_model import build_model_for_inference
 from espkit.tts.vocoder.abs_vocoder import AbsVocoder
@@ -34,6 +33,8 @@ from espkit.utils.typecheck import typechecked
 logger = logging.getLogger(__name__)
 
 DTYPES = ("float16", "float32", "float64")
+#: A text to synthesise: a string, or token ids ``(T_text,)`` as an array, a tensor or a list.
+TextInput = Union[str, np.ndarray, torch.Tensor, Sequence[int]]
 
 
 def build_vocoder(feats_params: Dict[str, Any], vocoder_config: Optional[str | Path] = None) -> GriffinLim:
@@ -102,8 +103,11 @@ class Text2Speech:
             Tacotron2 decoding options (see ``Tacotron2.inference``; ranges:
             :func:`~espkit.tts.decode_options.check_decode_conf`).
         use_teacher_forcing: decode with the reference ``speech``'s features as decoder inputs.
-        seed: seeds every RNG at construction (the prenet dropout stays on at inference).
-        always_fix_seed: re-seed before every call, so that a text always gives the same output.
+        seed: seed of this object's own torch random stream (:attr:`random_state`), which the prenet
+            dropout (on at inference) draws from; successive calls continue it. The process's global
+            RNG state is neither used nor changed.
+        always_fix_seed: restart the stream from ``seed`` before every call, so that a text always
+            gives the same output.
         dtype: ``float32``, ``float16`` or ``float64`` of the acoustic model.
         vocoder: an ``AbsVocoder`` to use instead of Griffin-Lim.
     """
@@ -145,14 +149,16 @@ class Text2Speech:
             train_config, model_file = unpacked["train_config"], unpacked["model_file"]
         if train_config is None:
             raise ValueError("Text2Speech needs train_config (config.yaml) or a packed model zip as model_file")
-        set_all_random_seed(seed)
-        keep_freed_memory()  # Griffin-Lim re-allocates the same spectra every iteration
         self.device = device
         self.dtype = dtype
         self.seed = seed
         self.always_fix_seed = always_fix_seed
+        self.random_state = LocalRandomState(seed, device)
         start = time.perf_counter()
-        model, args = build_model_for_inference(train_config, model_file, device)
+        # Building the model draws its (then overwritten) initial weights first from the stream, as it did
+        # from the globally seeded RNG: a seed decodes to what it always decoded to.
+        with self.random_state.activate():
+            model, args = build_model_for_inference(train_config, model_file, device)
         self.model = model.to(dtype=getattr(torch, dtype)).eval()
         self.train_args = args
         self.preprocess_fn = TTSTask.build_preprocess_fn(args, train=False)
@@ -208,7 +214,7 @@ class Text2Speech:
         return bool(self.decode_conf["use_teacher_forcing"]) or self.model.emo_source == "reference"
 
     # --- inputs -----------------------------------------------------------------------------------
-    def token_ids(self, text: str | np.ndarray | torch.Tensor | Sequence[int]) -> torch.Tensor:
+    def token_ids(self, text: TextInput) -> torch.Tensor:
         """Token ids ``(T_text,)`` (long, on the device) of a string or of given ids.
 
         Given ids must be integers in ``[0, vocab_size)`` (the token list of the model);
@@ -287,21 +293,87 @@ class Text2Speech:
                              f"(emotions: {', '.join(names)})")
         return {name: float(w) for name, w in zip(names, weights) if w > 0}
 
-    def _reference_posterior(self, speech: torch.Tensor) -> torch.Tensor:
-        """Emotion classifier posterior ``(num_emotions,)`` of a reference waveform ``(T_wav,)``."""
+    def _emotion(self, emo_labs: Any, reference: Optional[torch.Tensor],
+                 use_teacher_forcing: bool) -> tuple[Optional[torch.Tensor], Dict[str, Any]]:
+        """The model's emotion input (see :meth:`resolve_emotion`; None when it takes none) and the
+        output's ``emotion`` dict, from ``emo_labs`` or else the classifier's posterior of ``reference``."""
         model = self.model
-        batch = speech.unsqueeze(0)
-        lengths = torch.tensor([batch.size(1)], device=batch.device)
-        feats, feats_lengths = model.extract_feats(batch, lengths)
-        prosody = model.extract_prosody(batch, lengths, feats_lengths)
-        feats_norm = feats if model.normalize is None else model.normalize(feats, feats_lengths)[0]
-        embed = model.emotion_embedding(feats_norm, feats_lengths, prosody)
-        return model.emo_classifier.predict(embed)[0]
+        if reference is not None and not use_teacher_forcing and not model.emotion_from_reference:
+            raise ValueError(
+                "a reference speech was given, but this model cannot take an emotion from it: it was trained "
+                f"with emo_source={model.emo_source} and without an emotion extractor and classifier "
+                "(--emo_extract, --emo_classifier); pass emo_labs instead, or use the speech for teacher forcing "
+                "(use_teacher_forcing=True)")
+        emotion: Dict[str, Any] = {"label": None, "weights": None}
+        if emo_labs is None and (model.emo_source != "label" or model.tts.num_emotions() == 0):
+            return None, emotion
+        if emo_labs is None:
+            if reference is None or not model.emotion_from_reference:
+                names = ", ".join(self.emotions.emo_list) if self.emotions is not None else "none"
+                how = ("emo_labs (one of: " + names + ", an id, or a {name: weight} mix)")
+                if model.emotion_from_reference:
+                    how += " or a reference speech (speech=...) whose emotion the model's classifier recognises"
+                else:
+                    how += "; it cannot take an emotion from a reference (no emotion extractor and classifier)"
+                raise ValueError(f"this model is conditioned on an emotion: pass {how}")
+            emo_labs = model.encode_reference(reference)["emo_posterior"].float().cpu().numpy()
+        model_emo, emotion["label"], emotion["weights"] = self.resolve_emotion(emo_labs)
+        return model_emo, emotion
+
+    def _tensor(self, value: Any, dtype: Optional[torch.dtype] = None) -> Optional[torch.Tensor]:
+        """``value`` (array, tensor or list) as a tensor on the device (in ``dtype`` when given); None stays None."""
+        if value is None:
+            return None
+        tensor = torch.as_tensor(value if isinstance(value, torch.Tensor) else np.asarray(value))
+        return tensor.to(self.device) if dtype is None else tensor.to(self.device, dtype)
 
     # --- synthesis --------------------------------------------------------------------------------
+    def prepare(self, text: TextInput, speech: Any = None, durations: Any = None, emo_labs: Any = None,
+                emo_feats: Any = None, use_teacher_forcing: bool = False) -> tuple[Dict[str, Any], Dict[str, Any]]:
+        """Check and convert the inputs of one call (see :meth:`__call__`).
+
+        Returns:
+            the keyword arguments of ``ESPnetTTSModel.inference`` (tensors on the device) and the
+            output's ``emotion`` dict (``label`` and ``weights``).
+        """
+        ids = self.token_ids(text)
+        reference = self._reference(speech)
+        if use_teacher_forcing and reference is None:
+            raise ValueError("use_teacher_forcing needs the reference speech (speech=...)")
+        model_emo, emotion = self._emotion(emo_labs, reference, use_teacher_forcing)
+        inputs = dict(text=ids, speech=reference, emo_labs=model_emo,
+                      emo_feats=self._tensor(emo_feats, getattr(torch, self.dtype)),
+                      durations=self._tensor(durations), use_teacher_forcing=use_teacher_forcing)
+        return inputs, emotion
+
+    def infer(self, inputs: Dict[str, Any], emotion: Dict[str, Any], decode_conf: Dict[str, Any]) -> Dict[str, Any]:
+        """The acoustic model's outputs for :meth:`prepare`'s ``inputs`` and ``emotion``, decoded with
+        ``decode_conf`` (checked options, without ``use_teacher_forcing``): those of
+        ``ESPnetTTSModel.inference``, the ``emotion`` dict (given a reference, with the classifier's
+        ``posterior``, which is also the ``weights`` when there were none) and, from the attention,
+        ``duration`` and ``focus_rate``. Called alone it draws from the global RNG; :meth:`__call__`
+        runs it on :attr:`random_state`."""
+        out = self.model.inference(**inputs, **decode_conf)
+        if "emo_posterior" in out:
+            emotion["posterior"] = out.pop("emo_posterior").float().cpu()
+            if emotion["weights"] is None:
+                emotion["weights"] = emotion["posterior"]
+        out["emotion"] = emotion
+        if out.get("att_w") is not None:
+            out["duration"], out["focus_rate"] = attention_durations(out["att_w"])
+        return out
+
+    def vocode(self, feat_gen_denorm: torch.Tensor) -> torch.Tensor:
+        """Waveform ``(T_wav,)`` of denormalised features ``(T_feats, odim)``; empty below 2 frames."""
+        if feat_gen_denorm.size(0) < 2:
+            logger.warning("only %d frame generated (stop token at once; raise minlenratio?): empty wav",
+                           feat_gen_denorm.size(0))
+            return torch.zeros(0, device=feat_gen_denorm.device)
+        return self.vocoder(feat_gen_denorm.float())
+
     def __call__(
         self,
-        text: str | np.ndarray | torch.Tensor | Sequence[int],
+        text: TextInput,
         speech: Any = None,
         durations: Any = None,
         emo_labs: Any = None,
@@ -333,61 +405,18 @@ class Text2Speech:
             reference was given to a model with an emotion classifier.
         """
         conf = check_decode_conf({**self.decode_conf, **(decode_conf or {})})
-        with torch.inference_mode():
-            if self.always_fix_seed:
-                set_all_random_seed(self.seed)
-            ids = self.token_ids(text)
-            reference = self._reference(speech)
-            use_teacher_forcing = conf.pop("use_teacher_forcing")
-            if use_teacher_forcing and reference is None:
-                raise ValueError("use_teacher_forcing needs the reference speech (speech=...)")
-            emotion: Dict[str, Any] = {"label": None, "weights": None}
-            model_emo = None
-            if reference is not None and not use_teacher_forcing and not self.model.emotion_from_reference:
-                raise ValueError(
-                    "a reference speech was given, but this model cannot take an emotion from it: it was trained "
-                    f"with emo_source={self.model.emo_source} and without an emotion extractor and classifier "
-                    "(--emo_extract, --emo_classifier); pass emo_labs instead, or use the speech for teacher forcing "
-                    "(use_teacher_forcing=True)")
-            if emo_labs is not None:
-                model_emo, emotion["label"], emotion["weights"] = self.resolve_emotion(emo_labs)
-            elif self.model.emo_source == "label" and self.model.tts.num_emotions() > 0:
-                if reference is None or not self.model.emotion_from_reference:
-                    names = ", ".join(self.emotions.emo_list) if self.emotions is not None else "none"
-                    how = ("emo_labs (one of: " + names + ", an id, or a {name: weight} mix)")
-                    if self.model.emotion_from_reference:
-                        how += " or a reference speech (speech=...) whose emotion the model's classifier recognises"
-                    else:
-                        how += "; it cannot take an emotion from a reference (no emotion extractor and classifier)"
-                    raise ValueError(f"this model is conditioned on an emotion: pass {how}")
-                posterior = self._reference_posterior(reference).float().cpu()
-                model_emo, emotion["label"], emotion["weights"] = self.resolve_emotion(posterior.numpy())
-            if emo_feats is not None:
-                emo_feats = torch.as_tensor(np.asarray(emo_feats) if not isinstance(emo_feats, torch.Tensor)
-                                            else emo_feats).to(self.device, getattr(torch, self.dtype))
-            if durations is not None:
-                durations = torch.as_tensor(np.asarray(durations) if not isinstance(durations, torch.Tensor)
-                                            else durations).to(self.device)
+        use_teacher_forcing = conf.pop("use_teacher_forcing")
+        if self.always_fix_seed:
+            self.random_state.reseed(self.seed)
+        with self.random_state.activate(), torch.inference_mode():
+            inputs, emotion = self.prepare(text, speech, durations, emo_labs, emo_feats, use_teacher_forcing)
             start = time.perf_counter()
-            out = self.model.inference(text=ids, speech=reference, emo_labs=model_emo, emo_feats=emo_feats,
-                                       durations=durations, use_teacher_forcing=use_teacher_forcing, **conf)
+            out = self.infer(inputs, emotion, conf)
             acoustic_s = time.perf_counter() - start
-            if "emo_posterior" in out:
-                emotion["posterior"] = out.pop("emo_posterior").float().cpu()
-                if emotion["weights"] is None:
-                    emotion["weights"] = emotion["posterior"]
-            out["emotion"] = emotion
-            if out.get("att_w") is not None:
-                out["duration"], out["focus_rate"] = attention_durations(out["att_w"])
             vocoder_s = 0.0
             if self.vocoder is not None:
                 start = time.perf_counter()
-                if out["feat_gen_denorm"].size(0) < 2:
-                    logger.warning("only %d frame generated (stop token at once; raise minlenratio?): empty wav",
-                                   out["feat_gen_denorm"].size(0))
-                    out["wav"] = torch.zeros(0, device=out["feat_gen_denorm"].device)
-                else:
-                    out["wav"] = self.vocoder(out["feat_gen_denorm"].float())
+                out["wav"] = self.vocode(out["feat_gen_denorm"])
                 vocoder_s = time.perf_counter() - start
         audio_s = out["wav"].numel() / self.fs if "wav" in out and self.fs else 0.0
         self.last_timing = {"acoustic_s": acoustic_s, "vocoder_s": vocoder_s, "audio_s": audio_s}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import humanfriendly
 
@@ -66,9 +66,16 @@ def str2triple_str(value: str) -> Tuple[str, str, str]:
 str2triple_str.accepts_sequence = True  # config files write it as a YAML list
 
 
-def str2pair_str(value: str) -> Tuple[str, str]:
-    """``"a,b"`` -> ``("a", "b")``."""
-    parts = str(value).split(",")
-    if len(parts) != 2:
-        raise argparse.ArgumentTypeError(f"expected 'a,b', got {value!r}")
-    return parts[0].strip(), parts[1].strip()
+def str2pair_str(value: str | Sequence[str]) -> Tuple[str, str]:
+    """``"abc, def"`` (or the YAML list ``[abc, def]``) -> ``("abc", "def")``, each item stripped.
+
+    Exactly two items, neither empty: ``"abc"``, ``"a,b,c"`` or ``"a,"`` is an ``ArgumentTypeError``.
+    """
+    items = [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value).split(",")
+    items = [item.strip() for item in items]
+    if len(items) != 2 or not all(items):
+        raise argparse.ArgumentTypeError(f"expected two non-empty items 'a,b', got {value!r}")
+    return items[0], items[1]
+
+
+str2pair_str.accepts_sequence = True  # config files may write it as a YAML list

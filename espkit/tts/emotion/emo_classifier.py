@@ -1,4 +1,5 @@
-"""Emotion classifier on utterance emotion embeddings (``--emo_classifier linear|mlp``)."""
+"""Emotion classifiers on utterance emotion embeddings: ``--emo_classifier mlp``
+(:class:`EmotionClassifier`) and ``linear`` (:class:`LinearEmotionClassifier`)."""
 
 from __future__ import annotations
 
@@ -125,3 +126,17 @@ class EmotionClassifier(nn.Module):
                 return torch.softmax(logits, dim=-1)
         finally:
             self.train(was_training)
+
+
+class LinearEmotionClassifier(EmotionClassifier):
+    """Linear classifier of emotion embeddings: the logits ``(B, num_emotions)`` are one affine map
+    of the embedding ``(B, idim)`` (no hidden layer, no dropout). Its weights are those of an
+    :class:`EmotionClassifier` with ``hidden_units=0`` (``net.weight``, ``net.bias``).
+
+    Args:
+        idim, num_emotions, loss_weight, label_smoothing: as for :class:`EmotionClassifier`.
+    """
+
+    @typechecked
+    def __init__(self, idim: int, num_emotions: int, loss_weight: float = 1.0, label_smoothing: float = 0.0):
+        super().__init__(idim, num_emotions, hidden_units=0, loss_weight=loss_weight, label_smoothing=label_smoothing)

@@ -292,10 +292,6 @@ class ProsodyEmoExtract(AbsEmoExtract):
     def needs_pitch_energy(self) -> bool:
         return True
 
-    def component_names(self) -> list[str]:
-        """Names of the output components, in order."""
-        return prosody_component_names(self.use_f0_range)
-
     def forward(
         self,
         feats: torch.Tensor,

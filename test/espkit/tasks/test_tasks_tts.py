@@ -66,6 +66,31 @@ def test_unknown_emotion_and_missing_token_list_are_clear(corpus, tmp_path):
         dataset["neutral_0000"]
 
 
+CLASSIFIER = ["--normalize", "none", "--emo_extract", "reference_encoder", "--emo_extract_conf",
+              "{conv_layers: 1, conv_chans_list: [4]}"]
+
+
+def test_linear_emotion_classifier_is_linear_and_older_configs_load(corpus, tmp_path, caplog):
+    args = parse(tiny_train_args(corpus, tmp_path, CLASSIFIER + ["--emo_classifier", "linear"]))
+    assert args.emo_classifier_conf == {"loss_weight": 1.0, "label_smoothing": 0.0}
+    assert isinstance(TTSTask.build_model(args).emo_classifier.net, torch.nn.Linear)
+    mlp = parse(tiny_train_args(corpus, tmp_path, CLASSIFIER + ["--emo_classifier", "mlp"]))
+    assert isinstance(TTSTask.build_model(mlp).emo_classifier.net, torch.nn.Sequential)
+    # config.yaml of a run from when 'linear' built EmotionClassifier (conf resolved with its defaults)
+    old = {"hidden_units": 0, "dropout_rate": 0.1, "loss_weight": 1.0, "label_smoothing": 0.0}
+    was_linear = parse(tiny_train_args(corpus, tmp_path, CLASSIFIER + ["--emo_classifier", "linear",
+                                                                       "--emo_classifier_conf", yaml.safe_dump(old)]))
+    assert was_linear.emo_classifier == "linear" and was_linear.emo_classifier_conf == args.emo_classifier_conf
+    old["hidden_units"] = 128
+    was_mlp = parse(tiny_train_args(corpus, tmp_path, CLASSIFIER + ["--emo_classifier", "linear",
+                                                                    "--emo_classifier_conf", yaml.safe_dump(old)]))
+    assert was_mlp.emo_classifier == "mlp" and was_mlp.emo_classifier_conf == old
+    assert "is the MLP that 'linear' built" in caplog.text
+    with pytest.raises(ConfigError, match="LinearEmotionClassifier does not accept dropout_rate"):
+        parse(tiny_train_args(corpus, tmp_path, CLASSIFIER + ["--emo_classifier", "linear",
+                                                              "--emo_classifier_conf", "dropout_rate=0.2"]))
+
+
 def test_collect_stats_mode_builds_no_normaliser_even_without_stats(corpus, tmp_path):
     args = parse(tiny_train_args(corpus, tmp_path, ["--collect_stats", "true"]))  # global_mvn, no stats file
     model = TTSTask.build_model(args)

@@ -79,11 +79,25 @@ def test_inference_with_reference_reports_posterior_and_denormalises(corpus, tmp
     assert forced["feat_gen"].shape[0] == 1280 // 64 + 1
 
 
+def test_encode_reference_is_the_batch_pipeline_of_one_utterance(corpus, tmp_path):
+    model = build(corpus, tmp_path, REFERENCE + ["--normalize", "none"]).eval()
+    speech = batch()["speech"][0]
+    ref = model.encode_reference(speech)
+    feats, feats_lengths, prosody = model.normalized_feats(speech[None], torch.tensor([speech.numel()]))
+    assert torch.equal(ref["feats"], feats) and ref["feats"].shape == (1, speech.numel() // 64 + 1, 8)
+    embed = model.emotion_embedding(feats, feats_lengths, prosody)
+    assert torch.equal(ref["emo_embed"], embed)
+    assert torch.equal(ref["emo_posterior"], torch.softmax(model.emo_classifier(embed)[0], dim=-1)[0])
+    out = model.inference(torch.tensor([3, 4, 5]), speech=speech, emo_labs=torch.tensor(1), maxlenratio=2.0)
+    assert torch.equal(out["emo_posterior"], ref["emo_posterior"])
+    assert set(model.encode_reference(speech, emotion=False)) == {"feats"}
+
+
 def test_prosody_extractor_requires_pitch_and_energy(corpus, tmp_path):
     with pytest.raises(ConfigError, match="needs frame pitch and energy"):
         build(corpus, tmp_path, ["--emo_extract", "prosody", "--emo_classifier", "mlp"])
     model = build(corpus, tmp_path, ["--emo_extract", "prosody", "--emo_classifier", "linear",
-                                     "--emo_classifier_conf", "hidden_units=0", "--pitch_extract", "pitch",
+                                     "--pitch_extract", "pitch",
                                      "--pitch_extract_conf", "{use_continuous_f0: false, use_log_f0: false}",
                                      "--energy_extract", "energy"])
     loss, stats, _ = model(**batch())

@@ -1,7 +1,8 @@
-"""Text2Speech's input checks (device, decoding options, token ids, emotion weights) and its
-loading of a moved experiment, on a tiny trained controllable Tacotron2."""
+"""Text2Speech's input checks (device, decoding options, token ids, emotion weights), its loading
+of a moved experiment and its own random stream, on a tiny trained controllable Tacotron2."""
 
 import logging
+import random
 import shutil
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 import yaml
 
 from espkit.bin.tts_train import main as train_main
+from espkit.torch_utils.seeding import set_all_random_seed
 from espkit.train.checkpoint import CheckpointError
 from espkit.tts.decode_options import check_decode_conf
 from espkit.tts.inference_model import build_model_for_inference
@@ -213,3 +215,74 @@ def test_a_config_whose_lists_differ_from_the_model_files_run_is_refused(exp, tm
     config[key][i], config[key][j] = config[key][j], config[key][i]
     other.write_text(yaml.safe_dump(config))  # the same lists in another file: accepted
     assert Text2Speech(other, exp / "valid.loss.best.pth", **DECODE).vocab_size == len(config["token_list"])
+
+
+# --- random state ---------------------------------------------------------------------------------
+TEXTS = ("ab ba", "ab ba", "cab")
+
+
+def _global_rng_states():
+    """The process's python, numpy and torch RNG states, comparable with ``==``."""
+    _, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    return random.getstate(), (np_keys.tobytes(), np_pos, np_has_gauss, np_gauss), torch.get_rng_state().tolist()
+
+
+def _decode(tts):
+    return [tts(text, emo_labs="sad")["feat_gen"] for text in TEXTS]
+
+
+def test_construction_and_calls_leave_the_global_rng_alone(exp):
+    random.seed(1), np.random.seed(2), torch.manual_seed(3)
+    before = _global_rng_states()
+    tts = Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", seed=5, **DECODE)
+    _decode(tts)
+    tts.always_fix_seed = True
+    _decode(tts)
+    assert _global_rng_states() == before
+
+
+def test_calls_continue_one_stream_that_callers_draws_do_not_move(exp):
+    alone = _decode(Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", seed=5, **DECODE))
+    assert not torch.equal(alone[0], alone[1])  # the prenet dropout draws on: the same text, the next draws
+    first, second = (Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", seed=5, **DECODE)
+                     for _ in range(2))
+    for text, expected in zip(TEXTS, alone):  # interleaved, with the caller drawing in between
+        assert torch.equal(first(text, emo_labs="sad")["feat_gen"], expected)
+        torch.rand(100)
+        assert torch.equal(second(text, emo_labs="sad")["feat_gen"], expected)
+
+
+def test_outputs_are_those_of_the_globally_seeded_stream(exp):
+    """What Text2Speech gave when it seeded the process's RNG (set_all_random_seed, then the model's
+    construction, then every call drawing from the global RNG), it gives now from its own stream."""
+    tts = Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", seed=11, **DECODE)
+    fixed = Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", seed=11, always_fix_seed=True, **DECODE)
+    outs, fixed_outs = _decode(tts), _decode(fixed)
+    conf = {k: v for k, v in tts.decode_conf.items() if k != "use_teacher_forcing"}
+    sad = torch.tensor(2)
+    with torch.random.fork_rng(devices=[]), torch.inference_mode():
+        set_all_random_seed(11)
+        build_model_for_inference(exp / "config.yaml", exp / "valid.loss.best.pth")  # draws its initial weights
+        old = [tts.model.inference(tts.token_ids(text), emo_labs=sad, **conf)["feat_gen"] for text in TEXTS]
+        old_fixed = []
+        for text in TEXTS:
+            set_all_random_seed(11)
+            old_fixed.append(tts.model.inference(tts.token_ids(text), emo_labs=sad, **conf)["feat_gen"])
+    assert all(torch.equal(a, b) for a, b in zip(outs, old))
+    assert all(torch.equal(a, b) for a, b in zip(fixed_outs, old_fixed))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_decoding_keeps_the_global_cuda_rng_and_its_stream(exp):
+    torch.cuda.manual_seed(4)
+    before = torch.cuda.get_rng_state()
+    tts = Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", seed=11, device="cuda", **DECODE)
+    outs = _decode(tts)
+    assert torch.equal(torch.cuda.get_rng_state(), before)
+    conf = {k: v for k, v in tts.decode_conf.items() if k != "use_teacher_forcing"}
+    with torch.random.fork_rng(devices=[torch.cuda.current_device()]), torch.inference_mode():
+        set_all_random_seed(11)
+        build_model_for_inference(exp / "config.yaml", exp / "valid.loss.best.pth")
+        old = [tts.model.inference(tts.token_ids(text), emo_labs=torch.tensor(2, device="cuda"), **conf)["feat_gen"]
+               for text in TEXTS]
+    assert all(torch.equal(a, b) for a, b in zip(outs, old))

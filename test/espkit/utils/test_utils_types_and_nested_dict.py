@@ -7,6 +7,7 @@ from espkit.utils.types import (
     humanfriendly_parse_size_or_none,
     int_or_none,
     str2bool,
+    str2pair_str,
     str2triple_str,
     str_or_none,
 )
@@ -26,6 +27,22 @@ def test_value_types():
     assert str2triple_str(["x.scp", "speech", "sound"]) == ("x.scp", "speech", "sound")
     with pytest.raises(argparse.ArgumentTypeError, match="path,name,type"):
         str2triple_str("wav.scp,speech")
+
+
+def test_str2pair_str_takes_exactly_two_items(tmp_path):
+    assert str2pair_str("abc, def ") == ("abc", "def")
+    assert str2pair_str(["abc", "d,ef"]) == ("abc", "d,ef")
+    for bad in ("abc", "a,b,c", "a,", " ,b", ["a"], ["a", "b", "c"]):
+        with pytest.raises(argparse.ArgumentTypeError, match="expected two non-empty items 'a,b'"):
+            str2pair_str(bad)
+    from espkit.utils.config_argparse import ArgumentParser
+
+    parser = ArgumentParser()
+    parser.add_argument("--pair", type=str2pair_str)
+    assert parser.parse_args(["--pair", "x,y"]).pair == ("x", "y")
+    config = tmp_path / "conf.yaml"
+    config.write_text("pair: [x, y]\n")
+    assert parser.parse_args(["--config", str(config)]).pair == ("x", "y")
 
 
 def test_parse_nested_dict_forms():

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from espkit.tts.emotion.emo_classifier import IGNORE_ID, EmotionClassifier
+from espkit.tts.emotion.emo_classifier import IGNORE_ID, EmotionClassifier, LinearEmotionClassifier
 
 
 def clusters(num_per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -105,3 +105,13 @@ def test_errors():
         classifier(torch.zeros(2, 5))
     with pytest.raises(ValueError, match=r"\[0, 3\) or -1"):
         classifier(torch.zeros(2, 4), torch.tensor([0, 3]))
+
+
+def test_linear_classifier_has_no_hidden_layer():
+    classifier = LinearEmotionClassifier(6, 4, loss_weight=2.0)
+    assert isinstance(classifier.net, torch.nn.Linear) and classifier.loss_weight == 2.0
+    assert classifier.state_dict().keys() == EmotionClassifier(6, 4, hidden_units=0).state_dict().keys()
+    embeds = torch.randn(3, 6)
+    torch.testing.assert_close(classifier(embeds)[0], embeds @ classifier.net.weight.T + classifier.net.bias)
+    with pytest.raises(TypeError):
+        LinearEmotionClassifier(6, 4, hidden_units=8)

@@ -2,11 +2,14 @@
 
 Both modules are stateless: :meth:`AttLoc.prepare` projects the encoder states once per
 utterance batch into an :class:`AttMemory`, which every decoder step then reuses.
+
+Each class says, in :attr:`AttLoc.fused_step`, which attention step of the fused decoding loops
+restates it; the fused path and the TorchScript export check it instead of guessing from the class.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple, Optional
 
 import torch
 from torch import nn
@@ -63,6 +66,18 @@ class AttLoc(nn.Module):
         aconv_filts: half-width of the location convolution (kernel ``2 * aconv_filts + 1``).
         scaling: sharpness of the softmax.
     """
+
+    #: Which attention step the scripted loop (:func:`~espkit.tts.tacotron2.fused_decoding.
+    #: free_run_steps`) runs for this class: ``"location"`` (this class), ``"forward"``
+    #: (:class:`AttForward`) or None (none: only the eager step loop runs it). The teacher-forced
+    #: fused node covers ``"location"`` only. A subclass that does not set it gets None (see
+    #: ``__init_subclass__``): one that changes the step must not run as its parent's formula.
+    fused_step: ClassVar[Optional[str]] = "location"
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "fused_step" not in cls.__dict__:
+            cls.fused_step = None
 
     def __init__(
         self,
@@ -164,6 +179,8 @@ class AttForward(AttLoc):
     ``a_t = normalize((a_{t-1} + shift_right(a_{t-1})) * softmax(e_t))``, starting from all
     weight on the first position. ``att_prev`` must be the previous weights (not cumulative).
     """
+
+    fused_step: ClassVar[Optional[str]] = "forward"
 
     def initial_weights(self, memory: AttMemory) -> torch.Tensor:
         """All weight on the first text position ``(B, T_text)``."""

@@ -9,10 +9,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from espkit.layers.dropout import Dropout, dropout
+from espkit.tts.fast_path import choose_impl
 from espkit.tts.tacotron2.attention import AttLoc, AttMemory
 from espkit.tts.tacotron2.fused_decoding import free_run_steps
 from espkit.tts.tacotron2.fused_recurrence import LocationLSTMRecurrence, compiled
 from espkit.tts.tacotron2.masks import make_pad_mask
+from espkit.utils.config_argparse import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +170,14 @@ class Decoder(nn.Module):
     ``cat(c_t, prenet(previous frame), cond)``; ``cat(z_t, c_t)`` (``use_concate``) is
     projected to ``r`` frames and ``r`` stop logits. The postnet then refines all frames.
 
+    Two implementations of the loops (``decoder_impl``, see :mod:`espkit.tts.fast_path`): the
+    step loops below, module by module through autograd (``stepwise``, the reference, any
+    set-up), and the fused loops (``fused``: teacher forcing as one
+    :class:`~espkit.tts.tacotron2.fused_recurrence.LocationLSTMRecurrence` node, free running
+    as :func:`~espkit.tts.tacotron2.fused_decoding.free_run_steps`), which cover one LSTM layer
+    with an attention whose ``fused_step`` is ``location`` and do not run under autocast
+    (``auto`` then takes the step loops).
+
     Args:
         eprojs: size of the encoder states the attention reads.
         odim: feature size.
@@ -188,6 +198,8 @@ class Decoder(nn.Module):
         reduction_factor: frames per decoder step.
         cond_dim: size of an extra per-utterance vector appended to the LSTM input
             (e.g. an emotion embedding); 0 for none.
+        decoder_impl: ``auto``, ``stepwise`` or ``fused`` (see above and :meth:`set_impl`).
+        torchscript: run the fused loops as TorchScript (False: the same functions in Python).
     """
 
     def __init__(
@@ -210,6 +222,8 @@ class Decoder(nn.Module):
         zoneout_rate: float = 0.1,
         reduction_factor: int = 1,
         cond_dim: int = 0,
+        decoder_impl: str = "auto",
+        torchscript: bool = True,
     ):
         super().__init__()
         if output_activation is not None and output_activation not in OUTPUT_ACTIVATIONS:
@@ -228,9 +242,6 @@ class Decoder(nn.Module):
         self.use_concate = use_concate
         self.reduction_factor = reduction_factor
         self.output_activation = output_activation
-        # teacher forcing through LocationLSTMRecurrence where it applies (see
-        # use_fused_recurrence); False forces the step-by-step autograd loop (tests compare both)
-        self.fused_recurrence = True
         self.prenet = Prenet(odim, prenet_layers, prenet_units, dropout_rate)
         prenet_out = prenet_units if prenet_layers > 0 else odim
         self.lstm = nn.ModuleList(
@@ -249,6 +260,43 @@ class Decoder(nn.Module):
             if postnet_layers > 0
             else None
         )
+        self.set_impl(decoder_impl, torchscript)
+
+    def fused_blockers(self) -> list[str]:
+        """What keeps the fused loops from this decoder's set-up (empty: nothing)."""
+        blockers = []
+        att_class = type(self.att)
+        if att_class.fused_step != "location":
+            blockers.append(
+                f"the attention is {att_class.__name__} (fused_step={att_class.fused_step!r}); the "
+                f"fused loops implement location-sensitive attention (AttLoc) only"
+            )
+        if self.dlayers != 1:
+            blockers.append(f"dlayers={self.dlayers}; the fused loops have one decoder LSTM layer")
+        return blockers
+
+    def set_impl(self, decoder_impl: str, torchscript: bool = True) -> None:
+        """Choose the loops: ``decoder_impl`` ``auto`` (fused where covered, else stepwise),
+        ``stepwise`` or ``fused`` (a ConfigError naming :meth:`fused_blockers` if it does not
+        cover this set-up); ``torchscript``: the fused loops as TorchScript, else in Python.
+        Logs the choice."""
+        self.fused = choose_impl("decoder_impl", decoder_impl, self.fused_blockers(), "Tacotron2 decoder")
+        self.decoder_impl = decoder_impl
+        self.torchscript = torchscript
+
+    def uses_fused(self, ref: torch.Tensor) -> bool:
+        """Whether a call on ``ref``'s device runs the fused loops now: the chosen implementation,
+        except under autocast (which ``decoder_impl: fused`` refuses)."""
+        if not self.fused:
+            return False
+        if _autocast_enabled(ref.device.type):
+            if self.decoder_impl == "fused":
+                raise ConfigError(
+                    "decoder_impl: fused does not run under autocast (use_amp): its loops compute in "
+                    "the weights' dtype; use decoder_impl: auto (stepwise under autocast)"
+                )
+            return False
+        return True
 
     def _activate(self, x: torch.Tensor) -> torch.Tensor:
         if self.output_activation is None:
@@ -329,7 +377,7 @@ class Decoder(nn.Module):
         att_init = self.att.initial_weights(memory)
         # zoneout weights of every step, drawn at once: per layer (num_steps, 2, B, dunits)
         keep = [cell.keep_weights(num_steps, hs.new_empty(batch_size, self.dunits)) for cell in self.lstm]
-        if self.use_fused_recurrence(hs):
+        if self.uses_fused(hs):
             proj_in, att_ws = self._fused_recurrence(memory, prenet_outs, cond, att_init, keep[0])
         else:
             proj_in, att_ws = self._stepwise_recurrence(memory, prenet_outs, cond, att_init, keep)
@@ -339,17 +387,6 @@ class Decoder(nn.Module):
         before_outs = before_outs.masked_fill(pad_mask, 0.0)
         after_outs = self._postnet(before_outs, pad_mask)
         return self._activate(after_outs), self._activate(before_outs), logits, att_ws
-
-    def use_fused_recurrence(self, ref: torch.Tensor) -> bool:
-        """Whether the folded-weight recurrences apply (teacher forcing as one
-        :class:`LocationLSTMRecurrence` node, :meth:`_fused_free_run` at inference): one LSTM
-        layer, location-sensitive attention, no autocast. Other set-ups take the step loops."""
-        return (
-            self.fused_recurrence
-            and self.dlayers == 1
-            and type(self.att) is AttLoc
-            and not _autocast_enabled(ref.device.type)
-        )
 
     def _stepwise_recurrence(
         self,
@@ -422,7 +459,7 @@ class Decoder(nn.Module):
         w_loc, gvec, gbias = self.att.fused_weights()
         z, att_c, att_ws = LocationLSTMRecurrence.apply(
             hg, memory.proj, x_gates, w_qh, w_loc, gvec, gbias, memory.pad_mask, att_init,
-            keep[:, 0], keep[:, 1], self.cumulate_att_w,
+            keep[:, 0], keep[:, 1], self.cumulate_att_w, self.torchscript,
         )
         return (torch.cat([z, att_c], dim=-1) if self.use_concate else z), att_ws
 
@@ -456,7 +493,7 @@ class Decoder(nn.Module):
         maxlen = max(int(text_len * maxlenratio), 1)
         minlen = int(text_len * minlenratio)
         window = (backward_window, forward_window) if use_att_constraint else None
-        run = self._fused_free_run if self.use_fused_recurrence(h) else self._stepwise_free_run
+        run = self._fused_free_run if self.uses_fused(h) else self._stepwise_free_run
         outs, probs, att_ws, num_frames, stopped = run(h, cond, threshold, minlen, maxlen, window)
         if not stopped:
             logger.warning(
@@ -536,7 +573,7 @@ class Decoder(nn.Module):
         hg, w_pre, gate_bias, w_qh = self._folded_lstm(h, cond)
         w_loc, gvec, gbias = self.att.fused_weights()
         prenet = self.prenet
-        return compiled(free_run_steps)(
+        return compiled(free_run_steps, self.torchscript)(
             hg, self.att.mlp_enc(h), gate_bias, w_pre.t().contiguous(), w_qh.t().contiguous(),
             w_loc.t().contiguous(), gvec, gbias,
             torch.cat([self.feat_out.weight, self.prob_out.weight], dim=0).t().contiguous(),

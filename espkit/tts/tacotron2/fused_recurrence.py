@@ -22,8 +22,8 @@ gradient in float64), but
   all weight gradients to a handful of large GEMMs after the loop;
 - both step loops (:func:`forward_steps`, :func:`backward_steps`) write into preallocated
   buffers and run as TorchScript (compiled on first use), which halves the per-operator
-  overhead of ~25 small operators per step. ``USE_TORCHSCRIPT = False`` runs the same code
-  in Python (the tests check both agree).
+  overhead of ~25 small operators per step. ``torchscript=False`` runs the same code in Python
+  (the decoder's ``torchscript`` option; the tests check both agree).
 
 Notation (shapes): ``B`` batch, ``S`` decoder steps, ``T`` text positions, ``E`` encoder
 state size, ``H`` LSTM units, ``G = 4 H`` gates, ``A`` attention size, ``K`` location kernel.
@@ -41,8 +41,7 @@ from torch.nn import functional as F
 
 logger = logging.getLogger(__name__)
 
-#: Run the step loops as TorchScript (False: the identical Python functions).
-USE_TORCHSCRIPT = True
+#: The step loops compiled so far, by function name (or the function itself where scripting failed).
 _SCRIPTED: Dict[str, Callable] = {}
 
 
@@ -207,10 +206,10 @@ def _carve(like: torch.Tensor, *shapes: tuple[int, ...]) -> list[torch.Tensor]:
     return [part.view(shape) for part, shape in zip(block.split(sizes), shapes)]
 
 
-def compiled(function: Callable) -> Callable:
-    """``function`` as TorchScript (compiled once per process), or itself when
-    :data:`USE_TORCHSCRIPT` is False or scripting is not available."""
-    if not USE_TORCHSCRIPT:
+def compiled(function: Callable, torchscript: bool = True) -> Callable:
+    """``function`` as TorchScript (compiled once per process), or itself when ``torchscript`` is
+    False or scripting is not available."""
+    if not torchscript:
         return function
     name = function.__name__
     if name not in _SCRIPTED:
@@ -229,7 +228,7 @@ class LocationLSTMRecurrence(torch.autograd.Function):
     """Forward: the teacher-forced recurrence; backward: its exact gradient (see module doc).
 
     ``apply(hg, proj, x_gates, w_qh, w_loc, gvec, gbias, pad_mask, att_init, keep_h, keep_c,
-    cumulate)`` with
+    cumulate, torchscript)`` with
 
     - ``hg`` ``(B, T, E + G)``: encoder states and their gate projection ``cat(hs, hs @ W_ctx^T)``;
     - ``proj`` ``(B, T, A)``: the attention's encoder projection;
@@ -241,7 +240,8 @@ class LocationLSTMRecurrence(torch.autograd.Function):
     - ``pad_mask`` ``(B, T)`` True at padded text; ``att_init`` ``(B, T)`` initial weights;
     - ``keep_h``/``keep_c`` ``(S, B, H)``: zoneout weights of the previous state
       (``h_t = lerp(h_new, h_{t-1}, keep)``: 0/1 draws in training, the rate in eval);
-    - ``cumulate``: feed the running sum of the attention weights (else the last weights).
+    - ``cumulate``: feed the running sum of the attention weights (else the last weights);
+    - ``torchscript``: run the step loops as TorchScript (False: the same functions in Python).
 
     Returns ``z`` ``(B, S, H)`` LSTM outputs, ``ctx`` ``(B, S, E)`` attention contexts and
     ``att_ws`` ``(B, S, T)`` attention weights.
@@ -262,6 +262,7 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         keep_h: torch.Tensor,
         keep_c: torch.Tensor,
         cumulate: bool,
+        torchscript: bool,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         batch, length, att_dim = proj.shape
         steps, units = x_gates.size(1), w_qh.size(1)
@@ -282,7 +283,7 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         )
         a_all[0] = att_init
         # (K, N) row-major copies: a GEMM with a small M runs about twice as fast on them
-        compiled(forward_steps)(
+        compiled(forward_steps, torchscript)(
             hg, proj, x_gates.transpose(0, 1).contiguous(), w_qh.t().contiguous(),
             w_loc.t().contiguous(), gvec, pad_mask, keep_h, keep_c, cumulate,
             qh_all, read_all, act_all, tc_all, z_all, c_all, w_all, a_all,
@@ -292,6 +293,7 @@ class LocationLSTMRecurrence(torch.autograd.Function):
             w_all, a_all,
         )
         ctx.cumulate = cumulate
+        ctx.torchscript = torchscript
         return (
             z_all.transpose(0, 1).contiguous(),
             read_all[:, :, :eprojs].transpose(0, 1).contiguous(),
@@ -332,7 +334,7 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         d_proj = torch.zeros_like(proj)
         d_gvec = gvec.new_zeros(att_dim)
         d_w_loc = torch.zeros_like(w_loc)
-        compiled(backward_steps)(
+        compiled(backward_steps, ctx.torchscript)(
             hg[:, :, eprojs:].transpose(1, 2), proj, w_qh, w_loc, w_loc.t().contiguous(), gvec,
             keep_h, keep_c, drop_h, drop_c, gate_factor, o_dtanh, f_all, qh_all, w_all, a_all,
             d_z.transpose(0, 1).contiguous(), d_w_out.transpose(0, 1).contiguous(), ctx.cumulate,
@@ -345,4 +347,4 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         d_x_gates = d_qg_all[:, :, att_dim:].transpose(0, 1)
         d_gbias = torch.zeros_like(gvec[0])  # softmax is shift invariant
         return (d_hg, d_proj, d_x_gates, d_w_qh, d_w_loc, d_gvec, d_gbias,
-                None, None, None, None, None)
+                None, None, None, None, None, None)

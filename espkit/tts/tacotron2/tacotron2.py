@@ -60,6 +60,9 @@ class Tacotron2(AbsTTS):
         guided_attn_loss_sigma, guided_attn_loss_lambda: its width and weight.
         dropout_rate: dropout of encoder convolutions, prenet and postnet.
         zoneout_rate: zoneout of the decoder LSTMs.
+        decoder_impl: ``auto`` (default: the fused decoder loops where they cover the set-up, else
+            the step loops), ``stepwise`` or ``fused`` (an error, saying why, where they do not
+            cover it); see :class:`~espkit.tts.tacotron2.decoder.Decoder`.
     """
 
     @typechecked
@@ -101,6 +104,7 @@ class Tacotron2(AbsTTS):
         guided_attn_loss_lambda: float = 1.0,
         dropout_rate: float = 0.5,
         zoneout_rate: float = 0.1,
+        decoder_impl: str = "auto",
     ):
         super().__init__()
         if idim < 3:
@@ -168,6 +172,7 @@ class Tacotron2(AbsTTS):
             zoneout_rate=zoneout_rate,
             reduction_factor=reduction_factor,
             cond_dim=cond_dim,
+            decoder_impl=decoder_impl,
         )
         self.taco2_loss = Tacotron2Loss(
             use_masking=use_masking,

@@ -95,6 +95,7 @@ class Tacotron2Controllable(Tacotron2):
         emo_feat_dim: int | None = None,
         emo_integration: str = "add",
         emo_to_decoder: bool = True,
+        decoder_impl: str = "auto",
     ):
         if emo_integration not in EMO_INTEGRATION_TYPES:
             raise ValueError(
@@ -154,6 +155,7 @@ class Tacotron2Controllable(Tacotron2):
             guided_attn_loss_lambda=guided_attn_loss_lambda,
             dropout_rate=dropout_rate,
             zoneout_rate=zoneout_rate,
+            decoder_impl=decoder_impl,
         )
 
     def num_emotions(self) -> int:

@@ -3,8 +3,10 @@
 Both modules are stateless: :meth:`AttLoc.prepare` projects the encoder states once per
 utterance batch into an :class:`AttMemory`, which every decoder step then reuses.
 
-Each class says, in :attr:`AttLoc.fused_step`, which attention step of the fused decoding loops
-restates it; the fused path and the TorchScript export check it instead of guessing from the class.
+Each class says, in :attr:`AttLoc.fused_step`, which attention step of the scripted decoding loop
+(:mod:`~espkit.tts.tacotron2.fused_decoding`) restates it; the fused path and the TorchScript export
+check it instead of guessing from the class. The module-level functions are the pieces that loop
+shares with the classes (scriptable).
 """
 
 from __future__ import annotations
@@ -49,6 +51,29 @@ def window_mask(
     return (positions < last_attended_idx - backward_window) | (
         positions > last_attended_idx + forward_window
     )
+
+
+def uniform_weights(pad_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``(B, T_text)`` weights spread evenly over the real positions of ``pad_mask`` ``(B, T_text)``."""
+    keep = (~pad_mask).to(dtype)
+    return keep / keep.sum(dim=1, keepdim=True)
+
+
+def first_position_weights(pad_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``(B, T_text)`` weights all on the first position."""
+    weights = torch.zeros(pad_mask.shape, dtype=dtype, device=pad_mask.device)
+    weights[:, 0] = 1.0
+    return weights
+
+
+def forward_attention_update(
+    att_prev: torch.Tensor, step_w: torch.Tensor, pad_mask: torch.Tensor
+) -> torch.Tensor:
+    """Forward attention's weights ``(B, T_text)``: the previous weights ``att_prev``, staying or moved
+    one position right, times this step's softmax ``step_w``, renormalised (``pad_mask`` True at padding)."""
+    shifted = F.pad(att_prev[:, :-1], [1, 0])
+    att_w = (att_prev + shifted) * step_w + 1.0e-8 * (~pad_mask)
+    return att_w / att_w.sum(dim=1, keepdim=True)
 
 
 class AttLoc(nn.Module):
@@ -105,14 +130,12 @@ class AttLoc(nn.Module):
 
     def initial_weights(self, memory: AttMemory) -> torch.Tensor:
         """Attention weights before the first step ``(B, T_text)``: uniform over real text."""
-        keep = (~memory.pad_mask).to(memory.proj.dtype)
-        return keep / keep.sum(dim=1, keepdim=True)
+        return uniform_weights(memory.pad_mask, memory.proj.dtype)
 
     def fused_weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The scores' weights folded for :class:`~espkit.tts.tacotron2.fused_recurrence.
-        LocationLSTMRecurrence`: ``mlp_att . loc_conv`` as one ``(att_dim, kernel)`` matrix
-        (both are linear and bias-free), and the score vector ``(att_dim,)`` and bias ``()``
-        times ``scaling``."""
+        """The scores' weights folded for the fused loops: ``mlp_att . loc_conv`` as one
+        ``(att_dim, kernel)`` matrix (both are linear and bias-free), and the score vector
+        ``(att_dim,)`` and bias ``()`` times ``scaling``."""
         w_loc = self.mlp_att.weight @ self.loc_conv.weight[:, 0, :]
         return w_loc, self.gvec.weight[0] * self.scaling, self.gvec.bias[0] * self.scaling
 
@@ -184,9 +207,7 @@ class AttForward(AttLoc):
 
     def initial_weights(self, memory: AttMemory) -> torch.Tensor:
         """All weight on the first text position ``(B, T_text)``."""
-        weights = torch.zeros_like(memory.proj[:, :, 0])
-        weights[:, 0] = 1.0
-        return weights
+        return first_position_weights(memory.pad_mask, memory.proj.dtype)
 
     def forward(
         self,
@@ -202,9 +223,7 @@ class AttForward(AttLoc):
         step_w = self.masked_softmax(
             memory, energies, last_attended_idx, backward_window, forward_window
         )
-        shifted = F.pad(att_prev[:, :-1], (1, 0))
-        att_w = (att_prev + shifted) * step_w + 1.0e-8 * (~memory.pad_mask)
-        att_w = att_w / att_w.sum(dim=1, keepdim=True)
+        att_w = forward_attention_update(att_prev, step_w, memory.pad_mask)
         context = torch.bmm(att_w.unsqueeze(1), memory.hs).squeeze(1)
         return context, att_w
 

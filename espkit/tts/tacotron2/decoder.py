@@ -11,14 +11,27 @@ from torch.nn import functional as F
 from espkit.layers.dropout import Dropout, dropout
 from espkit.tts.fast_path import choose_impl
 from espkit.tts.tacotron2.attention import AttLoc, AttMemory
-from espkit.tts.tacotron2.fused_decoding import free_run_steps
+from espkit.tts.tacotron2.decoding_rules import (
+    OUTPUT_ACTIVATIONS,
+    activate,
+    assemble_steps,
+    frames_to_keep,
+    length_bounds,
+)
+from espkit.tts.tacotron2.fused_decoding import (
+    conditioned_gate_bias,
+    fold_decoder,
+    free_run_steps,
+    gate_memory,
+    loop_config,
+)
 from espkit.tts.tacotron2.fused_recurrence import LocationLSTMRecurrence, compiled
 from espkit.tts.tacotron2.masks import make_pad_mask
 from espkit.utils.config_argparse import ConfigError
 
 logger = logging.getLogger(__name__)
 
-OUTPUT_ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
+__all__ = ["OUTPUT_ACTIVATIONS", "Decoder", "Postnet", "Prenet", "ZoneOutLSTMCell"]
 
 
 def _autocast_enabled(device_type: str) -> bool:
@@ -117,6 +130,12 @@ class Postnet(nn.Module):
             if keep is not None:
                 xs = xs * keep
         return xs
+
+    def refine(self, before_outs: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Frames ``(B, T_feats, odim)`` plus their residual. ``pad_mask`` ``(B, T_feats, 1)`` is
+        True at padded frames (zero in ``before_outs``), which stay zero."""
+        keep = None if pad_mask is None else (~pad_mask).transpose(1, 2)
+        return before_outs + self.forward(before_outs.transpose(1, 2), keep).transpose(1, 2)
 
 
 class ZoneOutLSTMCell(nn.Module):
@@ -299,9 +318,7 @@ class Decoder(nn.Module):
         return True
 
     def _activate(self, x: torch.Tensor) -> torch.Tensor:
-        if self.output_activation is None:
-            return x
-        return OUTPUT_ACTIVATIONS[self.output_activation](x)
+        return activate(x, self.output_activation or "none")
 
     def _initial_states(self, ref: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         batch_size = ref.size(0)
@@ -337,8 +354,7 @@ class Decoder(nn.Module):
         """
         if self.postnet is None:
             return before_outs
-        keep = None if pad_mask is None else (~pad_mask).transpose(1, 2)
-        return before_outs + self.postnet(before_outs.transpose(1, 2), keep).transpose(1, 2)
+        return self.postnet.refine(before_outs, pad_mask)
 
     def forward(
         self,
@@ -414,36 +430,6 @@ class Decoder(nn.Module):
             att_prev = att_prev + att_w if self.cumulate_att_w else att_w
         return torch.stack(proj_inputs, dim=1), torch.stack(att_ws, dim=1)
 
-    def _folded_lstm(
-        self, hs: torch.Tensor, cond: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The LSTM's weights split and merged for the folded recurrences (one LSTM layer).
-
-        ``W_ih``'s columns take ``cat(context, prenet, cond)``; the context part is applied to the
-        encoder states once (a step's context read then also gives its gate input), the cond part
-        and both biases are one per-utterance gate bias, and the attention query shares one GEMM
-        with the recurrent weights.
-
-        Args:
-            hs: encoder states ``(..., T_text, eprojs)``.
-            cond: ``(..., cond_dim)`` or None.
-
-        Returns:
-            ``hg`` ``(..., T_text, eprojs + 4 dunits)`` = ``cat(hs, hs @ W_ctx^T)``, the prenet
-            weights ``(4 dunits, prenet_out)``, the gate bias ``(..., 4 dunits)`` and
-            ``cat(W_dec, W_hh)`` ``(att_dim + 4 dunits, dunits)``.
-        """
-        cell = self.lstm[0].cell
-        eprojs = hs.size(-1)
-        w_ih = cell.weight_ih
-        prenet_end = w_ih.size(1) - self.cond_dim
-        hg = torch.cat([hs, F.linear(hs, w_ih[:, :eprojs])], dim=-1)
-        gate_bias = cell.bias_ih + cell.bias_hh
-        if cond is not None:
-            gate_bias = gate_bias + F.linear(cond, w_ih[:, prenet_end:])
-        w_qh = torch.cat([self.att.mlp_dec.weight, cell.weight_hh], dim=0)
-        return hg, w_ih[:, eprojs:prenet_end], gate_bias, w_qh
-
     def _fused_recurrence(
         self,
         memory: AttMemory,
@@ -454,11 +440,12 @@ class Decoder(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Same result as :meth:`_stepwise_recurrence` for one LSTM layer and location attention,
         computed by :class:`LocationLSTMRecurrence` (``keep`` ``(num_steps, 2, B, dunits)``)."""
-        hg, w_pre, gate_bias, w_qh = self._folded_lstm(memory.hs, cond)
-        x_gates = F.linear(prenet_outs, w_pre) + gate_bias.unsqueeze(-2)  # (B, num_steps, 4 dunits)
-        w_loc, gvec, gbias = self.att.fused_weights()
+        w = fold_decoder(self)
+        hg = gate_memory(memory.hs, w.w_ctx)
+        gate_bias = conditioned_gate_bias(w.gate_bias, cond, w.w_cond)
+        x_gates = F.linear(prenet_outs, w.w_pre) + gate_bias.unsqueeze(-2)  # (B, num_steps, 4 dunits)
         z, att_c, att_ws = LocationLSTMRecurrence.apply(
-            hg, memory.proj, x_gates, w_qh, w_loc, gvec, gbias, memory.pad_mask, att_init,
+            hg, memory.proj, x_gates, w.w_qh, w.w_loc, w.gvec, w.gbias, memory.pad_mask, att_init,
             keep[:, 0], keep[:, 1], self.cumulate_att_w, self.torchscript,
         )
         return (torch.cat([z, att_c], dim=-1) if self.use_concate else z), att_ws
@@ -488,10 +475,8 @@ class Decoder(nn.Module):
             ``outs`` ``(T_feats, odim)``, stop ``probs`` ``(T_feats,)`` and attention
             weights ``(T_feats, T_text)`` (each decoder step's weights repeated for its frames).
         """
-        r = self.reduction_factor
         text_len = h.size(0)
-        maxlen = max(int(text_len * maxlenratio), 1)
-        minlen = int(text_len * minlenratio)
+        minlen, maxlen = length_bounds(text_len, minlenratio, maxlenratio)
         window = (backward_window, forward_window) if use_att_constraint else None
         run = self._fused_free_run if self.uses_fused(h) else self._stepwise_free_run
         outs, probs, att_ws, num_frames, stopped = run(h, cond, threshold, minlen, maxlen, window)
@@ -500,10 +485,8 @@ class Decoder(nn.Module):
                 "reached maxlen (%d frames = maxlenratio %s x %d tokens) without a stop "
                 "probability >= %s", maxlen, maxlenratio, text_len, threshold,
             )
-        before_outs = torch.cat(outs, dim=0)[:num_frames].unsqueeze(0)
-        after_outs = self._activate(self._postnet(before_outs))[0]
-        att_w_frames = torch.cat(att_ws, dim=0).repeat_interleave(r, dim=0)[:num_frames]
-        return after_outs, torch.cat(probs)[:num_frames], att_w_frames
+        before_outs, probs_kept, att_w_frames = assemble_steps(outs, probs, att_ws, num_frames)
+        return self._activate(self._postnet(before_outs))[0], probs_kept, att_w_frames
 
     def _stepwise_free_run(
         self,
@@ -545,11 +528,9 @@ class Decoder(nn.Module):
             att_prev = att_prev + att_w if self.cumulate_att_w else att_w
             if window is not None:
                 last_attended_idx = int(att_w.argmax())
-            if num_frames >= minlen:
-                stops = (prob >= threshold).nonzero()
-                if stops.numel() > 0:
-                    num_frames = num_frames - r + int(stops[0]) + 1
-                    return outs, probs, att_ws, num_frames, True
+            kept = frames_to_keep(prob, threshold, num_frames, minlen)
+            if kept >= 0:
+                return outs, probs, att_ws, kept, True
             if num_frames >= maxlen:
                 return outs, probs, att_ws, num_frames, False
 
@@ -562,25 +543,10 @@ class Decoder(nn.Module):
         maxlen: int,
         window: tuple[int, int] | None,
     ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor], int, bool]:
-        """:meth:`_stepwise_free_run` for one LSTM layer and location attention, with the
-        weights folded as in :class:`LocationLSTMRecurrence` (per step: one GEMM for the
-        attention query and recurrent gates, one for the location term, one read of context and
-        gate input, one for frames and stop logit), run by
-        :func:`~espkit.tts.tacotron2.fused_decoding.free_run_steps`. Same draws of the prenet
-        dropout, same result.
-        """
-        r, odim = self.reduction_factor, self.odim
-        hg, w_pre, gate_bias, w_qh = self._folded_lstm(h, cond)
-        w_loc, gvec, gbias = self.att.fused_weights()
-        prenet = self.prenet
+        """:meth:`_stepwise_free_run` for one LSTM layer and location attention, run by
+        :func:`~espkit.tts.tacotron2.fused_decoding.free_run_steps` on the folded weights. Same
+        draws of the prenet dropout, same result."""
         return compiled(free_run_steps, self.torchscript)(
-            hg, self.att.mlp_enc(h), gate_bias, w_pre.t().contiguous(), w_qh.t().contiguous(),
-            w_loc.t().contiguous(), gvec, gbias,
-            torch.cat([self.feat_out.weight, self.prob_out.weight], dim=0).t().contiguous(),
-            torch.cat([self.prob_out.bias.new_zeros(r * odim), self.prob_out.bias]),
-            [layer.weight for layer in prenet.layers], [layer.bias for layer in prenet.layers],
-            float(prenet.dropout_rate) if prenet.always_dropout or prenet.training else 0.0,
-            float(self.lstm[0].zoneout_rate), self.dunits, odim, r, self.cumulate_att_w,
-            self.use_concate, self.output_activation or "none", float(threshold), minlen, maxlen,
+            h, cond, fold_decoder(self), loop_config(self), float(threshold), minlen, maxlen,
             window is not None, *(window if window is not None else (1, 3)),
         )

@@ -1,4 +1,4 @@
-"""The explicit choice between the decoding paths (decoder_impl)."""
+"""The decoding paths (stepwise, fused, exported) and the explicit choice between them (decoder_impl)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from espkit.tts.tacotron2.attention import AttForward, AttLoc
-from espkit.tts.tacotron2.decoder import Decoder
+from espkit.tts.tacotron2.decoder import OUTPUT_ACTIVATIONS, Decoder
+from espkit.tts.tacotron2.export import script_tacotron2
 from espkit.tts.tacotron2.tacotron2 import Tacotron2
 from espkit.utils.config_argparse import ConfigError
 
@@ -24,6 +25,36 @@ class AttLocVariant(AttLoc):
 
 def _one_layer(tiny_kwargs, **overrides) -> dict:
     return dict(tiny_kwargs, dlayers=1, reduction_factor=2, **overrides)
+
+
+@pytest.mark.parametrize("activation", [None, *OUTPUT_ACTIVATIONS])
+def test_every_output_activation_is_the_same_on_every_path(tiny_kwargs, activation):
+    """Stepwise (eager reference), fused and exported decoding of one model give the same output,
+    whatever the activation (it is also what the next step's prenet reads)."""
+    torch.manual_seed(0)
+    tts = Tacotron2(IDIM, ODIM, **_one_layer(tiny_kwargs, output_activation=activation)).double().eval()
+    text = torch.tensor([3, 1, 4, 1, 5, 2])
+    options = dict(minlenratio=1.0, maxlenratio=3.0)
+    outs = {}
+    for impl in ("stepwise", "fused"):
+        tts.dec.set_impl(impl)
+        torch.manual_seed(2)  # the prenet dropout stays on: same draws on every path
+        with torch.no_grad():
+            eager = tts.inference(text, **options)
+        outs[impl] = (eager["feat_gen"], eager["prob"], eager["att_w"])
+    scripted = script_tacotron2(tts, "none", **options)
+    torch.manual_seed(2)
+    with torch.inference_mode():
+        outs["exported"] = scripted(text, torch.zeros(0))
+    feat_gen = outs["stepwise"][0]
+    assert feat_gen.shape[0] >= 7  # minlen: 7 encoder states (with <sos/eos>)
+    for path in ("fused", "exported"):
+        for name, got, want in zip(("feat_gen", "prob", "att_w"), outs[path], outs["stepwise"]):
+            torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12, msg=f"{path} {name}")
+    if activation == "relu":
+        assert feat_gen.min() >= 0
+    elif activation in ("tanh", "sigmoid"):
+        assert feat_gen.abs().max() <= 1 and (activation == "tanh" or feat_gen.min() >= 0)
 
 
 @pytest.mark.parametrize(

@@ -135,7 +135,8 @@ class AttLoc(nn.Module):
     def fused_weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The scores' weights folded for the fused loops: ``mlp_att . loc_conv`` as one
         ``(att_dim, kernel)`` matrix (both are linear and bias-free), and the score vector
-        ``(att_dim,)`` and bias ``()`` times ``scaling``."""
+        ``(att_dim,)`` and bias ``()`` times ``scaling``. (The bias shifts all of an utterance's
+        scores alike, which the softmax ignores: the teacher-forced node leaves it out.)"""
         w_loc = self.mlp_att.weight @ self.loc_conv.weight[:, 0, :]
         return w_loc, self.gvec.weight[0] * self.scaling, self.gvec.bias[0] * self.scaling
 

@@ -445,9 +445,13 @@ class Decoder(nn.Module):
         gate_bias = conditioned_gate_bias(w.gate_bias, cond, w.w_cond)
         x_gates = F.linear(prenet_outs, w.w_pre) + gate_bias.unsqueeze(-2)  # (B, num_steps, 4 dunits)
         z, att_c, att_ws = LocationLSTMRecurrence.apply(
-            hg, memory.proj, x_gates, w.w_qh, w.w_loc, w.gvec, w.gbias, memory.pad_mask, att_init,
+            hg, memory.proj, x_gates, w.w_qh, w.w_loc, w.gvec, memory.pad_mask, att_init,
             keep[:, 0], keep[:, 1], self.cumulate_att_w, self.torchscript,
         )
+        # The score bias gvec.bias shifts every score of an utterance alike, which the softmax
+        # ignores: the node leaves it out. Adding it times zero keeps it in the graph with an exact
+        # zero gradient (DistributedDataParallel wants a gradient for every parameter).
+        att_ws = att_ws + 0.0 * w.gbias
         return (torch.cat([z, att_c], dim=-1) if self.use_concate else z), att_ws
 
     def inference(

@@ -104,7 +104,6 @@ def forward_steps(
         torch.mm(z, w_qh_t, out=qh_t[t])  # read below through the views q_t and qg_t
         hidden = (proj + q_t[t]).view(-1, att_dim)
         hidden.addmm_(unfold_windows(a, kernel).reshape(-1, kernel), w_loc_t).tanh_()
-        # (the score bias shifts every score of an utterance alike: softmax ignores it)
         scores = torch.mv(hidden, gvec).view(batch, length).masked_fill_(pad_mask, float("-inf"))
         w = torch.softmax(scores, 1, out=w_t[t])
         torch.bmm(w.unsqueeze(1), hg, out=read_t[t])
@@ -227,16 +226,16 @@ def compiled(function: Callable, torchscript: bool = True) -> Callable:
 class LocationLSTMRecurrence(torch.autograd.Function):
     """Forward: the teacher-forced recurrence; backward: its exact gradient (see module doc).
 
-    ``apply(hg, proj, x_gates, w_qh, w_loc, gvec, gbias, pad_mask, att_init, keep_h, keep_c,
-    cumulate, torchscript)`` with
+    ``apply(hg, proj, x_gates, w_qh, w_loc, gvec, pad_mask, att_init, keep_h, keep_c, cumulate,
+    torchscript)`` with
 
     - ``hg`` ``(B, T, E + G)``: encoder states and their gate projection ``cat(hs, hs @ W_ctx^T)``;
     - ``proj`` ``(B, T, A)``: the attention's encoder projection;
     - ``x_gates`` ``(B, S, G)``: per-step gate input that does not depend on the recurrence
       (prenet output and conditioning through ``W_ih``, both LSTM biases);
     - ``w_qh`` ``(A + G, H)``: ``cat(W_dec, W_hh)``; ``w_loc`` ``(A, K)``: ``W_att @ W_conv``;
-    - ``gvec`` ``(A,)`` and ``gbias`` ``()``: the score vector and bias, already times the
-      softmax scaling;
+    - ``gvec`` ``(A,)``: the score vector, already times the softmax scaling (the score bias
+      shifts every score of an utterance alike, which the softmax ignores: it is not an input);
     - ``pad_mask`` ``(B, T)`` True at padded text; ``att_init`` ``(B, T)`` initial weights;
     - ``keep_h``/``keep_c`` ``(S, B, H)``: zoneout weights of the previous state
       (``h_t = lerp(h_new, h_{t-1}, keep)``: 0/1 draws in training, the rate in eval);
@@ -256,7 +255,6 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         w_qh: torch.Tensor,
         w_loc: torch.Tensor,
         gvec: torch.Tensor,
-        gbias: torch.Tensor,
         pad_mask: torch.Tensor,
         att_init: torch.Tensor,
         keep_h: torch.Tensor,
@@ -345,6 +343,4 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         d_read = torch.cat([d_ctx, d_qg_all[:, :, att_dim:].transpose(0, 1)], dim=2)  # (B, S, E + G)
         d_hg = torch.bmm(w_all.permute(1, 2, 0), d_read)
         d_x_gates = d_qg_all[:, :, att_dim:].transpose(0, 1)
-        d_gbias = torch.zeros_like(gvec[0])  # softmax is shift invariant
-        return (d_hg, d_proj, d_x_gates, d_w_qh, d_w_loc, d_gvec, d_gbias,
-                None, None, None, None, None, None)
+        return d_hg, d_proj, d_x_gates, d_w_qh, d_w_loc, d_gvec, None, None, None, None, None, None

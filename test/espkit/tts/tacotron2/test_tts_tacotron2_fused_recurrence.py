@@ -119,7 +119,7 @@ def _recurrence_inputs(cumulate: bool):
     differentiable = [
         rand(batch, length, eprojs + 4 * units), rand(batch, length, att_dim),
         rand(batch, steps, 4 * units), rand(att_dim + 4 * units, units), rand(att_dim, kernel),
-        rand(att_dim), rand(()),
+        rand(att_dim),
     ]
     return differentiable, (pad_mask, att_init, keep_h, keep_c, cumulate, True)
 

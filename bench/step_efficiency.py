@@ -28,14 +28,17 @@ def step_flops(model: torch.nn.Module, batch: dict) -> float:
     formulas). Leaves gradients in ``model``."""
     from torch.profiler import ProfilerActivity, profile
 
-    decoders = [m for m in model.modules() if hasattr(m, "fused_recurrence")]
+    from espkit.tts.tacotron2.decoder import Decoder
+
+    decoders = [m for m in model.modules() if isinstance(m, Decoder)]
+    settings = [(decoder.decoder_impl, decoder.torchscript) for decoder in decoders]
     for decoder in decoders:
-        decoder.fused_recurrence = False
+        decoder.set_impl("stepwise")
     try:
         with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
             loss, _, _ = model(**batch)
             loss.backward()
     finally:
-        for decoder in decoders:
-            decoder.fused_recurrence = True
+        for decoder, (impl, torchscript) in zip(decoders, settings):
+            decoder.set_impl(impl, torchscript)
     return float(sum(event.flops or 0 for event in prof.key_averages()))

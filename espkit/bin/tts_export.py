@@ -77,7 +77,7 @@ def export_tts(
     Raises:
         ExportMismatch: lengths differ or features differ by more than ``atol``.
     """
-    from espkit.tts.tacotron2.export import Tacotron2Inference
+    from espkit.tts.tacotron2.export import script_tacotron2
 
     model = text2speech.model
     if model.emo_source == "reference":
@@ -98,10 +98,10 @@ def export_tts(
     extra = _export_metadata(text2speech, emotion_input)
     outpath = Path(outpath)
     outpath.parent.mkdir(parents=True, exist_ok=True)
+    module = script_tacotron2(model.tts, emotion_input, **decode)
     with warnings.catch_warnings():
         # torch >= 2.9 marks TorchScript deprecated; it is still what C++/mobile runtimes load.
         warnings.simplefilter("ignore", DeprecationWarning)
-        module = torch.jit.script(Tacotron2Inference(model.tts, emotion_input, **decode).eval())
         torch.jit.save(module, str(outpath), _extra_files={"espkit.json": json.dumps(extra)})
         loaded = torch.jit.load(str(outpath))
 

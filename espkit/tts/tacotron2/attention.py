@@ -2,11 +2,16 @@
 
 Both modules are stateless: :meth:`AttLoc.prepare` projects the encoder states once per
 utterance batch into an :class:`AttMemory`, which every decoder step then reuses.
+
+Each class says, in :attr:`AttLoc.fused_step`, which attention step of the scripted decoding loop
+(:mod:`~espkit.tts.tacotron2.fused_decoding`) restates it; the fused path and the TorchScript export
+check it instead of guessing from the class. The module-level functions are the pieces that loop
+shares with the classes (scriptable).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple, Optional
 
 import torch
 from torch import nn
@@ -48,6 +53,29 @@ def window_mask(
     )
 
 
+def uniform_weights(pad_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``(B, T_text)`` weights spread evenly over the real positions of ``pad_mask`` ``(B, T_text)``."""
+    keep = (~pad_mask).to(dtype)
+    return keep / keep.sum(dim=1, keepdim=True)
+
+
+def first_position_weights(pad_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``(B, T_text)`` weights all on the first position."""
+    weights = torch.zeros(pad_mask.shape, dtype=dtype, device=pad_mask.device)
+    weights[:, 0] = 1.0
+    return weights
+
+
+def forward_attention_update(
+    att_prev: torch.Tensor, step_w: torch.Tensor, pad_mask: torch.Tensor
+) -> torch.Tensor:
+    """Forward attention's weights ``(B, T_text)``: the previous weights ``att_prev``, staying or moved
+    one position right, times this step's softmax ``step_w``, renormalised (``pad_mask`` True at padding)."""
+    shifted = F.pad(att_prev[:, :-1], [1, 0])
+    att_w = (att_prev + shifted) * step_w + 1.0e-8 * (~pad_mask)
+    return att_w / att_w.sum(dim=1, keepdim=True)
+
+
 class AttLoc(nn.Module):
     """Location-sensitive attention (Chorowski et al., 2015), as in Tacotron2.
 
@@ -63,6 +91,18 @@ class AttLoc(nn.Module):
         aconv_filts: half-width of the location convolution (kernel ``2 * aconv_filts + 1``).
         scaling: sharpness of the softmax.
     """
+
+    #: Which attention step the scripted loop (:func:`~espkit.tts.tacotron2.fused_decoding.
+    #: free_run_steps`) runs for this class: ``"location"`` (this class), ``"forward"``
+    #: (:class:`AttForward`) or None (none: only the eager step loop runs it). The teacher-forced
+    #: fused node covers ``"location"`` only. A subclass that does not set it gets None (see
+    #: ``__init_subclass__``): one that changes the step must not run as its parent's formula.
+    fused_step: ClassVar[Optional[str]] = "location"
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "fused_step" not in cls.__dict__:
+            cls.fused_step = None
 
     def __init__(
         self,
@@ -90,14 +130,13 @@ class AttLoc(nn.Module):
 
     def initial_weights(self, memory: AttMemory) -> torch.Tensor:
         """Attention weights before the first step ``(B, T_text)``: uniform over real text."""
-        keep = (~memory.pad_mask).to(memory.proj.dtype)
-        return keep / keep.sum(dim=1, keepdim=True)
+        return uniform_weights(memory.pad_mask, memory.proj.dtype)
 
     def fused_weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The scores' weights folded for :class:`~espkit.tts.tacotron2.fused_recurrence.
-        LocationLSTMRecurrence`: ``mlp_att . loc_conv`` as one ``(att_dim, kernel)`` matrix
-        (both are linear and bias-free), and the score vector ``(att_dim,)`` and bias ``()``
-        times ``scaling``."""
+        """The scores' weights folded for the fused loops: ``mlp_att . loc_conv`` as one
+        ``(att_dim, kernel)`` matrix (both are linear and bias-free), and the score vector
+        ``(att_dim,)`` and bias ``()`` times ``scaling``. (The bias shifts all of an utterance's
+        scores alike, which the softmax ignores: the teacher-forced node leaves it out.)"""
         w_loc = self.mlp_att.weight @ self.loc_conv.weight[:, 0, :]
         return w_loc, self.gvec.weight[0] * self.scaling, self.gvec.bias[0] * self.scaling
 
@@ -165,11 +204,11 @@ class AttForward(AttLoc):
     weight on the first position. ``att_prev`` must be the previous weights (not cumulative).
     """
 
+    fused_step: ClassVar[Optional[str]] = "forward"
+
     def initial_weights(self, memory: AttMemory) -> torch.Tensor:
         """All weight on the first text position ``(B, T_text)``."""
-        weights = torch.zeros_like(memory.proj[:, :, 0])
-        weights[:, 0] = 1.0
-        return weights
+        return first_position_weights(memory.pad_mask, memory.proj.dtype)
 
     def forward(
         self,
@@ -185,9 +224,7 @@ class AttForward(AttLoc):
         step_w = self.masked_softmax(
             memory, energies, last_attended_idx, backward_window, forward_window
         )
-        shifted = F.pad(att_prev[:, :-1], (1, 0))
-        att_w = (att_prev + shifted) * step_w + 1.0e-8 * (~memory.pad_mask)
-        att_w = att_w / att_w.sum(dim=1, keepdim=True)
+        att_w = forward_attention_update(att_prev, step_w, memory.pad_mask)
         context = torch.bmm(att_w.unsqueeze(1), memory.hs).squeeze(1)
         return context, att_w
 

@@ -9,14 +9,29 @@ from torch import nn
 from torch.nn import functional as F
 
 from espkit.layers.dropout import Dropout, dropout
+from espkit.tts.fast_path import choose_impl
 from espkit.tts.tacotron2.attention import AttLoc, AttMemory
-from espkit.tts.tacotron2.fused_decoding import free_run_steps
+from espkit.tts.tacotron2.decoding_rules import (
+    OUTPUT_ACTIVATIONS,
+    activate,
+    assemble_steps,
+    frames_to_keep,
+    length_bounds,
+)
+from espkit.tts.tacotron2.fused_decoding import (
+    conditioned_gate_bias,
+    fold_decoder,
+    free_run_steps,
+    gate_memory,
+    loop_config,
+)
 from espkit.tts.tacotron2.fused_recurrence import LocationLSTMRecurrence, compiled
 from espkit.tts.tacotron2.masks import make_pad_mask
+from espkit.utils.config_argparse import ConfigError
 
 logger = logging.getLogger(__name__)
 
-OUTPUT_ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
+__all__ = ["OUTPUT_ACTIVATIONS", "Decoder", "Postnet", "Prenet", "ZoneOutLSTMCell"]
 
 
 def _autocast_enabled(device_type: str) -> bool:
@@ -116,6 +131,12 @@ class Postnet(nn.Module):
                 xs = xs * keep
         return xs
 
+    def refine(self, before_outs: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Frames ``(B, T_feats, odim)`` plus their residual. ``pad_mask`` ``(B, T_feats, 1)`` is
+        True at padded frames (zero in ``before_outs``), which stay zero."""
+        keep = None if pad_mask is None else (~pad_mask).transpose(1, 2)
+        return before_outs + self.forward(before_outs.transpose(1, 2), keep).transpose(1, 2)
+
 
 class ZoneOutLSTMCell(nn.Module):
     """``nn.LSTMCell`` whose hidden and cell states are zoned out (Krueger et al., 2016).
@@ -168,6 +189,14 @@ class Decoder(nn.Module):
     ``cat(c_t, prenet(previous frame), cond)``; ``cat(z_t, c_t)`` (``use_concate``) is
     projected to ``r`` frames and ``r`` stop logits. The postnet then refines all frames.
 
+    Two implementations of the loops (``decoder_impl``, see :mod:`espkit.tts.fast_path`): the
+    step loops below, module by module through autograd (``stepwise``, the reference, any
+    set-up), and the fused loops (``fused``: teacher forcing as one
+    :class:`~espkit.tts.tacotron2.fused_recurrence.LocationLSTMRecurrence` node, free running
+    as :func:`~espkit.tts.tacotron2.fused_decoding.free_run_steps`), which cover one LSTM layer
+    with an attention whose ``fused_step`` is ``location`` and do not run under autocast
+    (``auto`` then takes the step loops).
+
     Args:
         eprojs: size of the encoder states the attention reads.
         odim: feature size.
@@ -188,6 +217,8 @@ class Decoder(nn.Module):
         reduction_factor: frames per decoder step.
         cond_dim: size of an extra per-utterance vector appended to the LSTM input
             (e.g. an emotion embedding); 0 for none.
+        decoder_impl: ``auto``, ``stepwise`` or ``fused`` (see above and :meth:`set_impl`).
+        torchscript: run the fused loops as TorchScript (False: the same functions in Python).
     """
 
     def __init__(
@@ -210,6 +241,8 @@ class Decoder(nn.Module):
         zoneout_rate: float = 0.1,
         reduction_factor: int = 1,
         cond_dim: int = 0,
+        decoder_impl: str = "auto",
+        torchscript: bool = True,
     ):
         super().__init__()
         if output_activation is not None and output_activation not in OUTPUT_ACTIVATIONS:
@@ -228,9 +261,6 @@ class Decoder(nn.Module):
         self.use_concate = use_concate
         self.reduction_factor = reduction_factor
         self.output_activation = output_activation
-        # teacher forcing through LocationLSTMRecurrence where it applies (see
-        # use_fused_recurrence); False forces the step-by-step autograd loop (tests compare both)
-        self.fused_recurrence = True
         self.prenet = Prenet(odim, prenet_layers, prenet_units, dropout_rate)
         prenet_out = prenet_units if prenet_layers > 0 else odim
         self.lstm = nn.ModuleList(
@@ -249,11 +279,46 @@ class Decoder(nn.Module):
             if postnet_layers > 0
             else None
         )
+        self.set_impl(decoder_impl, torchscript)
+
+    def fused_blockers(self) -> list[str]:
+        """What keeps the fused loops from this decoder's set-up (empty: nothing)."""
+        blockers = []
+        att_class = type(self.att)
+        if att_class.fused_step != "location":
+            blockers.append(
+                f"the attention is {att_class.__name__} (fused_step={att_class.fused_step!r}); the "
+                f"fused loops implement location-sensitive attention (AttLoc) only"
+            )
+        if self.dlayers != 1:
+            blockers.append(f"dlayers={self.dlayers}; the fused loops have one decoder LSTM layer")
+        return blockers
+
+    def set_impl(self, decoder_impl: str, torchscript: bool = True) -> None:
+        """Choose the loops: ``decoder_impl`` ``auto`` (fused where covered, else stepwise),
+        ``stepwise`` or ``fused`` (a ConfigError naming :meth:`fused_blockers` if it does not
+        cover this set-up); ``torchscript``: the fused loops as TorchScript, else in Python.
+        Logs the choice."""
+        self.fused = choose_impl("decoder_impl", decoder_impl, self.fused_blockers(), "Tacotron2 decoder")
+        self.decoder_impl = decoder_impl
+        self.torchscript = torchscript
+
+    def uses_fused(self, ref: torch.Tensor) -> bool:
+        """Whether a call on ``ref``'s device runs the fused loops now: the chosen implementation,
+        except under autocast (which ``decoder_impl: fused`` refuses)."""
+        if not self.fused:
+            return False
+        if _autocast_enabled(ref.device.type):
+            if self.decoder_impl == "fused":
+                raise ConfigError(
+                    "decoder_impl: fused does not run under autocast (use_amp): its loops compute in "
+                    "the weights' dtype; use decoder_impl: auto (stepwise under autocast)"
+                )
+            return False
+        return True
 
     def _activate(self, x: torch.Tensor) -> torch.Tensor:
-        if self.output_activation is None:
-            return x
-        return OUTPUT_ACTIVATIONS[self.output_activation](x)
+        return activate(x, self.output_activation or "none")
 
     def _initial_states(self, ref: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         batch_size = ref.size(0)
@@ -289,8 +354,7 @@ class Decoder(nn.Module):
         """
         if self.postnet is None:
             return before_outs
-        keep = None if pad_mask is None else (~pad_mask).transpose(1, 2)
-        return before_outs + self.postnet(before_outs.transpose(1, 2), keep).transpose(1, 2)
+        return self.postnet.refine(before_outs, pad_mask)
 
     def forward(
         self,
@@ -329,7 +393,7 @@ class Decoder(nn.Module):
         att_init = self.att.initial_weights(memory)
         # zoneout weights of every step, drawn at once: per layer (num_steps, 2, B, dunits)
         keep = [cell.keep_weights(num_steps, hs.new_empty(batch_size, self.dunits)) for cell in self.lstm]
-        if self.use_fused_recurrence(hs):
+        if self.uses_fused(hs):
             proj_in, att_ws = self._fused_recurrence(memory, prenet_outs, cond, att_init, keep[0])
         else:
             proj_in, att_ws = self._stepwise_recurrence(memory, prenet_outs, cond, att_init, keep)
@@ -339,17 +403,6 @@ class Decoder(nn.Module):
         before_outs = before_outs.masked_fill(pad_mask, 0.0)
         after_outs = self._postnet(before_outs, pad_mask)
         return self._activate(after_outs), self._activate(before_outs), logits, att_ws
-
-    def use_fused_recurrence(self, ref: torch.Tensor) -> bool:
-        """Whether the folded-weight recurrences apply (teacher forcing as one
-        :class:`LocationLSTMRecurrence` node, :meth:`_fused_free_run` at inference): one LSTM
-        layer, location-sensitive attention, no autocast. Other set-ups take the step loops."""
-        return (
-            self.fused_recurrence
-            and self.dlayers == 1
-            and type(self.att) is AttLoc
-            and not _autocast_enabled(ref.device.type)
-        )
 
     def _stepwise_recurrence(
         self,
@@ -377,36 +430,6 @@ class Decoder(nn.Module):
             att_prev = att_prev + att_w if self.cumulate_att_w else att_w
         return torch.stack(proj_inputs, dim=1), torch.stack(att_ws, dim=1)
 
-    def _folded_lstm(
-        self, hs: torch.Tensor, cond: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The LSTM's weights split and merged for the folded recurrences (one LSTM layer).
-
-        ``W_ih``'s columns take ``cat(context, prenet, cond)``; the context part is applied to the
-        encoder states once (a step's context read then also gives its gate input), the cond part
-        and both biases are one per-utterance gate bias, and the attention query shares one GEMM
-        with the recurrent weights.
-
-        Args:
-            hs: encoder states ``(..., T_text, eprojs)``.
-            cond: ``(..., cond_dim)`` or None.
-
-        Returns:
-            ``hg`` ``(..., T_text, eprojs + 4 dunits)`` = ``cat(hs, hs @ W_ctx^T)``, the prenet
-            weights ``(4 dunits, prenet_out)``, the gate bias ``(..., 4 dunits)`` and
-            ``cat(W_dec, W_hh)`` ``(att_dim + 4 dunits, dunits)``.
-        """
-        cell = self.lstm[0].cell
-        eprojs = hs.size(-1)
-        w_ih = cell.weight_ih
-        prenet_end = w_ih.size(1) - self.cond_dim
-        hg = torch.cat([hs, F.linear(hs, w_ih[:, :eprojs])], dim=-1)
-        gate_bias = cell.bias_ih + cell.bias_hh
-        if cond is not None:
-            gate_bias = gate_bias + F.linear(cond, w_ih[:, prenet_end:])
-        w_qh = torch.cat([self.att.mlp_dec.weight, cell.weight_hh], dim=0)
-        return hg, w_ih[:, eprojs:prenet_end], gate_bias, w_qh
-
     def _fused_recurrence(
         self,
         memory: AttMemory,
@@ -417,13 +440,18 @@ class Decoder(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Same result as :meth:`_stepwise_recurrence` for one LSTM layer and location attention,
         computed by :class:`LocationLSTMRecurrence` (``keep`` ``(num_steps, 2, B, dunits)``)."""
-        hg, w_pre, gate_bias, w_qh = self._folded_lstm(memory.hs, cond)
-        x_gates = F.linear(prenet_outs, w_pre) + gate_bias.unsqueeze(-2)  # (B, num_steps, 4 dunits)
-        w_loc, gvec, gbias = self.att.fused_weights()
+        w = fold_decoder(self)
+        hg = gate_memory(memory.hs, w.w_ctx)
+        gate_bias = conditioned_gate_bias(w.gate_bias, cond, w.w_cond)
+        x_gates = F.linear(prenet_outs, w.w_pre) + gate_bias.unsqueeze(-2)  # (B, num_steps, 4 dunits)
         z, att_c, att_ws = LocationLSTMRecurrence.apply(
-            hg, memory.proj, x_gates, w_qh, w_loc, gvec, gbias, memory.pad_mask, att_init,
-            keep[:, 0], keep[:, 1], self.cumulate_att_w,
+            hg, memory.proj, x_gates, w.w_qh, w.w_loc, w.gvec, memory.pad_mask, att_init,
+            keep[:, 0], keep[:, 1], self.cumulate_att_w, self.torchscript,
         )
+        # The score bias gvec.bias shifts every score of an utterance alike, which the softmax
+        # ignores: the node leaves it out. Adding it times zero keeps it in the graph with an exact
+        # zero gradient (DistributedDataParallel wants a gradient for every parameter).
+        att_ws = att_ws + 0.0 * w.gbias
         return (torch.cat([z, att_c], dim=-1) if self.use_concate else z), att_ws
 
     def inference(
@@ -451,22 +479,18 @@ class Decoder(nn.Module):
             ``outs`` ``(T_feats, odim)``, stop ``probs`` ``(T_feats,)`` and attention
             weights ``(T_feats, T_text)`` (each decoder step's weights repeated for its frames).
         """
-        r = self.reduction_factor
         text_len = h.size(0)
-        maxlen = max(int(text_len * maxlenratio), 1)
-        minlen = int(text_len * minlenratio)
+        minlen, maxlen = length_bounds(text_len, minlenratio, maxlenratio)
         window = (backward_window, forward_window) if use_att_constraint else None
-        run = self._fused_free_run if self.use_fused_recurrence(h) else self._stepwise_free_run
+        run = self._fused_free_run if self.uses_fused(h) else self._stepwise_free_run
         outs, probs, att_ws, num_frames, stopped = run(h, cond, threshold, minlen, maxlen, window)
         if not stopped:
             logger.warning(
                 "reached maxlen (%d frames = maxlenratio %s x %d tokens) without a stop "
                 "probability >= %s", maxlen, maxlenratio, text_len, threshold,
             )
-        before_outs = torch.cat(outs, dim=0)[:num_frames].unsqueeze(0)
-        after_outs = self._activate(self._postnet(before_outs))[0]
-        att_w_frames = torch.cat(att_ws, dim=0).repeat_interleave(r, dim=0)[:num_frames]
-        return after_outs, torch.cat(probs)[:num_frames], att_w_frames
+        before_outs, probs_kept, att_w_frames = assemble_steps(outs, probs, att_ws, num_frames)
+        return self._activate(self._postnet(before_outs))[0], probs_kept, att_w_frames
 
     def _stepwise_free_run(
         self,
@@ -508,11 +532,9 @@ class Decoder(nn.Module):
             att_prev = att_prev + att_w if self.cumulate_att_w else att_w
             if window is not None:
                 last_attended_idx = int(att_w.argmax())
-            if num_frames >= minlen:
-                stops = (prob >= threshold).nonzero()
-                if stops.numel() > 0:
-                    num_frames = num_frames - r + int(stops[0]) + 1
-                    return outs, probs, att_ws, num_frames, True
+            kept = frames_to_keep(prob, threshold, num_frames, minlen)
+            if kept >= 0:
+                return outs, probs, att_ws, kept, True
             if num_frames >= maxlen:
                 return outs, probs, att_ws, num_frames, False
 
@@ -525,25 +547,10 @@ class Decoder(nn.Module):
         maxlen: int,
         window: tuple[int, int] | None,
     ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor], int, bool]:
-        """:meth:`_stepwise_free_run` for one LSTM layer and location attention, with the
-        weights folded as in :class:`LocationLSTMRecurrence` (per step: one GEMM for the
-        attention query and recurrent gates, one for the location term, one read of context and
-        gate input, one for frames and stop logit), run by
-        :func:`~espkit.tts.tacotron2.fused_decoding.free_run_steps`. Same draws of the prenet
-        dropout, same result.
-        """
-        r, odim = self.reduction_factor, self.odim
-        hg, w_pre, gate_bias, w_qh = self._folded_lstm(h, cond)
-        w_loc, gvec, gbias = self.att.fused_weights()
-        prenet = self.prenet
-        return compiled(free_run_steps)(
-            hg, self.att.mlp_enc(h), gate_bias, w_pre.t().contiguous(), w_qh.t().contiguous(),
-            w_loc.t().contiguous(), gvec, gbias,
-            torch.cat([self.feat_out.weight, self.prob_out.weight], dim=0).t().contiguous(),
-            torch.cat([self.prob_out.bias.new_zeros(r * odim), self.prob_out.bias]),
-            [layer.weight for layer in prenet.layers], [layer.bias for layer in prenet.layers],
-            float(prenet.dropout_rate) if prenet.always_dropout or prenet.training else 0.0,
-            float(self.lstm[0].zoneout_rate), self.dunits, odim, r, self.cumulate_att_w,
-            self.use_concate, self.output_activation or "none", float(threshold), minlen, maxlen,
+        """:meth:`_stepwise_free_run` for one LSTM layer and location attention, run by
+        :func:`~espkit.tts.tacotron2.fused_decoding.free_run_steps` on the folded weights. Same
+        draws of the prenet dropout, same result."""
+        return compiled(free_run_steps, self.torchscript)(
+            h, cond, fold_decoder(self), loop_config(self), float(threshold), minlen, maxlen,
             window is not None, *(window if window is not None else (1, 3)),
         )

@@ -83,6 +83,12 @@ class Encoder(nn.Module):
             in_chans = eunits
         self._output_size = in_chans
 
+    @torch.jit.unused
+    def _flatten_blstm(self) -> None:
+        """cuDNN wants the BLSTM's weights in one block (eager only: TorchScript cannot call it)."""
+        if self.blstm is not None:
+            self.blstm.flatten_parameters()
+
     def output_size(self) -> int:
         """Size of each encoder state."""
         return self._output_size
@@ -111,7 +117,8 @@ class Encoder(nn.Module):
             packed = pack_padded_sequence(
                 hs, ilens.cpu(), batch_first=True, enforce_sorted=False
             )
-            self.blstm.flatten_parameters()
+            if not torch.jit.is_scripting():
+                self._flatten_blstm()
             packed_out, _ = self.blstm(packed)
             hs, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=max_len)
         return hs, ilens

@@ -1,31 +1,38 @@
 """A TorchScript-able inference module for a trained (controllable) Tacotron2.
 
-:class:`Tacotron2Inference` reuses the trained submodules (the same parameter tensors) and
-re-states :meth:`Tacotron2.inference`'s free-running decoder loop in scriptable code:
-no ``**kwargs``, no NamedTuples, no Python-side optional modules. It computes the same
-operations in the same order, so with the same RNG state its output equals eager inference.
+:class:`Tacotron2Inference` runs the model's own encoder (the same module), its emotion
+conditioning (:func:`~espkit.tts.tacotron2.tacotron2.attach_to_memory`), the scripted decoding
+loop of the fused path (:func:`~espkit.tts.tacotron2.fused_decoding.free_run_steps`, on the
+decoder's weights folded at export) and its postnet, with the same decoding rules
+(:mod:`~espkit.tts.tacotron2.decoding_rules`): no code of its own restates a model part.
 
 The prenet dropout stays on, as in eager Tacotron2 inference: it draws from torch's global
-RNG, so eager and scripted outputs are equal when both start from the same seed
+RNG, so eager and scripted outputs agree when both start from the same seed
 (``torch.manual_seed``), which is how :mod:`espkit.bin.tts_export` checks them.
 
 Not supported here (eager inference still supports them): speaker embeddings
-(``spk_embed_dim``), the attention window (``use_att_constraint``) and teacher forcing.
+(``spk_embed_dim``), the attention window (``use_att_constraint``), teacher forcing, and
+attention classes without a scripted step (``fused_step`` None).
 """
 
-from __future__ import annotations
-
 import warnings
-from typing import List, Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from espkit.layers.dropout import dropout
-from espkit.tts.tacotron2.attention import AttForward
-from espkit.tts.tacotron2.tacotron2 import Tacotron2
+from espkit.tts.tacotron2.decoding_rules import activate, assemble_steps, length_bounds
+from espkit.tts.tacotron2.fused_decoding import (
+    FREE_RUN_STEPS,
+    FoldedDecoder,
+    LoopConfig,
+    fold_decoder,
+    free_run_steps,
+    loop_config,
+)
+from espkit.tts.tacotron2.tacotron2 import Tacotron2, attach_to_memory
 from espkit.tts.tacotron2.tacotron2_controllable import Tacotron2Controllable
+from espkit.utils.config_argparse import ConfigError
 
 #: How the emotion input of :meth:`Tacotron2Inference.forward` is read.
 EMOTION_INPUTS = ("none", "weights", "feats")
@@ -39,94 +46,67 @@ class Tacotron2Inference(nn.Module):
         emotion_input: ``weights`` (``(num_emotions,)`` label weights; a one-hot row is one
             label), ``feats`` (``(emo_feat_dim,)`` emotion features) or ``none`` (plain Tacotron2).
         threshold, minlenratio, maxlenratio: decoding options, fixed at export.
+
+    Raises:
+        ConfigError: the model or ``emotion_input`` is one the export does not cover (the message
+            says which part).
     """
+
+    # (real classes, not strings: TorchScript reads these to type the attributes)
+    folded: FoldedDecoder
+    config: LoopConfig
 
     def __init__(self, tts: Tacotron2, emotion_input: str = "weights", threshold: float = 0.5,
                  minlenratio: float = 0.0, maxlenratio: float = 10.0):
         super().__init__()
         if emotion_input not in EMOTION_INPUTS:
-            raise ValueError(f"emotion_input must be one of {EMOTION_INPUTS}, got {emotion_input!r}")
+            raise ConfigError(f"emotion_input must be one of {EMOTION_INPUTS}, got {emotion_input!r}")
         controllable = isinstance(tts, Tacotron2Controllable)
         if controllable == (emotion_input == "none"):
-            raise ValueError(f"emotion_input={emotion_input!r} does not fit {type(tts).__name__}")
+            raise ConfigError(f"emotion_input={emotion_input!r} does not fit {type(tts).__name__}")
         if tts.spk_embed_dim is not None:
-            raise ValueError("export does not support speaker embeddings (spk_embed_dim)")
+            raise ConfigError("export does not support speaker embeddings (spk_embed_dim)")
+        att_class = type(tts.dec.att)
+        if att_class.fused_step not in FREE_RUN_STEPS:
+            raise ConfigError(
+                f"export does not support the attention {att_class.__name__}: it names no step of "
+                f"the scripted decoding loop (fused_step={att_class.fused_step!r}; implemented: "
+                f"{', '.join(FREE_RUN_STEPS)})"
+            )
         tts.eval()
-        enc, dec = tts.enc, tts.dec
-        att = dec.att
+        dec = tts.dec
         self.eos: int = tts.eos
-        # encoder
-        self.embed = enc.embed
-        self.convs = enc.convs
-        self.use_residual: bool = enc.use_residual
-        self.has_blstm: bool = enc.blstm is not None
-        self.blstm = enc.blstm if enc.blstm is not None else nn.Identity()
-        # emotion
-        self.emotion_input: str = emotion_input
-        self.emo_table = nn.Parameter(torch.zeros(1, 1), requires_grad=False)
-        self.emo_feat_proj = nn.Identity()
-        self.emo_memory_proj = nn.Identity()
-        self.emo_add: bool = False
-        self.emo_concat: bool = False
-        self.emo_to_decoder: bool = False
-        if controllable:
-            opts = tts.emotion_options
-            if emotion_input == "weights":
-                if tts.emo_embed is None:
-                    raise ValueError("emotion_input=weights but the model has no label table (num_emotions=0)")
-                self.emo_table = tts.emo_embed.weight
-            elif tts.emo_feat_proj is None:
-                raise ValueError("emotion_input=feats but the model has no emo_feat_dim")
-            else:
-                self.emo_feat_proj = tts.emo_feat_proj
-            if tts.emo_memory_proj is not None:
-                self.emo_memory_proj = tts.emo_memory_proj
-                self.emo_add = True
-            self.emo_concat = opts.emo_integration == "concat"
-            self.emo_to_decoder = opts.emo_to_decoder
-        # attention
-        self.mlp_enc, self.mlp_dec, self.mlp_att = att.mlp_enc, att.mlp_dec, att.mlp_att
-        self.loc_conv, self.gvec = att.loc_conv, att.gvec
-        self.scaling: float = float(att.scaling)
-        self.forward_attention: bool = isinstance(att, AttForward)
-        # decoder
-        self.prenet_layers = dec.prenet.layers
-        self.prenet_dropout: float = float(dec.prenet.dropout_rate)
-        self.lstm_cells = nn.ModuleList([cell.cell for cell in dec.lstm])
-        self.zoneout_rates: List[float] = [float(cell.zoneout_rate) for cell in dec.lstm]
-        self.dunits: int = dec.dunits
-        self.odim: int = dec.odim
-        self.r: int = dec.reduction_factor
-        self.cumulate_att_w: bool = dec.cumulate_att_w
-        self.use_concate: bool = dec.use_concate
-        self.output_activation: str = dec.output_activation or "none"
-        self.feat_out, self.prob_out = dec.feat_out, dec.prob_out
-        self.has_postnet: bool = dec.postnet is not None
-        self.postnet = dec.postnet.blocks if dec.postnet is not None else nn.ModuleList()
+        self.enc = tts.enc
+        self._init_emotion(tts, emotion_input)
+        with torch.no_grad():
+            self.folded = fold_decoder(dec)
+        self.config = loop_config(dec)
+        self.postnet = dec.postnet
         self.threshold: float = float(threshold)
         self.minlenratio: float = float(minlenratio)
         self.maxlenratio: float = float(maxlenratio)
 
-    def _activate(self, x: torch.Tensor) -> torch.Tensor:
-        if self.output_activation == "tanh":
-            return torch.tanh(x)
-        if self.output_activation == "sigmoid":
-            return torch.sigmoid(x)
-        if self.output_activation == "relu":
-            return torch.relu(x)
-        return x
-
-    def encode(self, text: torch.Tensor) -> torch.Tensor:
-        """``(T_text,)`` ids -> ``(1, T_text + 1, D)`` (``<sos/eos>`` appended)."""
-        x = torch.cat([text, torch.full([1], self.eos, dtype=text.dtype, device=text.device)])
-        hs = self.embed(x.unsqueeze(0)).transpose(1, 2)
-        for conv in self.convs:
-            out = conv(hs)
-            hs = hs + out if self.use_residual else out
-        hs = hs.transpose(1, 2)
-        if self.has_blstm:
-            hs = self.blstm(hs)[0]
-        return hs
+    def _init_emotion(self, tts: Tacotron2, emotion_input: str) -> None:
+        self.emotion_input: str = emotion_input
+        self.emo_table = nn.Parameter(torch.zeros(1, 1), requires_grad=False)
+        self.emo_feat_proj: nn.Module = nn.Identity()
+        self.emo_memory_proj: nn.Module = nn.Identity()
+        self.emo_integration: str = "none"
+        self.emo_to_decoder: bool = False
+        if emotion_input == "none":
+            return
+        if emotion_input == "weights":
+            if tts.emo_embed is None:
+                raise ConfigError("emotion_input=weights but the model has no label table (num_emotions=0)")
+            self.emo_table = tts.emo_embed.weight
+        elif tts.emo_feat_proj is None:
+            raise ConfigError("emotion_input=feats but the model has no emo_feat_dim")
+        else:
+            self.emo_feat_proj = tts.emo_feat_proj
+        if tts.emo_memory_proj is not None:
+            self.emo_memory_proj = tts.emo_memory_proj
+        self.emo_integration = tts.emotion_options.emo_integration
+        self.emo_to_decoder = tts.emotion_options.emo_to_decoder
 
     def emotion_vector(self, emotion: torch.Tensor) -> torch.Tensor:
         """``(D,)`` weights or features -> ``(1, emo_embed_dim)``."""
@@ -146,81 +126,21 @@ class Tacotron2Inference(nn.Module):
             ``feat_gen`` ``(T_feats, odim)`` (normalised), ``prob`` ``(T_feats,)``, ``att_w``
             ``(T_feats, T_text + 1)``.
         """
-        hs = self.encode(text)
-        cond = torch.zeros(1, 0, dtype=hs.dtype, device=hs.device)
+        eos = torch.full([1], self.eos, dtype=text.dtype, device=text.device)
+        hs = self.enc.inference(torch.cat([text, eos])).unsqueeze(0)  # (1, T_text + 1, D)
+        cond: Optional[torch.Tensor] = None
         if self.emotion_input != "none":
             emo = self.emotion_vector(emotion)
-            if self.emo_add:
-                hs = hs + self.emo_memory_proj(emo).unsqueeze(1)
-            elif self.emo_concat:
-                hs = torch.cat([hs, emo.unsqueeze(1).expand(-1, hs.size(1), -1)], dim=-1)
+            hs = attach_to_memory(hs, self.emo_memory_proj(emo), self.emo_integration)
             if self.emo_to_decoder:
-                cond = emo
-        text_len = hs.size(1)
-        maxlen = max(int(text_len * self.maxlenratio), 1)
-        minlen = int(text_len * self.minlenratio)
-        proj = self.mlp_enc(hs)
-        if self.forward_attention:
-            att_prev = torch.zeros(1, text_len, dtype=hs.dtype, device=hs.device)
-            att_prev[:, 0] = 1.0
-        else:
-            att_prev = torch.full([1, text_len], 1.0 / text_len, dtype=hs.dtype, device=hs.device)
-        z_list = [torch.zeros(1, self.dunits, dtype=hs.dtype, device=hs.device) for _ in self.zoneout_rates]
-        c_list = [torch.zeros(1, self.dunits, dtype=hs.dtype, device=hs.device) for _ in self.zoneout_rates]
-        prev_frame = torch.zeros(1, self.odim, dtype=hs.dtype, device=hs.device)
-        outs: List[torch.Tensor] = []
-        probs: List[torch.Tensor] = []
-        att_ws: List[torch.Tensor] = []
-        num_frames = 0
-        while True:
-            loc = self.loc_conv(att_prev.unsqueeze(1)).transpose(1, 2)
-            energies = self.gvec(torch.tanh(proj + self.mlp_dec(z_list[0]).unsqueeze(1) + self.mlp_att(loc))).squeeze(-1)
-            att_w = F.softmax(self.scaling * energies, dim=1)
-            if self.forward_attention:
-                shifted = F.pad(att_prev[:, :-1], [1, 0])
-                att_w = (att_prev + shifted) * att_w + 1.0e-8
-                att_w = att_w / att_w.sum(dim=1, keepdim=True)
-            att_c = torch.bmm(att_w.unsqueeze(1), hs).squeeze(1)
-            x = prev_frame
-            for layer in self.prenet_layers:
-                x = dropout(torch.relu(layer(x)), self.prenet_dropout)
-            x = torch.cat([att_c, x, cond], dim=-1)
-            i = 0
-            for cell in self.lstm_cells:
-                h_new, c_new = cell(x, (z_list[i], c_list[i]))
-                rate = self.zoneout_rates[i]
-                if rate > 0.0:
-                    h_new = rate * z_list[i] + (1.0 - rate) * h_new
-                    c_new = rate * c_list[i] + (1.0 - rate) * c_new
-                z_list[i] = h_new
-                c_list[i] = c_new
-                x = h_new
-                i += 1
-            proj_in = torch.cat([x, att_c], dim=-1) if self.use_concate else x
-            frames = self.feat_out(proj_in).reshape(self.r, self.odim)
-            prob = torch.sigmoid(self.prob_out(proj_in)).reshape(self.r)
-            outs.append(frames)
-            probs.append(prob)
-            att_ws.append(att_w)
-            num_frames += self.r
-            prev_frame = self._activate(frames[-1:])
-            att_prev = att_prev + att_w if self.cumulate_att_w and not self.forward_attention else att_w
-            if num_frames >= minlen:
-                stops = (prob >= self.threshold).nonzero()
-                if stops.numel() > 0:
-                    num_frames = num_frames - self.r + int(stops[0, 0]) + 1
-                    break
-            if num_frames >= maxlen:
-                break
-        before = torch.cat(outs, dim=0)[:num_frames].unsqueeze(0)
-        after = before
-        if self.has_postnet:
-            residual = before.transpose(1, 2)
-            for block in self.postnet:
-                residual = block(residual)
-            after = before + residual.transpose(1, 2)
-        att_w_frames = torch.cat(att_ws, dim=0).repeat_interleave(self.r, dim=0)[:num_frames]
-        return self._activate(after)[0], torch.cat(probs)[:num_frames], att_w_frames
+                cond = emo[0]
+        minlen, maxlen = length_bounds(hs.size(1), self.minlenratio, self.maxlenratio)
+        outs, probs, att_ws, num_frames, _ = free_run_steps(
+            hs[0], cond, self.folded, self.config, self.threshold, minlen, maxlen, False, 1, 3
+        )
+        before_outs, prob, att_w = assemble_steps(outs, probs, att_ws, num_frames)
+        after_outs = before_outs if self.postnet is None else self.postnet.refine(before_outs)
+        return activate(after_outs, self.config.activation)[0], prob, att_w
 
 
 def script_tacotron2(tts: Tacotron2, emotion_input: str = "weights", **decode_options: float) -> torch.jit.ScriptModule:

@@ -22,8 +22,8 @@ gradient in float64), but
   all weight gradients to a handful of large GEMMs after the loop;
 - both step loops (:func:`forward_steps`, :func:`backward_steps`) write into preallocated
   buffers and run as TorchScript (compiled on first use), which halves the per-operator
-  overhead of ~25 small operators per step. ``USE_TORCHSCRIPT = False`` runs the same code
-  in Python (the tests check both agree).
+  overhead of ~25 small operators per step. ``torchscript=False`` runs the same code in Python
+  (the decoder's ``torchscript`` option; the tests check both agree).
 
 Notation (shapes): ``B`` batch, ``S`` decoder steps, ``T`` text positions, ``E`` encoder
 state size, ``H`` LSTM units, ``G = 4 H`` gates, ``A`` attention size, ``K`` location kernel.
@@ -41,8 +41,7 @@ from torch.nn import functional as F
 
 logger = logging.getLogger(__name__)
 
-#: Run the step loops as TorchScript (False: the identical Python functions).
-USE_TORCHSCRIPT = True
+#: The step loops compiled so far, by function name (or the function itself where scripting failed).
 _SCRIPTED: Dict[str, Callable] = {}
 
 
@@ -105,7 +104,6 @@ def forward_steps(
         torch.mm(z, w_qh_t, out=qh_t[t])  # read below through the views q_t and qg_t
         hidden = (proj + q_t[t]).view(-1, att_dim)
         hidden.addmm_(unfold_windows(a, kernel).reshape(-1, kernel), w_loc_t).tanh_()
-        # (the score bias shifts every score of an utterance alike: softmax ignores it)
         scores = torch.mv(hidden, gvec).view(batch, length).masked_fill_(pad_mask, float("-inf"))
         w = torch.softmax(scores, 1, out=w_t[t])
         torch.bmm(w.unsqueeze(1), hg, out=read_t[t])
@@ -207,10 +205,10 @@ def _carve(like: torch.Tensor, *shapes: tuple[int, ...]) -> list[torch.Tensor]:
     return [part.view(shape) for part, shape in zip(block.split(sizes), shapes)]
 
 
-def compiled(function: Callable) -> Callable:
-    """``function`` as TorchScript (compiled once per process), or itself when
-    :data:`USE_TORCHSCRIPT` is False or scripting is not available."""
-    if not USE_TORCHSCRIPT:
+def compiled(function: Callable, torchscript: bool = True) -> Callable:
+    """``function`` as TorchScript (compiled once per process), or itself when ``torchscript`` is
+    False or scripting is not available."""
+    if not torchscript:
         return function
     name = function.__name__
     if name not in _SCRIPTED:
@@ -228,20 +226,21 @@ def compiled(function: Callable) -> Callable:
 class LocationLSTMRecurrence(torch.autograd.Function):
     """Forward: the teacher-forced recurrence; backward: its exact gradient (see module doc).
 
-    ``apply(hg, proj, x_gates, w_qh, w_loc, gvec, gbias, pad_mask, att_init, keep_h, keep_c,
-    cumulate)`` with
+    ``apply(hg, proj, x_gates, w_qh, w_loc, gvec, pad_mask, att_init, keep_h, keep_c, cumulate,
+    torchscript)`` with
 
     - ``hg`` ``(B, T, E + G)``: encoder states and their gate projection ``cat(hs, hs @ W_ctx^T)``;
     - ``proj`` ``(B, T, A)``: the attention's encoder projection;
     - ``x_gates`` ``(B, S, G)``: per-step gate input that does not depend on the recurrence
       (prenet output and conditioning through ``W_ih``, both LSTM biases);
     - ``w_qh`` ``(A + G, H)``: ``cat(W_dec, W_hh)``; ``w_loc`` ``(A, K)``: ``W_att @ W_conv``;
-    - ``gvec`` ``(A,)`` and ``gbias`` ``()``: the score vector and bias, already times the
-      softmax scaling;
+    - ``gvec`` ``(A,)``: the score vector, already times the softmax scaling (the score bias
+      shifts every score of an utterance alike, which the softmax ignores: it is not an input);
     - ``pad_mask`` ``(B, T)`` True at padded text; ``att_init`` ``(B, T)`` initial weights;
     - ``keep_h``/``keep_c`` ``(S, B, H)``: zoneout weights of the previous state
       (``h_t = lerp(h_new, h_{t-1}, keep)``: 0/1 draws in training, the rate in eval);
-    - ``cumulate``: feed the running sum of the attention weights (else the last weights).
+    - ``cumulate``: feed the running sum of the attention weights (else the last weights);
+    - ``torchscript``: run the step loops as TorchScript (False: the same functions in Python).
 
     Returns ``z`` ``(B, S, H)`` LSTM outputs, ``ctx`` ``(B, S, E)`` attention contexts and
     ``att_ws`` ``(B, S, T)`` attention weights.
@@ -256,12 +255,12 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         w_qh: torch.Tensor,
         w_loc: torch.Tensor,
         gvec: torch.Tensor,
-        gbias: torch.Tensor,
         pad_mask: torch.Tensor,
         att_init: torch.Tensor,
         keep_h: torch.Tensor,
         keep_c: torch.Tensor,
         cumulate: bool,
+        torchscript: bool,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         batch, length, att_dim = proj.shape
         steps, units = x_gates.size(1), w_qh.size(1)
@@ -282,7 +281,7 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         )
         a_all[0] = att_init
         # (K, N) row-major copies: a GEMM with a small M runs about twice as fast on them
-        compiled(forward_steps)(
+        compiled(forward_steps, torchscript)(
             hg, proj, x_gates.transpose(0, 1).contiguous(), w_qh.t().contiguous(),
             w_loc.t().contiguous(), gvec, pad_mask, keep_h, keep_c, cumulate,
             qh_all, read_all, act_all, tc_all, z_all, c_all, w_all, a_all,
@@ -292,6 +291,7 @@ class LocationLSTMRecurrence(torch.autograd.Function):
             w_all, a_all,
         )
         ctx.cumulate = cumulate
+        ctx.torchscript = torchscript
         return (
             z_all.transpose(0, 1).contiguous(),
             read_all[:, :, :eprojs].transpose(0, 1).contiguous(),
@@ -332,7 +332,7 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         d_proj = torch.zeros_like(proj)
         d_gvec = gvec.new_zeros(att_dim)
         d_w_loc = torch.zeros_like(w_loc)
-        compiled(backward_steps)(
+        compiled(backward_steps, ctx.torchscript)(
             hg[:, :, eprojs:].transpose(1, 2), proj, w_qh, w_loc, w_loc.t().contiguous(), gvec,
             keep_h, keep_c, drop_h, drop_c, gate_factor, o_dtanh, f_all, qh_all, w_all, a_all,
             d_z.transpose(0, 1).contiguous(), d_w_out.transpose(0, 1).contiguous(), ctx.cumulate,
@@ -343,6 +343,4 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         d_read = torch.cat([d_ctx, d_qg_all[:, :, att_dim:].transpose(0, 1)], dim=2)  # (B, S, E + G)
         d_hg = torch.bmm(w_all.permute(1, 2, 0), d_read)
         d_x_gates = d_qg_all[:, :, att_dim:].transpose(0, 1)
-        d_gbias = torch.zeros_like(gvec[0])  # softmax is shift invariant
-        return (d_hg, d_proj, d_x_gates, d_w_qh, d_w_loc, d_gvec, d_gbias,
-                None, None, None, None, None)
+        return d_hg, d_proj, d_x_gates, d_w_qh, d_w_loc, d_gvec, None, None, None, None, None, None

@@ -26,6 +26,17 @@ LOSS_TYPES = ("L1+L2", "L1", "L2")
 SPK_EMBED_INTEGRATION_TYPES = ("add", "concat")
 
 
+def attach_to_memory(hs: torch.Tensor, vec: torch.Tensor, integration: str) -> torch.Tensor:
+    """Encoder states ``(B, T_text, D)`` conditioned on a per-utterance vector ``vec`` ``(B, V)``:
+    ``add`` adds it to every state (``V == D``), ``concat`` appends it (``(B, T_text, D + V)``),
+    anything else (``none``) leaves the states as they are. Scriptable (the export runs it)."""
+    if integration == "add":
+        return hs + vec.unsqueeze(1)
+    if integration == "concat":
+        return torch.cat([hs, vec.unsqueeze(1).expand(-1, hs.size(1), -1)], dim=-1)
+    return hs
+
+
 class Tacotron2(AbsTTS):
     """Tacotron2 acoustic model.
 
@@ -60,6 +71,9 @@ class Tacotron2(AbsTTS):
         guided_attn_loss_sigma, guided_attn_loss_lambda: its width and weight.
         dropout_rate: dropout of encoder convolutions, prenet and postnet.
         zoneout_rate: zoneout of the decoder LSTMs.
+        decoder_impl: ``auto`` (default: the fused decoder loops where they cover the set-up, else
+            the step loops), ``stepwise`` or ``fused`` (an error, saying why, where they do not
+            cover it); see :class:`~espkit.tts.tacotron2.decoder.Decoder`.
     """
 
     @typechecked
@@ -101,6 +115,7 @@ class Tacotron2(AbsTTS):
         guided_attn_loss_lambda: float = 1.0,
         dropout_rate: float = 0.5,
         zoneout_rate: float = 0.1,
+        decoder_impl: str = "auto",
     ):
         super().__init__()
         if idim < 3:
@@ -168,6 +183,7 @@ class Tacotron2(AbsTTS):
             zoneout_rate=zoneout_rate,
             reduction_factor=reduction_factor,
             cond_dim=cond_dim,
+            decoder_impl=decoder_impl,
         )
         self.taco2_loss = Tacotron2Loss(
             use_masking=use_masking,
@@ -203,11 +219,8 @@ class Tacotron2(AbsTTS):
                 f"(B, {self.spk_embed_dim}) to forward / ({self.spk_embed_dim},) to inference"
             )
         spembs = F.normalize(spembs.to(hs.dtype), dim=-1)
-        if self.spk_projection is not None:
-            hs = hs + self.spk_projection(spembs).unsqueeze(1)
-        else:
-            hs = torch.cat([hs, spembs.unsqueeze(1).expand(-1, hs.size(1), -1)], dim=-1)
-        return hs, None, {}
+        vec = spembs if self.spk_projection is None else self.spk_projection(spembs)
+        return attach_to_memory(hs, vec, self.spk_embed_integration_type), None, {}
 
     # ------------------------------------------------------------------------ training
     def _append_eos(

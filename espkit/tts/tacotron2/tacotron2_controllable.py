@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from espkit.tts.tacotron2.tacotron2 import Tacotron2
+from espkit.tts.tacotron2.tacotron2 import Tacotron2, attach_to_memory
 from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
@@ -95,6 +95,7 @@ class Tacotron2Controllable(Tacotron2):
         emo_feat_dim: int | None = None,
         emo_integration: str = "add",
         emo_to_decoder: bool = True,
+        decoder_impl: str = "auto",
     ):
         if emo_integration not in EMO_INTEGRATION_TYPES:
             raise ValueError(
@@ -154,6 +155,7 @@ class Tacotron2Controllable(Tacotron2):
             guided_attn_loss_lambda=guided_attn_loss_lambda,
             dropout_rate=dropout_rate,
             zoneout_rate=zoneout_rate,
+            decoder_impl=decoder_impl,
         )
 
     def num_emotions(self) -> int:
@@ -233,10 +235,8 @@ class Tacotron2Controllable(Tacotron2):
         emo = self.emotion_vector(kwargs.get("emo_labs"), kwargs.get("emo_feats"))
         if emo.size(0) != hs.size(0):
             raise ValueError(f"emotion batch size {emo.size(0)} != text batch size {hs.size(0)}")
-        if self.emo_memory_proj is not None:
-            hs = hs + self.emo_memory_proj(emo).unsqueeze(1)
-        elif self.emotion_options.emo_integration == "concat":
-            hs = torch.cat([hs, emo.unsqueeze(1).expand(-1, hs.size(1), -1)], dim=-1)
+        vec = emo if self.emo_memory_proj is None else self.emo_memory_proj(emo)
+        hs = attach_to_memory(hs, vec, self.emotion_options.emo_integration)
         cond = emo if self.emotion_options.emo_to_decoder else None
         return hs, cond, {**extras, "emo_embed": emo[0]}
 

@@ -9,8 +9,10 @@ import torch
 from espkit.bin.tts_export import export_tts, main
 from espkit.bin.tts_inference import Text2Speech
 from espkit.bin.tts_train import main as train_main
+from espkit.tts.tacotron2.attention import AttLoc
 from espkit.tts.tacotron2.export import Tacotron2Inference, script_tacotron2
 from espkit.tts.tacotron2.tacotron2 import Tacotron2
+from espkit.utils.config_argparse import ConfigError
 from tiny_corpus import make_tiny_corpus, tiny_train_args
 
 
@@ -64,6 +66,20 @@ def test_plain_tacotron2_scripts_with_either_attention(atype, dlayers):
     assert torch.allclose(att_w, eager["att_w"], atol=1e-6)
     with pytest.raises(ValueError, match="does not fit Tacotron2"):
         Tacotron2Inference(tts, "weights")
+
+
+def test_an_attention_without_a_scripted_step_is_refused_not_exported_as_attloc():
+    class AttLocVariant(AttLoc):  # a new attention: declares no fused_step
+        def energies(self, memory, dec_z, att_prev):
+            return 2.0 * super().energies(memory, dec_z, att_prev)
+
+    tts = Tacotron2(idim=10, odim=6, embed_dim=8, eunits=8, econv_layers=1, econv_chans=8, adim=8, aconv_chans=4,
+                    aconv_filts=2, dlayers=1, dunits=8, prenet_units=8, postnet_layers=0)
+    variant = AttLocVariant(eprojs=8, dunits=8, att_dim=8, aconv_chans=4, aconv_filts=2)
+    variant.load_state_dict(tts.dec.att.state_dict())
+    tts.dec.att = variant
+    with pytest.raises(ConfigError, match="AttLocVariant: it names no step of the scripted decoding loop"):
+        Tacotron2Inference(tts, "none")
 
 
 def test_cli_prints_the_latency_report(exp, tmp_path, capsys):

@@ -20,8 +20,8 @@ def _one_layer(tiny_kwargs, **overrides) -> dict:
     return dict(tiny_kwargs, dlayers=1, reduction_factor=2, **overrides)
 
 
-def _loss_and_grads(model, batch, fused: bool, seed: int = 1):
-    model.dec.fused_recurrence = fused
+def _loss_and_grads(model, batch, fused: bool, seed: int = 1, torchscript: bool = True):
+    model.dec.set_impl("fused" if fused else "stepwise", torchscript)
     model.zero_grad()
     torch.manual_seed(seed)  # the same dropout and zoneout draws on both paths
     loss, stats, _ = model(**batch)
@@ -51,7 +51,7 @@ def test_fused_equals_stepwise_loss_and_every_gradient(
         IDIM, ODIM, **_one_layer(tiny_kwargs, cumulate_att_w=cumulate_att_w, use_concate=use_concate)
     ).double()
     batch = {k: v.double() if v.is_floating_point() else v for k, v in padded_batch.items()}
-    assert model.dec.use_fused_recurrence(batch["feats"])
+    assert model.dec.uses_fused(batch["feats"])  # auto: the fused loops cover one layer + AttLoc
     _assert_paths_agree(model, batch)
 
 
@@ -72,23 +72,24 @@ def test_fused_equals_stepwise_in_eval_mode(tiny_kwargs, padded_batch):
     model = Tacotron2(IDIM, ODIM, **_one_layer(tiny_kwargs)).double().eval()
     batch = {k: v.double() if v.is_floating_point() else v for k, v in padded_batch.items()}
     outs = []
-    for fused in (False, True):
-        model.dec.fused_recurrence = fused
+    for impl in ("stepwise", "fused"):
+        model.dec.set_impl(impl)
         torch.manual_seed(1)
         with torch.no_grad():
             outs.append(model(**batch)[0])
     torch.testing.assert_close(outs[1], outs[0], rtol=1e-12, atol=1e-12)
 
 
-def test_stepwise_loop_for_set_ups_the_fused_node_does_not_cover(tiny_kwargs):
+def test_auto_takes_the_step_loops_where_the_fused_ones_do_not_cover_the_set_up(tiny_kwargs):
     ref = torch.zeros(2, 3)
-    assert not Tacotron2(IDIM, ODIM, **tiny_kwargs).dec.use_fused_recurrence(ref)  # dlayers 2
+    assert not Tacotron2(IDIM, ODIM, **tiny_kwargs).dec.uses_fused(ref)  # dlayers 2
     forward_att = Tacotron2(IDIM, ODIM, **_one_layer(tiny_kwargs, atype="forward"))
-    assert not forward_att.dec.use_fused_recurrence(ref)
+    assert not forward_att.dec.uses_fused(ref)
     model = Tacotron2(IDIM, ODIM, **_one_layer(tiny_kwargs))
-    assert model.dec.use_fused_recurrence(ref)
+    assert model.dec.uses_fused(ref)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        assert not model.dec.use_fused_recurrence(ref)
+        assert not model.dec.uses_fused(ref)
+    assert not Tacotron2(IDIM, ODIM, **_one_layer(tiny_kwargs), decoder_impl="stepwise").dec.uses_fused(ref)
 
 
 def test_fold_is_the_adjoint_of_unfold():
@@ -118,9 +119,9 @@ def _recurrence_inputs(cumulate: bool):
     differentiable = [
         rand(batch, length, eprojs + 4 * units), rand(batch, length, att_dim),
         rand(batch, steps, 4 * units), rand(att_dim + 4 * units, units), rand(att_dim, kernel),
-        rand(att_dim), rand(()),
+        rand(att_dim),
     ]
-    return differentiable, (pad_mask, att_init, keep_h, keep_c, cumulate)
+    return differentiable, (pad_mask, att_init, keep_h, keep_c, cumulate, True)
 
 
 @pytest.mark.parametrize("cumulate", [True, False])
@@ -162,11 +163,10 @@ def test_recurrence_allows_a_second_backward():
 @pytest.mark.parametrize("use_att_constraint", [False, True])
 @pytest.mark.parametrize("cumulate_att_w", [True, False])
 def test_fused_free_running_decoding_equals_stepwise(
-    tiny_kwargs, threshold, use_att_constraint, cumulate_att_w, torchscript, monkeypatch
+    tiny_kwargs, threshold, use_att_constraint, cumulate_att_w, torchscript
 ):
     from espkit.tts.tacotron2 import fused_recurrence
 
-    monkeypatch.setattr(fused_recurrence, "USE_TORCHSCRIPT", torchscript)
     torch.manual_seed(0)
     model = Tacotron2Controllable(
         IDIM, ODIM, **_one_layer(tiny_kwargs, cumulate_att_w=cumulate_att_w), num_emotions=3,
@@ -174,8 +174,8 @@ def test_fused_free_running_decoding_equals_stepwise(
     ).double().eval()
     text = torch.tensor([3, 1, 4, 1, 5, 2, 6])
     outs = []
-    for fused in (False, True):
-        model.dec.fused_recurrence = fused
+    for impl in ("stepwise", "fused"):
+        model.dec.set_impl(impl, torchscript)
         torch.manual_seed(2)  # the prenet dropout stays on: same draws on both paths
         outs.append(model.inference(text, emo_labs=torch.tensor([1]), maxlenratio=4.0,
                                     threshold=threshold, use_att_constraint=use_att_constraint))
@@ -187,7 +187,7 @@ def test_fused_free_running_decoding_equals_stepwise(
         torch.testing.assert_close(outs[1][key], outs[0][key], rtol=1e-10, atol=1e-12, msg=key)
 
 
-def test_torchscript_and_python_step_loops_agree(tiny_kwargs, padded_batch, monkeypatch):
+def test_torchscript_and_python_step_loops_agree(tiny_kwargs, padded_batch):
     from espkit.tts.tacotron2 import fused_recurrence
 
     torch.manual_seed(0)
@@ -196,8 +196,7 @@ def test_torchscript_and_python_step_loops_agree(tiny_kwargs, padded_batch, monk
     scripted = _loss_and_grads(model, batch, fused=True)
     assert "forward_steps" in fused_recurrence._SCRIPTED
     assert isinstance(fused_recurrence._SCRIPTED["backward_steps"], torch.jit.ScriptFunction)
-    monkeypatch.setattr(fused_recurrence, "USE_TORCHSCRIPT", False)
-    python = _loss_and_grads(model, batch, fused=True)
+    python = _loss_and_grads(model, batch, fused=True, torchscript=False)
     torch.testing.assert_close(python[0], scripted[0], rtol=1e-12, atol=1e-12)
     for name, grad in scripted[2].items():
         torch.testing.assert_close(python[2][name], grad, rtol=1e-10, atol=1e-12, msg=name)

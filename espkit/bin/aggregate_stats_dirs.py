@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from espkit.utils.cli_errors import exit_on_error
+from espkit.train.collect_stats import aggregate_stats
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,6 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
     if missing:
         print(f"aggregate_stats_dirs: error: --input_dir not found: {', '.join(missing)}", file=sys.stderr)
         sys.exit(2)
-    from espkit.train.collect_stats import aggregate_stats
 
     with exit_on_error((FileNotFoundError, ValueError), logger, prog="aggregate_stats_dirs"):
         aggregate_stats(args.input_dir, args.output_dir)

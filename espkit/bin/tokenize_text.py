@@ -26,6 +26,8 @@ from typing import TextIO
 from espkit.fileio.atomic_file import atomic_write
 from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.types import str2bool, str_or_none
+from espkit.text.cleaner import TextCleaner
+from espkit.text.build_tokenizer import build_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -221,8 +223,6 @@ def tokenize_text(
 ) -> None:
     """Tokenize ``input`` into ``output`` (one line of space-separated tokens per input line), or
     with ``write_vocabulary`` write the token list instead (see :func:`build_vocabulary`)."""
-    from espkit.text.build_tokenizer import build_tokenizer
-    from espkit.text.cleaner import TextCleaner
 
     field_slice = None if field is None else field_to_slice(field)
     add_symbols = [parse_add_symbol(value) for value in add_symbol]

@@ -54,6 +54,17 @@ import numpy as np
 
 from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.types import str2bool
+from espkit.fileio.sound_scp import read_wav
+from espkit.fileio.read_text import read_2columns_text
+from espkit.evaluate.spectral_metrics import analyse, compare_analyses
+from espkit.evaluate.spectral_metrics import FrameConfig, analyse
+from espkit.evaluate.report import plot_periodicity, write_outputs
+from espkit.evaluate.f0_metrics import pooled_f0_figures, voicing_figures
+from espkit.evaluate.f0_metrics import GROSS_ERROR, voicing_figures
+from espkit.evaluate.emotion_accuracy import prosody_features
+from espkit.evaluate.emotion_accuracy import accuracy, confusion_matrix
+from espkit.evaluate.emotion_accuracy import ProsodyEmotionClassifier, prosody_features
+from espkit.evaluate.copy_synthesis import CopySynthesis
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +105,6 @@ def get_parser() -> argparse.ArgumentParser:
 # --- reading ----------------------------------------------------------------------------------------
 def read_table(path: Path, required: bool = True) -> Dict[str, str]:
     """Kaldi 2-column table (empty when ``required`` is false and the file is absent)."""
-    from espkit.fileio.read_text import read_2columns_text
 
     if not path.exists():
         if required:
@@ -104,7 +114,6 @@ def read_table(path: Path, required: bool = True) -> Dict[str, str]:
 
 
 def load_audio(path: str, fs: int) -> np.ndarray:
-    from espkit.fileio.sound_scp import read_wav
 
     rate, wav = read_wav(path, dtype="float64")
     if wav.ndim == 2:
@@ -192,7 +201,6 @@ def read_emotion_dirs(entries: Sequence[str], labels: Sequence[str], ref_wavs: D
 # --- evaluation ---------------------------------------------------------------------------------------
 def fit_classifier(train_dir: Path, labels: List[str], config, args: argparse.Namespace):
     """The prosody emotion classifier fitted on (up to ``--max_train_utts``) training references."""
-    from espkit.evaluate.emotion_accuracy import ProsodyEmotionClassifier, prosody_features
 
     scp_path = train_dir / "wav.scp"
     wavs, texts, emos = read_table(scp_path), read_table(train_dir / "text"), read_table(train_dir / "utt2emo")
@@ -242,7 +250,6 @@ class EmotionScorer:
         self.recognised: Dict[str, List[str]] = {}
 
     def add(self, group: str, uid: str, asked: str, wav: np.ndarray, track=None) -> str:
-        from espkit.evaluate.emotion_accuracy import prosody_features
 
         feats = prosody_features(wav, num_letters(self.texts.get(uid, "")), self.config, track)
         recognised = self.classifier.predict(feats[None])[0]
@@ -252,7 +259,6 @@ class EmotionScorer:
 
     def result(self, group: str) -> tuple[Optional[float], Optional[list]]:
         """``(accuracy, confusion matrix as lists)`` of a group (None, None when it is empty)."""
-        from espkit.evaluate.emotion_accuracy import accuracy, confusion_matrix
 
         if not self.asked.get(group):
             return None, None
@@ -264,8 +270,6 @@ def score_against_references(name: str, wavs: Dict[str, str], scp: Path, refs: d
                              config, args: argparse.Namespace, scorer: Optional[EmotionScorer]) -> tuple[dict, list, list]:
     """Pooled figures, per-utterance rows and F0 tracks of one synthesized set against the analysed
     references."""
-    from espkit.evaluate.f0_metrics import pooled_f0_figures, voicing_figures
-    from espkit.evaluate.spectral_metrics import analyse, compare_analyses
 
     rows, counts, tracks = [], [], []
     for uid in sorted(uid for uid in refs if uid in wavs):
@@ -296,9 +300,6 @@ def score_against_references(name: str, wavs: Dict[str, str], scp: Path, refs: d
 
 
 def evaluate(args: argparse.Namespace) -> dict:
-    from espkit.evaluate.f0_metrics import GROSS_ERROR, voicing_figures
-    from espkit.evaluate.report import plot_periodicity, write_outputs
-    from espkit.evaluate.spectral_metrics import FrameConfig, analyse
 
     start = time.time()
     train_config = read_yaml(args.train_config)
@@ -329,7 +330,6 @@ def evaluate(args: argparse.Namespace) -> dict:
         if args.train_config is None:
             logger.warning("no --train_config: the copy-synthesis row is left out (it needs the model's features)")
         else:
-            from espkit.evaluate.copy_synthesis import CopySynthesis
 
             copy_synthesis = CopySynthesis(train_config, args.vocoder_config)
             if copy_synthesis.fs != args.fs:

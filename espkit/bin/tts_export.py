@@ -29,8 +29,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
 from espkit.utils.types import str_or_none
+from espkit.tts.tacotron2.export import script_tacotron2
+from espkit.bin.tts_inference import Text2Speech
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +79,6 @@ def export_tts(
     Raises:
         ExportMismatch: lengths differ or features differ by more than ``atol``.
     """
-    from espkit.tts.tacotron2.export import script_tacotron2
 
     model = text2speech.model
     if model.emo_source == "reference":
@@ -177,7 +178,6 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
     args = get_parser().parse_args(cmd)
     logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
     torch.set_num_threads(args.num_threads)
-    from espkit.bin.tts_inference import Text2Speech
 
     try:
         text2speech = Text2Speech(args.train_config, args.model_file, threshold=args.threshold,

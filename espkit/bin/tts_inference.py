@@ -25,10 +25,14 @@ from espkit.tasks.tts import TTSTask
 from espkit.torch_utils.host_allocator import keep_freed_memory
 from espkit.train.checkpoint import CheckpointError
 from espkit.utils.cli_errors import exit_on_error
-from espkit.utils.config_argparse import ArgumentParser, ConfigError
+from espkit.utils.config_argparse import ArgumentParser
+from espkit.utils.errors import ConfigError
 from espkit.utils.types import float_or_none, str2bool, str2triple_str, str_or_none
 
 from espkit.tts.text2speech import DTYPES, Text2Speech  # Text2Speech: ESPnet's import path
+from espkit.train.dataset import ESPnetDataset
+from espkit.fileio.read_text import read_lines_with_numbers
+from espkit.bin.tts_inference_writers import InferenceWriters, parse_output_streams
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +118,6 @@ def check_emotion_labels(path: str | Path, emotions: Any) -> None:
     Raises ConfigError naming ``path:line``, the uid and the known emotions (or saying the model
     has none), for the first unknown label, with the number of such lines.
     """
-    from espkit.fileio.read_text import read_lines_with_numbers
 
     problems = []
     for lineno, uid, label in read_lines_with_numbers(path):
@@ -137,8 +140,6 @@ def inference(args: argparse.Namespace) -> None:
     """Run the command described by parsed ``args`` (see :func:`get_parser`)."""
     from tqdm import tqdm
 
-    from espkit.bin.tts_inference_writers import InferenceWriters, parse_output_streams
-    from espkit.train.dataset import ESPnetDataset
 
     if args.ngpu > 1:
         raise ConfigError("--ngpu: inference uses one device; split the data with --key_file for more jobs")

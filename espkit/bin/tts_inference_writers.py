@@ -30,7 +30,8 @@ from espkit.fileio.datadir_writer import DatadirWriter
 from espkit.fileio.npy_scp import NpyScpWriter
 from espkit.fileio.rawf32 import write_raw_f32
 from espkit.fileio.sound_scp import SoundScpWriter, write_wav
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
+from espkit.tts.feats_extract.pitch import Pitch
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,6 @@ class InferenceWriters:
 
     @staticmethod
     def _build_pitch(text2speech, f0min: float, f0max: float):
-        from espkit.tts.feats_extract.pitch import Pitch
 
         feats_extract = text2speech.model.feats_extract
         if feats_extract is None or text2speech.vocoder is None:

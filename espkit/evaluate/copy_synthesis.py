@@ -17,6 +17,9 @@ from typing import Any, Dict, Mapping, Optional
 
 import numpy as np
 import torch
+from espkit.tts.text2speech import build_vocoder
+from espkit.tasks.tts import feats_extract_choices
+from espkit.fileio.sound_scp import write_wav
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +34,6 @@ class CopySynthesis:
     """
 
     def __init__(self, train_config: Mapping[str, Any], vocoder_config: Optional[str | Path] = None):
-        from espkit.tasks.tts import feats_extract_choices
-        from espkit.tts.text2speech import build_vocoder
 
         name = train_config.get("feats_extract", "fbank")
         if name is None:
@@ -54,7 +55,6 @@ class CopySynthesis:
         """Copy-synthesize ``{uid: waveform}`` into ``out_dir/wav/<uid>.wav`` and ``out_dir/wav/wav.scp``."""
         from tqdm import tqdm
 
-        from espkit.fileio.sound_scp import write_wav
 
         wav_dir = Path(out_dir) / "wav"
         wav_dir.mkdir(parents=True, exist_ok=True)

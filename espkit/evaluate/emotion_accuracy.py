@@ -15,6 +15,9 @@ import logging
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
+from espkit.tts.feats_extract.energy import Energy
+from espkit.tts.emotion.prosody import prosody_from_frames
+from espkit.evaluate.f0_metrics import track_f0
 
 if TYPE_CHECKING:
     from espkit.evaluate.f0_metrics import F0Track
@@ -36,9 +39,6 @@ def prosody_features(
     """
     import torch
 
-    from espkit.evaluate.f0_metrics import track_f0
-    from espkit.tts.emotion.prosody import prosody_from_frames
-    from espkit.tts.feats_extract.energy import Energy
 
     wav = np.asarray(wav, dtype=np.float64).reshape(-1)
     if track is None:

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Optional
 
 import numpy as np
+from espkit.tts.feats_extract.pitch import Pitch
+from espkit.evaluate.mel_cepstrum import frame_energy_db
 
 if TYPE_CHECKING:  # a cycle at run time: spectral_metrics imports this module
     from espkit.evaluate.spectral_metrics import FrameConfig
@@ -68,8 +70,6 @@ def track_f0(wav: np.ndarray, config: "FrameConfig") -> F0Track:
     """The tracker of the evaluation on one waveform ``(T_wav,)`` in [-1, 1] at ``config.fs``."""
     import torch
 
-    from espkit.evaluate.mel_cepstrum import frame_energy_db
-    from espkit.tts.feats_extract.pitch import Pitch
 
     wav = np.asarray(wav, dtype=np.float64).reshape(-1)
     pitch = Pitch(fs=config.fs, n_fft=config.n_fft, hop_length=config.hop_length, f0min=config.f0min,

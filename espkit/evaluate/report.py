@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
+from espkit.evaluate.emotion_accuracy import plot_confusion_matrix
 
 #: Below this share of the reference's voiced frames, a figure computed on frames voiced in both
 #: rests on too little to stand alone: ``results.md`` says so beside it.
@@ -178,7 +179,6 @@ def write_outputs(results: dict, per_utt: Sequence[dict], copy_rows: Sequence[di
 
 
 def _plot_confusions(results: dict, output_dir: Path) -> None:
-    from espkit.evaluate.emotion_accuracy import plot_confusion_matrix
 
     labels = results["emotion_labels"]
     for matrix, name, title in ((results["system"].get("emotion_confusion"), "emotion_confusion", "eval: emotion asked"),

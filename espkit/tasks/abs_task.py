@@ -26,7 +26,11 @@ from espkit.train.class_choices import ClassChoices, _yaml_friendly
 from espkit.train.trainer import NonFiniteTrainingError, Trainer
 from espkit.train.trainer_options import fill_repeatable_defaults
 from espkit.utils.cli_errors import exit_on_error
-from espkit.utils.config_argparse import ArgumentParser, ConfigError, load_yaml_config
+from espkit.utils.config_argparse import ArgumentParser, load_yaml_config
+from espkit.utils.errors import ConfigError
+from espkit.train.launch import launch
+from espkit.train.checkpoint import load_model_state
+from espkit.tasks.iter_factory_builder import build_sequence_iter_factory
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +175,6 @@ class AbsTask(ABC):
     @classmethod
     def build_iter_factory(cls, args: argparse.Namespace, distributed: bool, mode: str):
         """Data iterator for ``mode`` in ``train``, ``valid`` or ``plot_att``."""
-        from espkit.tasks.iter_factory_builder import build_sequence_iter_factory
 
         return build_sequence_iter_factory(cls, args, distributed, mode)
 
@@ -186,7 +189,6 @@ class AbsTask(ABC):
 
         Weights load with ``torch.load(weights_only=True)``; see ``espkit.train.checkpoint``.
         """
-        from espkit.train.checkpoint import load_model_state
 
         args = cls.load_config_args(config_file)
         cls.resolve_args(args)
@@ -212,7 +214,6 @@ class AbsTask(ABC):
                 cls.print_config(args)
                 return
             cls.resolve_args(args)
-            from espkit.train.launch import launch
 
             launch(cls, args)
 

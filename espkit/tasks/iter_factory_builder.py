@@ -11,7 +11,7 @@ from espkit.iterators.sequence_iter_factory import SequenceIterFactory
 from espkit.samplers.build_batch_sampler import build_batch_sampler
 from espkit.samplers.shape_file import load_shape_file, write_shape_file
 from espkit.train.dataset import ESPnetDataset
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -28,8 +28,9 @@ from espkit.tts.feats_extract.linear_spectrogram import LinearSpectrogram
 from espkit.tts.feats_extract.pitch import Pitch
 from espkit.tts.tacotron2.tacotron2 import Tacotron2
 from espkit.tts.tacotron2.tacotron2_controllable import Tacotron2Controllable
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
 from espkit.utils.types import int_or_none, str_or_none
+from espkit.train.collect_stats import collect_stats
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +203,6 @@ class TTSTask(AbsTask):
         missing = cls.missing_stats(args)
         if not missing:
             return
-        from espkit.train.collect_stats import collect_stats
 
         stats_dir = Path(args.output_dir) / "stats"
         targets = {option: stats_dir / "train" / STATS_FILES[option] for option in missing}

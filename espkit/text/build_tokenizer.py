@@ -7,6 +7,9 @@ from pathlib import Path
 
 from espkit.text.abs_tokenizer import AbsTokenizer
 from espkit.utils.typecheck import typechecked
+from espkit.text.word_tokenizer import WordTokenizer
+from espkit.text.phoneme_tokenizer import PhonemeTokenizer
+from espkit.text.char_tokenizer import CharTokenizer
 
 TOKEN_TYPES = ("char", "phn", "word")
 
@@ -33,7 +36,6 @@ def build_tokenizer(
         g2p_cache_dir: directory for the on-disk G2P cache of ``phn`` (None: memory only).
     """
     if token_type == "char":
-        from espkit.text.char_tokenizer import CharTokenizer
 
         return CharTokenizer(
             non_linguistic_symbols=non_linguistic_symbols,
@@ -45,7 +47,6 @@ def build_tokenizer(
             raise ValueError(
                 "token_type 'phn' needs a g2p type (--g2p / g2p_type), e.g. espeak_ng_english"
             )
-        from espkit.text.phoneme_tokenizer import PhonemeTokenizer
 
         return PhonemeTokenizer(
             g2p_type=g2p_type,
@@ -55,7 +56,6 @@ def build_tokenizer(
             cache_dir=g2p_cache_dir,
         )
     if token_type == "word":
-        from espkit.text.word_tokenizer import WordTokenizer
 
         return WordTokenizer(
             delimiter=delimiter,

@@ -14,7 +14,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional
 
 from typeguard import TypeCheckError
 
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
 from espkit.utils.nested_dict_action import NestedDictAction
 
 NONE_NAMES = ("none", "null", "nil")

@@ -15,7 +15,13 @@ import torch
 
 from espkit.train.checkpoint import check_model_state, extract_model_state, load_checkpoint
 from espkit.train.run_state import CHECKPOINT_NAME
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
+from espkit.train.distributed import shutdown
+from espkit.train.distributed import DistributedOption
+from espkit.train.collect_stats import collect_stats
+from espkit.torch_utils.seeding import set_all_random_seed
+from espkit.torch_utils.load_pretrained_model import freeze_parameters, load_pretrained_model
+from espkit.torch_utils.host_allocator import keep_freed_memory
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +66,6 @@ def select_device(args: argparse.Namespace, local_rank: int) -> torch.device:
 
 def run_worker(task, args: argparse.Namespace) -> None:
     """One process of a training or stats-collection run."""
-    from espkit.torch_utils.host_allocator import keep_freed_memory
-    from espkit.torch_utils.seeding import set_all_random_seed
-    from espkit.train.distributed import DistributedOption
 
     distributed_option = DistributedOption.from_args(args)
     configure_logging(args.log_level, distributed_option.rank)
@@ -80,7 +83,6 @@ def run_worker(task, args: argparse.Namespace) -> None:
     device = select_device(args, distributed_option.local_rank or 0)
 
     if args.collect_stats:
-        from espkit.train.collect_stats import collect_stats
 
         args.num_iters_per_epoch = None  # statistics read every utterance exactly once
         model = task.build_model(args).to(device)
@@ -94,8 +96,6 @@ def run_worker(task, args: argparse.Namespace) -> None:
         collect_stats(model, iterators, output_dir, device=str(device), write_collected_feats=args.write_collected_feats)
         return
 
-    from espkit.torch_utils.load_pretrained_model import freeze_parameters, load_pretrained_model
-    from espkit.train.distributed import shutdown
 
     trainer_options = task.trainer.build_options(args)  # bad trainer options fail before any work is done
     checkpoint_path = output_dir / CHECKPOINT_NAME

@@ -50,7 +50,7 @@ from espkit.train.reporter import Reporter
 from espkit.train.run_state import CHECKPOINT_NAME, Position, restore_run_state, run_state
 from espkit.train.stop_request import StopRequest
 from espkit.train.trainer_options import TrainerOptions
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
 from espkit.utils.types import int_or_none, str2bool, str_or_none
 
 PHASES = ("train", "valid")

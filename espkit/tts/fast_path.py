@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Sequence
 
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -27,8 +27,11 @@ from espkit.tts.decode_options import check_decode_conf
 from espkit.tts.inference_model import build_model_for_inference
 from espkit.tts.vocoder.abs_vocoder import AbsVocoder
 from espkit.tts.vocoder.griffin_lim import GriffinLim
-from espkit.utils.config_argparse import ConfigError, load_yaml_config
+from espkit.utils.config_argparse import load_yaml_config
+from espkit.utils.errors import ConfigError
 from espkit.utils.typecheck import typechecked
+from espkit.utils.model_pack import unpack_model
+from espkit.fileio.sound_scp import read_wav
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +144,6 @@ class Text2Speech:
             backward_window=backward_window, forward_window=forward_window,
         ))
         if model_file is not None and Path(model_file).suffix == ".zip":
-            from espkit.utils.model_pack import unpack_model
 
             if train_config is not None:
                 logger.info("%s is a packed model: its own config.yaml is used, not %s", model_file, train_config)
@@ -190,7 +192,6 @@ class Text2Speech:
                 ``espkit.utils.model_pack.default_unpack_dir``).
             **kwargs: the other constructor options.
         """
-        from espkit.utils.model_pack import unpack_model
 
         model_path = Path(model_path)
         if not model_path.exists():
@@ -242,7 +243,6 @@ class Text2Speech:
         if speech is None:
             return None
         if isinstance(speech, (str, Path)):
-            from espkit.fileio.sound_scp import read_wav
 
             _, array = read_wav(speech, expected_fs=self.fs, dtype="float32")
             if array.ndim != 1:

@@ -16,13 +16,10 @@ from typing import Any, Dict, Mapping, Optional, Sequence
 
 import yaml
 
+from espkit.utils.errors import ConfigError
 from espkit.utils.nested_dict_action import NestedDictAction, safe_load
 
 logger = logging.getLogger(__name__)
-
-
-class ConfigError(ValueError):
-    """A user mistake in a config file or an option: shown as one clear line, never a traceback."""
 
 
 def load_yaml_config(path: str | Path) -> Dict[str, Any]:

@@ -27,6 +27,12 @@ from typing import Any, Callable, Dict, Optional, Sequence
 import yaml
 
 from espkit.fileio.atomic_file import atomic_write
+from espkit.utils.errors import ConfigError
+from espkit.utils.config_argparse import load_yaml_config
+from espkit.tts.inference_model import build_model_for_inference
+from espkit.train.checkpoint import CheckpointError
+from espkit.tasks.tts import TTSTask
+from espkit import __version__
 
 logger = logging.getLogger(__name__)
 
@@ -84,10 +90,6 @@ def check_model_loads(train_config: Path, model_file: Path) -> None:
         PackError: ``model_file`` is corrupt/truncated, is not a state_dict, or does not fit the
             model of ``train_config``; ``train_config`` is not a valid training config.
     """
-    from espkit.tasks.tts import TTSTask
-    from espkit.train.checkpoint import CheckpointError
-    from espkit.tts.inference_model import build_model_for_inference
-    from espkit.utils.config_argparse import ConfigError, load_yaml_config
 
     try:
         # validated here first, so that a bad config is a PackError: the task's parser would exit the process
@@ -124,7 +126,6 @@ def pack_model(
         PackError: ``outpath`` is a directory, ``train_config`` is not valid YAML (the message names
             the file and line) or not a training config, or ``model_file`` does not load into its model.
     """
-    from espkit.utils.config_argparse import ConfigError, load_yaml_config
 
     train_config, model_file, outpath = Path(train_config), Path(model_file), Path(outpath)
     for path, what in ((train_config, "--train_config"), (model_file, "--model_file")):
@@ -165,7 +166,6 @@ def pack_model(
     packed_config = _map_strings(config, rewrite)
     import torch
 
-    from espkit import __version__
 
     meta = {
         "espkit_version": __version__,

@@ -27,7 +27,7 @@ from espkit.tts.tacotron2.fused_decoding import (
 )
 from espkit.tts.tacotron2.fused_recurrence import LocationLSTMRecurrence, compiled
 from espkit.tts.tacotron2.masks import make_pad_mask
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

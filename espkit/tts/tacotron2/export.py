@@ -32,7 +32,7 @@ from espkit.tts.tacotron2.fused_decoding import (
 )
 from espkit.tts.tacotron2.tacotron2 import Tacotron2, attach_to_memory
 from espkit.tts.tacotron2.tacotron2_controllable import Tacotron2Controllable
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
 
 #: How the emotion input of :meth:`Tacotron2Inference.forward` is read.
 EMOTION_INPUTS = ("none", "weights", "feats")

@@ -12,7 +12,7 @@ from espkit.bin.tts_train import main as train_main
 from espkit.tts.tacotron2.attention import AttLoc
 from espkit.tts.tacotron2.export import Tacotron2Inference, script_tacotron2
 from espkit.tts.tacotron2.tacotron2 import Tacotron2
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
 from tiny_corpus import make_tiny_corpus, tiny_train_args
 
 

@@ -16,7 +16,7 @@ from espkit.fileio.rawf32 import read_raw_f32
 from espkit.fileio.read_text import read_2columns_text
 from espkit.fileio.sound_scp import read_wav, write_wav
 from espkit.tts.emotion.emo_list import EmotionLabelConverter
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
 from tiny_corpus import EMOTIONS, make_tiny_corpus, tiny_train_args
 
 HOP = 64

@@ -5,7 +5,7 @@ import pytest
 from espkit.samplers.shape_file import load_shape_file
 from espkit.tasks.iter_factory_builder import ensure_shape_files
 from espkit.train.dataset import ESPnetDataset
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
 
 
 def make_dataset(tmp_path, uids):

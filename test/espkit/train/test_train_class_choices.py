@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from espkit.train.class_choices import ClassChoices
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
 
 
 class Base:

@@ -14,7 +14,7 @@ from espkit.train.abs_espnet_model import AbsESPnetModel
 from espkit.train.checkpoint import CheckpointError, load_checkpoint
 from espkit.train.reporter import Reporter
 from espkit.train.trainer import NonFiniteTrainingError, Trainer, TrainerOptions, forward_attention
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
 
 torch.set_num_threads(1)
 

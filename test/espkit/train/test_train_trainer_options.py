@@ -13,7 +13,7 @@ from espkit.train.abs_espnet_model import AbsESPnetModel
 from espkit.train.reporter import Reporter
 from espkit.train.trainer import Trainer
 from espkit.train.trainer_options import TrainerOptions
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
 from toy_task import ToyTask
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from espkit.tasks.tts import TTSTask
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
 from tiny_corpus import make_tiny_corpus, tiny_train_args
 
 

@@ -11,7 +11,7 @@ from espkit.tts.tacotron2.attention import AttForward, AttLoc
 from espkit.tts.tacotron2.decoder import OUTPUT_ACTIVATIONS, Decoder
 from espkit.tts.tacotron2.export import script_tacotron2
 from espkit.tts.tacotron2.tacotron2 import Tacotron2
-from espkit.utils.config_argparse import ConfigError
+from espkit.utils.errors import ConfigError
 
 IDIM, ODIM = 10, 6
 

@@ -1,8 +1,7 @@
 """Does the synthesized speech sound like the emotion asked for? A prosody classifier.
 
-Features: :func:`espkit.tts.emotion.prosody.prosody_from_frames` statistics of each waveform
-(log-F0 mean/std/range, log-energy mean/std/delta std, voiced ratio, duration, tokens per
-second), from the evaluation's F0 tracker (:mod:`espkit.evaluate.f0_metrics`, the one setting
+Features: :data:`CLASSIFIER_FEATURES` of the :func:`espkit.tts.emotion.prosody.prosody_from_frames`
+statistics of each waveform (log-F0 mean, log-energy mean, letters per second), from the evaluation's F0 tracker (:mod:`espkit.evaluate.f0_metrics`, the one setting
 of every F0 figure) and STFT energy. Classifier: multinomial logistic regression on
 standardized features with L2 regularisation, fitted by full-batch gradient descent (numpy).
 It is fitted on the *reference* recordings of the training set and applied to synthesized
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from espkit.tts.feats_extract.energy import Energy
-from espkit.tts.emotion.prosody import prosody_from_frames
+from espkit.tts.emotion.prosody import prosody_component_names, prosody_from_frames
 from espkit.evaluate.f0_metrics import track_f0
 
 if TYPE_CHECKING:
@@ -26,16 +25,25 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+#: The statistics the classifier reads: the utterance's pitch level, loudness and speaking rate.
+#: Chosen on dev references and their copy-synthesis (``bench/validate_emotion_classifier.py``,
+#: docs/design.md): the spread statistics and the voiced ratio move with the vocoder, not the emotion.
+CLASSIFIER_FEATURES = ("logf0_mean", "log_energy_mean", "tokens_per_s")
+
+
 def prosody_features(
     wav: np.ndarray,
     num_tokens: int | None,
     config: "FrameConfig",
     track: "F0Track | None" = None,
+    components: Sequence[str] | None = CLASSIFIER_FEATURES,
 ) -> np.ndarray:
     """Prosody statistics ``(D,)`` of one waveform ``(T,)`` (see the module docstring).
 
     F0 comes from the evaluation's one tracker (:func:`espkit.evaluate.f0_metrics.track_f0` with
     ``config``, the setting of every other F0 figure); pass ``track`` when it is already computed.
+    ``components``: the statistics returned, in this order (names of
+    :func:`espkit.tts.emotion.prosody.prosody_component_names`; None: all of them).
     """
     import torch
 
@@ -45,8 +53,15 @@ def prosody_features(
         track = track_f0(wav, config)
     energy, _ = Energy(fs=config.fs, n_fft=config.n_fft, hop_length=config.hop_length)(torch.from_numpy(wav)[None])
     num_frames = min(len(track.f0), energy.size(1))
-    return prosody_from_frames(track.f0[:num_frames], energy[0, :num_frames, 0].numpy(), num_tokens, config.fs,
-                               config.hop_length)
+    stats = prosody_from_frames(track.f0[:num_frames], energy[0, :num_frames, 0].numpy(), num_tokens, config.fs,
+                                config.hop_length)
+    if components is None:
+        return stats
+    names = prosody_component_names()
+    unknown = sorted(set(components) - set(names))
+    if unknown:
+        raise ValueError(f"unknown prosody statistics {unknown}; valid: {', '.join(names)}")
+    return stats[[names.index(name) for name in components]]
 
 
 class ProsodyEmotionClassifier:

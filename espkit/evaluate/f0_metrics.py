@@ -16,7 +16,10 @@ aligned frame pairs (the DTW path; ``R`` = frames voiced in the reference):
   :data:`GROSS_ERROR` (20 %) / pairs voiced in both.
 - **FFE** (F0 frame error): pairs with a voicing error or a gross pitch error / all pairs.
 - **log-F0 RMSE** (cents) over pairs voiced in both, with its **coverage**: pairs voiced in
-  both / ``R``, the share of the reference's voiced frames it was computed on.
+  both / ``R``, the share of the reference's voiced frames it was computed on. Gross errors
+  (octave jumps, 1200 cents and more) dominate it when there are a few percent of them.
+- **FPE** (fine pitch error, cents): the same RMSE over the pairs voiced in both *without* a
+  gross error: how close the pitch is where it is right at all.
 
 Ratios whose denominator is empty are ``None`` with a reason (no NaN reaches a JSON file).
 
@@ -113,6 +116,7 @@ def f0_frame_errors(ref_f0: np.ndarray, syn_f0: np.ndarray) -> dict:
         "vuv_errors": int((ref_voiced != syn_voiced).sum()),
         "gross_errors": int(gross.sum()),
         "sum_squared_cents": float((cents**2).sum()),
+        "sum_squared_cents_fine": float((cents[~gross] ** 2).sum()),
     }
     return {**counts, **pooled_f0_figures([counts])}
 
@@ -120,25 +124,32 @@ def f0_frame_errors(ref_f0: np.ndarray, syn_f0: np.ndarray) -> dict:
 def pooled_f0_figures(counts: list) -> dict:
     """Corpus figures pooled over the frame pairs of every utterance's :func:`f0_frame_errors` counts.
 
-    Returns ``vuv_error``, ``gpe``, ``ffe``, ``f0_rmse_cents``, ``f0_rmse_coverage`` (each None
+    Returns ``vuv_error``, ``gpe``, ``ffe``, ``f0_rmse_cents``, ``fpe_cents``, ``f0_rmse_coverage`` (each None
     when undefined, with the reason under ``null_reasons``) and ``ref_voiced_share`` (the
     reference's voiced share of the pairs: the FFE of a synthesis with no voiced frame).
     """
     total = {key: sum(c[key] for c in counts) for key in
-             ("num_pairs", "ref_voiced", "both_voiced", "vuv_errors", "gross_errors", "sum_squared_cents")}
+             ("num_pairs", "ref_voiced", "both_voiced", "vuv_errors", "gross_errors", "sum_squared_cents",
+              "sum_squared_cents_fine")}
     reasons: Dict[str, str] = {}
     no_pairs = "no aligned frame pair"
     no_both = "no frame pair is voiced in both (coverage 0)"
-    rmse = None
+    rmse = fpe = None
     if total["both_voiced"] > 0:
         rmse = float(np.sqrt(total["sum_squared_cents"] / total["both_voiced"]))
     else:
         reasons["f0_rmse_cents"] = no_both
+    fine_pairs = total["both_voiced"] - total["gross_errors"]
+    if fine_pairs > 0:
+        fpe = float(np.sqrt(total["sum_squared_cents_fine"] / fine_pairs))
+    else:
+        reasons["fpe_cents"] = no_both if total["both_voiced"] == 0 else "every pair voiced in both is a gross error"
     return {
         "vuv_error": _ratio(total["vuv_errors"], total["num_pairs"], no_pairs, reasons, "vuv_error"),
         "gpe": _ratio(total["gross_errors"], total["both_voiced"], no_both, reasons, "gpe"),
         "ffe": _ratio(total["vuv_errors"] + total["gross_errors"], total["num_pairs"], no_pairs, reasons, "ffe"),
         "f0_rmse_cents": rmse,
+        "fpe_cents": fpe,
         "f0_rmse_coverage": _ratio(total["both_voiced"], total["ref_voiced"], "the reference has no voiced frame",
                                    reasons, "f0_rmse_coverage"),
         "ref_voiced_share": _ratio(total["ref_voiced"], total["num_pairs"], no_pairs, reasons, "ref_voiced_share"),

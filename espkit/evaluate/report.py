@@ -86,7 +86,10 @@ def results_table(results: dict) -> List[str]:
         line("V/UV error", each("vuv_error", on_reference=dash)),
         line("F0 frame error (FFE)", each("ffe", on_reference=dash)),
         line("gross pitch error (GPE, > 20 %)", [dash] + [_with_coverage(r, "gpe", 3) for _, r in rows[1:]]),
-        line("log-F0 RMSE (cents)", [dash] + [_with_coverage(r, "f0_rmse_cents", 1) for _, r in rows[1:]]),
+        line("log-F0 RMSE (cents, gross errors included)",
+             [dash] + [_with_coverage(r, "f0_rmse_cents", 1) for _, r in rows[1:]]),
+        line("fine pitch error (cents, RMSE without gross errors)",
+             [dash] + [_with_coverage(r, "fpe_cents", 1) for _, r in rows[1:]]),
         line("MCD (dB, DTW, c1-c24)", each("mcd_db", 2, on_reference=dash)),
         line("duration ratio (synth/ref)", each("duration_ratio", on_reference=dash)),
         line("emotion accuracy (as asked)", each("emotion_accuracy")),
@@ -114,11 +117,11 @@ def what_it_shows(results: dict) -> List[str]:
         lines.append(
             f"**The system's speech is barely voiced**: {sys_voiced:.3f} of its active frames are voiced against "
             f"{ref_voiced:.3f} in the references{copy_text}. Its F0 errors are then mostly voicing errors (FFE), "
-            "and the pitch figures (GPE, log-F0 RMSE) describe only the few frames voiced in both."
+            "and the pitch figures (GPE, log-F0 RMSE, FPE) describe only the frames voiced in both."
         )
     coverage = system.get("f0_rmse_coverage")
     if coverage is not None and coverage < LOW_COVERAGE:
-        lines.append(f"The system's GPE and log-F0 RMSE rest on {coverage:.2f} of the reference's voiced frames: "
+        lines.append(f"The system's GPE, log-F0 RMSE and FPE rest on {coverage:.2f} of the reference's voiced frames: "
                      "read them with the FFE, not alone.")
     lines.append("Objective figures cannot say how natural or pleasant the speech sounds; listen to "
                  "`copy_synthesis/wav/` and the system's `wav/` side by side.")
@@ -130,7 +133,7 @@ def write_outputs(results: dict, per_utt: Sequence[dict], copy_rows: Sequence[di
     output_dir = Path(output_dir)
     (output_dir / "results.json").write_text(json.dumps(clean_for_json(results), indent=2) + "\n")
     keys = ["uid", "emotion", "recognised", "mcd_db", "voiced_ratio", "vuv_error", "gpe", "ffe", "f0_rmse_cents",
-            "f0_rmse_coverage", "duration_ratio", "focus_rate", "attention_failure", "missing"]
+            "fpe_cents", "f0_rmse_coverage", "duration_ratio", "focus_rate", "attention_failure", "missing"]
     for name, rows, columns in (("per_utt.tsv", per_utt, keys),
                                 ("per_utt_copy_synthesis.tsv", copy_rows, keys[:-3])):
         if name != "per_utt.tsv" and not rows:

@@ -91,7 +91,7 @@ def test_evaluate_identical_audio(dirs, tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert results["num_utts"] == 3 and results["num_missing"] == 0
     system, reference, copy = results["system"], results["reference"], results["copy_synthesis"]
-    for key in ["mcd_db", "f0_rmse_cents", "f0_rmse_coverage", "vuv_error", "gpe", "ffe", "voiced_ratio",
+    for key in ["mcd_db", "f0_rmse_cents", "fpe_cents", "f0_rmse_coverage", "vuv_error", "gpe", "ffe", "voiced_ratio",
                 "periodicity", "duration_ratio", "emotion_accuracy", "emotion_confusion"]:
         assert key in system and key in copy, key
     assert system["mcd_db"] == pytest.approx(0.0, abs=1e-9)

@@ -45,12 +45,16 @@ def test_hand_made_tracks_give_ffe_gpe_and_coverage():
     assert out["f0_rmse_coverage"] == pytest.approx(3 / 5)
     cents = 1200 * np.log2(np.array([1.0, 1.3, 0.5]))
     assert out["f0_rmse_cents"] == pytest.approx(math.sqrt(np.mean(cents**2)))
+    assert out["fpe_cents"] == pytest.approx(0.0)  # the one pair without a gross error is exact
     assert out["null_reasons"] == {}
 
 
 def test_twenty_percent_is_the_gross_error_boundary():
     out = f0_frame_errors(np.array([100.0, 100.0]), np.array([119.0, 121.0]))
     assert out["gross_errors"] == 1 and out["gpe"] == pytest.approx(0.5) and out["ffe"] == pytest.approx(0.5)
+    assert out["fpe_cents"] == pytest.approx(1200 * math.log2(1.19))
+    octave = f0_frame_errors(np.array([100.0]), np.array([200.0]))
+    assert octave["fpe_cents"] is None and octave["null_reasons"]["fpe_cents"] == "every pair voiced in both is a gross error"
 
 
 def test_all_unvoiced_synthesis_has_coverage_0_and_ffe_equal_to_the_voiced_share():
@@ -58,7 +62,7 @@ def test_all_unvoiced_synthesis_has_coverage_0_and_ffe_equal_to_the_voiced_share
     out = f0_frame_errors(ref, np.zeros(5))
     assert out["f0_rmse_coverage"] == 0.0
     assert out["ffe"] == pytest.approx(3 / 5) == pytest.approx(out["ref_voiced_share"])
-    assert out["f0_rmse_cents"] is None and out["gpe"] is None
+    assert out["f0_rmse_cents"] is None and out["gpe"] is None and out["fpe_cents"] is None
     assert "coverage 0" in out["null_reasons"]["f0_rmse_cents"] and "gpe" in out["null_reasons"]
     text = json.dumps(clean_for_json(out), allow_nan=False)  # would raise on a NaN
     assert '"f0_rmse_cents": null' in text

@@ -20,7 +20,8 @@ extras_require = {
     # scipy: resampling in the recipes' data preparation (resample_poly); the tests also use
     # scipy.io.wavfile as an independent WAV reader. The library itself does not need it.
     "recipe": ["scipy>=1.9"],
-    "test": ["pytest>=7.0", "scipy>=1.9"],
+    # ruff: pinned, so that the format check means the same everywhere (tools/test.sh runs it)
+    "test": ["pytest>=7.0", "scipy>=1.9", "ruff==0.17.6"],
     "plot": ["matplotlib>=3.6"],
     "tensorboard": ["tensorboard>=2.10"],
     # Praat's pitch tracker, the independent reference of bench/validate_f0_tracker.py (not used by

@@ -91,7 +91,9 @@ def choose_batch_bins(shape_files: list, target: int) -> int:
 
 def loader_epoch(dataset, batches, collate_fn, num_workers: int) -> tuple:
     """Seconds and utterances of one shuffled epoch through ``SequenceIterFactory``."""
-    factory = SequenceIterFactory(dataset, batches, seed=0, shuffle=True, collate_fn=collate_fn, num_workers=num_workers)
+    factory = SequenceIterFactory(
+        dataset, batches, seed=0, shuffle=True, collate_fn=collate_fn, num_workers=num_workers
+    )
     start = time.perf_counter()
     num_utts = 0
     for uids, batch in factory.build_iter(epoch=1):
@@ -133,12 +135,32 @@ def main() -> None:
     token_list = write_token_list(corpus["text"], work_dir / "tokens.txt")
 
     cmd = [
-        "--output_dir", str(work_dir / "exp"), "--token_list", str(work_dir / "tokens.txt"),
-        "--token_type", "phn", "--g2p", "espeak_ng_english", "--cleaner", "english",
-        "--tts", "tacotron2", "--tts_conf", TTS_CONF, "--feats_extract", "fbank", "--feats_extract_conf", FEATS_CONF,
-        "--normalize", "none", "--optim", "adam",
-        "--train_data_path_and_name_and_type", f"{corpus['wav.scp']},speech,sound",
-        "--train_data_path_and_name_and_type", f"{corpus['text']},text,text",
+        "--output_dir",
+        str(work_dir / "exp"),
+        "--token_list",
+        str(work_dir / "tokens.txt"),
+        "--token_type",
+        "phn",
+        "--g2p",
+        "espeak_ng_english",
+        "--cleaner",
+        "english",
+        "--tts",
+        "tacotron2",
+        "--tts_conf",
+        TTS_CONF,
+        "--feats_extract",
+        "fbank",
+        "--feats_extract_conf",
+        FEATS_CONF,
+        "--normalize",
+        "none",
+        "--optim",
+        "adam",
+        "--train_data_path_and_name_and_type",
+        f"{corpus['wav.scp']},speech,sound",
+        "--train_data_path_and_name_and_type",
+        f"{corpus['text']},text,text",
     ]
     args = TTSTask.resolve_args(TTSTask.get_parser().parse_args(cmd))
 
@@ -205,7 +227,11 @@ def main() -> None:
     for num_workers, (utts_per_s, batches_per_s) in loader.items():
         lines.append(f"| loader, num_workers={num_workers} | {utts_per_s:.0f} utt/s ({batches_per_s:.1f} batches/s) |")
     for batch_type, sampler in samplers.items():
-        option = f"batch_size {TARGET_BATCH_SIZE}" if batch_type in ("unsorted", "sorted", "folded") else f"batch_bins {batch_bins}"
+        option = (
+            f"batch_size {TARGET_BATCH_SIZE}"
+            if batch_type in ("unsorted", "sorted", "folded")
+            else f"batch_bins {batch_bins}"
+        )
         if batch_type == "folded":
             option += f", fold_length {FOLD_LENGTHS}"
         value = f"{padding_ratio(list(sampler), speech_lengths):.3f}"
@@ -219,7 +245,9 @@ def main() -> None:
     for num_workers, (_, batches_per_s) in loader.items():
         ratio = batches_per_s / train_batches_per_s
         verdict = "meets" if ratio >= 10 else "misses"
-        lines.append(f"| loader / training batches/s, num_workers={num_workers} | {ratio:.1f} ({verdict} target >= 10) |")
+        lines.append(
+            f"| loader / training batches/s, num_workers={num_workers} | {ratio:.1f} ({verdict} target >= 10) |"
+        )
     lines += [
         "",
         "Padding ratio = (padded - real) / real speech samples over all batches. `unsorted` keeps uid order "

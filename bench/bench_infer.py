@@ -50,11 +50,28 @@ def build_anchor_model(work_dir: Path) -> tuple[Path, Path]:
 
     tokens = ["<blank>", "<unk>", "<space>", *string.ascii_lowercase, *".,'?!-", "<sos/eos>"]
     (work_dir / "tokens.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
-    args = TTSTask.get_parser().parse_args([
-        "--output_dir", str(work_dir), "--token_list", str(work_dir / "tokens.txt"), "--token_type", "char",
-        "--cleaner", "english", "--emo_list", "neutral,happy,sad,angry", "--tts", "tacotron2_controllable",
-        "--feats_extract_conf", ANCHOR_FEATS_CONF, "--normalize", "none", "--tts_conf", ANCHOR_TTS_CONF,
-    ])
+    args = TTSTask.get_parser().parse_args(
+        [
+            "--output_dir",
+            str(work_dir),
+            "--token_list",
+            str(work_dir / "tokens.txt"),
+            "--token_type",
+            "char",
+            "--cleaner",
+            "english",
+            "--emo_list",
+            "neutral,happy,sad,angry",
+            "--tts",
+            "tacotron2_controllable",
+            "--feats_extract_conf",
+            ANCHOR_FEATS_CONF,
+            "--normalize",
+            "none",
+            "--tts_conf",
+            ANCHOR_TTS_CONF,
+        ]
+    )
     TTSTask.resolve_args(args)
     torch.manual_seed(0)
     model = TTSTask.build_model(args)
@@ -89,8 +106,10 @@ def main() -> None:
         if cli.model_file is None:
             config, model_file = build_anchor_model(Path(tmp))
             decode = dict(threshold=1.01, minlenratio=0.0, maxlenratio=cli.frames_per_token)
-            what = (f"anchor-sized Tacotron2, UNTRAINED, fixed length {cli.frames_per_token:g} frames per token "
-                    "(maxlenratio; it never stops on its own)")
+            what = (
+                f"anchor-sized Tacotron2, UNTRAINED, fixed length {cli.frames_per_token:g} frames per token "
+                "(maxlenratio; it never stops on its own)"
+            )
         else:
             config, model_file = cli.train_config, cli.model_file
             decode = {}

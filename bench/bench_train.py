@@ -46,12 +46,35 @@ def build_args(config: Path, corpus: dict, work: Path, steps: int) -> argparse.N
     write_token_list(corpus["text"], tokens)
     data = []
     for key, name, kind in (("wav.scp", "speech", "sound"), ("text", "text", "text"), ("utt2emo", "emo_labs", "text")):
-        data += ["--train_data_path_and_name_and_type", f"{corpus[key]},{name},{kind}",
-                 "--valid_data_path_and_name_and_type", f"{corpus[key]},{name},{kind}"]
-    argv = ["--config", str(config), "--output_dir", str(work / "exp"), "--token_list", str(tokens),
-            "--emo_list", "neutral,happy,sad,angry", "--num_iters_per_epoch", str(steps), "--max_epoch", "1",
-            "--num_att_plot", "0", "--num_workers", "0", "--valid_batch_type", "unsorted", "--valid_batch_size", "1",
-            *data]
+        data += [
+            "--train_data_path_and_name_and_type",
+            f"{corpus[key]},{name},{kind}",
+            "--valid_data_path_and_name_and_type",
+            f"{corpus[key]},{name},{kind}",
+        ]
+    argv = [
+        "--config",
+        str(config),
+        "--output_dir",
+        str(work / "exp"),
+        "--token_list",
+        str(tokens),
+        "--emo_list",
+        "neutral,happy,sad,angry",
+        "--num_iters_per_epoch",
+        str(steps),
+        "--max_epoch",
+        "1",
+        "--num_att_plot",
+        "0",
+        "--num_workers",
+        "0",
+        "--valid_batch_type",
+        "unsorted",
+        "--valid_batch_size",
+        "1",
+        *data,
+    ]
     args = TTSTask.get_parser().parse_args(argv)
     TTSTask.resolve_args(args)
     TTSTask.prepare_stats(args)
@@ -115,8 +138,9 @@ def main() -> None:
     valid_factory = TTSTask.build_iter_factory(args, distributed=False, mode="valid")
     valid_factory.batches = valid_factory.batches[:1]
     start = time.perf_counter()
-    trainer = TTSTask.trainer(model2, optimizers2, [None], TTSTask.trainer.build_options(args),
-                              DistributedOption.from_args(args))
+    trainer = TTSTask.trainer(
+        model2, optimizers2, [None], TTSTask.trainer.build_options(args), DistributedOption.from_args(args)
+    )
     reporter = trainer.run(train_factory, valid_factory)
     trainer_wall = time.perf_counter() - start
     trainer_train_s = sum(reporter.get_value("train", "time", epoch) for epoch in timed_epochs)

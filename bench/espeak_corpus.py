@@ -25,7 +25,6 @@ from multiprocessing.pool import ThreadPool
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +50,9 @@ def load_sentences(num_sentences: int, path: Path | None = None) -> List[str]:
     """The first ``num_sentences`` non-empty lines of the sentence file."""
     path = sentences_path() if path is None else Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: sentence file not found (set ESPKIT_SENTENCES to a file, one sentence a line)")
+        raise FileNotFoundError(
+            f"{path}: sentence file not found (set ESPKIT_SENTENCES to a file, one sentence a line)"
+        )
     sentences = [line.strip() for line in path.open(encoding="utf-8") if line.strip()]
     if num_sentences > len(sentences):
         raise ValueError(f"{path} holds {len(sentences)} sentences, {num_sentences} were asked for")
@@ -95,7 +96,9 @@ def make_corpus(
         with ThreadPool(max(1, nj)) as pool:
             pool.map(lambda uid: synthesise(*jobs[uid], wav_dir / f"{uid}.wav"), todo)
     paths = {"wav.scp": out_dir / "wav.scp", "text": out_dir / "text", "utt2emo": out_dir / "utt2emo", "wav": wav_dir}
-    paths["wav.scp"].write_text("".join(f"{uid} {(wav_dir / f'{uid}.wav').resolve()}\n" for uid in uids), encoding="utf-8")
+    paths["wav.scp"].write_text(
+        "".join(f"{uid} {(wav_dir / f'{uid}.wav').resolve()}\n" for uid in uids), encoding="utf-8"
+    )
     paths["text"].write_text("".join(f"{uid} {jobs[uid][0]}\n" for uid in uids), encoding="utf-8")
     paths["utt2emo"].write_text("".join(f"{uid} {jobs[uid][1]}\n" for uid in uids), encoding="utf-8")
     return paths

@@ -42,8 +42,14 @@ logger = logging.getLogger("validate_emotion_classifier")
 CANDIDATES = {
     "all": prosody_component_names(),
     "all but voiced_ratio": [n for n in prosody_component_names() if n != "voiced_ratio"],
-    "pitch, energy and rate": ["logf0_mean", "logf0_std", "logf0_range", "log_energy_mean", "log_energy_std",
-                               "tokens_per_s"],
+    "pitch, energy and rate": [
+        "logf0_mean",
+        "logf0_std",
+        "logf0_range",
+        "log_energy_mean",
+        "log_energy_std",
+        "tokens_per_s",
+    ],
     "level only": ["logf0_mean", "log_energy_mean", "tokens_per_s"],
 }
 
@@ -77,8 +83,11 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s: %(message)s")
     conf = load_yaml_config(args.train_config)
     feats = conf.get("feats_extract_conf") or {}
-    config = FrameConfig(fs=int(feats.get("fs", 22050)), n_fft=int(feats.get("n_fft", 1024)),
-                         hop_length=int(feats.get("hop_length", 256)))
+    config = FrameConfig(
+        fs=int(feats.get("fs", 22050)),
+        n_fft=int(feats.get("n_fft", 1024)),
+        hop_length=int(feats.get("hop_length", 256)),
+    )
     train_x, _, train_y = load_set(args.train_dir, args.max_train_utts, None, config)
     dev_ref, dev_copy, dev_y = load_set(args.dev_dir, 0, CopySynthesis(conf), config)
     names = prosody_component_names()

@@ -63,7 +63,7 @@ def synthetic_set(fs: int, hop: int, seed: int = 0, num_tones: int = 40, num_noi
         formant = rng.uniform(400.0, 1500.0)
         wave = np.zeros_like(t)
         for k in range(1, int(0.45 * fs / f0)):
-            wave += (np.exp(-(((k * f0) - formant) / 600.0) ** 2) + 0.1 / k) * np.sin(k * phase)
+            wave += (np.exp(-((((k * f0) - formant) / 600.0) ** 2)) + 0.1 / k) * np.sin(k * phase)
         wave /= np.abs(wave).max()
         noise = rng.standard_normal(len(t))
         wave = wave + noise * np.sqrt(np.mean(wave**2) / np.mean(noise**2)) * 10 ** (-20 / 20)
@@ -92,7 +92,8 @@ def praat_track(wav: np.ndarray, fs: int, hop: int, num_frames: int, f0min: floa
         raise SystemExit("validate_f0_tracker.py needs Praat's tracker: pip install -e '.[validation]'") from None
 
     pitch = parselmouth.Sound(wav, sampling_frequency=fs).to_pitch_ac(
-        time_step=hop / fs, pitch_floor=f0min, pitch_ceiling=f0max)
+        time_step=hop / fs, pitch_floor=f0min, pitch_ceiling=f0max
+    )
     values = pitch.selected_array["frequency"]
     times = pitch.xs()
     wanted = np.arange(num_frames) * hop / fs
@@ -109,8 +110,14 @@ def compare(truth: np.ndarray, est: np.ndarray, mask: np.ndarray) -> dict:
     tv, ev = truth > 0, est > 0
     both = tv & ev
     gross = np.abs(est[both] / truth[both] - 1.0) > GROSS_ERROR
-    return {"frames": int(mask.sum()), "truth_voiced": int(tv.sum()), "est_voiced": int(ev.sum()),
-            "both": int(both.sum()), "vde": int((tv != ev).sum()), "gross": int(gross.sum())}
+    return {
+        "frames": int(mask.sum()),
+        "truth_voiced": int(tv.sum()),
+        "est_voiced": int(ev.sum()),
+        "both": int(both.sum()),
+        "vde": int((tv != ev).sum()),
+        "gross": int(gross.sum()),
+    }
 
 
 def summarise(counts: list) -> dict:
@@ -131,8 +138,9 @@ def main() -> None:
     parser.add_argument("--ref_dir", type=Path, required=True, help="Data dir of references (wav.scp)")
     parser.add_argument("--train_config", type=Path, required=True, help="Training yaml (feature settings)")
     parser.add_argument("--thresholds", default="0.05,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.45,0.6")
-    parser.add_argument("--margins", default="none,0.1",
-                        help="Trough margins to try with each threshold (none: plain YIN)")
+    parser.add_argument(
+        "--margins", default="none,0.1", help="Trough margins to try with each threshold (none: plain YIN)"
+    )
     parser.add_argument("--max_utts", type=int, default=0, help="0: every utterance of --ref_dir")
     parser.add_argument("--output", type=Path, default=None, help="JSON of every figure")
     args = parser.parse_args()
@@ -151,19 +159,29 @@ def main() -> None:
     refs, copies, praat_ref, praat_copy = {}, {}, {}, {}
     base = FrameConfig(fs=fs, n_fft=n_fft, hop_length=hop)
     for uid, path in entries:
-        _, wav = read_wav(path if Path(path).is_absolute() or Path(path).exists() else scp.parent / path,
-                          expected_fs=fs, dtype="float64")
+        _, wav = read_wav(
+            path if Path(path).is_absolute() or Path(path).exists() else scp.parent / path,
+            expected_fs=fs,
+            dtype="float64",
+        )
         refs[uid] = wav
         copies[uid] = copy(wav).astype(np.float64)
         num_frames = 1 + len(wav) // hop
         praat_ref[uid] = praat_track(wav, fs, hop, num_frames, base.f0min, base.f0max)
         praat_copy[uid] = praat_track(copies[uid], fs, hop, num_frames, base.f0min, base.f0max)
-    logger.info("%d references and their copy-synthesis read and tracked by Praat in %.0f s", len(refs),
-                time.time() - start)
+    logger.info(
+        "%d references and their copy-synthesis read and tracked by Praat in %.0f s", len(refs), time.time() - start
+    )
     synthetic = synthetic_set(fs, hop)
 
-    results = {"fs": fs, "n_fft": n_fft, "hop_length": hop, "num_utts": len(refs), "gross_error": GROSS_ERROR,
-               "by_setting": {}}
+    results = {
+        "fs": fs,
+        "n_fft": n_fft,
+        "hop_length": hop,
+        "num_utts": len(refs),
+        "gross_error": GROSS_ERROR,
+        "by_setting": {},
+    }
     margins = [None if v == "none" else float(v) for v in args.margins.split(",")]
     for threshold, margin in [(t, m) for m in margins for t in thresholds]:
         config = FrameConfig(fs=fs, n_fft=n_fft, hop_length=hop, yin_threshold=threshold, yin_trough_margin=margin)
@@ -194,14 +212,27 @@ def main() -> None:
         setting = f"threshold={threshold},margin={margin}"
         results["by_setting"][setting] = row
         ref, cpy = row["references_vs_praat"], row["copy_synthesis_vs_praat_on_references"]
-        logger.info("%s: synthetic GPE %.3f recall %.3f, noise false voicing %.3f | references vs "
-                    "Praat: VDE %.3f GPE %.3f FFE %.3f (voiced: YIN %.3f, Praat %.3f) | copy-synthesis vs Praat on "
-                    "references: FFE %.3f GPE %.3f voiced %.3f (Praat on the copy: %.3f)", setting,
-                    row["synthetic_gpe"], row["synthetic_voiced_recall"], row["noise_false_voicing"], ref["vde"],
-                    ref["gpe"], ref["ffe"], ref["est_voiced_ratio"], ref["truth_voiced_ratio"], cpy["ffe"], cpy["gpe"],
-                    cpy["est_voiced_ratio"], row["praat_voiced_ratio_of_copy_synthesis"])
-    eligible = {t: r for t, r in results["by_setting"].items()
-                if r["synthetic_gpe"] < 0.02 and r["noise_false_voicing"] < 0.05}
+        logger.info(
+            "%s: synthetic GPE %.3f recall %.3f, noise false voicing %.3f | references vs "
+            "Praat: VDE %.3f GPE %.3f FFE %.3f (voiced: YIN %.3f, Praat %.3f) | copy-synthesis vs Praat on "
+            "references: FFE %.3f GPE %.3f voiced %.3f (Praat on the copy: %.3f)",
+            setting,
+            row["synthetic_gpe"],
+            row["synthetic_voiced_recall"],
+            row["noise_false_voicing"],
+            ref["vde"],
+            ref["gpe"],
+            ref["ffe"],
+            ref["est_voiced_ratio"],
+            ref["truth_voiced_ratio"],
+            cpy["ffe"],
+            cpy["gpe"],
+            cpy["est_voiced_ratio"],
+            row["praat_voiced_ratio_of_copy_synthesis"],
+        )
+    eligible = {
+        t: r for t, r in results["by_setting"].items() if r["synthetic_gpe"] < 0.02 and r["noise_false_voicing"] < 0.05
+    }
     if not eligible:
         raise SystemExit("no threshold meets the synthetic constraints (GPE < 2 %, false voicing < 5 %)")
     chosen = min(eligible, key=lambda t: eligible[t]["references_vs_praat"]["ffe"])

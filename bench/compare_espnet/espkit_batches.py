@@ -27,13 +27,21 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args()
     ref = json.loads(a.espnet_batches.read_text())
-    sampler = build_batch_sampler(type="numel", batch_size=None, batch_bins=ref["batch_bins"],
-                                  shape_files=ref["shape_files"], sort_in_batch="descending",
-                                  sort_batch="descending", drop_last=False, min_batch_size=1)
+    sampler = build_batch_sampler(
+        type="numel",
+        batch_size=None,
+        batch_bins=ref["batch_bins"],
+        shape_files=ref["shape_files"],
+        sort_in_batch="descending",
+        sort_batch="descending",
+        drop_last=False,
+        min_batch_size=1,
+    )
     batches = [list(b) for b in sampler]
     num_iters = len(ref["epochs"][0])
-    factory = SequenceIterFactory(dataset=None, batches=batches, num_iters_per_epoch=num_iters, seed=a.seed,
-                                  shuffle=True)
+    factory = SequenceIterFactory(
+        dataset=None, batches=batches, num_iters_per_epoch=num_iters, seed=a.seed, shuffle=True
+    )
     epochs = [[list(b) for b in factory.epoch_batches(e)] for e in range(1, len(ref["epochs"]) + 1)]
     same_batches = batches == ref["batches"]
     same_order = epochs == ref["epochs"]

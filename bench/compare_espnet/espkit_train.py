@@ -50,7 +50,9 @@ class PinnedOrderTTSTask(TTSTask):
         known = set(factory.dataset.uids)
         missing = {u for epoch in cls.batch_order for b in epoch for u in b} - known
         if missing:
-            raise ValueError(f"--batch_order names {len(missing)} uids not in the training data, e.g. {sorted(missing)[:3]}")
+            raise ValueError(
+                f"--batch_order names {len(missing)} uids not in the training data, e.g. {sorted(missing)[:3]}"
+            )
         order = cls.batch_order
         plain_build_iter = factory.build_iter
 
@@ -60,8 +62,9 @@ class PinnedOrderTTSTask(TTSTask):
             return [tuple(b) for b in order[epoch - 1]]
 
         def build_iter(epoch: int, shuffle=None, start_batch: int = 0):
-            return cls._timed(plain_build_iter(epoch, shuffle=shuffle, start_batch=start_batch), epoch,
-                              order[epoch - 1][start_batch:])
+            return cls._timed(
+                plain_build_iter(epoch, shuffle=shuffle, start_batch=start_batch), epoch, order[epoch - 1][start_batch:]
+            )
 
         factory.epoch_batches = epoch_batches  # what SequenceIterFactory.build_iter reads the batches from
         factory.num_batches = lambda epoch: len(order[epoch - 1])
@@ -75,8 +78,16 @@ class PinnedOrderTTSTask(TTSTask):
             yield item
             now = time.perf_counter()
             uids = list(item[0])
-            cls.steps.append(dict(epoch=epoch, step=index + 1, train_time=now - start, end_unix=time.time(), n_utts=len(uids),
-                                  uids_ok=sorted(uids) == sorted(expected[index])))
+            cls.steps.append(
+                dict(
+                    epoch=epoch,
+                    step=index + 1,
+                    train_time=now - start,
+                    end_unix=time.time(),
+                    n_utts=len(uids),
+                    uids_ok=sorted(uids) == sorted(expected[index]),
+                )
+            )
             start = now
 
 
@@ -85,7 +96,7 @@ def main() -> None:
     if "--" not in argv:
         sys.exit("usage: espkit_train.py --batch_order FILE --step_log FILE -- <tts_train options>")
     split = argv.index("--")
-    own, train_argv = argv[:split], argv[split + 1:]
+    own, train_argv = argv[:split], argv[split + 1 :]
     options = dict(zip(own[::2], own[1::2]))
     PinnedOrderTTSTask.batch_order = json.loads(Path(options["--batch_order"]).read_text())["epochs"]
     try:

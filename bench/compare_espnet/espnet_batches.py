@@ -24,8 +24,16 @@ p.add_argument("--seed", type=int, default=0)
 p.add_argument("--out", required=True)
 args = p.parse_args()
 
-sampler = build_batch_sampler(type="numel", batch_size=1, batch_bins=args.batch_bins, shape_files=args.shape_file,
-                              sort_in_batch="descending", sort_batch="descending", drop_last=False, min_batch_size=1)
+sampler = build_batch_sampler(
+    type="numel",
+    batch_size=1,
+    batch_bins=args.batch_bins,
+    shape_files=args.shape_file,
+    sort_in_batch="descending",
+    sort_batch="descending",
+    drop_last=False,
+    min_batch_size=1,
+)
 batches = [list(b) for b in sampler]
 
 
@@ -34,8 +42,15 @@ class UidDataset:
         return uid
 
 
-factory = SequenceIterFactory(dataset=UidDataset(), batches=sampler, num_iters_per_epoch=args.num_iters_per_epoch,
-                              seed=args.seed, shuffle=True, num_workers=0, collate_fn=list)
+factory = SequenceIterFactory(
+    dataset=UidDataset(),
+    batches=sampler,
+    num_iters_per_epoch=args.num_iters_per_epoch,
+    seed=args.seed,
+    shuffle=True,
+    num_workers=0,
+    collate_fn=list,
+)
 epochs = [[list(b) for b in factory.build_iter(epoch)] for epoch in range(1, args.max_epoch + 1)]
 with open(args.out, "w") as f:
     json.dump(dict(batch_bins=args.batch_bins, shape_files=args.shape_file, batches=batches, epochs=epochs), f)

@@ -46,8 +46,14 @@ def one_try(cmd: list[str], log: Path | None, max_wait: float) -> dict:
         rc = subprocess.call(cmd, stdout=out, stderr=subprocess.STDOUT)
         wall = time.perf_counter() - start
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        os.write(write_end, json.dumps(dict(rc=rc, wall=wall, start_unix=start_unix, cpu=usage.ru_utime + usage.ru_stime,
-                                            maxrss=usage.ru_maxrss)).encode())
+        os.write(
+            write_end,
+            json.dumps(
+                dict(
+                    rc=rc, wall=wall, start_unix=start_unix, cpu=usage.ru_utime + usage.ru_stime, maxrss=usage.ru_maxrss
+                )
+            ).encode(),
+        )
         os._exit(0)
     os.close(write_end)
     busy0 = cpu_guard.stat_total()
@@ -62,9 +68,17 @@ def one_try(cmd: list[str], log: Path | None, max_wait: float) -> dict:
     os.close(read_end)
     r = json.loads(b"".join(chunks))
     foreign = max((busy1 - busy0) / cpu_guard.HZ - r["cpu"], 0.0) / max(r["wall"], 1e-9)
-    return dict(wall_s=round(r["wall"], 4), cpu_s=round(r["cpu"], 3), maxrss_MiB=round(r["maxrss"] / 1024, 1),
-                foreign_cores=round(foreign, 3), contended=foreign > 0.10, rc=r["rc"], start_unix=r["start_unix"],
-                waited_s=waited["waited_s"], waited_quiet=waited["quiet"])
+    return dict(
+        wall_s=round(r["wall"], 4),
+        cpu_s=round(r["cpu"], 3),
+        maxrss_MiB=round(r["maxrss"] / 1024, 1),
+        foreign_cores=round(foreign, 3),
+        contended=foreign > 0.10,
+        rc=r["rc"],
+        start_unix=r["start_unix"],
+        waited_s=waited["waited_s"],
+        waited_quiet=waited["quiet"],
+    )
 
 
 def guarded(cmd: list[str], log: Path | None, tries: int, max_wait: float, fresh_dir: Path | None = None) -> dict:
@@ -94,27 +108,38 @@ def main() -> None:
     p.add_argument("--tries", type=int, default=3)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--max_wait", type=float, default=300.0)
-    p.add_argument("--fresh_dir", type=Path, default=None,
-                   help="removed before each try (a training output directory: each try starts afresh)")
+    p.add_argument(
+        "--fresh_dir",
+        type=Path,
+        default=None,
+        help="removed before each try (a training output directory: each try starts afresh)",
+    )
     argv = sys.argv[1:]
     split = argv.index("--") if "--" in argv else len(argv)
     a = p.parse_args(argv[:split])
-    cmd = argv[split + 1:]
+    cmd = argv[split + 1 :]
     if not cmd:
         p.error("no command given after --")
     if a.mode == "run":
         res = guarded(cmd, a.log, a.tries, a.max_wait, a.fresh_dir)
     else:
         reps = [guarded(cmd, None, a.tries, a.max_wait) for _ in range(a.repeats)]
-        res = dict(cmd=cmd, median_wall_s=round(statistics.median(r["wall_s"] for r in reps), 4),
-                   contended=any(r["contended"] for r in reps), rc=max(r["rc"] for r in reps), repeats=reps)
+        res = dict(
+            cmd=cmd,
+            median_wall_s=round(statistics.median(r["wall_s"] for r in reps), 4),
+            contended=any(r["contended"] for r in reps),
+            rc=max(r["rc"] for r in reps),
+            repeats=reps,
+        )
     res["cmd"] = cmd
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(res, indent=1))
     print(json.dumps({k: v for k, v in res.items() if k not in ("attempts", "repeats", "cmd")}))
     if res["rc"] != 0:
-        sys.exit(f"guard.py: command failed with exit code {res['rc']}: {' '.join(cmd)}"
-                 + (f" (log: {a.log})" if a.log else ""))
+        sys.exit(
+            f"guard.py: command failed with exit code {res['rc']}: {' '.join(cmd)}"
+            + (f" (log: {a.log})" if a.log else "")
+        )
 
 
 if __name__ == "__main__":

@@ -67,6 +67,7 @@ def main():
     else:
         from espkit.tts.text2speech import Text2Speech
     import numpy as np
+
     import_module_s = time.perf_counter() - start
     import_s = _T_TORCH - _T0 + import_module_s
 
@@ -77,9 +78,17 @@ def main():
         keep_freed_memory()
         own_seed = dict(seed=0, always_fix_seed=True)
     start = time.perf_counter()
-    tts = Text2Speech(train_config=a.train_config, model_file=a.model_file, vocoder_config=a.vocoder_config,
-                      threshold=0.5, minlenratio=0.0, maxlenratio=10.0, use_att_constraint=False, device="cpu",
-                      **own_seed)
+    tts = Text2Speech(
+        train_config=a.train_config,
+        model_file=a.model_file,
+        vocoder_config=a.vocoder_config,
+        threshold=0.5,
+        minlenratio=0.0,
+        maxlenratio=10.0,
+        use_att_constraint=False,
+        device="cpu",
+        **own_seed,
+    )
     load_s = time.perf_counter() - start
     tts.vocoder = TimedVocoder(tts.vocoder)
     fs = tts.fs
@@ -103,21 +112,49 @@ def main():
             out = tts(text)
             synth_s = time.perf_counter() - start
             vocoder_s = tts.vocoder.elapsed - before
-            rows.append(dict(uid=uid, synth_s=synth_s, vocoder_s=vocoder_s, audio_s=out["wav"].numel() / fs,
-                             frames=int(out["feat_gen"].shape[0])))
+            rows.append(
+                dict(
+                    uid=uid,
+                    synth_s=synth_s,
+                    vocoder_s=vocoder_s,
+                    audio_s=out["wav"].numel() / fs,
+                    frames=int(out["feat_gen"].shape[0]),
+                )
+            )
         audio = sum(r["audio_s"] for r in rows)
         synth = sum(r["synth_s"] for r in rows)
         voc = sum(r["vocoder_s"] for r in rows)
-        passes.append(dict(rtf=synth / audio, rtf_acoustic=(synth - voc) / audio, rtf_vocoder=voc / audio,
-                           audio_s=audio, frames=sum(r["frames"] for r in rows),
-                           ms_per_frame=1000 * synth / sum(r["frames"] for r in rows), sentences=rows))
-    res = dict(toolkit=a.toolkit, torch=torch.__version__, threads=torch.get_num_threads(), import_s=import_s,
-               import_torch_s=_T_TORCH - _T0, import_module_s=import_module_s, load_s=load_s, fs=fs,
-               maxrss_MiB=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, passes=passes)
+        passes.append(
+            dict(
+                rtf=synth / audio,
+                rtf_acoustic=(synth - voc) / audio,
+                rtf_vocoder=voc / audio,
+                audio_s=audio,
+                frames=sum(r["frames"] for r in rows),
+                ms_per_frame=1000 * synth / sum(r["frames"] for r in rows),
+                sentences=rows,
+            )
+        )
+    res = dict(
+        toolkit=a.toolkit,
+        torch=torch.__version__,
+        threads=torch.get_num_threads(),
+        import_s=import_s,
+        import_torch_s=_T_TORCH - _T0,
+        import_module_s=import_module_s,
+        load_s=load_s,
+        fs=fs,
+        maxrss_MiB=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        passes=passes,
+    )
     with open(a.out, "w") as f:
         json.dump(res, f, indent=1)
-    print(json.dumps({k: v for k, v in res.items() if k != "passes"}
-                     | {f"pass{i + 1}_rtf": round(q["rtf"], 4) for i, q in enumerate(passes)}))
+    print(
+        json.dumps(
+            {k: v for k, v in res.items() if k != "passes"}
+            | {f"pass{i + 1}_rtf": round(q["rtf"], 4) for i, q in enumerate(passes)}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import torch
-
-import sys
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/
 
@@ -34,16 +33,57 @@ from espkit.torch_utils.seeding import set_all_random_seed
 GROUPS = [
     ("decoder recurrence nodes' own time (LocationLSTMRecurrence: interpreter, views)", ("locationlstmrecurrence",)),
     ("LSTM / LSTM cell (encoder BLSTM, decoder LSTMCell)", ("lstm", "rnn", "_thnn_fused_lstm_cell")),
-    ("matmul / linear (projections, attention, prenet)", ("addmm", "aten::mm", "aten::bmm", "aten::matmul", "aten::linear")),
+    (
+        "matmul / linear (projections, attention, prenet)",
+        ("addmm", "aten::mm", "aten::bmm", "aten::matmul", "aten::linear"),
+    ),
     ("convolution (encoder, attention location, postnet)", ("conv", "mkldnn_convolution", "thnn_conv")),
     ("STFT / fbank (feature extraction)", ("stft", "fft", "_fft_r2c", "abs")),
     ("dropout / zoneout masks (random numbers)", ("bernoulli", "rand", "uniform", "dropout")),
     ("batch norm", ("batch_norm",)),
     ("optimizer (Adam) / grad clip", ("adam", "_foreach", "clip_grad", "norm")),
-    ("elementwise / activations / dropout", ("tanh", "sigmoid", "relu", "dropout", "mul", "add", "sub", "div",
-                                             "softmax", "exp", "log", "pow", "sqrt", "where", "masked", "bernoulli")),
-    ("copies / indexing / shape ops", ("copy", "cat", "stack", "index", "select", "slice", "view", "reshape",
-                                       "transpose", "contiguous", "clone", "fill", "zero", "empty", "pad", "expand")),
+    (
+        "elementwise / activations / dropout",
+        (
+            "tanh",
+            "sigmoid",
+            "relu",
+            "dropout",
+            "mul",
+            "add",
+            "sub",
+            "div",
+            "softmax",
+            "exp",
+            "log",
+            "pow",
+            "sqrt",
+            "where",
+            "masked",
+            "bernoulli",
+        ),
+    ),
+    (
+        "copies / indexing / shape ops",
+        (
+            "copy",
+            "cat",
+            "stack",
+            "index",
+            "select",
+            "slice",
+            "view",
+            "reshape",
+            "transpose",
+            "contiguous",
+            "clone",
+            "fill",
+            "zero",
+            "empty",
+            "pad",
+            "expand",
+        ),
+    ),
 ]
 
 
@@ -98,19 +138,40 @@ def main() -> None:
         name = e.key.lower()
         group = next((g for g, keys in GROUPS if any(k in name for k in keys)), "other")
         groups[group] = groups.get(group, 0.0) + e.self_cpu_time_total
-    other = sorted((e for e in events if next((g for g, keys in GROUPS if any(k in e.key.lower() for k in keys)), "other") == "other"),
-                   key=lambda e: e.self_cpu_time_total, reverse=True)[:8]
+    other = sorted(
+        (
+            e
+            for e in events
+            if next((g for g, keys in GROUPS if any(k in e.key.lower() for k in keys)), "other") == "other"
+        ),
+        key=lambda e: e.self_cpu_time_total,
+        reverse=True,
+    )[:8]
     top = sorted(events, key=lambda e: e.self_cpu_time_total, reverse=True)[: a.top]
     res = dict(
-        batch_uids=len(uids), speech_shape=list(batch["speech"].shape), text_shape=list(batch["text"].shape),
-        threads=torch.get_num_threads(), step_s=step_s, step_times=times, flops=flops,
-        flops_counted_on_fused_path=fused_flops, matmul_rate=rate,
-        achieved_flops_per_s=flops / step_s, efficiency=flops / step_s / rate,
+        batch_uids=len(uids),
+        speech_shape=list(batch["speech"].shape),
+        text_shape=list(batch["text"].shape),
+        threads=torch.get_num_threads(),
+        step_s=step_s,
+        step_times=times,
+        flops=flops,
+        flops_counted_on_fused_path=fused_flops,
+        matmul_rate=rate,
+        achieved_flops_per_s=flops / step_s,
+        efficiency=flops / step_s / rate,
         profiled_self_cpu_s=total_self / 1e6,
         groups={g: v / total_self for g, v in sorted(groups.items(), key=lambda kv: -kv[1])},
         other_ops=[dict(op=e.key, self_cpu_share=e.self_cpu_time_total / total_self, calls=e.count) for e in other],
-        top=[dict(op=e.key, self_cpu_share=e.self_cpu_time_total / total_self, calls=e.count,
-                  self_cpu_ms=e.self_cpu_time_total / 1e3) for e in top],
+        top=[
+            dict(
+                op=e.key,
+                self_cpu_share=e.self_cpu_time_total / total_self,
+                calls=e.count,
+                self_cpu_ms=e.self_cpu_time_total / 1e3,
+            )
+            for e in top
+        ],
     )
     a.out.write_text(json.dumps(res, indent=1))
     lines = [
@@ -125,8 +186,9 @@ def main() -> None:
         "|---|---|",
         *[f"| {g} | {v:.1%} |" for g, v in res["groups"].items()],
         "",
-        "Largest operators in \"other\": " + ", ".join(f"`{o['op']}` {o['self_cpu_share']:.1%} ({o['calls']} calls)"
-                                                    for o in res["other_ops"]) + ".",
+        'Largest operators in "other": '
+        + ", ".join(f"`{o['op']}` {o['self_cpu_share']:.1%} ({o['calls']} calls)" for o in res["other_ops"])
+        + ".",
         "",
         f"| top {a.top} operators by self CPU time | calls | self ms | share |",
         "|---|---|---|---|",

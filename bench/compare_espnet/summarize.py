@@ -43,14 +43,22 @@ def parse_espnet_log(log: Path) -> dict:
         m = STEP_LINE.search(line)
         if m:
             values = kv(m.group(5))
-            steps.append(dict(epoch=int(m.group(2)), step=int(m.group(3)), train_time=values.get("train_time"),
-                              loss=values.get("loss")))
+            steps.append(
+                dict(
+                    epoch=int(m.group(2)),
+                    step=int(m.group(3)),
+                    train_time=values.get("train_time"),
+                    loss=values.get("loss"),
+                )
+            )
             if first_step_unix is None:
                 first_step_unix = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
             continue
         m = RESULTS_LINE.search(line)
         if m:
-            epochs[int(m.group(1))] = dict(train=phase_values(m.group(2), "train"), valid=phase_values(m.group(2), "valid"))
+            epochs[int(m.group(1))] = dict(
+                train=phase_values(m.group(2), "train"), valid=phase_values(m.group(2), "valid")
+            )
     return dict(steps=steps, epochs=epochs, first_step_unix=first_step_unix)
 
 
@@ -62,7 +70,9 @@ def parse_espkit_run(log: Path, step_log: Path) -> dict:
             first_loss = kv(line.split("batch:", 1)[1]).get("loss")
         m = RESULTS_LINE.search(line)
         if m:
-            epochs[int(m.group(1))] = dict(train=phase_values(m.group(2), "train"), valid=phase_values(m.group(2), "valid"))
+            epochs[int(m.group(1))] = dict(
+                train=phase_values(m.group(2), "train"), valid=phase_values(m.group(2), "valid")
+            )
     steps = data["steps"]
     if steps and first_loss is not None:
         steps[0]["loss"] = first_loss
@@ -83,17 +93,28 @@ def train_figures(toolkit: str, work: Path) -> list:
         n = len(times)
         epochs = parsed["epochs"]
         last = max(epochs) if epochs else None
-        runs.append(dict(
-            steps=n, step_median=statistics.median(times[1:]) if n > 1 else float("nan"),
-            step_mean=statistics.mean(times[1:]) if n > 1 else float("nan"), step1=times[0] if times else float("nan"),
-            wall_s=guard["wall_s"], per_step_wall=guard["wall_s"] / max(n, 1), maxrss=guard["maxrss_MiB"],
-            cpu_s=guard["cpu_s"], foreign=guard["foreign_cores"], contended=guard["contended"], tries=guard["tries"],
-            first_step_s=(parsed["first_step_unix"] - guard["start_unix"]) if parsed["first_step_unix"] else float("nan"),
-            loss_step1=parsed["steps"][0].get("loss") if parsed["steps"] else None,
-            train_loss_last=epochs[last]["train"].get("loss") if last else None,
-            valid_loss_last=epochs[last]["valid"].get("loss") if last else None,
-            uids_ok=all(s.get("uids_ok", True) for s in parsed["steps"]),
-        ))
+        runs.append(
+            dict(
+                steps=n,
+                step_median=statistics.median(times[1:]) if n > 1 else float("nan"),
+                step_mean=statistics.mean(times[1:]) if n > 1 else float("nan"),
+                step1=times[0] if times else float("nan"),
+                wall_s=guard["wall_s"],
+                per_step_wall=guard["wall_s"] / max(n, 1),
+                maxrss=guard["maxrss_MiB"],
+                cpu_s=guard["cpu_s"],
+                foreign=guard["foreign_cores"],
+                contended=guard["contended"],
+                tries=guard["tries"],
+                first_step_s=(parsed["first_step_unix"] - guard["start_unix"])
+                if parsed["first_step_unix"]
+                else float("nan"),
+                loss_step1=parsed["steps"][0].get("loss") if parsed["steps"] else None,
+                train_loss_last=epochs[last]["train"].get("loss") if last else None,
+                valid_loss_last=epochs[last]["valid"].get("loss") if last else None,
+                uids_ok=all(s.get("uids_ok", True) for s in parsed["steps"]),
+            )
+        )
     return runs
 
 
@@ -124,49 +145,128 @@ def main() -> None:
 
     tr = {tk: train_figures(tk, work) for tk in ("espkit", "espnet")}
     if tr["espkit"] and tr["espnet"]:
-        g = {tk: {k: med([r[k] for r in runs]) for k in runs[0] if k not in ("contended", "uids_ok")}
-             for tk, runs in tr.items()}
-        row("training step, median s (steps 2-50; median of runs)", g["espkit"]["step_median"], g["espnet"]["step_median"], "step")
+        g = {
+            tk: {k: med([r[k] for r in runs]) for k in runs[0] if k not in ("contended", "uids_ok")}
+            for tk, runs in tr.items()
+        }
+        row(
+            "training step, median s (steps 2-50; median of runs)",
+            g["espkit"]["step_median"],
+            g["espnet"]["step_median"],
+            "step",
+        )
         row("training step, mean s (steps 2-50)", g["espkit"]["step_mean"], g["espnet"]["step_mean"])
         row("first step s (warm-up)", g["espkit"]["step1"], g["espnet"]["step1"])
         row("whole training process wall s / 50 steps", g["espkit"]["per_step_wall"], g["espnet"]["per_step_wall"])
-        row("time to first step s (process start -> end of step 1)", g["espkit"]["first_step_s"], g["espnet"]["first_step_s"])
+        row(
+            "time to first step s (process start -> end of step 1)",
+            g["espkit"]["first_step_s"],
+            g["espnet"]["first_step_s"],
+        )
         row("peak RSS of the training process, MiB", g["espkit"]["maxrss"], g["espnet"]["maxrss"], "rss", ".0f")
         row("training process CPU s (user+sys)", g["espkit"]["cpu_s"], g["espnet"]["cpu_s"], None, ".1f")
     prep = {tk: load(res / f"prep_{tk}.json") for tk in ("espkit", "espnet") if (res / f"prep_{tk}.json").exists()}
     if len(prep) == 2:
         row("collect-stats + aggregate wall s (nj=1)", prep["espkit"]["wall_s"], prep["espnet"]["wall_s"], None, ".2f")
-    names = [("import_torch", "`python -c 'import torch'` s", None),
-             ("import_task", "`import <toolkit>.tasks.tts` s (fresh process)", None),
-             ("help", "`tts_train --help` s", None),
-             ("print_config", "`tts_train --print_config` s", "print_config")]
+    names = [
+        ("import_torch", "`python -c 'import torch'` s", None),
+        ("import_task", "`import <toolkit>.tasks.tts` s (fresh process)", None),
+        ("help", "`tts_train --help` s", None),
+        ("print_config", "`tts_train --print_config` s", "print_config"),
+    ]
     for key, label, target in names:
         f = {tk: res / f"startup_{tk}_{key}.json" for tk in ("espkit", "espnet")}
         if all(x.exists() for x in f.values()):
             row(label, load(f["espkit"])["median_wall_s"], load(f["espnet"])["median_wall_s"], target)
-    inf = {tk: [load(Path(x)) for x in sorted(glob.glob(str(res / f"infer_{tk}_run*.out.json")))] for tk in ("espkit", "espnet")}
+    inf = {
+        tk: [load(Path(x)) for x in sorted(glob.glob(str(res / f"infer_{tk}_run*.out.json")))]
+        for tk in ("espkit", "espnet")
+    }
     if inf["espkit"] and inf["espnet"]:
+
         def ig(tk, f):
             return med([f(r) for r in inf[tk]])
-        row("Text2Speech import s (torch + module, in process)", ig("espkit", lambda r: r["import_s"]), ig("espnet", lambda r: r["import_s"]))
+
+        row(
+            "Text2Speech import s (torch + module, in process)",
+            ig("espkit", lambda r: r["import_s"]),
+            ig("espnet", lambda r: r["import_s"]),
+        )
         row("Text2Speech model load s", ig("espkit", lambda r: r["load_s"]), ig("espnet", lambda r: r["load_s"]))
-        row("RTF acoustic + Griffin-Lim 32, warm (pass 2)", ig("espkit", lambda r: r["passes"][-1]["rtf"]),
-            ig("espnet", lambda r: r["passes"][-1]["rtf"]), "rtf", ".4f")
-        row("RTF acoustic model, warm", ig("espkit", lambda r: r["passes"][-1]["rtf_acoustic"]),
-            ig("espnet", lambda r: r["passes"][-1]["rtf_acoustic"]), None, ".4f")
-        row("RTF Griffin-Lim 32 iterations, warm", ig("espkit", lambda r: r["passes"][-1]["rtf_vocoder"]),
-            ig("espnet", lambda r: r["passes"][-1]["rtf_vocoder"]), None, ".4f")
-        row("RTF total, cold (pass 1)", ig("espkit", lambda r: r["passes"][0]["rtf"]), ig("espnet", lambda r: r["passes"][0]["rtf"]), None, ".4f")
-        row("ms per generated frame, warm", ig("espkit", lambda r: r["passes"][-1]["ms_per_frame"]),
-            ig("espnet", lambda r: r["passes"][-1]["ms_per_frame"]), None, ".2f")
-        row("inference process peak RSS, MiB", ig("espkit", lambda r: r["maxrss_MiB"]), ig("espnet", lambda r: r["maxrss_MiB"]), None, ".0f")
-    inst = {tk: load(res / f"install_{tk}.json") for tk in ("espkit", "espnet") if (res / f"install_{tk}.json").exists()}
+        row(
+            "RTF acoustic + Griffin-Lim 32, warm (pass 2)",
+            ig("espkit", lambda r: r["passes"][-1]["rtf"]),
+            ig("espnet", lambda r: r["passes"][-1]["rtf"]),
+            "rtf",
+            ".4f",
+        )
+        row(
+            "RTF acoustic model, warm",
+            ig("espkit", lambda r: r["passes"][-1]["rtf_acoustic"]),
+            ig("espnet", lambda r: r["passes"][-1]["rtf_acoustic"]),
+            None,
+            ".4f",
+        )
+        row(
+            "RTF Griffin-Lim 32 iterations, warm",
+            ig("espkit", lambda r: r["passes"][-1]["rtf_vocoder"]),
+            ig("espnet", lambda r: r["passes"][-1]["rtf_vocoder"]),
+            None,
+            ".4f",
+        )
+        row(
+            "RTF total, cold (pass 1)",
+            ig("espkit", lambda r: r["passes"][0]["rtf"]),
+            ig("espnet", lambda r: r["passes"][0]["rtf"]),
+            None,
+            ".4f",
+        )
+        row(
+            "ms per generated frame, warm",
+            ig("espkit", lambda r: r["passes"][-1]["ms_per_frame"]),
+            ig("espnet", lambda r: r["passes"][-1]["ms_per_frame"]),
+            None,
+            ".2f",
+        )
+        row(
+            "inference process peak RSS, MiB",
+            ig("espkit", lambda r: r["maxrss_MiB"]),
+            ig("espnet", lambda r: r["maxrss_MiB"]),
+            None,
+            ".0f",
+        )
+    inst = {
+        tk: load(res / f"install_{tk}.json") for tk in ("espkit", "espnet") if (res / f"install_{tk}.json").exists()
+    }
     if len(inst) == 2:
-        row("install size without torch, MiB", inst["espkit"]["size_without_torch_MiB"], inst["espnet"]["size_without_torch_MiB"], "size", ".0f")
-        row("install size without torch and torch's own requirements, MiB", inst["espkit"].get("size_without_torch_and_deps_MiB"),
-            inst["espnet"].get("size_without_torch_and_deps_MiB"), None, ".0f")
-        row("venv size incl. torch, MiB", inst["espkit"]["size_total_MiB"], inst["espnet"]["size_total_MiB"], None, ".0f")
-        row("install time without torch, s (torch already in, warm pip cache)", inst["espkit"]["install_s"], inst["espnet"]["install_s"], "install_time", ".1f")
+        row(
+            "install size without torch, MiB",
+            inst["espkit"]["size_without_torch_MiB"],
+            inst["espnet"]["size_without_torch_MiB"],
+            "size",
+            ".0f",
+        )
+        row(
+            "install size without torch and torch's own requirements, MiB",
+            inst["espkit"].get("size_without_torch_and_deps_MiB"),
+            inst["espnet"].get("size_without_torch_and_deps_MiB"),
+            None,
+            ".0f",
+        )
+        row(
+            "venv size incl. torch, MiB",
+            inst["espkit"]["size_total_MiB"],
+            inst["espnet"]["size_total_MiB"],
+            None,
+            ".0f",
+        )
+        row(
+            "install time without torch, s (torch already in, warm pip cache)",
+            inst["espkit"]["install_s"],
+            inst["espnet"]["install_s"],
+            "install_time",
+            ".1f",
+        )
 
     # same-work checks
     notes = []
@@ -176,30 +276,43 @@ def main() -> None:
             f"Batches: ESPnet2's numel sampler on its shape files (text_shape.char, speech_shape), batch_bins "
             f"{env.get('batch_bins')}: {len(batch['espnet_batch_sizes'])} batches of {min(batch['espnet_batch_sizes'])}-"
             f"{max(batch['espnet_batch_sizes'])} utterances. espkit's own numel sampler on the same files gives "
-            + ("the same batches" if batch["same_batches"] else
-               f"DIFFERENT batches ({len(batch['espkit_batch_sizes'])} of {min(batch['espkit_batch_sizes'])}-"
-               f"{max(batch['espkit_batch_sizes'])}: ESPnet2 counts N x the lengths of the utterance just added and keeps "
-               "the one that crosses batch_bins in the batch; espkit counts N x each file's batch maximum and closes "
-               "the batch before crossing)")
+            + (
+                "the same batches"
+                if batch["same_batches"]
+                else f"DIFFERENT batches ({len(batch['espkit_batch_sizes'])} of {min(batch['espkit_batch_sizes'])}-"
+                f"{max(batch['espkit_batch_sizes'])}: ESPnet2 counts N x the lengths of the utterance just added and keeps "
+                "the one that crosses batch_bins in the batch; espkit counts N x each file's batch maximum and closes "
+                "the batch before crossing)"
+            )
             + "; its epoch order "
-            + ("is the same." if batch["same_order"] else
-               f"differs from step {batch['first_differing_step']} on (different shuffling seed per pass), so the "
-               "timed espkit run is fed ESPnet2's exact 50-batch order.")
+            + (
+                "is the same."
+                if batch["same_order"]
+                else f"differs from step {batch['first_differing_step']} on (different shuffling seed per pass), so the "
+                "timed espkit run is fed ESPnet2's exact 50-batch order."
+            )
         )
     for tk, runs in tr.items():
         for i, r in enumerate(runs, 1):
             flag = " CONTENDED" if r["contended"] else ""
-            notes.append(f"{tk} run {i}: {r['steps']} steps, wall {r['wall_s']:.1f} s, foreign load {r['foreign']:.2f} cores "
-                         f"(tries: {r['tries']}){flag}; loss step 1 {fmt(r['loss_step1'])}, last-epoch train loss "
-                         f"{fmt(r['train_loss_last'])}, valid loss {fmt(r['valid_loss_last'])}"
-                         + ("" if r["uids_ok"] else "; BATCH ORDER MISMATCH"))
+            notes.append(
+                f"{tk} run {i}: {r['steps']} steps, wall {r['wall_s']:.1f} s, foreign load {r['foreign']:.2f} cores "
+                f"(tries: {r['tries']}){flag}; loss step 1 {fmt(r['loss_step1'])}, last-epoch train loss "
+                f"{fmt(r['train_loss_last'])}, valid loss {fmt(r['valid_loss_last'])}"
+                + ("" if r["uids_ok"] else "; BATCH ORDER MISMATCH")
+            )
     if inf["espkit"] and inf["espnet"]:
         fr = {tk: inf[tk][0]["passes"][-1]["frames"] for tk in inf}
         au = {tk: inf[tk][0]["passes"][-1]["audio_s"] for tk in inf}
-        notes.append(f"Inference work: espkit generated {fr['espkit']} frames ({au['espkit']:.1f} s of audio), ESPnet2 "
-                     f"{fr['espnet']} frames ({au['espnet']:.1f} s) over the 20 eval sentences"
-                     + (" (the same)." if fr["espkit"] == fr["espnet"] else
-                        " (different: a stop token fired in one of them; RTF is per generated second)."))
+        notes.append(
+            f"Inference work: espkit generated {fr['espkit']} frames ({au['espkit']:.1f} s of audio), ESPnet2 "
+            f"{fr['espnet']} frames ({au['espnet']:.1f} s) over the 20 eval sentences"
+            + (
+                " (the same)."
+                if fr["espkit"] == fr["espnet"]
+                else " (different: a stop token fired in one of them; RTF is per generated second)."
+            )
+        )
     if len(inst) == 2:
         notes.append(f"Install: ESPnet2 = {inst['espnet']['what']}; espkit = {inst['espkit']['what']}.")
     for extra in env.get("divergences", []):

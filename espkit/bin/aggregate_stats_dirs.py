@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from espkit.utils.cli_errors import exit_on_error
 from espkit.train.collect_stats import aggregate_stats
+from espkit.utils.cli_errors import exit_on_error
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,9 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(cmd: Optional[Sequence[str]] = None) -> None:
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
+    )
     missing = [str(d) for d in args.input_dir if not d.is_dir()]
     if missing:
         print(f"aggregate_stats_dirs: error: --input_dir not found: {', '.join(missing)}", file=sys.stderr)

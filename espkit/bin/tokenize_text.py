@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import TextIO
 
 from espkit.fileio.atomic_file import atomic_write
+from espkit.text.build_tokenizer import build_tokenizer
+from espkit.text.cleaner import TextCleaner
 from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.types import str2bool, str_or_none
-from espkit.text.cleaner import TextCleaner
-from espkit.text.build_tokenizer import build_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +59,7 @@ def parse_add_symbol(value: str) -> tuple[str, int]:
     except ValueError:
         index = None
     if not colon or not symbol or index is None:
-        raise ValueError(
-            f"--add_symbol {value!r}: expected SYMBOL:INDEX, e.g. '<unk>:1' or '<sos/eos>:-1'"
-        )
+        raise ValueError(f"--add_symbol {value!r}: expected SYMBOL:INDEX, e.g. '<unk>:1' or '<sos/eos>:-1'")
     return symbol, index
 
 
@@ -107,13 +105,9 @@ def build_vocabulary(
     symbols = [symbol for symbol, _ in add_symbols]
     for symbol, index in add_symbols:
         if symbols.count(symbol) > 1:
-            raise ValueError(
-                f"--add_symbol {symbol!r} is given {symbols.count(symbol)} times; give it once"
-            )
+            raise ValueError(f"--add_symbol {symbol!r} is given {symbols.count(symbol)} times; give it once")
         if symbol in tokens:
-            raise ValueError(
-                f"--add_symbol {symbol!r}: the symbol is already in the vocabulary (a token of the text)"
-            )
+            raise ValueError(f"--add_symbol {symbol!r}: the symbol is already in the vocabulary (a token of the text)")
         position = index if index >= 0 else len(tokens) + 1 + index
         if not 0 <= position <= len(tokens):
             raise ValueError(
@@ -248,9 +242,7 @@ def tokenize_text(
             if field_slice is not None:
                 widths = [len(line.split(delimiter)) for line in batch if line.strip()]
                 max_columns = max([max_columns, *widths])
-                batch = [
-                    select_field(line, field, delimiter, name, lineno) for lineno, line in numbered
-                ]
+                batch = [select_field(line, field, delimiter, name, lineno) for lineno, line in numbered]
             batch = [text_cleaner(line) for line in batch]
             for tokens in tokenizer.text2tokens_batch(batch):
                 if write_vocabulary:
@@ -264,9 +256,7 @@ def tokenize_text(
             )
         if write_vocabulary:
             if not counts:
-                raise ValueError(
-                    f"{name}: the text has no token; nothing to build a vocabulary from"
-                )
+                raise ValueError(f"{name}: the text has no token; nothing to build a vocabulary from")
             vocabulary = build_vocabulary(counts, vocabulary_size, cutoff, add_symbols)
             fout.writelines(token + "\n" for token in vocabulary)
             kept = set(vocabulary)
@@ -299,9 +289,7 @@ def get_parser() -> argparse.ArgumentParser:
         "-f",
         help="The columns to tokenize, cut-style and 1-based: N, N-M or N- (2- skips the uid)",
     )
-    parser.add_argument(
-        "--token_type", "-t", default="char", choices=("char", "phn", "word"), help="Token type"
-    )
+    parser.add_argument("--token_type", "-t", default="char", choices=("char", "phn", "word"), help="Token type")
     parser.add_argument(
         "--delimiter",
         "-d",
@@ -331,8 +319,7 @@ def get_parser() -> argparse.ArgumentParser:
         "--g2p",
         type=str_or_none,
         default=None,
-        help="G2P for --token_type phn: espeak_ng_english, espeak_ng_en_us, espeak_ng_en_gb, "
-        "or espeak_ng:<voice>",
+        help="G2P for --token_type phn: espeak_ng_english, espeak_ng_en_us, espeak_ng_en_gb, or espeak_ng:<voice>",
     )
     parser.add_argument(
         "--g2p_cache_dir",

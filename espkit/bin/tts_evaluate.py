@@ -43,28 +43,22 @@ both are logged as warnings. A synthesized ``wav.scp`` sharing no id with the re
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import math
 import time
 from pathlib import Path
 from typing import Collection, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
+from espkit.evaluate.copy_synthesis import CopySynthesis
+from espkit.evaluate.emotion_accuracy import ProsodyEmotionClassifier, accuracy, confusion_matrix, prosody_features
+from espkit.evaluate.f0_metrics import GROSS_ERROR, pooled_f0_figures, voicing_figures
+from espkit.evaluate.report import plot_periodicity, write_outputs
+from espkit.evaluate.spectral_metrics import FrameConfig, analyse, compare_analyses
+from espkit.fileio.read_text import read_2columns_text
+from espkit.fileio.sound_scp import read_wav
 from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.types import str2bool
-from espkit.fileio.sound_scp import read_wav
-from espkit.fileio.read_text import read_2columns_text
-from espkit.evaluate.spectral_metrics import analyse, compare_analyses
-from espkit.evaluate.spectral_metrics import FrameConfig, analyse
-from espkit.evaluate.report import plot_periodicity, write_outputs
-from espkit.evaluate.f0_metrics import pooled_f0_figures, voicing_figures
-from espkit.evaluate.f0_metrics import GROSS_ERROR, voicing_figures
-from espkit.evaluate.emotion_accuracy import prosody_features
-from espkit.evaluate.emotion_accuracy import accuracy, confusion_matrix
-from espkit.evaluate.emotion_accuracy import ProsodyEmotionClassifier, prosody_features
-from espkit.evaluate.copy_synthesis import CopySynthesis
 
 logger = logging.getLogger(__name__)
 
@@ -74,26 +68,60 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ref_dir", type=Path, required=True, help="Reference data dir (wav.scp, text, utt2emo)")
     parser.add_argument("--syn_dir", type=Path, required=True, help="tts_inference output dir of the same utterances")
     parser.add_argument("--train_dir", type=Path, default=None, help="Training data dir to fit the emotion classifier")
-    parser.add_argument("--cross_emotion_dir", action="append", default=[], metavar="EMOTION=DIR",
-                        help="tts_inference output of eval sentences all decoded in EMOTION (repeatable)")
-    parser.add_argument("--ref_emotion_dir", action="append", default=[], metavar="EMOTION=DIR",
-                        help="tts_inference output of eval sentences each decoded with a reference utterance of "
-                             "EMOTION from another sentence (repeatable)")
+    parser.add_argument(
+        "--cross_emotion_dir",
+        action="append",
+        default=[],
+        metavar="EMOTION=DIR",
+        help="tts_inference output of eval sentences all decoded in EMOTION (repeatable)",
+    )
+    parser.add_argument(
+        "--ref_emotion_dir",
+        action="append",
+        default=[],
+        metavar="EMOTION=DIR",
+        help="tts_inference output of eval sentences each decoded with a reference utterance of "
+        "EMOTION from another sentence (repeatable)",
+    )
     parser.add_argument("--output_dir", type=Path, required=True)
-    parser.add_argument("--train_config", type=Path, default=None,
-                        help="config.yaml of the model (reduction factor; the features of the copy-synthesis)")
-    parser.add_argument("--copy_synthesis", type=str2bool, default=True,
-                        help="Score the copy-synthesis of the references (needs --train_config)")
-    parser.add_argument("--vocoder_config", type=Path, default=None,
-                        help="Vocoder options of the copy-synthesis, as given to tts_inference")
+    parser.add_argument(
+        "--train_config",
+        type=Path,
+        default=None,
+        help="config.yaml of the model (reduction factor; the features of the copy-synthesis)",
+    )
+    parser.add_argument(
+        "--copy_synthesis",
+        type=str2bool,
+        default=True,
+        help="Score the copy-synthesis of the references (needs --train_config)",
+    )
+    parser.add_argument(
+        "--vocoder_config",
+        type=Path,
+        default=None,
+        help="Vocoder options of the copy-synthesis, as given to tts_inference",
+    )
     parser.add_argument("--inference_config", type=Path, default=None, help="decode yaml (maxlenratio)")
     parser.add_argument("--maxlenratio", type=float, default=None, help="Overrides the inference config's")
-    parser.add_argument("--focus_rate_threshold", type=float, default=0.5,
-                        help="An utterance whose attention focus rate is below this counts as a failure")
-    parser.add_argument("--max_duration_ratio", type=float, default=3.0,
-                        help="Without inference side files, synth/ref duration above this counts as not stopping")
-    parser.add_argument("--max_train_utts", type=int, default=400,
-                        help="Training references used to fit the classifier (evenly spread; 0: all)")
+    parser.add_argument(
+        "--focus_rate_threshold",
+        type=float,
+        default=0.5,
+        help="An utterance whose attention focus rate is below this counts as a failure",
+    )
+    parser.add_argument(
+        "--max_duration_ratio",
+        type=float,
+        default=3.0,
+        help="Without inference side files, synth/ref duration above this counts as not stopping",
+    )
+    parser.add_argument(
+        "--max_train_utts",
+        type=int,
+        default=400,
+        help="Training references used to fit the classifier (evenly spread; 0: all)",
+    )
     parser.add_argument("--fs", type=int, default=22050)
     parser.add_argument("--n_fft", type=int, default=1024)
     parser.add_argument("--n_shift", type=int, default=256)
@@ -155,8 +183,9 @@ def example_uids(uids: Iterable[str], limit: int = 3) -> str:
     return shown if len(uids) <= limit else f"{shown}, ... ({len(uids)} in all)"
 
 
-def match_uids(ref_uids: Collection[str], syn_uids: Collection[str], ref_path: Path,
-               syn_path: Path) -> tuple[List[str], List[str]]:
+def match_uids(
+    ref_uids: Collection[str], syn_uids: Collection[str], ref_path: Path, syn_path: Path
+) -> tuple[List[str], List[str]]:
     """``(reference uids not synthesized, synthesized uids not in the reference)``, both sorted.
 
     Raises:
@@ -173,8 +202,13 @@ def match_uids(ref_uids: Collection[str], syn_uids: Collection[str], ref_path: P
     return sorted(ref_set - syn_set), sorted(syn_set - ref_set)
 
 
-def read_emotion_dirs(entries: Sequence[str], labels: Sequence[str], ref_wavs: Dict[str, str],
-                      ref_scp: Path, option: str = "--cross_emotion_dir") -> List[tuple[str, Path, Dict[str, str]]]:
+def read_emotion_dirs(
+    entries: Sequence[str],
+    labels: Sequence[str],
+    ref_wavs: Dict[str, str],
+    ref_scp: Path,
+    option: str = "--cross_emotion_dir",
+) -> List[tuple[str, Path, Dict[str, str]]]:
     """``(emotion, wav.scp path, uid -> wav)`` of each ``--cross_emotion_dir`` / ``--ref_emotion_dir``
     ``EMOTION=DIR`` (``option`` names the one for messages).
 
@@ -192,8 +226,13 @@ def read_emotion_dirs(entries: Sequence[str], labels: Sequence[str], ref_wavs: D
         wavs = read_table(scp)
         _, unknown = match_uids(ref_wavs, wavs, ref_scp, scp)
         if unknown:
-            logger.warning("%s: %d synthesized utterances are not in %s (%s); left out", scp, len(unknown),
-                           ref_scp, example_uids(unknown))
+            logger.warning(
+                "%s: %d synthesized utterances are not in %s (%s); left out",
+                scp,
+                len(unknown),
+                ref_scp,
+                example_uids(unknown),
+            )
         cross.append((emotion, scp, {uid: wav for uid, wav in wavs.items() if uid in ref_wavs}))
     return cross
 
@@ -211,11 +250,14 @@ def fit_classifier(train_dir: Path, labels: List[str], config, args: argparse.Na
     missing_labels = sorted(set(labels) - {emos[u] for u in uids})
     if missing_labels:
         raise ValueError(f"{train_dir}: no training reference for emotion(s) {missing_labels}")
-    features = np.stack([
-        prosody_features(load_audio(resolve_wav_path(wavs[u], scp_path), args.fs), num_letters(texts.get(u, "")),
-                         config)
-        for u in uids
-    ])
+    features = np.stack(
+        [
+            prosody_features(
+                load_audio(resolve_wav_path(wavs[u], scp_path), args.fs), num_letters(texts.get(u, "")), config
+            )
+            for u in uids
+        ]
+    )
     classifier = ProsodyEmotionClassifier(labels).fit(features, [emos[u] for u in uids])
     train_acc = float(np.mean(np.array(classifier.predict(features)) == np.array([emos[u] for u in uids])))
     logger.info("emotion classifier fitted on %d training references (training accuracy %.3f)", len(uids), train_acc)
@@ -230,8 +272,14 @@ def inference_side_info(syn_dir: Path) -> Dict[str, Dict[str, str]]:
     }
 
 
-def stop_failure(uid: str, side: Dict[str, Dict[str, str]], maxlenratio: Optional[float], reduction_factor: int,
-                 duration_ratio: float, max_duration_ratio: float) -> bool:
+def stop_failure(
+    uid: str,
+    side: Dict[str, Dict[str, str]],
+    maxlenratio: Optional[float],
+    reduction_factor: int,
+    duration_ratio: float,
+    max_duration_ratio: float,
+) -> bool:
     """Did decoding run into the ``maxlenratio`` limit instead of stopping?"""
     durations, shape = side["durations"].get(uid), side["speech_shape"].get(uid)
     if maxlenratio and maxlenratio > 0 and durations is not None and shape is not None:
@@ -266,8 +314,16 @@ class EmotionScorer:
         return accuracy(matrix), matrix.tolist()
 
 
-def score_against_references(name: str, wavs: Dict[str, str], scp: Path, refs: dict, utt2emo: Dict[str, str],
-                             config, args: argparse.Namespace, scorer: Optional[EmotionScorer]) -> tuple[dict, list, list]:
+def score_against_references(
+    name: str,
+    wavs: Dict[str, str],
+    scp: Path,
+    refs: dict,
+    utt2emo: Dict[str, str],
+    config,
+    args: argparse.Namespace,
+    scorer: Optional[EmotionScorer],
+) -> tuple[dict, list, list]:
     """Pooled figures, per-utterance rows and F0 tracks of one synthesized set against the analysed
     references."""
 
@@ -317,12 +373,22 @@ def evaluate(args: argparse.Namespace) -> dict:
     labels = list(train_config.get("emo_list") or sorted(set(utt2emo.values())))
     missing_uids, not_in_reference = match_uids(ref_wavs, syn_wavs, ref_scp, syn_scp)
     if missing_uids:
-        logger.warning("%s: %d of the %d reference utterances of %s have no synthesized utterance (%s); "
-                       "reported as missing", syn_scp, len(missing_uids), len(ref_wavs), ref_scp,
-                       example_uids(missing_uids))
+        logger.warning(
+            "%s: %d of the %d reference utterances of %s have no synthesized utterance (%s); reported as missing",
+            syn_scp,
+            len(missing_uids),
+            len(ref_wavs),
+            ref_scp,
+            example_uids(missing_uids),
+        )
     if not_in_reference:
-        logger.warning("%s: %d synthesized utterances are not in %s (%s); left out", syn_scp,
-                       len(not_in_reference), ref_scp, example_uids(not_in_reference))
+        logger.warning(
+            "%s: %d synthesized utterances are not in %s (%s); left out",
+            syn_scp,
+            len(not_in_reference),
+            ref_scp,
+            example_uids(not_in_reference),
+        )
     cross_dirs = read_emotion_dirs(args.cross_emotion_dir, labels, ref_wavs, ref_scp, "--cross_emotion_dir")
     ref_emotion_dirs = read_emotion_dirs(args.ref_emotion_dir, labels, ref_wavs, ref_scp, "--ref_emotion_dir")
     copy_synthesis = None
@@ -330,11 +396,12 @@ def evaluate(args: argparse.Namespace) -> dict:
         if args.train_config is None:
             logger.warning("no --train_config: the copy-synthesis row is left out (it needs the model's features)")
         else:
-
             copy_synthesis = CopySynthesis(train_config, args.vocoder_config)
             if copy_synthesis.fs != args.fs:
-                raise ValueError(f"--train_config {args.train_config}: the features are at {copy_synthesis.fs} Hz "
-                                 f"but --fs is {args.fs}")
+                raise ValueError(
+                    f"--train_config {args.train_config}: the features are at {copy_synthesis.fs} Hz "
+                    f"but --fs is {args.fs}"
+                )
 
     scorer = None
     classifier_info = {}
@@ -351,8 +418,12 @@ def evaluate(args: argparse.Namespace) -> dict:
         if scorer is not None and uid in utt2emo:
             scorer.add("reference", uid, utt2emo[uid], ref_audio[uid], refs[uid].track)
     reference_voicing = voicing_figures([a.track for a in refs.values()])
-    reference_row = {"num_utts": len(refs), "voiced_ratio": reference_voicing["voiced_ratio"],
-                     "periodicity": reference_voicing["periodicity"], "null_reasons": reference_voicing["null_reasons"]}
+    reference_row = {
+        "num_utts": len(refs),
+        "voiced_ratio": reference_voicing["voiced_ratio"],
+        "periodicity": reference_voicing["periodicity"],
+        "null_reasons": reference_voicing["null_reasons"],
+    }
     if scorer is not None:
         reference_row["emotion_accuracy"], reference_row["emotion_confusion"] = scorer.result("reference")
 
@@ -360,18 +431,23 @@ def evaluate(args: argparse.Namespace) -> dict:
     copy_row, copy_rows, copy_tracks = None, [], []
     if copy_synthesis is not None:
         copy_scp = copy_synthesis.write_dir(ref_audio, args.output_dir / "copy_synthesis")
-        copy_row, copy_rows, copy_tracks = score_against_references("copy_synthesis", read_table(copy_scp), copy_scp, refs,
-                                                       utt2emo, config, args, scorer)
-    system_row, per_utt, system_tracks = score_against_references("system", syn_wavs, syn_scp, refs, utt2emo, config, args, scorer)
+        copy_row, copy_rows, copy_tracks = score_against_references(
+            "copy_synthesis", read_table(copy_scp), copy_scp, refs, utt2emo, config, args, scorer
+        )
+    system_row, per_utt, system_tracks = score_against_references(
+        "system", syn_wavs, syn_scp, refs, utt2emo, config, args, scorer
+    )
 
     for row in per_utt:
         focus = side["focus_rate"].get(row["uid"])
         row["focus_rate"] = float(focus) if focus is not None else None
         low_focus = row["focus_rate"] is not None and row["focus_rate"] < args.focus_rate_threshold
-        not_stopped = stop_failure(row["uid"], side, maxlenratio, reduction_factor, row["duration_ratio"],
-                                   args.max_duration_ratio)
-        row.update(low_focus_rate=low_focus, not_stopped=not_stopped, attention_failure=low_focus or not_stopped,
-                   missing=False)
+        not_stopped = stop_failure(
+            row["uid"], side, maxlenratio, reduction_factor, row["duration_ratio"], args.max_duration_ratio
+        )
+        row.update(
+            low_focus_rate=low_focus, not_stopped=not_stopped, attention_failure=low_focus or not_stopped, missing=False
+        )
     per_utt += [{"uid": uid, "emotion": utt2emo.get(uid), "missing": True} for uid in missing_uids]
     per_utt.sort(key=lambda r: r["uid"])
 
@@ -382,9 +458,15 @@ def evaluate(args: argparse.Namespace) -> dict:
         "num_missing": len(missing_uids),
         "missing_uids": missing_uids,
         "num_not_in_reference": len(not_in_reference),
-        "f0_tracker": {"method": "yin", "yin_threshold": config.yin_threshold,
-                       "yin_trough_margin": config.yin_trough_margin, "f0min": config.f0min, "f0max": config.f0max,
-                       "silence_db": config.silence_db, "gross_error": GROSS_ERROR},
+        "f0_tracker": {
+            "method": "yin",
+            "yin_threshold": config.yin_threshold,
+            "yin_trough_margin": config.yin_trough_margin,
+            "f0min": config.f0min,
+            "f0max": config.f0max,
+            "silence_db": config.silence_db,
+            "gross_error": GROSS_ERROR,
+        },
         "reference": reference_row,
         "copy_synthesis": copy_row,
         "system": system_row,
@@ -411,8 +493,10 @@ def evaluate(args: argparse.Namespace) -> dict:
                 scorer.add(key, uid, emotion, load_audio(resolve_wav_path(value, scp), args.fs))
         results[f"{key}_accuracy"], results[f"{key}_confusion"] = scorer.result(key)
 
-    plot_periodicity({"reference": [a.track for a in refs.values()], "copy-synthesis": copy_tracks,
-                      "system": system_tracks}, args.output_dir / "periodicity.png")
+    plot_periodicity(
+        {"reference": [a.track for a in refs.values()], "copy-synthesis": copy_tracks, "system": system_tracks},
+        args.output_dir / "periodicity.png",
+    )
     results["elapsed_s"] = round(time.time() - start, 1)
     write_outputs(results, per_utt, copy_rows, args.output_dir)
     return results
@@ -420,15 +504,22 @@ def evaluate(args: argparse.Namespace) -> dict:
 
 def main(cmd: Optional[Sequence[str]] = None) -> None:
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
+    )
     with exit_on_error((FileNotFoundError, ValueError), logger, prog="tts_evaluate"):
         results = evaluate(args)
     system = results["system"]
-    logger.info("system: MCD %s dB, voiced ratio %s (references %s), FFE %s, emotion accuracy %s, attention "
-                "failures %d -> %s", _short(system["mcd_db"]), _short(system["voiced_ratio"]),
-                _short(results["reference"]["voiced_ratio"]), _short(system["ffe"]),
-                _short(system.get("emotion_accuracy")), results["attention_failures"]["count"],
-                args.output_dir / "results.md")
+    logger.info(
+        "system: MCD %s dB, voiced ratio %s (references %s), FFE %s, emotion accuracy %s, attention failures %d -> %s",
+        _short(system["mcd_db"]),
+        _short(system["voiced_ratio"]),
+        _short(results["reference"]["voiced_ratio"]),
+        _short(system["ffe"]),
+        _short(system.get("emotion_accuracy")),
+        results["attention_failures"]["count"],
+        args.output_dir / "results.md",
+    )
 
 
 def _short(value: Optional[float]) -> str:

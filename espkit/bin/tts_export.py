@@ -29,10 +29,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 
+from espkit.bin.tts_inference import Text2Speech
+from espkit.tts.tacotron2.export import script_tacotron2
 from espkit.utils.errors import ConfigError
 from espkit.utils.types import str_or_none
-from espkit.tts.tacotron2.export import script_tacotron2
-from espkit.bin.tts_inference import Text2Speech
 
 logger = logging.getLogger(__name__)
 
@@ -106,17 +106,25 @@ def export_tts(
         torch.jit.save(module, str(outpath), _extra_files={"espkit.json": json.dumps(extra)})
         loaded = torch.jit.load(str(outpath))
 
-    report: Dict[str, Any] = {"outpath": str(outpath), "max_abs_diff": 0.0, "eager_ms": 0.0,
-                              "scripted_ms": 0.0, "frames": []}
+    report: Dict[str, Any] = {
+        "outpath": str(outpath),
+        "max_abs_diff": 0.0,
+        "eager_ms": 0.0,
+        "scripted_ms": 0.0,
+        "frames": [],
+    }
     with torch.inference_mode():
         for text in texts:
             ids = text2speech.token_ids(text)
 
-            def eager():
-                return model.tts.inference(ids, emo_labs=eager_emo, **decode) if eager_emo is not None \
+            def eager(ids=ids):
+                return (
+                    model.tts.inference(ids, emo_labs=eager_emo, **decode)
+                    if eager_emo is not None
                     else model.tts.inference(ids, **decode)
+                )
 
-            def scripted():
+            def scripted(ids=ids):
                 return loaded(ids, emotion)
 
             torch.manual_seed(seed)
@@ -124,11 +132,15 @@ def export_tts(
             torch.manual_seed(seed)
             feat_gen, prob, att_w = scripted()
             if feat_gen.shape != reference["feat_gen"].shape:
-                raise ExportMismatch(f"text {text!r}: scripted output has shape {tuple(feat_gen.shape)}, "
-                                     f"eager {tuple(reference['feat_gen'].shape)}")
-            diff = max(float((feat_gen - reference["feat_gen"]).abs().max()),
-                       float((prob - reference["prob"]).abs().max()),
-                       float((att_w - reference["att_w"]).abs().max()))
+                raise ExportMismatch(
+                    f"text {text!r}: scripted output has shape {tuple(feat_gen.shape)}, "
+                    f"eager {tuple(reference['feat_gen'].shape)}"
+                )
+            diff = max(
+                float((feat_gen - reference["feat_gen"]).abs().max()),
+                float((prob - reference["prob"]).abs().max()),
+                float((att_w - reference["att_w"]).abs().max()),
+            )
             if diff > atol:
                 raise ExportMismatch(f"text {text!r}: scripted output differs from eager by {diff:.3g} > {atol}")
             report["max_abs_diff"] = max(report["max_abs_diff"], diff)
@@ -142,8 +154,11 @@ def export_tts(
 def _export_metadata(text2speech, emotion_input: str) -> Dict[str, Any]:
     model, args = text2speech.model, text2speech.train_args
     meta: Dict[str, Any] = {
-        "token_list": list(args.token_list), "token_type": args.token_type, "cleaner": args.cleaner,
-        "g2p": args.g2p, "emotion_input": emotion_input,
+        "token_list": list(args.token_list),
+        "token_type": args.token_type,
+        "cleaner": args.cleaner,
+        "g2p": args.g2p,
+        "emotion_input": emotion_input,
         "emo_list": None if text2speech.emotions is None else list(text2speech.emotions.emo_list),
         "feats_extract": None if model.feats_extract is None else model.feats_extract.get_parameters(),
         "decode_conf": text2speech.decode_conf,
@@ -180,17 +195,28 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
     torch.set_num_threads(args.num_threads)
 
     try:
-        text2speech = Text2Speech(args.train_config, args.model_file, threshold=args.threshold,
-                                  minlenratio=args.minlenratio, maxlenratio=args.maxlenratio, seed=args.seed)
+        text2speech = Text2Speech(
+            args.train_config,
+            args.model_file,
+            threshold=args.threshold,
+            minlenratio=args.minlenratio,
+            maxlenratio=args.maxlenratio,
+            seed=args.seed,
+        )
         texts: List[str] = args.text or list(DEFAULT_TEXTS)
         report = export_tts(text2speech, args.outpath, texts, args.emo_labs, args.num_runs, args.seed)
     except (ConfigError, FileNotFoundError, ValueError, ExportMismatch) as exc:
         print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)
         sys.exit(2 if not isinstance(exc, ExportMismatch) else 1)
     print(f"wrote {report['outpath']}")
-    print(f"scripted == eager on {len(texts)} text(s) (frames {report['frames']}), max |diff| {report['max_abs_diff']:.2e}")
-    print(f"latency (median of {args.num_runs} runs, summed over texts, {args.num_threads} thread(s)): "
-          f"eager {report['eager_ms']:.1f} ms, scripted {report['scripted_ms']:.1f} ms")
+    print(
+        f"scripted == eager on {len(texts)} text(s) (frames {report['frames']}), "
+        f"max |diff| {report['max_abs_diff']:.2e}"
+    )
+    print(
+        f"latency (median of {args.num_runs} runs, summed over texts, {args.num_threads} thread(s)): "
+        f"eager {report['eager_ms']:.1f} ms, scripted {report['scripted_ms']:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

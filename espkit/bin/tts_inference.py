@@ -21,18 +21,17 @@ from typing import Any, Iterator, Optional, Sequence
 
 import torch
 
+from espkit.bin.tts_inference_writers import InferenceWriters, parse_output_streams
+from espkit.fileio.read_text import read_lines_with_numbers
 from espkit.tasks.tts import TTSTask
 from espkit.torch_utils.host_allocator import keep_freed_memory
 from espkit.train.checkpoint import CheckpointError
+from espkit.train.dataset import ESPnetDataset
+from espkit.tts.text2speech import DTYPES, Text2Speech  # Text2Speech: ESPnet's import path
 from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.config_argparse import ArgumentParser
 from espkit.utils.errors import ConfigError
 from espkit.utils.types import float_or_none, str2bool, str2triple_str, str_or_none
-
-from espkit.tts.text2speech import DTYPES, Text2Speech  # Text2Speech: ESPnet's import path
-from espkit.train.dataset import ESPnetDataset
-from espkit.fileio.read_text import read_lines_with_numbers
-from espkit.bin.tts_inference_writers import InferenceWriters, parse_output_streams
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +50,19 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dtype", default="float32", choices=DTYPES)
     group = parser.add_argument_group("input data related")
-    group.add_argument("--data_path_and_name_and_type", type=str2triple_str, action="append", required=True,
-                       help="path,name,type like training: text (required), speech (reference / teacher "
-                            "forcing), emo_labs (utt2emo)")
-    group.add_argument("--key_file", type=str_or_none, default=None,
-                       help="Process only the uids in the first column of this file (one split of --nj jobs)")
+    group.add_argument(
+        "--data_path_and_name_and_type",
+        type=str2triple_str,
+        action="append",
+        required=True,
+        help="path,name,type like training: text (required), speech (reference / teacher forcing), emo_labs (utt2emo)",
+    )
+    group.add_argument(
+        "--key_file",
+        type=str_or_none,
+        default=None,
+        help="Process only the uids in the first column of this file (one split of --nj jobs)",
+    )
     group.add_argument("--allow_variable_data_keys", type=str2bool, default=False)
     group = parser.add_argument_group("model related")
     group.add_argument("--train_config", type=str_or_none, default=None, help="config.yaml of the training run")
@@ -67,19 +74,31 @@ def get_parser() -> argparse.ArgumentParser:
     group.add_argument("--use_att_constraint", type=str2bool, default=False, help="Constrain attention to a window")
     group.add_argument("--backward_window", type=int, default=1)
     group.add_argument("--forward_window", type=int, default=3)
-    group.add_argument("--use_teacher_forcing", type=str2bool, default=False,
-                       help="Decode with the reference speech's features (needs speech data)")
+    group.add_argument(
+        "--use_teacher_forcing",
+        type=str2bool,
+        default=False,
+        help="Decode with the reference speech's features (needs speech data)",
+    )
     group.add_argument("--always_fix_seed", type=str2bool, default=False, help="Re-seed before every utterance")
-    group.add_argument("--emo_labs", type=str_or_none, default=None,
-                       help="Emotion for all utterances: a name (happy), an id, or a mix happy:0.7,neutral:0.3; "
-                            "overrides emo_labs data")
+    group.add_argument(
+        "--emo_labs",
+        type=str_or_none,
+        default=None,
+        help="Emotion for all utterances: a name (happy), an id, or a mix happy:0.7,neutral:0.3; "
+        "overrides emo_labs data",
+    )
     group = parser.add_argument_group("vocoder related")
     group.add_argument("--vocoder_config", type=str_or_none, default=None, help="YAML of Griffin-Lim options")
     group.add_argument("--vocoder_file", type=str_or_none, default=None, help="Neural vocoder weights (none yet)")
     group = parser.add_argument_group("output related")
-    group.add_argument("--output_streams", type=str_or_none, default=None,
-                       help="NSF-style streams name:dim:ext, e.g. mel:80:.mel,f0:1:.f0 (names: "
-                            "mel, mel_norm, f0, wav); raw <f4 files <output_dir>/streams/<uid><ext>, WAV for .wav")
+    group.add_argument(
+        "--output_streams",
+        type=str_or_none,
+        default=None,
+        help="NSF-style streams name:dim:ext, e.g. mel:80:.mel,f0:1:.f0 (names: "
+        "mel, mel_norm, f0, wav); raw <f4 files <output_dir>/streams/<uid><ext>, WAV for .wav",
+    )
     group.add_argument("--plot_att_ws", type=str2bool, default=True, help="Write att_ws/<uid>.png")
     group.add_argument("--f0min", type=float_or_none, default=60.0, help="F0 search floor of the f0 stream (Hz)")
     group.add_argument("--f0max", type=float_or_none, default=500.0, help="F0 search ceiling of the f0 stream (Hz)")
@@ -124,8 +143,10 @@ def check_emotion_labels(path: str | Path, emotions: Any) -> None:
         if not label:
             continue  # the data reader has already rejected lines without a value
         if emotions is None:
-            problems.append(f"{path}:{lineno}: uid {uid!r} has emotion label {label!r} but the model has no "
-                            "emotion list (it was trained without --emo_list); drop the emo_labs data")
+            problems.append(
+                f"{path}:{lineno}: uid {uid!r} has emotion label {label!r} but the model has no "
+                "emotion list (it was trained without --emo_list); drop the emo_labs data"
+            )
             continue
         try:
             emotions.name2id(label)
@@ -139,7 +160,6 @@ def check_emotion_labels(path: str | Path, emotions: Any) -> None:
 def inference(args: argparse.Namespace) -> None:
     """Run the command described by parsed ``args`` (see :func:`get_parser`)."""
     from tqdm import tqdm
-
 
     if args.ngpu > 1:
         raise ConfigError("--ngpu: inference uses one device; split the data with --key_file for more jobs")
@@ -155,11 +175,21 @@ def inference(args: argparse.Namespace) -> None:
         raise ConfigError("--train_config is required unless --model_file is a packed model zip")
     streams = parse_output_streams(args.output_streams)
     text2speech = Text2Speech(
-        train_config=args.train_config, model_file=model_file, vocoder_config=args.vocoder_config,
-        vocoder_file=args.vocoder_file, device=device, threshold=args.threshold, minlenratio=args.minlenratio,
-        maxlenratio=args.maxlenratio, use_teacher_forcing=args.use_teacher_forcing,
-        use_att_constraint=args.use_att_constraint, backward_window=args.backward_window,
-        forward_window=args.forward_window, seed=args.seed, always_fix_seed=args.always_fix_seed, dtype=args.dtype,
+        train_config=args.train_config,
+        model_file=model_file,
+        vocoder_config=args.vocoder_config,
+        vocoder_file=args.vocoder_file,
+        device=device,
+        threshold=args.threshold,
+        minlenratio=args.minlenratio,
+        maxlenratio=args.maxlenratio,
+        use_teacher_forcing=args.use_teacher_forcing,
+        use_att_constraint=args.use_att_constraint,
+        backward_window=args.backward_window,
+        forward_window=args.forward_window,
+        seed=args.seed,
+        always_fix_seed=args.always_fix_seed,
+        dtype=args.dtype,
     )
     names = {name for _, name, _ in args.data_path_and_name_and_type}
     if "text" not in names:
@@ -167,8 +197,7 @@ def inference(args: argparse.Namespace) -> None:
     allowed = set(TTSTask.required_data_names(inference=True)) | set(TTSTask.optional_data_names(inference=True))
     if not args.allow_variable_data_keys and names - allowed:
         raise ConfigError(f"unknown data name(s) {sorted(names - allowed)}; valid: {', '.join(sorted(allowed))}")
-    dataset = ESPnetDataset(args.data_path_and_name_and_type, preprocess=text2speech.preprocess_fn,
-                            fs=text2speech.fs)
+    dataset = ESPnetDataset(args.data_path_and_name_and_type, preprocess=text2speech.preprocess_fn, fs=text2speech.fs)
     uids = list(dataset.uids)
     if args.key_file is not None:
         keys = _read_keys(args.key_file)
@@ -179,8 +208,14 @@ def inference(args: argparse.Namespace) -> None:
     if dataset.has_name("emo_labs") and dataset.types["emo_labs"] == "text":
         check_emotion_labels(dataset.paths["emo_labs"], text2speech.emotions)
     with output_errors(args.output_dir):
-        writers = InferenceWriters(Path(args.output_dir), text2speech, streams, plot_att_ws=args.plot_att_ws,
-                                   f0min=args.f0min, f0max=args.f0max)
+        writers = InferenceWriters(
+            Path(args.output_dir),
+            text2speech,
+            streams,
+            plot_att_ws=args.plot_att_ws,
+            f0min=args.f0min,
+            f0max=args.f0max,
+        )
     totals = {"acoustic_s": 0.0, "vocoder_s": 0.0, "audio_s": 0.0}
     finished = False
     try:
@@ -189,8 +224,13 @@ def inference(args: argparse.Namespace) -> None:
             emo_labs: Any = args.emo_labs
             if emo_labs is None and "emo_labs" in data:
                 emo_labs = int(data["emo_labs"])
-            out = text2speech(data["text"], speech=data.get("speech"), durations=data.get("durations"),
-                              emo_labs=emo_labs, emo_feats=data.get("emo_feats"))
+            out = text2speech(
+                data["text"],
+                speech=data.get("speech"),
+                durations=data.get("durations"),
+                emo_labs=emo_labs,
+                emo_feats=data.get("emo_feats"),
+            )
             for key in totals:
                 totals[key] += text2speech.last_timing[key]
             with output_errors(args.output_dir, uid):
@@ -206,10 +246,15 @@ def inference(args: argparse.Namespace) -> None:
             logger.debug("closing the outputs failed too", exc_info=True)  # the first error is reported
     audio_s = totals["audio_s"]
     if audio_s > 0:
-        logger.info("real-time factor (synthesis time / audio duration) over %d utterances, %.2f s of audio: "
-                    "acoustic model %.4f, vocoder %.4f, total %.4f", len(uids), audio_s,
-                    totals["acoustic_s"] / audio_s, totals["vocoder_s"] / audio_s,
-                    (totals["acoustic_s"] + totals["vocoder_s"]) / audio_s)
+        logger.info(
+            "real-time factor (synthesis time / audio duration) over %d utterances, %.2f s of audio: "
+            "acoustic model %.4f, vocoder %.4f, total %.4f",
+            len(uids),
+            audio_s,
+            totals["acoustic_s"] / audio_s,
+            totals["vocoder_s"] / audio_s,
+            (totals["acoustic_s"] + totals["vocoder_s"]) / audio_s,
+        )
 
 
 def main(cmd: Optional[Sequence[str]] = None) -> None:
@@ -217,8 +262,7 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
     an output directory that cannot be written) end with one ``error:`` line and exit code 2;
     ``--log_level DEBUG`` also logs the traceback."""
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=args.log_level,
-                        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
     keep_freed_memory()  # process tuning belongs to the command: Griffin-Lim re-allocates the same spectra
     with exit_on_error((ConfigError, ValueError, CheckpointError, OSError), logger):
         inference(args)

@@ -30,8 +30,8 @@ from espkit.fileio.datadir_writer import DatadirWriter
 from espkit.fileio.npy_scp import NpyScpWriter
 from espkit.fileio.rawf32 import write_raw_f32
 from espkit.fileio.sound_scp import SoundScpWriter, write_wav
-from espkit.utils.errors import ConfigError
 from espkit.tts.feats_extract.pitch import Pitch
+from espkit.utils.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +106,15 @@ class InferenceWriters:
         f0min, f0max: F0 search range of the ``f0`` stream.
     """
 
-    def __init__(self, output_dir: Path, text2speech, streams: List[OutputStream], plot_att_ws: bool = True,
-                 f0min: float = 60.0, f0max: float = 500.0):
+    def __init__(
+        self,
+        output_dir: Path,
+        text2speech,
+        streams: List[OutputStream],
+        plot_att_ws: bool = True,
+        f0min: float = 60.0,
+        f0max: float = 500.0,
+    ):
         self.output_dir = output_dir
         self.fs = text2speech.fs
         self.streams = streams
@@ -122,8 +129,9 @@ class InferenceWriters:
         self.stream_scps = {}
         if streams:
             (output_dir / "streams").mkdir(parents=True, exist_ok=True)
-            self.stream_scps = {s.name: open(output_dir / "streams" / f"{s.name}.scp", "w", encoding="utf-8")
-                                for s in streams}
+            self.stream_scps = {
+                s.name: open(output_dir / "streams" / f"{s.name}.scp", "w", encoding="utf-8") for s in streams
+            }
         self.pitch = None
         if any(s.name == "f0" for s in streams):
             self.pitch = self._build_pitch(text2speech, f0min, f0max)
@@ -135,8 +143,15 @@ class InferenceWriters:
         if feats_extract is None or text2speech.vocoder is None:
             raise ConfigError("--output_streams f0 needs a waveform: the model has no feats_extract/vocoder")
         params = feats_extract.get_parameters()
-        return Pitch(fs=params["fs"], n_fft=params["n_fft"], hop_length=params["hop_length"], f0min=f0min,
-                     f0max=f0max, use_continuous_f0=False, use_log_f0=False)
+        return Pitch(
+            fs=params["fs"],
+            n_fft=params["n_fft"],
+            hop_length=params["hop_length"],
+            f0min=f0min,
+            f0max=f0max,
+            use_continuous_f0=False,
+            use_log_f0=False,
+        )
 
     def __enter__(self) -> "InferenceWriters":
         return self
@@ -154,8 +169,9 @@ class InferenceWriters:
     def f0(self, wav: torch.Tensor, num_frames: int) -> np.ndarray:
         """F0 ``(num_frames, 1)`` (Hz, 0 unvoiced) of ``wav`` ``(T_wav,)`` on the feature frames."""
         with torch.inference_mode():
-            f0, _ = self.pitch(wav.float().unsqueeze(0), torch.tensor([wav.numel()]),
-                               feats_lengths=torch.tensor([num_frames]))
+            f0, _ = self.pitch(
+                wav.float().unsqueeze(0), torch.tensor([wav.numel()]), feats_lengths=torch.tensor([num_frames])
+            )
         return f0[0].cpu().numpy()
 
     def stream_value(self, stream: OutputStream, out: Dict[str, Any]) -> np.ndarray:
@@ -197,8 +213,10 @@ class InferenceWriters:
             path = self.output_dir / "streams" / f"{uid}{stream.ext}"
             value = self.stream_value(stream, out)
             if value.shape[1] != stream.dim:
-                raise ConfigError(f"--output_streams: stream {stream.name} has dim {value.shape[1]} "
-                                  f"(the model's feature size), got {stream.dim}")
+                raise ConfigError(
+                    f"--output_streams: stream {stream.name} has dim {value.shape[1]} "
+                    f"(the model's feature size), got {stream.dim}"
+                )
             if stream.ext == ".wav":
                 write_wav(path, self.fs, value[:, 0])
             else:

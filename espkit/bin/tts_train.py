@@ -1,7 +1,7 @@
 """Train a TTS model (or collect its feature statistics).
 
-    python -m espkit.bin.tts_train --config conf/train.yaml --output_dir exp/tts_train ...
-    python -m espkit.bin.tts_train --print_config --tts tacotron2_controllable
+python -m espkit.bin.tts_train --config conf/train.yaml --output_dir exp/tts_train ...
+python -m espkit.bin.tts_train --print_config --tts tacotron2_controllable
 """
 
 from __future__ import annotations

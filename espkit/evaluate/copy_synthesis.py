@@ -17,9 +17,10 @@ from typing import Any, Dict, Mapping, Optional
 
 import numpy as np
 import torch
-from espkit.tts.text2speech import build_vocoder
-from espkit.tasks.tts import feats_extract_choices
+
 from espkit.fileio.sound_scp import write_wav
+from espkit.tasks.tts import feats_extract_choices
+from espkit.tts.text2speech import build_vocoder
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +38,10 @@ class CopySynthesis:
 
         name = train_config.get("feats_extract", "fbank")
         if name is None:
-            raise ValueError("copy-synthesis needs a feature extractor, but the training config has "
-                             "feats_extract: null (the model was trained on given features)")
+            raise ValueError(
+                "copy-synthesis needs a feature extractor, but the training config has "
+                "feats_extract: null (the model was trained on given features)"
+            )
         feats_class = feats_extract_choices.get_class(name)
         self.feats_extract = feats_class(**(train_config.get("feats_extract_conf") or {})).eval()
         self.vocoder = build_vocoder(self.feats_extract.get_parameters(), vocoder_config).eval()
@@ -54,7 +57,6 @@ class CopySynthesis:
     def write_dir(self, wavs: Dict[str, np.ndarray], out_dir: Path) -> Path:
         """Copy-synthesize ``{uid: waveform}`` into ``out_dir/wav/<uid>.wav`` and ``out_dir/wav/wav.scp``."""
         from tqdm import tqdm
-
 
         wav_dir = Path(out_dir) / "wav"
         wav_dir.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,8 @@
 """Does the synthesized speech sound like the emotion asked for? A prosody classifier.
 
 Features: :data:`CLASSIFIER_FEATURES` of the :func:`espkit.tts.emotion.prosody.prosody_from_frames`
-statistics of each waveform (log-F0 mean, log-energy mean, letters per second), from the evaluation's F0 tracker (:mod:`espkit.evaluate.f0_metrics`, the one setting
+statistics of each waveform (log-F0 mean, log-energy mean, letters per second), from the
+evaluation's F0 tracker (:mod:`espkit.evaluate.f0_metrics`, the one setting
 of every F0 figure) and STFT energy. Classifier: multinomial logistic regression on
 standardized features with L2 regularisation, fitted by full-batch gradient descent (numpy).
 It is fitted on the *reference* recordings of the training set and applied to synthesized
@@ -14,9 +15,11 @@ import logging
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-from espkit.tts.feats_extract.energy import Energy
-from espkit.tts.emotion.prosody import prosody_component_names, prosody_from_frames
+import torch
+
 from espkit.evaluate.f0_metrics import track_f0
+from espkit.tts.emotion.prosody import prosody_component_names, prosody_from_frames
+from espkit.tts.feats_extract.energy import Energy
 
 if TYPE_CHECKING:
     from espkit.evaluate.f0_metrics import F0Track
@@ -45,16 +48,15 @@ def prosody_features(
     ``components``: the statistics returned, in this order (names of
     :func:`espkit.tts.emotion.prosody.prosody_component_names`; None: all of them).
     """
-    import torch
-
 
     wav = np.asarray(wav, dtype=np.float64).reshape(-1)
     if track is None:
         track = track_f0(wav, config)
     energy, _ = Energy(fs=config.fs, n_fft=config.n_fft, hop_length=config.hop_length)(torch.from_numpy(wav)[None])
     num_frames = min(len(track.f0), energy.size(1))
-    stats = prosody_from_frames(track.f0[:num_frames], energy[0, :num_frames, 0].numpy(), num_tokens, config.fs,
-                                config.hop_length)
+    stats = prosody_from_frames(
+        track.f0[:num_frames], energy[0, :num_frames, 0].numpy(), num_tokens, config.fs, config.hop_length
+    )
     if components is None:
         return stats
     names = prosody_component_names()
@@ -161,8 +163,14 @@ def plot_confusion_matrix(matrix: np.ndarray, labels: Sequence[str], path, title
     ax.set_title(title)
     for i in range(len(labels)):
         for j in range(len(labels)):
-            ax.text(j, i, str(matrix[i, j]), ha="center", va="center",
-                    color="white" if matrix[i, j] > matrix.max() / 2 else "black")
+            ax.text(
+                j,
+                i,
+                str(matrix[i, j]),
+                ha="center",
+                va="center",
+                color="white" if matrix[i, j] > matrix.max() / 2 else "black",
+            )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

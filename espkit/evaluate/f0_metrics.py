@@ -34,8 +34,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Optional
 
 import numpy as np
-from espkit.tts.feats_extract.pitch import Pitch
+import torch
+
 from espkit.evaluate.mel_cepstrum import frame_energy_db
+from espkit.tts.feats_extract.pitch import Pitch
 
 if TYPE_CHECKING:  # a cycle at run time: spectral_metrics imports this module
     from espkit.evaluate.spectral_metrics import FrameConfig
@@ -71,13 +73,19 @@ class F0Track:
 
 def track_f0(wav: np.ndarray, config: "FrameConfig") -> F0Track:
     """The tracker of the evaluation on one waveform ``(T_wav,)`` in [-1, 1] at ``config.fs``."""
-    import torch
-
 
     wav = np.asarray(wav, dtype=np.float64).reshape(-1)
-    pitch = Pitch(fs=config.fs, n_fft=config.n_fft, hop_length=config.hop_length, f0min=config.f0min,
-                  f0max=config.f0max, use_continuous_f0=False, use_log_f0=False,
-                  yin_threshold=config.yin_threshold, yin_trough_margin=config.yin_trough_margin)
+    pitch = Pitch(
+        fs=config.fs,
+        n_fft=config.n_fft,
+        hop_length=config.hop_length,
+        f0min=config.f0min,
+        f0max=config.f0max,
+        use_continuous_f0=False,
+        use_log_f0=False,
+        yin_threshold=config.yin_threshold,
+        yin_trough_margin=config.yin_trough_margin,
+    )
     x = torch.from_numpy(wav)[None]
     f0, periodicity, _ = pitch.estimate_f0_and_periodicity(x, torch.tensor([len(wav)]))
     energy = frame_energy_db(wav, config.n_fft, config.hop_length)
@@ -86,7 +94,9 @@ def track_f0(wav: np.ndarray, config: "FrameConfig") -> F0Track:
     return F0Track(f0=f0[0, :num_frames].numpy(), periodicity=periodicity[0, :num_frames].numpy(), active=active)
 
 
-def _ratio(numerator: float, denominator: float, reason: str, null_reasons: Dict[str, str], key: str) -> Optional[float]:
+def _ratio(
+    numerator: float, denominator: float, reason: str, null_reasons: Dict[str, str], key: str
+) -> Optional[float]:
     if denominator <= 0:
         null_reasons[key] = reason
         return None
@@ -128,9 +138,18 @@ def pooled_f0_figures(counts: list) -> dict:
     when undefined, with the reason under ``null_reasons``) and ``ref_voiced_share`` (the
     reference's voiced share of the pairs: the FFE of a synthesis with no voiced frame).
     """
-    total = {key: sum(c[key] for c in counts) for key in
-             ("num_pairs", "ref_voiced", "both_voiced", "vuv_errors", "gross_errors", "sum_squared_cents",
-              "sum_squared_cents_fine")}
+    total = {
+        key: sum(c[key] for c in counts)
+        for key in (
+            "num_pairs",
+            "ref_voiced",
+            "both_voiced",
+            "vuv_errors",
+            "gross_errors",
+            "sum_squared_cents",
+            "sum_squared_cents_fine",
+        )
+    }
     reasons: Dict[str, str] = {}
     no_pairs = "no aligned frame pair"
     no_both = "no frame pair is voiced in both (coverage 0)"
@@ -150,8 +169,9 @@ def pooled_f0_figures(counts: list) -> dict:
         "ffe": _ratio(total["vuv_errors"] + total["gross_errors"], total["num_pairs"], no_pairs, reasons, "ffe"),
         "f0_rmse_cents": rmse,
         "fpe_cents": fpe,
-        "f0_rmse_coverage": _ratio(total["both_voiced"], total["ref_voiced"], "the reference has no voiced frame",
-                                   reasons, "f0_rmse_coverage"),
+        "f0_rmse_coverage": _ratio(
+            total["both_voiced"], total["ref_voiced"], "the reference has no voiced frame", reasons, "f0_rmse_coverage"
+        ),
         "ref_voiced_share": _ratio(total["ref_voiced"], total["num_pairs"], no_pairs, reasons, "ref_voiced_share"),
         "null_reasons": reasons,
     }
@@ -163,8 +183,11 @@ def voicing_figures(tracks: list) -> dict:
     the active frames, keyed ``p10``, ``p50``, ``p90``."""
     active = sum(int(t.active.sum()) for t in tracks)
     if active == 0:
-        return {"voiced_ratio": None, "periodicity": None,
-                "null_reasons": {"voiced_ratio": "no active frame", "periodicity": "no active frame"}}
+        return {
+            "voiced_ratio": None,
+            "periodicity": None,
+            "null_reasons": {"voiced_ratio": "no active frame", "periodicity": "no active frame"},
+        }
     voiced = sum(int((t.voiced & t.active).sum()) for t in tracks)
     values = np.concatenate([t.periodicity[t.active] for t in tracks])
     quantiles = np.quantile(values, PERIODICITY_QUANTILES)

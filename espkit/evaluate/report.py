@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
+
 from espkit.evaluate.emotion_accuracy import plot_confusion_matrix
 
 #: Below this share of the reference's voiced frames, a figure computed on frames voiced in both
@@ -86,10 +87,14 @@ def results_table(results: dict) -> List[str]:
         line("V/UV error", each("vuv_error", on_reference=dash)),
         line("F0 frame error (FFE)", each("ffe", on_reference=dash)),
         line("gross pitch error (GPE, > 20 %)", [dash] + [_with_coverage(r, "gpe", 3) for _, r in rows[1:]]),
-        line("log-F0 RMSE (cents, gross errors included)",
-             [dash] + [_with_coverage(r, "f0_rmse_cents", 1) for _, r in rows[1:]]),
-        line("fine pitch error (cents, RMSE without gross errors)",
-             [dash] + [_with_coverage(r, "fpe_cents", 1) for _, r in rows[1:]]),
+        line(
+            "log-F0 RMSE (cents, gross errors included)",
+            [dash] + [_with_coverage(r, "f0_rmse_cents", 1) for _, r in rows[1:]],
+        ),
+        line(
+            "fine pitch error (cents, RMSE without gross errors)",
+            [dash] + [_with_coverage(r, "fpe_cents", 1) for _, r in rows[1:]],
+        ),
         line("MCD (dB, DTW, c1-c24)", each("mcd_db", 2, on_reference=dash)),
         line("duration ratio (synth/ref)", each("duration_ratio", on_reference=dash)),
         line("emotion accuracy (as asked)", each("emotion_accuracy")),
@@ -121,10 +126,14 @@ def what_it_shows(results: dict) -> List[str]:
         )
     coverage = system.get("f0_rmse_coverage")
     if coverage is not None and coverage < LOW_COVERAGE:
-        lines.append(f"The system's GPE, log-F0 RMSE and FPE rest on {coverage:.2f} of the reference's voiced frames: "
-                     "read them with the FFE, not alone.")
-    lines.append("Objective figures cannot say how natural or pleasant the speech sounds; listen to "
-                 "`copy_synthesis/wav/` and the system's `wav/` side by side.")
+        lines.append(
+            f"The system's GPE, log-F0 RMSE and FPE rest on {coverage:.2f} of the reference's voiced frames: "
+            "read them with the FFE, not alone."
+        )
+    lines.append(
+        "Objective figures cannot say how natural or pleasant the speech sounds; listen to "
+        "`copy_synthesis/wav/` and the system's `wav/` side by side."
+    )
     return lines
 
 
@@ -132,10 +141,24 @@ def write_outputs(results: dict, per_utt: Sequence[dict], copy_rows: Sequence[di
     """``results.json``, ``results.md``, ``per_utt.tsv`` and ``per_utt_copy_synthesis.tsv``."""
     output_dir = Path(output_dir)
     (output_dir / "results.json").write_text(json.dumps(clean_for_json(results), indent=2) + "\n")
-    keys = ["uid", "emotion", "recognised", "mcd_db", "voiced_ratio", "vuv_error", "gpe", "ffe", "f0_rmse_cents",
-            "fpe_cents", "f0_rmse_coverage", "duration_ratio", "focus_rate", "attention_failure", "missing"]
-    for name, rows, columns in (("per_utt.tsv", per_utt, keys),
-                                ("per_utt_copy_synthesis.tsv", copy_rows, keys[:-3])):
+    keys = [
+        "uid",
+        "emotion",
+        "recognised",
+        "mcd_db",
+        "voiced_ratio",
+        "vuv_error",
+        "gpe",
+        "ffe",
+        "f0_rmse_cents",
+        "fpe_cents",
+        "f0_rmse_coverage",
+        "duration_ratio",
+        "focus_rate",
+        "attention_failure",
+        "missing",
+    ]
+    for name, rows, columns in (("per_utt.tsv", per_utt, keys), ("per_utt_copy_synthesis.tsv", copy_rows, keys[:-3])):
         if name != "per_utt.tsv" and not rows:
             continue
         with (output_dir / name).open("w") as f:
@@ -145,33 +168,45 @@ def write_outputs(results: dict, per_utt: Sequence[dict], copy_rows: Sequence[di
     att = results["attention_failures"]
     tracker = results["f0_tracker"]
     lines = [
-        "# Objective evaluation", "",
+        "# Objective evaluation",
+        "",
         f"Utterances: {results['num_utts']} (missing: {results['num_missing']}, synthesized but not in the "
         f"reference: {results['num_not_in_reference']}). F0 tracker for every F0 figure and the emotion "
         f"classifier: YIN, threshold {tracker['yin_threshold']}, trough margin {tracker['yin_trough_margin']}, "
         f"{tracker['f0min']:g}-{tracker['f0max']:g} Hz; active frames within {tracker['silence_db']:g} dB of the "
-        "loudest.", "",
-        *results_table(results), "",
+        "loudest.",
+        "",
+        *results_table(results),
+        "",
         *[f"{text}\n" for text in what_it_shows(results)],
-        "| emotion control (system) | accuracy |", "|---|---|",
+        "| emotion control (system) | accuracy |",
+        "|---|---|",
         f"| as asked (eval labels) | {fmt(results['system'].get('emotion_accuracy'))} |",
         f"| every eval sentence in all emotions, from its neutral text | {fmt(results['all_emotions_accuracy'])} |",
         f"| driven by a reference utterance of each emotion from another sentence | "
         f"{fmt(results['reference_driven_accuracy'])} |",
         "",
-        "| attention | value |", "|---|---|",
+        "| attention | value |",
+        "|---|---|",
         f"| attention failures | {att['count']} (focus rate < {att['focus_rate_threshold']}: {att['low_focus_rate']},"
         f" not stopped: {att['not_stopped']}) |",
         f"| mean focus rate | {fmt(att['mean_focus_rate'])} |",
     ]
     labels = results["emotion_labels"]
-    confusions = [(results["system"].get("emotion_confusion"), "system, as asked"),
-                  (results["all_emotions_confusion"], "system, every sentence in all emotions"),
-                  (results["reference_driven_confusion"], "system, reference-driven")]
+    confusions = [
+        (results["system"].get("emotion_confusion"), "system, as asked"),
+        (results["all_emotions_confusion"], "system, every sentence in all emotions"),
+        (results["reference_driven_confusion"], "system, reference-driven"),
+    ]
     for matrix, title in confusions:
         if matrix:
-            lines += ["", f"Confusion ({title}; rows asked, columns recognised):", "",
-                      "| | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
+            lines += [
+                "",
+                f"Confusion ({title}; rows asked, columns recognised):",
+                "",
+                "| | " + " | ".join(labels) + " |",
+                "|---" * (len(labels) + 1) + "|",
+            ]
             lines += [f"| {label} | " + " | ".join(str(v) for v in row) + " |" for label, row in zip(labels, matrix)]
     if att["uids"]:
         lines += ["", "Attention failures: " + ", ".join(att["uids"])]
@@ -184,11 +219,11 @@ def write_outputs(results: dict, per_utt: Sequence[dict], copy_rows: Sequence[di
 def _plot_confusions(results: dict, output_dir: Path) -> None:
 
     labels = results["emotion_labels"]
-    for matrix, name, title in ((results["system"].get("emotion_confusion"), "emotion_confusion", "eval: emotion asked"),
-                                (results["all_emotions_confusion"], "all_emotions_confusion",
-                                 "eval sentences in every emotion"),
-                                (results["reference_driven_confusion"], "reference_driven_confusion",
-                                 "eval sentences driven by a reference")):
+    for matrix, name, title in (
+        (results["system"].get("emotion_confusion"), "emotion_confusion", "eval: emotion asked"),
+        (results["all_emotions_confusion"], "all_emotions_confusion", "eval sentences in every emotion"),
+        (results["reference_driven_confusion"], "reference_driven_confusion", "eval sentences driven by a reference"),
+    ):
         if matrix:
             plot_confusion_matrix(np.array(matrix), labels, output_dir / f"{name}.png", title)
 
@@ -207,7 +242,9 @@ def plot_periodicity(tracks: Dict[str, list], path: Path) -> None:
             continue
         values = np.concatenate([t.periodicity[t.active] for t in row_tracks])
         if len(values):
-            ax.hist(values, bins=bins, density=True, histtype="step", linewidth=1.5, label=f"{name} ({len(values)} frames)")
+            ax.hist(
+                values, bins=bins, density=True, histtype="step", linewidth=1.5, label=f"{name} ({len(values)} frames)"
+            )
     ax.set_xlabel("periodicity (1 - min normalised difference)")
     ax.set_ylabel("density of active frames")
     ax.set_title("How periodic is the speech? (no voicing threshold)")

@@ -62,9 +62,7 @@ class DatadirWriter:
         if "\n" in value or "\r" in value:
             raise ValueError(f"{self.path}: value for uid {uid!r} contains a newline")
         if not value.strip():
-            raise ValueError(
-                f"{self.path}: value for uid {uid!r} is empty; read_2columns_text would reject the line"
-            )
+            raise ValueError(f"{self.path}: value for uid {uid!r} is empty; read_2columns_text would reject the line")
         if uid in self._uids:
             raise ValueError(f"{self.path}: duplicate uid {uid!r}")
         if self._fd is None:

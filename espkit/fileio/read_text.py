@@ -60,14 +60,11 @@ def _read_table(path: str | Path) -> dict[str, tuple[int, str]]:
     table: dict[str, tuple[int, str]] = {}
     for lineno, uid, value in read_lines_with_numbers(path):
         if value == "":
-            raise DataFormatError(
-                f"{path}:{lineno}: uid {uid!r} has no value; expected '<uid> <value>'"
-            )
+            raise DataFormatError(f"{path}:{lineno}: uid {uid!r} has no value; expected '<uid> <value>'")
         if uid in table:
             first = table[uid][0]
             raise DataFormatError(
-                f"{path}:{lineno}: duplicate uid {uid!r} (first seen at line {first}, "
-                f"again at line {lineno})"
+                f"{path}:{lineno}: duplicate uid {uid!r} (first seen at line {first}, again at line {lineno})"
             )
         table[uid] = (lineno, value)
     return table
@@ -96,9 +93,7 @@ def read_multi_columns_text(path: str | Path) -> dict[str, list[str]]:
     return {uid: value.split() for uid, (_, value) in _read_table(path).items()}
 
 
-def load_num_sequence_text(
-    path: str | Path, loader_type: str = "csv_int"
-) -> dict[str, np.ndarray]:
+def load_num_sequence_text(path: str | Path, loader_type: str = "csv_int") -> dict[str, np.ndarray]:
     """Read a table of number sequences, e.g. ``utt1 3,5,1`` or ``utt1 0.5 1.0``.
 
     Args:
@@ -114,9 +109,7 @@ def load_num_sequence_text(
         DataFormatError: a token is not a number of the requested kind.
     """
     if loader_type not in NUM_SEQUENCE_LOADER_TYPES:
-        raise ValueError(
-            f"Unknown loader_type {loader_type!r}; valid: {', '.join(NUM_SEQUENCE_LOADER_TYPES)}"
-        )
+        raise ValueError(f"Unknown loader_type {loader_type!r}; valid: {', '.join(NUM_SEQUENCE_LOADER_TYPES)}")
     layout, kind = loader_type.split("_")
     to_number = int if kind == "int" else float
     dtype = np.int64 if kind == "int" else np.float64

@@ -108,9 +108,7 @@ def _to_pcm(array: np.ndarray, int_dtype: type) -> np.ndarray:
     return np.clip(np.round(scaled), info.min, info.max).astype(target)
 
 
-def write_wav(
-    path: str | Path, fs: int, array: np.ndarray, subtype: str = "PCM_16"
-) -> None:
+def write_wav(path: str | Path, fs: int, array: np.ndarray, subtype: str = "PCM_16") -> None:
     """Write ``array`` (``(T,)`` or ``(T, C)``) as a WAV file; parent directories are created.
 
     Args:
@@ -132,9 +130,7 @@ def write_wav(
     if array.ndim not in (1, 2):
         raise ValueError(f"{path}: audio must be (T,) or (T, C), got shape {array.shape}")
     if not (np.issubdtype(array.dtype, np.floating) or array.dtype in _INT_FULL_SCALE):
-        raise ValueError(
-            f"{path}: unsupported sample type {array.dtype}; give float in [-1, 1], int16 or int32"
-        )
+        raise ValueError(f"{path}: unsupported sample type {array.dtype}; give float in [-1, 1], int16 or int32")
     if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
         raise ValueError(f"{path}: audio contains NaN or inf")
 
@@ -169,9 +165,7 @@ class SoundScpReader(AbsScpReader):
         self.expected_fs = expected_fs
 
     def load(self, path: str) -> tuple[int, np.ndarray]:
-        return read_wav(
-            path, expected_fs=self.expected_fs, dtype=self.dtype, always_2d=self.always_2d
-        )
+        return read_wav(path, expected_fs=self.expected_fs, dtype=self.dtype, always_2d=self.always_2d)
 
 
 class SoundScpWriter(AbsScpWriter):

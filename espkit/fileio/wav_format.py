@@ -75,7 +75,9 @@ def parse_wav(path: str | Path) -> tuple[int, np.ndarray]:
             if size > available:
                 logger.warning(
                     "%s: the data chunk declares %d bytes but the file holds %d; reading those",
-                    path, size, available,
+                    path,
+                    size,
+                    available,
                 )
                 size = available
             size -= size % block_align

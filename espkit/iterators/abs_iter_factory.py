@@ -15,9 +15,7 @@ class AbsIterFactory(ABC):
     """
 
     @abstractmethod
-    def build_iter(
-        self, epoch: int, shuffle: bool | None = None, start_batch: int = 0
-    ) -> Iterator[Any]:
+    def build_iter(self, epoch: int, shuffle: bool | None = None, start_batch: int = 0) -> Iterator[Any]:
         """Iterator over the collated mini-batches of ``epoch``.
 
         Args:

@@ -146,9 +146,7 @@ class SequenceIterFactory(AbsIterFactory):
             position += take
         return result
 
-    def _split_for_rank(
-        self, batches: list[tuple[str, ...]], rank: int, world_size: int
-    ) -> list[tuple[str, ...]]:
+    def _split_for_rank(self, batches: list[tuple[str, ...]], rank: int, world_size: int) -> list[tuple[str, ...]]:
         too_small = [batch for batch in self.batches if len(batch) < world_size]
         if len(too_small) > 0:
             raise ValueError(
@@ -159,15 +157,11 @@ class SequenceIterFactory(AbsIterFactory):
             )
         return [batch[rank::world_size] for batch in batches]
 
-    def build_iter(
-        self, epoch: int, shuffle: bool | None = None, start_batch: int = 0
-    ) -> Iterator[Any]:
+    def build_iter(self, epoch: int, shuffle: bool | None = None, start_batch: int = 0) -> Iterator[Any]:
         """Iterator over the collated batches of ``epoch`` from batch ``start_batch`` on."""
         batches = self.epoch_batches(epoch, shuffle)
         if not 0 <= start_batch <= len(batches):
-            raise ValueError(
-                f"start_batch must be in [0, {len(batches)}] for epoch {epoch}, got {start_batch}"
-            )
+            raise ValueError(f"start_batch must be in [0, {len(batches)}] for epoch {epoch}, got {start_batch}")
         rank = 0
         if self.distributed:
             rank, world_size = get_rank_and_world_size()

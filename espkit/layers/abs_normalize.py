@@ -12,16 +12,12 @@ class AbsNormalize(nn.Module, ABC):
     """Normalise padded feature batches ``(B, T, D)``; frames past ``lengths`` become 0."""
 
     @abstractmethod
-    def forward(
-        self, x: torch.Tensor, lengths: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Normalise ``x`` ``(B, T, D)``; returns ``(normalized (B, T, D), lengths)``."""
         raise NotImplementedError
 
     @abstractmethod
-    def inverse(
-        self, x: torch.Tensor, lengths: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def inverse(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Undo :meth:`forward` on ``x`` ``(B, T, D)``; returns ``(denormalized, lengths)``."""
         raise NotImplementedError
 

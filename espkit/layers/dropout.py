@@ -1,6 +1,6 @@
 """Inverted dropout whose mask is drawn as ``uniform < keep`` (the same distribution as
-``torch.nn.functional.dropout``, which on CPU draws it with ``bernoulli_``, about 4x slower
-for the postnet-sized tensors of a TTS training step)."""
+``torch.nn.functional.dropout``, which on CPU draws it with ``bernoulli_``, several times slower
+for the postnet-sized tensors of a TTS training step; figures in docs/benchmarks.md)."""
 
 from __future__ import annotations
 

@@ -49,14 +49,9 @@ class GlobalMVN(AbsNormalize):
         self.register_buffer("std", torch.from_numpy(std).float())
 
     def extra_repr(self) -> str:
-        return (
-            f"stats_file={self.stats_file}, norm_means={self.norm_means}, "
-            f"norm_vars={self.norm_vars}"
-        )
+        return f"stats_file={self.stats_file}, norm_means={self.norm_means}, norm_vars={self.norm_vars}"
 
-    def forward(
-        self, x: torch.Tensor, lengths: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(x - mean) / std`` on ``x`` ``(B, T, D)``; padded frames set to 0."""
         if self.norm_means:
             x = x - self.mean.to(x.dtype)
@@ -64,9 +59,7 @@ class GlobalMVN(AbsNormalize):
             x = x / self.std.to(x.dtype)
         return x.masked_fill(~valid_frame_mask(x, lengths), 0.0), lengths
 
-    def inverse(
-        self, x: torch.Tensor, lengths: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def inverse(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``x * std + mean`` on ``x`` ``(B, T, D)``; padded frames set to 0."""
         if self.norm_vars:
             x = x * self.std.to(x.dtype)

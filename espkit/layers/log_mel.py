@@ -21,9 +21,7 @@ def hz_to_mel(hz: torch.Tensor, htk: bool = False) -> torch.Tensor:
     if htk:
         return 2595.0 * torch.log10(1.0 + hz / 700.0)
     linear = hz / _SLANEY_HZ_PER_MEL
-    log_part = _SLANEY_BREAK_MEL + torch.log(hz.clamp(min=_SLANEY_BREAK_HZ) / _SLANEY_BREAK_HZ) / (
-        _SLANEY_LOG_STEP
-    )
+    log_part = _SLANEY_BREAK_MEL + torch.log(hz.clamp(min=_SLANEY_BREAK_HZ) / _SLANEY_BREAK_HZ) / (_SLANEY_LOG_STEP)
     return torch.where(hz >= _SLANEY_BREAK_HZ, log_part, linear)
 
 

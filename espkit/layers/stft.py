@@ -19,9 +19,7 @@ logger = logging.getLogger(__name__)
 WINDOWS = ("hann", "hamming", "blackman", "bartlett", "kaiser")
 
 
-def make_window(
-    window: str | None, win_length: int, device: torch.device, dtype: torch.dtype
-) -> torch.Tensor:
+def make_window(window: str | None, win_length: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """Return the periodic analysis window ``(win_length,)``; ``None`` is rectangular."""
     if window is None:
         return torch.ones(win_length, device=device, dtype=dtype)
@@ -126,9 +124,7 @@ class Stft(nn.Module):
             return frames.clamp(min=0)
         return max(frames, 0)
 
-    def forward(
-        self, x: torch.Tensor, x_lengths: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, x_lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Transform a batch.
 
         Args:
@@ -169,9 +165,7 @@ class Stft(nn.Module):
         spec = spec.masked_fill(mask[:, :, None], 0.0)
         return spec, frame_lengths
 
-    def inverse(
-        self, spec: torch.Tensor, wav_lengths: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def inverse(self, spec: torch.Tensor, wav_lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Inverse STFT (overlap-add) of a batch of complex spectra.
 
         Args:

@@ -27,9 +27,7 @@ class UtteranceMVN(AbsNormalize):
     def extra_repr(self) -> str:
         return f"norm_means={self.norm_means}, norm_vars={self.norm_vars}"
 
-    def forward(
-        self, x: torch.Tensor, lengths: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Normalise ``x`` ``(B, T, D)``; statistics per row over ``t < lengths[b]``."""
         mask = valid_frame_mask(x, lengths).to(x.dtype)  # (B, T, 1)
         count = mask.sum(dim=1, keepdim=True).clamp(min=1.0)  # (B, 1, 1)
@@ -44,9 +42,7 @@ class UtteranceMVN(AbsNormalize):
             x = x / var.clamp(min=self.eps).sqrt()
         return x * mask, lengths
 
-    def inverse(
-        self, x: torch.Tensor, lengths: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def inverse(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Not possible: the per-utterance statistics are not kept."""
         raise NotImplementedError(
             "UtteranceMVN cannot be inverted (per-utterance statistics are discarded); "

@@ -91,9 +91,7 @@ class FoldedBatchSampler(AbsSampler):
         batches: list[list[str]] = []
         start = 0
         while start < len(keys):
-            size = self.folded_batch_size(
-                [shapes[keys[start]][0] for shapes in shape_dicts]
-            )
+            size = self.folded_batch_size([shapes[keys[start]][0] for shapes in shape_dicts])
             batch = keys[start : start + size]
             start += size
             if len(batch) < size and len(batches) > 0:

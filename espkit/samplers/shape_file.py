@@ -113,7 +113,5 @@ def load_shape_files(paths: Sequence[str | Path]) -> list[ShapeDict]:
         if len(missing) > 0:
             shown = ", ".join(missing[:5])
             more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-            raise ValueError(
-                f"{path}: {len(missing)} uid(s) of {paths[0]} are missing: {shown}{more}"
-            )
+            raise ValueError(f"{path}: {len(missing)} uid(s) of {paths[0]} are missing: {shown}{more}")
     return shape_dicts

@@ -52,15 +52,10 @@ class UnsortedBatchSampler(AbsSampler):
         self.key_file = key_file
         self.drop_last = drop_last
         uids = read_uids(key_file)
-        self.batches = [
-            tuple(uids[start : start + batch_size]) for start in range(0, len(uids), batch_size)
-        ]
+        self.batches = [tuple(uids[start : start + batch_size]) for start in range(0, len(uids), batch_size)]
         if drop_last and len(self.batches) > 1 and len(self.batches[-1]) < batch_size:
             self.batches.pop()
         log_batch_summary(f"UnsortedBatchSampler({key_file})", self.batches)
 
     def __repr__(self) -> str:
-        return (
-            f"{self.__class__.__name__}(N-batch={len(self)}, batch_size={self.batch_size}, "
-            f"key_file={self.key_file})"
-        )
+        return f"{self.__class__.__name__}(N-batch={len(self)}, batch_size={self.batch_size}, key_file={self.key_file})"

@@ -20,23 +20,23 @@ import yaml
 from espkit.fileio.atomic_file import atomic_write
 from espkit.fileio.read_text import DataFormatError
 from espkit.tasks import argument_groups
+from espkit.tasks.iter_factory_builder import build_sequence_iter_factory
 from espkit.tasks.optim_choices import optim_choices, scheduler_choices
-from espkit.train.checkpoint import CheckpointError
+from espkit.train.checkpoint import CheckpointError, load_model_state
 from espkit.train.class_choices import ClassChoices, _yaml_friendly
+from espkit.train.launch import launch
 from espkit.train.trainer import NonFiniteTrainingError, Trainer
 from espkit.train.trainer_options import fill_repeatable_defaults
 from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.config_argparse import ArgumentParser, load_yaml_config
 from espkit.utils.errors import ConfigError
-from espkit.train.launch import launch
-from espkit.train.checkpoint import load_model_state
-from espkit.tasks.iter_factory_builder import build_sequence_iter_factory
 
 logger = logging.getLogger(__name__)
 
 #: What ``AbsTask.main`` reports as one ``error:`` line: each names the option, file or line at
 #: fault. ``OSError`` covers missing files, permissions, read-only and full file systems.
 USER_ERRORS = (ConfigError, DataFormatError, CheckpointError, NonFiniteTrainingError, OSError)
+
 
 class AbsTask(ABC):
     """Base of every task. Subclasses set ``class_choices_list`` and implement the abstract hooks."""
@@ -91,11 +91,14 @@ class AbsTask(ABC):
 
     @classmethod
     def prepare_dataset(cls, args: argparse.Namespace, dataset) -> None:
-        """Hook run once per data set after loading (e.g. batch g2p to warm a cache)."""
+        """Hook run once per data set after loading (e.g. batch g2p to warm a cache); does nothing here."""
+        return None
 
     @classmethod
     def prepare_stats(cls, args: argparse.Namespace) -> None:
-        """Hook run before ``build_model`` in training (e.g. compute missing normalisation stats)."""
+        """Hook run before ``build_model`` in training (e.g. compute missing normalisation stats); does
+        nothing here."""
+        return None
 
     # --- options --------------------------------------------------------------------------------
     @classmethod

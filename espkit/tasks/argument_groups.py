@@ -28,12 +28,17 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     trainer_options.add_arguments(group, trainer_options.COMMON_OPTIONS)
     group.add_argument("--num_workers", type=int, default=1, help="Data loader worker processes")
     group.add_argument(
-        "--num_threads", type=int_or_none, default=None,
+        "--num_threads",
+        type=int_or_none,
+        default=None,
         help="torch CPU threads per process (none: torch's default)",
     )
     group.add_argument(
-        "--log_level", type=lambda x: x.upper(), default="INFO",
-        choices=("ERROR", "WARNING", "INFO", "DEBUG", "NOTSET"), help="Logging level",
+        "--log_level",
+        type=lambda x: x.upper(),
+        default="INFO",
+        choices=("ERROR", "WARNING", "INFO", "DEBUG", "NOTSET"),
+        help="Logging level",
     )
     group.add_argument("--dry_run", type=str2bool, default=False, help="Build everything, then stop before training")
 
@@ -42,11 +47,15 @@ def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("distributed")
     group.add_argument("--dist_backend", default="auto", type=str, help="auto (nccl on GPU, gloo on CPU), nccl or gloo")
     group.add_argument("--dist_init_method", type=str, default="env://", help="torch.distributed init method")
-    group.add_argument("--dist_world_size", type=int_or_none, default=None, help="Number of processes (torchrun sets it)")
+    group.add_argument(
+        "--dist_world_size", type=int_or_none, default=None, help="Number of processes (torchrun sets it)"
+    )
     group.add_argument("--dist_rank", type=int_or_none, default=None, help="Global rank (torchrun sets it)")
     group.add_argument("--local_rank", type=int_or_none, default=None, help="Rank on this node (torchrun sets it)")
     group.add_argument(
-        "--multiprocessing_distributed", type=str2bool, default=False,
+        "--multiprocessing_distributed",
+        type=str2bool,
+        default=False,
         help="Spawn one process per GPU when --ngpu > 1 without torchrun",
     )
 
@@ -60,8 +69,12 @@ def add_cudnn_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_collect_stats_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("collect stats")
-    group.add_argument("--collect_stats", type=str2bool, default=False, help="Collect feature statistics instead of training")
-    group.add_argument("--write_collected_feats", type=str2bool, default=False, help="Also dump the features while collecting")
+    group.add_argument(
+        "--collect_stats", type=str2bool, default=False, help="Collect feature statistics instead of training"
+    )
+    group.add_argument(
+        "--write_collected_feats", type=str2bool, default=False, help="Also dump the features while collecting"
+    )
 
 
 def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,26 +87,55 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
 def add_pretraining_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("pretraining")
     group.add_argument(
-        "--init_param", type=str, nargs="*", default=[],
+        "--init_param",
+        type=str,
+        nargs="*",
+        default=[],
         help="path[:src_key[:dst_key[:exclude_keys]]] to initialise (a part of) the model from",
     )
-    group.add_argument("--ignore_init_mismatch", type=str2bool, default=False, help="Skip mismatched shapes in --init_param")
+    group.add_argument(
+        "--ignore_init_mismatch", type=str2bool, default=False, help="Skip mismatched shapes in --init_param"
+    )
     group.add_argument("--freeze_param", type=str, nargs="*", default=[], help="Parameter name prefixes to freeze")
 
 
 def add_batch_sampler_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("batch sampler")
     group.add_argument("--batch_type", type=str, default="folded", choices=BATCH_TYPES, help="Training batch type")
-    group.add_argument("--valid_batch_type", type=str_or_none, default=None, choices=BATCH_TYPES + (None,), help="Validation batch type (none: as training)")
+    group.add_argument(
+        "--valid_batch_type",
+        type=str_or_none,
+        default=None,
+        choices=BATCH_TYPES + (None,),
+        help="Validation batch type (none: as training)",
+    )
     group.add_argument("--batch_size", type=int, default=20, help="Utterances per batch (unsorted/sorted/folded)")
-    group.add_argument("--valid_batch_size", type=int_or_none, default=None, help="Validation batch size (none: as training)")
+    group.add_argument(
+        "--valid_batch_size", type=int_or_none, default=None, help="Validation batch size (none: as training)"
+    )
     group.add_argument("--batch_bins", type=int, default=1000000, help="Elements per batch (length/numel)")
-    group.add_argument("--valid_batch_bins", type=int_or_none, default=None, help="Validation batch bins (none: as training)")
-    group.add_argument("--train_shape_file", type=str, action="append", default=[], help="Shape file(s) of the training data")
-    group.add_argument("--valid_shape_file", type=str, action="append", default=[], help="Shape file(s) of the validation data")
-    group.add_argument("--fold_length", type=int, action="append", default=[], help="Fold length(s) for the folded batch type")
-    group.add_argument("--sort_in_batch", type=str, default="descending", choices=("descending", "ascending"), help="Order inside a batch")
-    group.add_argument("--sort_batch", type=str, default="descending", choices=("descending", "ascending"), help="Order of the batches")
+    group.add_argument(
+        "--valid_batch_bins", type=int_or_none, default=None, help="Validation batch bins (none: as training)"
+    )
+    group.add_argument(
+        "--train_shape_file", type=str, action="append", default=[], help="Shape file(s) of the training data"
+    )
+    group.add_argument(
+        "--valid_shape_file", type=str, action="append", default=[], help="Shape file(s) of the validation data"
+    )
+    group.add_argument(
+        "--fold_length", type=int, action="append", default=[], help="Fold length(s) for the folded batch type"
+    )
+    group.add_argument(
+        "--sort_in_batch",
+        type=str,
+        default="descending",
+        choices=("descending", "ascending"),
+        help="Order inside a batch",
+    )
+    group.add_argument(
+        "--sort_batch", type=str, default="descending", choices=("descending", "ascending"), help="Order of the batches"
+    )
     group.add_argument("--min_batch_size", type=int, default=1, help="Smallest batch size")
     group.add_argument("--drop_last_iter", type=str2bool, default=False, help="Drop the last incomplete batch")
 
@@ -101,23 +143,37 @@ def add_batch_sampler_arguments(parser: argparse.ArgumentParser) -> None:
 def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("dataset")
     group.add_argument(
-        "--train_data_path_and_name_and_type", type=str2triple_str, action="append", default=[],
+        "--train_data_path_and_name_and_type",
+        type=str2triple_str,
+        action="append",
+        default=[],
         help="path,name,type of one training data file (repeatable), e.g. dump/train/wav.scp,speech,sound",
     )
     group.add_argument(
-        "--valid_data_path_and_name_and_type", type=str2triple_str, action="append", default=[],
+        "--valid_data_path_and_name_and_type",
+        type=str2triple_str,
+        action="append",
+        default=[],
         help="path,name,type of one validation data file (repeatable)",
     )
-    group.add_argument("--allow_variable_data_keys", type=str2bool, default=False, help="Allow data keys beyond the task's")
     group.add_argument(
-        "--max_cache_size", type=humanfriendly_parse_size_or_none, default=0.0,
+        "--allow_variable_data_keys", type=str2bool, default=False, help="Allow data keys beyond the task's"
+    )
+    group.add_argument(
+        "--max_cache_size",
+        type=humanfriendly_parse_size_or_none,
+        default=0.0,
         help="In-memory data cache size, e.g. 1GB (0: no cache)",
     )
-    group.add_argument("--valid_max_cache_size", type=humanfriendly_parse_size_or_none, default=None, help="Validation cache size (none: as training)")
+    group.add_argument(
+        "--valid_max_cache_size",
+        type=humanfriendly_parse_size_or_none,
+        default=None,
+        help="Validation cache size (none: as training)",
+    )
 
 
 def add_optimization_arguments(parser: argparse.ArgumentParser, optim_choices, scheduler_choices) -> None:
     group = parser.add_argument_group("optimizer and scheduler")
     optim_choices.add_arguments(group)
     scheduler_choices.add_arguments(group)
-

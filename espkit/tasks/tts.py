@@ -13,6 +13,7 @@ from espkit.layers.utterance_mvn import UtteranceMVN
 from espkit.tasks.abs_task import AbsTask
 from espkit.train.class_choices import ClassChoices
 from espkit.train.collate_fn import CommonCollateFn
+from espkit.train.collect_stats import collect_stats
 from espkit.train.preprocessor import TTSPreprocessor
 from espkit.tts.abs_tts import AbsTTS
 from espkit.tts.emotion.abs_emo_extract import AbsEmoExtract
@@ -30,19 +31,24 @@ from espkit.tts.tacotron2.tacotron2 import Tacotron2
 from espkit.tts.tacotron2.tacotron2_controllable import Tacotron2Controllable
 from espkit.utils.errors import ConfigError
 from espkit.utils.types import int_or_none, str_or_none
-from espkit.train.collect_stats import collect_stats
 
 logger = logging.getLogger(__name__)
 
 feats_extract_choices = ClassChoices(
-    "feats_extract", {"fbank": LogMelFbank, "linear_spectrogram": LinearSpectrogram},
-    type_check=AbsFeatsExtract, default="fbank", optional=True,
+    "feats_extract",
+    {"fbank": LogMelFbank, "linear_spectrogram": LinearSpectrogram},
+    type_check=AbsFeatsExtract,
+    default="fbank",
+    optional=True,
 )
 pitch_extract_choices = ClassChoices("pitch_extract", {"pitch": Pitch}, type_check=AbsFeatsExtract, optional=True)
 energy_extract_choices = ClassChoices("energy_extract", {"energy": Energy}, type_check=AbsFeatsExtract, optional=True)
 normalize_choices = ClassChoices(
-    "normalize", {"global_mvn": GlobalMVN, "utterance_mvn": UtteranceMVN},
-    type_check=AbsNormalize, default="global_mvn", optional=True,
+    "normalize",
+    {"global_mvn": GlobalMVN, "utterance_mvn": UtteranceMVN},
+    type_check=AbsNormalize,
+    default="global_mvn",
+    optional=True,
 )
 pitch_normalize_choices = ClassChoices(
     "pitch_normalize", {"global_mvn": GlobalMVN, "utterance_mvn": UtteranceMVN}, type_check=AbsNormalize, optional=True
@@ -51,23 +57,32 @@ energy_normalize_choices = ClassChoices(
     "energy_normalize", {"global_mvn": GlobalMVN, "utterance_mvn": UtteranceMVN}, type_check=AbsNormalize, optional=True
 )
 emo_extract_choices = ClassChoices(
-    "emo_extract", {"prosody": ProsodyEmoExtract, "reference_encoder": ReferenceEncoder},
-    type_check=AbsEmoExtract, optional=True,
+    "emo_extract",
+    {"prosody": ProsodyEmoExtract, "reference_encoder": ReferenceEncoder},
+    type_check=AbsEmoExtract,
+    optional=True,
 )
 emo_classifier_choices = ClassChoices(
-    "emo_classifier", {"mlp": EmotionClassifier, "linear": LinearEmotionClassifier},
-    type_check=EmotionClassifier, optional=True,
+    "emo_classifier",
+    {"mlp": EmotionClassifier, "linear": LinearEmotionClassifier},
+    type_check=EmotionClassifier,
+    optional=True,
 )
 # "emocontrl" is the registry name of the original design's emotion-controllable Tacotron2: kept so
 # that its configs still load; "tacotron2_controllable" is the same class.
 tts_choices = ClassChoices(
     "tts",
     {"tacotron2": Tacotron2, "tacotron2_controllable": Tacotron2Controllable, "emocontrl": Tacotron2Controllable},
-    type_check=AbsTTS, default="tacotron2",
+    type_check=AbsTTS,
+    default="tacotron2",
 )
 
 #: ``normalize`` option -> the statistics file that stats collection writes for it.
-STATS_FILES = {"normalize": "feats_stats.npz", "pitch_normalize": "pitch_stats.npz", "energy_normalize": "energy_stats.npz"}
+STATS_FILES = {
+    "normalize": "feats_stats.npz",
+    "pitch_normalize": "pitch_stats.npz",
+    "energy_normalize": "energy_stats.npz",
+}
 
 
 def upgrade_linear_classifier(args: argparse.Namespace) -> None:
@@ -84,8 +99,11 @@ def upgrade_linear_classifier(args: argparse.Namespace) -> None:
     if conf["hidden_units"] == 0:
         args.emo_classifier_conf = {k: v for k, v in conf.items() if k not in ("hidden_units", "dropout_rate")}
         return
-    logger.warning("emo_classifier: linear with hidden_units: %s is the MLP that 'linear' built before it became "
-                   "a linear classifier: building emo_classifier: mlp (write that in the config)", conf["hidden_units"])
+    logger.warning(
+        "emo_classifier: linear with hidden_units: %s is the MLP that 'linear' built before it became "
+        "a linear classifier: building emo_classifier: mlp (write that in the config)",
+        conf["hidden_units"],
+    )
     args.emo_classifier = "mlp"
 
 
@@ -93,8 +111,15 @@ class TTSTask(AbsTask):
     """Text-to-speech: ``text`` (+ ``speech``, ``emo_labs``...) -> ``ESPnetTTSModel``."""
 
     class_choices_list = [
-        feats_extract_choices, pitch_extract_choices, energy_extract_choices, normalize_choices,
-        pitch_normalize_choices, energy_normalize_choices, emo_extract_choices, emo_classifier_choices, tts_choices,
+        feats_extract_choices,
+        pitch_extract_choices,
+        energy_extract_choices,
+        normalize_choices,
+        pitch_normalize_choices,
+        energy_normalize_choices,
+        emo_extract_choices,
+        emo_classifier_choices,
+        tts_choices,
     ]
     # Filled in by build_model (from the token list, features and emotion list), not by the user.
     task_supplied_args = {
@@ -111,16 +136,28 @@ class TTSTask(AbsTask):
         group = parser.add_argument_group("task related")
         group.add_argument("--token_list", type=str_or_none, default=None, help="Token list file (or list in a config)")
         group.add_argument("--odim", type=int_or_none, default=None, help="Feature size when there is no feats_extract")
-        group.add_argument("--emo_list", type=str_or_none, default=None,
-                           help="Emotion labels: a file (one per line) or comma-separated, e.g. neutral,happy,sad,angry")
-        group.add_argument("--emo_source", type=str, default="label", choices=EMO_SOURCES,
-                           help="What conditions the TTS model: emotion labels, a reference embedding, or nothing")
+        group.add_argument(
+            "--emo_list",
+            type=str_or_none,
+            default=None,
+            help="Emotion labels: a file (one per line) or comma-separated, e.g. neutral,happy,sad,angry",
+        )
+        group.add_argument(
+            "--emo_source",
+            type=str,
+            default="label",
+            choices=EMO_SOURCES,
+            help="What conditions the TTS model: emotion labels, a reference embedding, or nothing",
+        )
         group = parser.add_argument_group("preprocess related")
-        group.add_argument("--token_type", type=str_or_none, default="phn", choices=("char", "phn", "word", None),
-                           help="Text unit")
+        group.add_argument(
+            "--token_type", type=str_or_none, default="phn", choices=("char", "phn", "word", None), help="Text unit"
+        )
         group.add_argument("--cleaner", type=str_or_none, default="english", help="Text cleaner (english, none)")
         group.add_argument("--g2p", type=str_or_none, default="espeak_ng_english", help="g2p for token_type phn")
-        group.add_argument("--non_linguistic_symbols", type=str_or_none, default=None, help="File of symbols kept whole")
+        group.add_argument(
+            "--non_linguistic_symbols", type=str_or_none, default=None, help="File of symbols kept whole"
+        )
         group = parser.add_argument_group("model parts")
         for choices in cls.class_choices_list:
             choices.add_arguments(group)
@@ -134,7 +171,9 @@ class TTSTask(AbsTask):
         if isinstance(args.token_list, str):
             path = Path(args.token_list)
             if not path.is_file():
-                raise ConfigError(f"--token_list: file not found: {path} (make it with python -m espkit.bin.tokenize_text)")
+                raise ConfigError(
+                    f"--token_list: file not found: {path} (make it with python -m espkit.bin.tokenize_text)"
+                )
             args.token_list = [line.rstrip("\n") for line in path.open(encoding="utf-8") if line.strip()]
         if args.emo_list is not None and not isinstance(args.emo_list, list):
             try:
@@ -207,8 +246,11 @@ class TTSTask(AbsTask):
         stats_dir = Path(args.output_dir) / "stats"
         targets = {option: stats_dir / "train" / STATS_FILES[option] for option in missing}
         if not all(path.exists() for path in targets.values()):
-            logger.warning("normalisation statistics missing for %s: computing them once into %s",
-                           ", ".join(f"--{o}" for o in missing), stats_dir)
+            logger.warning(
+                "normalisation statistics missing for %s: computing them once into %s",
+                ", ".join(f"--{o}" for o in missing),
+                stats_dir,
+            )
             stats_args = argparse.Namespace(**vars(args))
             for option in STATS_FILES:
                 setattr(stats_args, option, None)
@@ -241,8 +283,11 @@ class TTSTask(AbsTask):
             odim, feats_params = args.odim, {}
         else:
             raise ConfigError("--odim is required when --feats_extract is none")
-        prosody_params = {k: feats_params[k] for k in ("fs", "n_fft", "hop_length", "win_length", "window")
-                          if feats_params.get(k) is not None}
+        prosody_params = {
+            k: feats_params[k]
+            for k in ("fs", "n_fft", "hop_length", "win_length", "window")
+            if feats_params.get(k) is not None
+        }
         pitch_extract = pitch_extract_choices.build(args.pitch_extract, args.pitch_extract_conf, **prosody_params)
         energy_extract = energy_extract_choices.build(args.energy_extract, args.energy_extract_conf, **prosody_params)
         if args.collect_stats:  # statistics are what the normalisers will be made from
@@ -272,7 +317,9 @@ class TTSTask(AbsTask):
             tts_kwargs["emo_feat_dim"] = emo_extract.output_size()
         tts = tts_choices.build(args.tts, args.tts_conf, **tts_kwargs)
         if tts.num_emotions() and args.emo_source == "label" and tts.num_emotions() != num_emotions:
-            raise ConfigError(f"--tts {args.tts} is emotion-controllable: set --emo_list (e.g. neutral,happy,sad,angry)")
+            raise ConfigError(
+                f"--tts {args.tts} is emotion-controllable: set --emo_list (e.g. neutral,happy,sad,angry)"
+            )
         try:
             return ESPnetTTSModel(
                 feats_extract=feats_extract,

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from espkit.text.abs_tokenizer import AbsTokenizer
-from espkit.utils.typecheck import typechecked
-from espkit.text.word_tokenizer import WordTokenizer
-from espkit.text.phoneme_tokenizer import PhonemeTokenizer
 from espkit.text.char_tokenizer import CharTokenizer
+from espkit.text.phoneme_tokenizer import PhonemeTokenizer
+from espkit.text.word_tokenizer import WordTokenizer
+from espkit.utils.typecheck import typechecked
 
 TOKEN_TYPES = ("char", "phn", "word")
 
@@ -36,7 +36,6 @@ def build_tokenizer(
         g2p_cache_dir: directory for the on-disk G2P cache of ``phn`` (None: memory only).
     """
     if token_type == "char":
-
         return CharTokenizer(
             non_linguistic_symbols=non_linguistic_symbols,
             space_symbol=space_symbol,
@@ -44,9 +43,7 @@ def build_tokenizer(
         )
     if token_type == "phn":
         if g2p_type is None:
-            raise ValueError(
-                "token_type 'phn' needs a g2p type (--g2p / g2p_type), e.g. espeak_ng_english"
-            )
+            raise ValueError("token_type 'phn' needs a g2p type (--g2p / g2p_type), e.g. espeak_ng_english")
 
         return PhonemeTokenizer(
             g2p_type=g2p_type,
@@ -56,12 +53,9 @@ def build_tokenizer(
             cache_dir=g2p_cache_dir,
         )
     if token_type == "word":
-
         return WordTokenizer(
             delimiter=delimiter,
             non_linguistic_symbols=non_linguistic_symbols,
             remove_non_linguistic_symbols=remove_non_linguistic_symbols,
         )
-    raise ValueError(
-        f"unknown token_type {token_type!r}; valid token types: {', '.join(TOKEN_TYPES)}"
-    )
+    raise ValueError(f"unknown token_type {token_type!r}; valid token types: {', '.join(TOKEN_TYPES)}")

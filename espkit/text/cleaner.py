@@ -42,9 +42,7 @@ class TextCleaner:
             names = list(cleaner_types)
         for name in names:
             if name not in CLEANERS:
-                raise ValueError(
-                    f"unknown text cleaner {name!r}; valid cleaners: {', '.join(CLEANERS)}"
-                )
+                raise ValueError(f"unknown text cleaner {name!r}; valid cleaners: {', '.join(CLEANERS)}")
         self.cleaner_types = names
         self._functions = [CLEANERS[name] for name in names]
 

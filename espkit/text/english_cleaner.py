@@ -71,13 +71,13 @@ def normalize_punctuation(text: str) -> str:
 
 
 def strip_accents(text: str) -> str:
-    """"café naïve æon" -> "cafe naive aeon"; characters without a Latin base are kept."""
+    """ "café naïve æon" -> "cafe naive aeon"; characters without a Latin base are kept."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_LETTER_MAP))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def expand_abbreviations(text: str) -> str:
-    """"mr. smith" -> "mister smith" (lower-case input)."""
+    """ "mr. smith" -> "mister smith" (lower-case input)."""
     return _ABBREVIATION_RE.sub(lambda m: _ABBREVIATION_MAP[m.group(1)], text)
 
 

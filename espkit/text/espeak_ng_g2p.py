@@ -129,9 +129,7 @@ class EspeakNgG2p:
         program: the espeak-ng executable (name on PATH or path).
     """
 
-    def __init__(
-        self, voice: str, cache_dir: str | Path | None = None, program: str = "espeak-ng"
-    ) -> None:
+    def __init__(self, voice: str, cache_dir: str | Path | None = None, program: str = "espeak-ng") -> None:
         executable = shutil.which(program)
         if executable is None:
             raise RuntimeError(f"the {program!r} program was not found on PATH; {INSTALL_HINT}")
@@ -198,22 +196,16 @@ class EspeakNgG2p:
         ]
         self.num_calls += 1
         try:
-            process = subprocess.run(
-                command, input=("\n".join(lines) + "\n").encode("utf-8"), capture_output=True
-            )
+            process = subprocess.run(command, input=("\n".join(lines) + "\n").encode("utf-8"), capture_output=True)
         except FileNotFoundError:
             raise RuntimeError(f"cannot run {self.program!r}; {INSTALL_HINT}") from None
         stderr = process.stderr.decode("utf-8", errors="replace").strip()
         if process.returncode != 0:
             if "voice does not exist" in stderr:
                 raise ValueError(
-                    f"espeak-ng has no voice {self.voice!r}; list the valid ones with "
-                    "`espeak-ng --voices`"
+                    f"espeak-ng has no voice {self.voice!r}; list the valid ones with `espeak-ng --voices`"
                 )
-            raise RuntimeError(
-                f"espeak-ng failed (exit code {process.returncode}) with voice {self.voice!r}: "
-                f"{stderr}"
-            )
+            raise RuntimeError(f"espeak-ng failed (exit code {process.returncode}) with voice {self.voice!r}: {stderr}")
         return process.stdout.decode("utf-8", errors="replace").splitlines()
 
     def __repr__(self) -> str:

@@ -72,14 +72,12 @@ class PhonemeTokenizer(AbsTokenizer):
         self.remove_non_linguistic_symbols = remove_non_linguistic_symbols
 
     def text2tokens(self, line: str) -> list[str]:
-        """"Hello world" -> ["h", "ə", "l", "ˈoʊ", "<space>", "w", "ˈɜː", "l", "d"]."""
+        """ "Hello world" -> ["h", "ə", "l", "ˈoʊ", "<space>", "w", "ˈɜː", "l", "d"]."""
         return self.text2tokens_batch([line])[0]
 
     def text2tokens_batch(self, lines: Iterable[str]) -> list[list[str]]:
         """Tokenize many lines with one espeak-ng process (plus cache hits)."""
-        lines_pieces = [
-            split_non_linguistic_symbols(line, self.non_linguistic_symbols) for line in lines
-        ]
+        lines_pieces = [split_non_linguistic_symbols(line, self.non_linguistic_symbols) for line in lines]
         texts = [piece for pieces in lines_pieces for piece, is_symbol in pieces if not is_symbol]
         phonemes_of = dict(zip(texts, self.g2p(texts)))
         return [self._assemble(pieces, phonemes_of) for pieces in lines_pieces]

@@ -62,8 +62,7 @@ class TokenIDConverter:
                 raise DataFormatError(f"{where}: empty token in the token list")
             if token in self.token2id:
                 raise DataFormatError(
-                    f"{where}: duplicate token {token!r} in the token list "
-                    f"(first at {where_of[token]})"
+                    f"{where}: duplicate token {token!r} in the token list (first at {where_of[token]})"
                 )
             self.token2id[token] = len(self.token_list)
             where_of[token] = where

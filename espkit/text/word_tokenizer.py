@@ -45,11 +45,7 @@ class WordTokenizer(AbsTokenizer):
 
     def text2tokens(self, line: str) -> list[str]:
         """Split ``line``; empty pieces (doubled delimiters) are dropped."""
-        return [
-            word
-            for word in line.split(self.delimiter)
-            if word and word not in self.non_linguistic_symbols
-        ]
+        return [word for word in line.split(self.delimiter) if word and word not in self.non_linguistic_symbols]
 
     def tokens2text(self, tokens: Iterable[str]) -> str:
         """Join words with the delimiter (a space when it is None)."""

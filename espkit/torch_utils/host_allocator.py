@@ -3,7 +3,7 @@
 A TTS training step allocates and frees the same few hundred tensors every step, many of
 them larger than glibc's ``mmap`` threshold (128 KiB to 32 MiB, adaptive). Those come from
 fresh ``mmap`` pages each time, so every step pays for page faults and for zeroing memory
-again: about 7 % of a Tacotron2 step on 2 CPU cores (bench/compare_espnet.sh, profile section).
+again (measured in docs/benchmarks.md, from bench/compare_espnet.sh's profile section).
 Serving them from the heap, and not trimming the heap, makes a step reuse the previous
 step's pages. The peak resident size is the same (what a step needs at its peak stays
 resident either way); memory freed at the end of a phase stays with the process.
@@ -70,10 +70,9 @@ def use_jemalloc() -> None:
 
     Call it first thing in an entry point, before torch is imported (the re-executed process
     starts from scratch). Why: glibc's heap fragments across the differently sized batches of a
-    training run (benchmark: heap high-water 622 MiB for 214 MiB in use between steps);
-    jemalloc's size classes keep the peak RSS of the benchmark's training 100 MiB lower, with
-    steps 7 % faster (docs/benchmarks.md). ``MALLOC_CONF`` is set to :data:`JEMALLOC_CONF` unless
-    given.
+    training run (the benchmark's heap high-water mark is far above what is in use between steps);
+    jemalloc's size classes keep the peak RSS of training lower and its steps faster (figures in
+    docs/benchmarks.md). ``MALLOC_CONF`` is set to :data:`JEMALLOC_CONF` unless given.
     """
     if os.environ.get("ESPKIT_JEMALLOC", "1") == "0":
         return

@@ -59,7 +59,7 @@ def load_pretrained_model(
     source = extract_model_state(load_checkpoint(path, map_location=map_location), path)
     source = {k: v for k, v in source.items() if not any(_under(k, prefix) for prefix in excludes)}
     if src_key:
-        source = {k[len(src_key) + 1:]: v for k, v in source.items() if k.startswith(src_key + ".")}
+        source = {k[len(src_key) + 1 :]: v for k, v in source.items() if k.startswith(src_key + ".")}
         if not source:
             raise ValueError(f"--init_param {init_param!r}: {path} has no tensors under '{src_key}.'")
     if dst_key:
@@ -94,14 +94,19 @@ def load_pretrained_model(
     scope = [k for k in model_state if not dst_key or _under(k, dst_key)]
     untouched = [k for k in scope if k not in loadable]
     logger.info(
-        "Initialised %d tensor(s) of %s from %s%s%s", len(loadable), type(model).__name__, path,
+        "Initialised %d tensor(s) of %s from %s%s%s",
+        len(loadable),
+        type(model).__name__,
+        path,
         f" ('{src_key}.' -> '{dst_key or '<model>'}.')" if src_key or dst_key else "",
         f", excluding {excludes}" if excludes else "",
     )
     if untouched:
         logger.info(
-            "%d tensor(s)%s keep their initial values: %s", len(untouched),
-            f" under '{dst_key}.'" if dst_key else "", ", ".join(untouched),
+            "%d tensor(s)%s keep their initial values: %s",
+            len(untouched),
+            f" under '{dst_key}.'" if dst_key else "",
+            ", ".join(untouched),
         )
     return sorted(loadable)
 

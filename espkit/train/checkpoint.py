@@ -32,8 +32,7 @@ def _write_atomic(path: PathLike, write) -> None:
             write(handle)
     except Exception as error:
         raise CheckpointError(
-            f"could not write {path}: {type(error).__name__}: {error}; "
-            "the previous file (if any) is unchanged"
+            f"could not write {path}: {type(error).__name__}: {error}; the previous file (if any) is unchanged"
         ) from error
 
 
@@ -117,12 +116,10 @@ def extract_model_state(obj: Any, source: str) -> Dict[str, torch.Tensor]:
     if isinstance(obj, Mapping) and "model" in obj and isinstance(obj["model"], Mapping):
         obj = obj["model"]
     if not isinstance(obj, Mapping) or not all(isinstance(value, torch.Tensor) for value in obj.values()):
-        raise CheckpointError(
-            f"{source} is neither a model state_dict nor a checkpoint with a 'model' entry"
-        )
+        raise CheckpointError(f"{source} is neither a model state_dict nor a checkpoint with a 'model' entry")
     state = dict(obj)
     if state and all(key.startswith("module.") for key in state):
-        state = {key[len("module."):]: value for key, value in state.items()}
+        state = {key[len("module.") :]: value for key, value in state.items()}
     return state
 
 

@@ -64,8 +64,7 @@ class ClassChoices:
             raise TypeError(f"ClassChoices '{self.name}': {key!r} must map to a class, got {cls!r}")
         if self.type_check is not None and not issubclass(cls, self.type_check):
             raise TypeError(
-                f"ClassChoices '{self.name}': {cls.__name__} (for {key!r}) must subclass "
-                f"{self.type_check.__name__}"
+                f"ClassChoices '{self.name}': {cls.__name__} (for {key!r}) must subclass {self.type_check.__name__}"
             )
         self.classes[key] = cls
 
@@ -79,9 +78,7 @@ class ClassChoices:
         if name is None or str(name).lower() in NONE_NAMES:
             if self.optional or name is None:
                 return None
-            raise argparse.ArgumentTypeError(
-                f"--{self.name} is required here; choose from {', '.join(self.choices())}"
-            )
+            raise argparse.ArgumentTypeError(f"--{self.name} is required here; choose from {', '.join(self.choices())}")
         lowered = str(name).lower()
         if lowered not in self.classes:
             raise argparse.ArgumentTypeError(
@@ -175,10 +172,7 @@ class ClassChoices:
 def _init_parameters(cls: type) -> list:
     """Named constructor parameters (``self``, ``*args`` and ``**kwargs`` left out)."""
     params = inspect.signature(cls.__init__).parameters.values()
-    return [
-        p for p in params
-        if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]
+    return [p for p in params if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
 def _yaml_friendly(value: Any) -> Any:

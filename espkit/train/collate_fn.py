@@ -36,7 +36,9 @@ class CommonCollateFn:
         self.int_pad_value = int_pad_value
         self.not_sequence = set(not_sequence)
 
-    def __call__(self, examples: Sequence[Tuple[str, Dict[str, np.ndarray]]]) -> Tuple[List[str], Dict[str, torch.Tensor]]:
+    def __call__(
+        self, examples: Sequence[Tuple[str, Dict[str, np.ndarray]]]
+    ) -> Tuple[List[str], Dict[str, torch.Tensor]]:
         uids = [uid for uid, _ in examples]
         keys = list(examples[0][1])
         for uid, data in examples[1:]:
@@ -59,7 +61,9 @@ class CommonCollateFn:
             if array.ndim == 0:
                 raise ValueError(f"data {key!r} is a scalar; list it in not_sequence to batch it unpadded")
             if array.shape[1:] != arrays[0].shape[1:]:
-                raise ValueError(f"data {key!r}: trailing shapes differ within a batch ({array.shape} vs {arrays[0].shape})")
+                raise ValueError(
+                    f"data {key!r}: trailing shapes differ within a batch ({array.shape} vs {arrays[0].shape})"
+                )
         lengths = np.array([a.shape[0] for a in arrays], dtype=np.int64)
         pad_value = self.float_pad_value if arrays[0].dtype.kind == "f" else self.int_pad_value
         padded = np.full((len(arrays), int(lengths.max()), *arrays[0].shape[1:]), pad_value, dtype=arrays[0].dtype)

@@ -45,7 +45,8 @@ class StatsAccumulator:
         if feats.ndim == 1:
             feats = feats[:, None]
         entry = self.stats.setdefault(
-            key, {"count": np.zeros((), np.int64), "sum": np.zeros(feats.shape[1]), "sum_square": np.zeros(feats.shape[1])}
+            key,
+            {"count": np.zeros((), np.int64), "sum": np.zeros(feats.shape[1]), "sum_square": np.zeros(feats.shape[1])},
         )
         entry["count"] = entry["count"] + feats.shape[0]
         entry["sum"] = entry["sum"] + feats.sum(axis=0)

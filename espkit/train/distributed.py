@@ -58,9 +58,7 @@ class DistributedOption:
             raise ValueError(f"--local_rank must be >= 0, got {self.local_rank}")
 
     @classmethod
-    def from_args(
-        cls, args: argparse.Namespace, environ: Optional[Mapping[str, str]] = None
-    ) -> "DistributedOption":
+    def from_args(cls, args: argparse.Namespace, environ: Optional[Mapping[str, str]] = None) -> "DistributedOption":
         """Build from the ``--dist_*``/``--local_rank``/``--ngpu`` options and torchrun's variables.
 
         ``environ`` defaults to ``os.environ``. The job is distributed when the world size
@@ -135,7 +133,10 @@ class DistributedOption:
         )
         logger.info(
             "Initialised torch.distributed: backend=%s rank=%d/%d local_rank=%d",
-            self.resolved_backend, self.rank, self.world_size, self.local_rank,
+            self.resolved_backend,
+            self.rank,
+            self.world_size,
+            self.local_rank,
         )
 
 

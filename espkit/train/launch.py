@@ -13,15 +13,14 @@ from pathlib import Path
 
 import torch
 
+from espkit.torch_utils.host_allocator import keep_freed_memory
+from espkit.torch_utils.load_pretrained_model import freeze_parameters, load_pretrained_model
+from espkit.torch_utils.seeding import set_all_random_seed
 from espkit.train.checkpoint import check_model_state, extract_model_state, load_checkpoint
+from espkit.train.collect_stats import collect_stats
+from espkit.train.distributed import DistributedOption, shutdown
 from espkit.train.run_state import CHECKPOINT_NAME
 from espkit.utils.errors import ConfigError
-from espkit.train.distributed import shutdown
-from espkit.train.distributed import DistributedOption
-from espkit.train.collect_stats import collect_stats
-from espkit.torch_utils.seeding import set_all_random_seed
-from espkit.torch_utils.load_pretrained_model import freeze_parameters, load_pretrained_model
-from espkit.torch_utils.host_allocator import keep_freed_memory
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +48,7 @@ def launch(task, args: argparse.Namespace) -> None:
 
 
 def _spawned_worker(local_rank: int, task, args: argparse.Namespace) -> None:
-    os.environ.update(
-        RANK=str(local_rank), LOCAL_RANK=str(local_rank), WORLD_SIZE=str(args.ngpu)
-    )
+    os.environ.update(RANK=str(local_rank), LOCAL_RANK=str(local_rank), WORLD_SIZE=str(args.ngpu))
     run_worker(task, args)
 
 
@@ -83,7 +80,6 @@ def run_worker(task, args: argparse.Namespace) -> None:
     device = select_device(args, distributed_option.local_rank or 0)
 
     if args.collect_stats:
-
         args.num_iters_per_epoch = None  # statistics read every utterance exactly once
         model = task.build_model(args).to(device)
         iterators = [
@@ -93,9 +89,10 @@ def run_worker(task, args: argparse.Namespace) -> None:
         ]
         if distributed_option.is_main:
             task.dump_config(args, output_dir)
-        collect_stats(model, iterators, output_dir, device=str(device), write_collected_feats=args.write_collected_feats)
+        collect_stats(
+            model, iterators, output_dir, device=str(device), write_collected_feats=args.write_collected_feats
+        )
         return
-
 
     trainer_options = task.trainer.build_options(args)  # bad trainer options fail before any work is done
     checkpoint_path = output_dir / CHECKPOINT_NAME
@@ -128,8 +125,9 @@ def run_worker(task, args: argparse.Namespace) -> None:
     )
     if args.resume and checkpoint_path.is_file():
         # before config.yaml is rewritten: a config that no longer fits the run must not replace its own
-        check_model_state(model, extract_model_state(load_checkpoint(checkpoint_path), str(checkpoint_path)),
-                          str(checkpoint_path))
+        check_model_state(
+            model, extract_model_state(load_checkpoint(checkpoint_path), str(checkpoint_path)), str(checkpoint_path)
+        )
     if distributed_option.is_main:
         path = task.dump_config(args, output_dir)
         logger.info("resolved config written to %s", path)

@@ -49,9 +49,7 @@ def average_nbest_models(
             paths = [output_dir / f"{epoch}epoch.pth" for epoch in epochs]
             missing = [str(path) for path in paths if not path.is_file()]
             if missing:
-                logger.warning(
-                    "Not averaging the %d best %s.%s models: missing %s", n, phase, key, ", ".join(missing)
-                )
+                logger.warning("Not averaging the %d best %s.%s models: missing %s", n, phase, key, ", ".join(missing))
                 continue
             destination = output_dir / f"{phase}.{key}.ave_{n}best{suffix}.pth"
             save_atomic(average_model_files(paths), destination)

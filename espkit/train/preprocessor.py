@@ -86,8 +86,10 @@ class TTSPreprocessor:
             self._unknown_tokens.update(unknown)
             logger.warning(
                 "%s%s not in the token list %s: mapped to %s (further occurrences are not reported)",
-                f"uid {uid!r}: " if uid is not None else "", ", ".join(repr(t) for t in unknown),
-                self.converter.token_list_repr, self.converter.unk_symbol,
+                f"uid {uid!r}: " if uid is not None else "",
+                ", ".join(repr(t) for t in unknown),
+                self.converter.token_list_repr,
+                self.converter.unk_symbol,
             )
         return np.asarray(self.converter.tokens2ids(tokens), dtype=np.int64)
 

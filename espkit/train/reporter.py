@@ -95,9 +95,7 @@ class Reporter:
                 continue
             if isinstance(value, torch.Tensor):
                 if value.numel() != 1:
-                    raise ValueError(
-                        f"stat {key!r} must be a scalar, got a tensor of shape {tuple(value.shape)}"
-                    )
+                    raise ValueError(f"stat {key!r} must be a scalar, got a tensor of shape {tuple(value.shape)}")
                 value = value.detach().reshape(()).to(torch.float64)
             else:
                 value = float(value)
@@ -212,7 +210,11 @@ class Reporter:
         if epoch - best >= patience:
             logger.info(
                 "Early stopping: %s %s has not improved for %d epochs (best: epoch %d, patience %d)",
-                phase, key, epoch - best, best, patience,
+                phase,
+                key,
+                epoch - best,
+                best,
+                patience,
             )
             return True
         return False
@@ -230,8 +232,10 @@ class Reporter:
                 "elapsed": self.elapsed(),
             }
         return {
-            "history": {epoch: {phase: dict(values) for phase, values in phases.items()}
-                        for epoch, phases in self.history.items()},
+            "history": {
+                epoch: {phase: dict(values) for phase, values in phases.items()}
+                for epoch, phases in self.history.items()
+            },
             "current": current,
         }
 

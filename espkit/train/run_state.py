@@ -97,7 +97,10 @@ def _rng_states_of_rank(path: Path, checkpoint: Dict[str, Any], rank: int, world
         logger.warning(
             "%s was written by %s process(es) and is resumed by %d: every rank starts from rank 0's "
             "RNG states, so the rest of epoch %s is not bit-identical to an uninterrupted run",
-            path, written_by, world_size, checkpoint["epoch"],
+            path,
+            written_by,
+            world_size,
+            checkpoint["epoch"],
         )
     return checkpoint["rng"]
 
@@ -134,10 +137,16 @@ def restore_run_state(
     epoch, batch_index = int(checkpoint["epoch"]), int(checkpoint["batch_index"])
     if checkpoint.get("epoch_completed", False):
         position = Position(epoch=epoch + 1, batch_index=0, early_stopped=bool(checkpoint.get("early_stopped", False)))
-        logger.info("Resumed from %s: epoch %d was completed, continuing with epoch %d%s", path, epoch,
-                    epoch + 1, " (early stopping had fired: only averaging)" if position.early_stopped else "")
+        logger.info(
+            "Resumed from %s: epoch %d was completed, continuing with epoch %d%s",
+            path,
+            epoch,
+            epoch + 1,
+            " (early stopping had fired: only averaging)" if position.early_stopped else "",
+        )
     else:
-        position = Position(epoch=epoch, batch_index=batch_index,
-                            rng_states=_rng_states_of_rank(path, checkpoint, rank, world_size))
+        position = Position(
+            epoch=epoch, batch_index=batch_index, rng_states=_rng_states_of_rank(path, checkpoint, rank, world_size)
+        )
         logger.info("Resumed from %s: epoch %d, continuing after batch %d", path, epoch, batch_index)
     return position

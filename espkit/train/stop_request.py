@@ -36,8 +36,8 @@ class StopRequest:
             raise SystemExit(128 + signum)
         self.signum = signum
         logger.warning(
-            "Received %s: saving a checkpoint at the next step boundary, then exiting "
-            "(send it again to exit at once)", signal.Signals(signum).name,
+            "Received %s: saving a checkpoint at the next step boundary, then exiting (send it again to exit at once)",
+            signal.Signals(signum).name,
         )
 
     def install(self) -> None:

@@ -87,17 +87,13 @@ def forward_attention(model: AbsESPnetModel, batch: Dict[str, torch.Tensor]) -> 
         )
     attentions = model.forward_attention(**batch)
     if not isinstance(attentions, dict):
-        raise TypeError(
-            f"{type(model).__name__}.forward_attention must return a dict, got {type(attentions).__name__}"
-        )
+        raise TypeError(f"{type(model).__name__}.forward_attention must return a dict, got {type(attentions).__name__}")
     return attentions
 
 
 def _split_batch(item: Any, epoch: int) -> Tuple[Sequence[str], Dict[str, torch.Tensor]]:
     if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[1], dict)):
-        raise TypeError(
-            f"the iterator of epoch {epoch} must yield (uids, batch_dict) pairs, got {type(item).__name__}"
-        )
+        raise TypeError(f"the iterator of epoch {epoch} must yield (uids, batch_dict) pairs, got {type(item).__name__}")
     return item[0], item[1]
 
 
@@ -136,9 +132,7 @@ class Trainer:
             distributed_option: rank/world size (None: single process, ``ngpu`` from options).
         """
         if not isinstance(model, AbsESPnetModel):
-            raise TypeError(
-                f"{type(model).__name__} must subclass espkit.train.abs_espnet_model.AbsESPnetModel"
-            )
+            raise TypeError(f"{type(model).__name__} must subclass espkit.train.abs_espnet_model.AbsESPnetModel")
         self.options = options
         self.distributed_option = distributed_option or DistributedOption(ngpu=options.ngpu)
         self.device: torch.device = self.distributed_option.device
@@ -200,8 +194,14 @@ class Trainer:
                 writer.close()
         return self.reporter
 
-    def _run_epochs(self, position: Position, train_iter_factory: Any,
-                    valid_iter_factory: Any, plot_attention_iter_factory: Any, writer: Any) -> None:
+    def _run_epochs(
+        self,
+        position: Position,
+        train_iter_factory: Any,
+        valid_iter_factory: Any,
+        plot_attention_iter_factory: Any,
+        writer: Any,
+    ) -> None:
         options, reporter = self.options, self.reporter
         is_main = self.distributed_option.is_main
         first_epoch = position.epoch
@@ -209,8 +209,12 @@ class Trainer:
             if position.early_stopped:
                 break
             start_batch = position.batch_index if epoch == first_epoch else 0
-            logger.info("%d/%d epoch started%s", epoch, options.max_epoch,
-                        f" (resuming after batch {start_batch})" if start_batch else "")
+            logger.info(
+                "%d/%d epoch started%s",
+                epoch,
+                options.max_epoch,
+                f" (resuming after batch {start_batch})" if start_batch else "",
+            )
             if start_batch == 0:
                 set_all_random_seed(options.seed + epoch)
             rng_states = position.rng_states if start_batch > 0 else None
@@ -228,11 +232,17 @@ class Trainer:
                 self._save_epoch_files(epoch)
                 interval = options.nbest_averaging_interval
                 if interval > 0 and epoch % interval == 0:
-                    average_nbest_models(self.output_dir, reporter, options.best_model_criterion,
-                                         options.keep_nbest_models, suffix=f".till{epoch}epoch")
+                    average_nbest_models(
+                        self.output_dir,
+                        reporter,
+                        options.best_model_criterion,
+                        options.keep_nbest_models,
+                        suffix=f".till{epoch}epoch",
+                    )
             num_done = train_iter_factory.num_batches(epoch)
-            self.save_checkpoint(epoch, num_done if num_done is not None else 0,
-                                 epoch_completed=True, early_stopped=early_stopped)
+            self.save_checkpoint(
+                epoch, num_done if num_done is not None else 0, epoch_completed=True, early_stopped=early_stopped
+            )
             barrier()
             if self._stop_requested():
                 logger.warning("Stopping after epoch %d on request; resume with --resume true", epoch)
@@ -312,7 +322,8 @@ class Trainer:
                     barrier()
                     logger.warning(
                         "Stopped in epoch %d after batch %d; checkpoint saved, resume with --resume true",
-                        epoch, batch_index,
+                        epoch,
+                        batch_index,
                     )
                     raise SystemExit(self.stop.exit_code)
                 if options.save_every_n_iters is not None and batches_since_save >= options.save_every_n_iters:
@@ -355,7 +366,10 @@ class Trainer:
         if skip:
             logger.warning(
                 "epoch %d, iteration %d: non-finite loss or gradient norm (%s); skipping this "
-                "optimizer step, the weights are unchanged", epoch, batch_index, float(grad_norm),
+                "optimizer step, the weights are unchanged",
+                epoch,
+                batch_index,
+                float(grad_norm),
             )
             self.reporter.increment("skipped_steps")
             if self.scaler is not None:
@@ -461,7 +475,11 @@ class Trainer:
                 if epoch == min(reporter.history):
                     logger.warning(
                         "--best_model_criterion %s %s %s: the model reports no %s stat %r; skipping it",
-                        phase, key, mode, phase, key,
+                        phase,
+                        key,
+                        mode,
+                        phase,
+                        key,
                     )
                 continue
             any_criterion = True
@@ -476,9 +494,7 @@ class Trainer:
                 path.unlink()
         logger.debug("Kept epoch files %s", sorted(nbest_epochs))
 
-    def save_checkpoint(
-        self, epoch: int, batch_index: int, epoch_completed: bool, early_stopped: bool = False
-    ) -> None:
+    def save_checkpoint(self, epoch: int, batch_index: int, epoch_completed: bool, early_stopped: bool = False) -> None:
         """Write ``checkpoint.pth`` atomically (:mod:`espkit.train.run_state`).
 
         Every rank must call it (the RNG states are gathered); rank 0 writes the file.
@@ -486,16 +502,33 @@ class Trainer:
         rng_per_rank = all_gather_objects(get_rng_states())
         if not self.distributed_option.is_main:
             return
-        state = run_state(self.model, self.optimizers, self.schedulers, self.scaler, self.reporter, epoch, batch_index,
-                          epoch_completed, early_stopped, rng_per_rank)
+        state = run_state(
+            self.model,
+            self.optimizers,
+            self.schedulers,
+            self.scaler,
+            self.reporter,
+            epoch,
+            batch_index,
+            epoch_completed,
+            early_stopped,
+            rng_per_rank,
+        )
         save_atomic(state, self.output_dir / CHECKPOINT_NAME)
 
     def resume(self, path: Path) -> Position:
         """Load everything from ``path`` into this trainer's objects; returns where training continues."""
         option = self.distributed_option
-        return restore_run_state(path, self.model, self.optimizers, self.schedulers, self.scaler, self.reporter,
-                                 rank=option.rank if option.distributed else 0,
-                                 world_size=option.world_size if option.distributed else 1)
+        return restore_run_state(
+            path,
+            self.model,
+            self.optimizers,
+            self.schedulers,
+            self.scaler,
+            self.reporter,
+            rank=option.rank if option.distributed else 0,
+            world_size=option.world_size if option.distributed else 1,
+        )
 
 
 def _summary_writer(output_dir: Path) -> Any:

@@ -69,23 +69,27 @@ class TrainerOptions:
     max_epoch: int = _option(40, type=int, help="Number of epochs")
     patience: Optional[int] = _option(None, type=int_or_none, help="Early-stopping patience in epochs")
     val_scheduler_criterion: List[str] = _option(
-        factory=lambda: ["valid", "loss"], type=str, nargs=2,
+        factory=lambda: ["valid", "loss"],
+        type=str,
+        nargs=2,
         help="Value for ReduceLROnPlateau-like schedulers: <train|valid> <stat>",
     )
     early_stopping_criterion: List[str] = _option(
-        factory=lambda: ["valid", "loss", "min"], type=str, nargs=3,
+        factory=lambda: ["valid", "loss", "min"],
+        type=str,
+        nargs=3,
         help="<train|valid> <stat> <min|max> watched by --patience",
     )
     best_model_criterion: List[List[str]] = _option(
-        factory=lambda: [["valid", "loss", "min"], ["train", "loss", "min"]], type=str2criterion, action="append",
+        factory=lambda: [["valid", "loss", "min"], ["train", "loss", "min"]],
+        type=str2criterion,
+        action="append",
         help="Criteria for keeping the best models, e.g. 'valid loss min' (repeatable)",
     )
     keep_nbest_models: List[int] = _option(
         factory=lambda: [10], type=int, nargs="+", help="How many best models to keep/average"
     )
-    nbest_averaging_interval: int = _option(
-        0, type=int, help="Average the n-best every N epochs (0: at the end only)"
-    )
+    nbest_averaging_interval: int = _option(0, type=int, help="Average the n-best every N epochs (0: at the end only)")
     grad_clip: float = _option(-1.0, type=float, help="Gradient norm threshold (<= 0: no clipping)")
     grad_clip_type: float = _option(2.0, type=float, help="Norm type for clipping (inf allowed)")
     accum_grad: int = _option(1, type=int, help="Gradient accumulation steps")
@@ -107,11 +111,13 @@ class TrainerOptions:
         """The options in parsed ``args``; an option absent from ``args``, or left none where the
         default is not none (a repeatable option nobody gave), keeps its default."""
         values = vars(args)
-        return cls(**{
-            option.name: values[option.name]
-            for option in dataclasses.fields(cls)
-            if option.name in values and (values[option.name] is not None or option.default is None)
-        })
+        return cls(
+            **{
+                option.name: values[option.name]
+                for option in dataclasses.fields(cls)
+                if option.name in values and (values[option.name] is not None or option.default is None)
+            }
+        )
 
     def __post_init__(self) -> None:
         if self.output_dir is None:
@@ -131,7 +137,9 @@ class TrainerOptions:
             if choices is not None and value not in choices:
                 raise ConfigError(f"--{option.name} must be one of {', '.join(choices)}, got {value!r}")
         if len(self.val_scheduler_criterion) != 2:
-            raise ConfigError(f"--val_scheduler_criterion needs <train|valid> <stat>, got {self.val_scheduler_criterion}")
+            raise ConfigError(
+                f"--val_scheduler_criterion needs <train|valid> <stat>, got {self.val_scheduler_criterion}"
+            )
         for criterion in [self.early_stopping_criterion, *self.best_model_criterion]:
             if not is_criterion(list(criterion)):
                 raise ConfigError(f"a criterion must be {CRITERION_FORM}, got {list(criterion)}")

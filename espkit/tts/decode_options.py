@@ -16,8 +16,15 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 #: Decoding options of Tacotron2 inference (``decode_conf`` keys).
-DECODE_OPTIONS = ("threshold", "minlenratio", "maxlenratio", "use_teacher_forcing", "use_att_constraint",
-                  "backward_window", "forward_window")
+DECODE_OPTIONS = (
+    "threshold",
+    "minlenratio",
+    "maxlenratio",
+    "use_teacher_forcing",
+    "use_att_constraint",
+    "backward_window",
+    "forward_window",
+)
 
 
 def _real_number(option: str, value: Any) -> float:
@@ -62,14 +69,19 @@ def check_decode_conf(conf: Mapping[str, Any]) -> Dict[str, Any]:
     if threshold is not None and threshold <= 0.0:
         raise ValueError(f"decoding option threshold must be > 0 (a stop probability), got {threshold}")
     if threshold is not None and threshold >= 1.0:
-        logger.info("decoding option threshold %s >= 1: the stop token never fires, every output runs to "
-                    "maxlenratio x input tokens", threshold)
+        logger.info(
+            "decoding option threshold %s >= 1: the stop token never fires, every output runs to "
+            "maxlenratio x input tokens",
+            threshold,
+        )
     minlenratio, maxlenratio = checked.get("minlenratio"), checked.get("maxlenratio")
     if minlenratio is not None and minlenratio < 0:
         raise ValueError(f"decoding option minlenratio must be >= 0 (0: no minimum length), got {minlenratio}")
     if maxlenratio is not None and maxlenratio <= 0:
         raise ValueError(f"decoding option maxlenratio must be > 0 (output frames per input token), got {maxlenratio}")
     if minlenratio is not None and maxlenratio is not None and minlenratio > maxlenratio:
-        raise ValueError(f"decoding options: minlenratio {minlenratio} is above maxlenratio {maxlenratio}; "
-                         "lower minlenratio or raise maxlenratio")
+        raise ValueError(
+            f"decoding options: minlenratio {minlenratio} is above maxlenratio {maxlenratio}; "
+            "lower minlenratio or raise maxlenratio"
+        )
     return checked

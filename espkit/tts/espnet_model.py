@@ -66,7 +66,11 @@ class ESPnetTTSModel(AbsESPnetModel):
         super().__init__()
         if emo_source not in EMO_SOURCES:
             raise ValueError(f"emo_source must be one of {EMO_SOURCES}, got {emo_source!r}")
-        if emo_extract is not None and emo_extract.needs_pitch_energy() and (pitch_extract is None or energy_extract is None):
+        if (
+            emo_extract is not None
+            and emo_extract.needs_pitch_energy()
+            and (pitch_extract is None or energy_extract is None)
+        ):
             raise ValueError(
                 f"{type(emo_extract).__name__} needs frame pitch and energy: set --pitch_extract and --energy_extract "
                 "(e.g. pitch_extract_conf: {use_continuous_f0: false, use_log_f0: false})"
@@ -107,13 +111,23 @@ class ESPnetTTSModel(AbsESPnetModel):
         out: Dict[str, torch.Tensor] = {}
         if self.pitch_extract is not None:
             if pitch is None:
-                pitch, _ = self.pitch_extract(speech, speech_lengths, feats_lengths=feats_lengths,
-                                              durations=durations, durations_lengths=durations_lengths)
+                pitch, _ = self.pitch_extract(
+                    speech,
+                    speech_lengths,
+                    feats_lengths=feats_lengths,
+                    durations=durations,
+                    durations_lengths=durations_lengths,
+                )
             out["pitch"] = pitch
         if self.energy_extract is not None:
             if energy is None:
-                energy, _ = self.energy_extract(speech, speech_lengths, feats_lengths=feats_lengths,
-                                                durations=durations, durations_lengths=durations_lengths)
+                energy, _ = self.energy_extract(
+                    speech,
+                    speech_lengths,
+                    feats_lengths=feats_lengths,
+                    durations=durations,
+                    durations_lengths=durations_lengths,
+                )
             out["energy"] = energy
         return out
 
@@ -172,8 +186,9 @@ class ESPnetTTSModel(AbsESPnetModel):
             speech, speech_lengths, emo_labs, emo_feats, pitch, energy
         )
         tts_kwargs = self._conditioning(emo_labs, emo_embed)
-        loss, tts_stats, weight = self.tts(text=text, text_lengths=text_lengths, feats=feats_norm,
-                                           feats_lengths=feats_lengths, **tts_kwargs)
+        loss, tts_stats, weight = self.tts(
+            text=text, text_lengths=text_lengths, feats=feats_norm, feats_lengths=feats_lengths, **tts_kwargs
+        )
         stats.update(tts_stats)
         if extra_loss is not None:
             loss = loss + extra_loss
@@ -210,14 +225,21 @@ class ESPnetTTSModel(AbsESPnetModel):
         feats_norm, feats_lengths, _, _, emo_embed = self._inputs(
             speech, speech_lengths, emo_labs, emo_feats, pitch, energy
         )
-        return self.tts.forward_attention(text=text, text_lengths=text_lengths, feats=feats_norm,
-                                          feats_lengths=feats_lengths, **self._conditioning(emo_labs, emo_embed))
+        return self.tts.forward_attention(
+            text=text,
+            text_lengths=text_lengths,
+            feats=feats_norm,
+            feats_lengths=feats_lengths,
+            **self._conditioning(emo_labs, emo_embed),
+        )
 
     def _conditioning(self, emo_labs, emo_embed) -> Dict[str, torch.Tensor]:
         if self.emo_source == "label":
             if self.tts.num_emotions() > 0 and emo_labs is None:
-                raise ValueError("the TTS model is conditioned on emotion labels but the batch has no emo_labs "
-                                 "(add dump/<set>/utt2emo,emo_labs,text to the data)")
+                raise ValueError(
+                    "the TTS model is conditioned on emotion labels but the batch has no emo_labs "
+                    "(add dump/<set>/utt2emo,emo_labs,text to the data)"
+                )
             return {"emo_labs": emo_labs} if emo_labs is not None else {}
         if self.emo_source == "reference":
             if emo_embed is None:

@@ -41,8 +41,7 @@ def choose_impl(option: str, value: str, blockers: Sequence[str], owner: str) ->
         raise ConfigError(f"{option} must be one of {', '.join(IMPL_CHOICES)}, got {value!r}")
     if value == "fused" and blockers:
         raise ConfigError(
-            f"{option}: fused is not available for this {owner}: {'; '.join(blockers)} "
-            f"(use {option}: auto or stepwise)"
+            f"{option}: fused is not available for this {owner}: {'; '.join(blockers)} (use {option}: auto or stepwise)"
         )
     fused = value != "stepwise" and not blockers
     if fused:

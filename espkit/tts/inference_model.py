@@ -89,8 +89,13 @@ def build_model_for_inference(
                     f"from; restore the file or set {option}_conf: {{stats_file: ...}} in {train_config} to "
                     "where it is now"
                 )
-            logger.info("%s: %s statistics file %s not found; its statistics come from %s",
-                        train_config, option, stats_file, model_file)
+            logger.info(
+                "%s: %s statistics file %s not found; its statistics come from %s",
+                train_config,
+                option,
+                stats_file,
+                model_file,
+            )
             placeholder = _placeholder_stats(Path(tmp), option, state[buffers[0]].shape)
             getattr(args, f"{option}_conf")["stats_file"] = str(placeholder)
         try:

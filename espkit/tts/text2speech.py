@@ -21,6 +21,7 @@ from typing import Any, Dict, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from espkit.fileio.sound_scp import read_wav
 from espkit.tasks.tts import TTSTask
 from espkit.torch_utils.seeding import LocalRandomState
 from espkit.tts.decode_options import check_decode_conf
@@ -29,9 +30,8 @@ from espkit.tts.vocoder.abs_vocoder import AbsVocoder
 from espkit.tts.vocoder.griffin_lim import GriffinLim
 from espkit.utils.config_argparse import load_yaml_config
 from espkit.utils.errors import ConfigError
-from espkit.utils.typecheck import typechecked
 from espkit.utils.model_pack import unpack_model
-from espkit.fileio.sound_scp import read_wav
+from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
 
@@ -74,11 +74,14 @@ def check_device(device: str) -> torch.device:
         raise ValueError(f"device={device!r}: Text2Speech runs on 'cpu' or 'cuda[:N]', not {parsed.type}")
     if parsed.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"device={device!r}: CUDA is not available on this machine; use device='cpu' "
-                             "(tts_inference: --ngpu 0)")
+            raise ValueError(
+                f"device={device!r}: CUDA is not available on this machine; use device='cpu' (tts_inference: --ngpu 0)"
+            )
         if parsed.index is not None and parsed.index >= torch.cuda.device_count():
-            raise ValueError(f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s) "
-                             f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})")
+            raise ValueError(
+                f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s) "
+                f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})"
+            )
     return parsed
 
 
@@ -138,13 +141,18 @@ class Text2Speech:
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
         check_device(device)  # before loading: a missing GPU is not a corrupt model file
-        self.decode_conf: Dict[str, Any] = check_decode_conf(dict(
-            threshold=threshold, minlenratio=minlenratio, maxlenratio=maxlenratio,
-            use_teacher_forcing=use_teacher_forcing, use_att_constraint=use_att_constraint,
-            backward_window=backward_window, forward_window=forward_window,
-        ))
+        self.decode_conf: Dict[str, Any] = check_decode_conf(
+            dict(
+                threshold=threshold,
+                minlenratio=minlenratio,
+                maxlenratio=maxlenratio,
+                use_teacher_forcing=use_teacher_forcing,
+                use_att_constraint=use_att_constraint,
+                backward_window=backward_window,
+                forward_window=forward_window,
+            )
+        )
         if model_file is not None and Path(model_file).suffix == ".zip":
-
             if train_config is not None:
                 logger.info("%s is a packed model: its own config.yaml is used, not %s", model_file, train_config)
             unpacked = unpack_model(model_file)
@@ -178,12 +186,18 @@ class Text2Speech:
         self.vocoder = None if vocoder is None else vocoder.to(device).eval()
         self.load_time_s = time.perf_counter() - start
         self.last_timing: Dict[str, float] = {}
-        logger.info("loaded %s in %.2f s (emo_source=%s, emotions=%s)", model_file, self.load_time_s,
-                    self.model.emo_source, None if self.emotions is None else self.emotions.emo_list)
+        logger.info(
+            "loaded %s in %.2f s (emo_source=%s, emotions=%s)",
+            model_file,
+            self.load_time_s,
+            self.model.emo_source,
+            None if self.emotions is None else self.emotions.emo_list,
+        )
 
     @classmethod
-    def from_pretrained(cls, model_path: str | Path, unpack_dir: Optional[str | Path] = None,
-                        **kwargs: Any) -> "Text2Speech":
+    def from_pretrained(
+        cls, model_path: str | Path, unpack_dir: Optional[str | Path] = None, **kwargs: Any
+    ) -> "Text2Speech":
         """Load a packed model zip (from ``espkit.bin.pack_model``) from a local path.
 
         Args:
@@ -224,26 +238,30 @@ class Text2Speech:
         if isinstance(text, str):
             text = self.preprocess_fn.text_to_ids(text)
         elif not isinstance(text, (np.ndarray, torch.Tensor, list, tuple)):
-            raise TypeError(f"text must be a string or token ids (T_text,) as an array, tensor or list of "
-                            f"integers, got {type(text).__name__}")
+            raise TypeError(
+                f"text must be a string or token ids (T_text,) as an array, tensor or list of "
+                f"integers, got {type(text).__name__}"
+            )
         array = text.detach().cpu().numpy() if isinstance(text, torch.Tensor) else np.asarray(text)
         if array.ndim != 1 or (array.size > 0 and array.dtype.kind not in "iu"):
-            raise ValueError(f"text must be a string or token ids (T_text,) of integers, "
-                             f"got {array.shape} {array.dtype}")
+            raise ValueError(
+                f"text must be a string or token ids (T_text,) of integers, got {array.shape} {array.dtype}"
+            )
         if array.size == 0:
             raise ValueError("text is empty (no tokens)")
         low, high = int(array.min()), int(array.max())
         if low < 0 or high >= self.vocab_size:
             bad = low if low < 0 else high
-            raise ValueError(f"token id {bad} is out of range: valid ids are 0 to {self.vocab_size - 1} "
-                             f"(the model's token list has {self.vocab_size} tokens)")
+            raise ValueError(
+                f"token id {bad} is out of range: valid ids are 0 to {self.vocab_size - 1} "
+                f"(the model's token list has {self.vocab_size} tokens)"
+            )
         return torch.as_tensor(array.astype(np.int64)).to(self.device)
 
     def _reference(self, speech: Any) -> Optional[torch.Tensor]:
         if speech is None:
             return None
         if isinstance(speech, (str, Path)):
-
             _, array = read_wav(speech, expected_fs=self.fs, dtype="float32")
             if array.ndim != 1:
                 raise ValueError(f"{speech}: reference must be mono, got {array.shape[1]} channels")
@@ -282,19 +300,23 @@ class Text2Speech:
         value >= 0 per emotion with a positive sum (as the mapping and string forms require)."""
         names = self.emotions.emo_list
         if weights.shape != (len(names),):
-            raise ValueError(f"emo_labs weights must have one value per emotion, {len(names)} ({', '.join(names)}), "
-                             f"got {weights.shape[0]}: {weights.tolist()}")
+            raise ValueError(
+                f"emo_labs weights must have one value per emotion, {len(names)} ({', '.join(names)}), "
+                f"got {weights.shape[0]}: {weights.tolist()}"
+            )
         if not np.isfinite(weights).all():
             raise ValueError(f"emo_labs weights must be finite, got {weights.tolist()} (emotions: {', '.join(names)})")
         if (weights < 0).any():
             raise ValueError(f"emo_labs weights must be >= 0, got {weights.tolist()} (emotions: {', '.join(names)})")
         if weights.sum() <= 0:
-            raise ValueError(f"emo_labs weights must have a positive sum, got {weights.tolist()} "
-                             f"(emotions: {', '.join(names)})")
+            raise ValueError(
+                f"emo_labs weights must have a positive sum, got {weights.tolist()} (emotions: {', '.join(names)})"
+            )
         return {name: float(w) for name, w in zip(names, weights) if w > 0}
 
-    def _emotion(self, emo_labs: Any, reference: Optional[torch.Tensor],
-                 use_teacher_forcing: bool) -> tuple[Optional[torch.Tensor], Dict[str, Any]]:
+    def _emotion(
+        self, emo_labs: Any, reference: Optional[torch.Tensor], use_teacher_forcing: bool
+    ) -> tuple[Optional[torch.Tensor], Dict[str, Any]]:
         """The model's emotion input (see :meth:`resolve_emotion`; None when it takes none) and the
         output's ``emotion`` dict, from ``emo_labs`` or else the classifier's posterior of ``reference``."""
         model = self.model
@@ -303,14 +325,15 @@ class Text2Speech:
                 "a reference speech was given, but this model cannot take an emotion from it: it was trained "
                 f"with emo_source={model.emo_source} and without an emotion extractor and classifier "
                 "(--emo_extract, --emo_classifier); pass emo_labs instead, or use the speech for teacher forcing "
-                "(use_teacher_forcing=True)")
+                "(use_teacher_forcing=True)"
+            )
         emotion: Dict[str, Any] = {"label": None, "weights": None}
         if emo_labs is None and (model.emo_source != "label" or model.tts.num_emotions() == 0):
             return None, emotion
         if emo_labs is None:
             if reference is None or not model.emotion_from_reference:
                 names = ", ".join(self.emotions.emo_list) if self.emotions is not None else "none"
-                how = ("emo_labs (one of: " + names + ", an id, or a {name: weight} mix)")
+                how = "emo_labs (one of: " + names + ", an id, or a {name: weight} mix)"
                 if model.emotion_from_reference:
                     how += " or a reference speech (speech=...) whose emotion the model's classifier recognises"
                 else:
@@ -328,8 +351,15 @@ class Text2Speech:
         return tensor.to(self.device) if dtype is None else tensor.to(self.device, dtype)
 
     # --- synthesis --------------------------------------------------------------------------------
-    def prepare(self, text: TextInput, speech: Any = None, durations: Any = None, emo_labs: Any = None,
-                emo_feats: Any = None, use_teacher_forcing: bool = False) -> tuple[Dict[str, Any], Dict[str, Any]]:
+    def prepare(
+        self,
+        text: TextInput,
+        speech: Any = None,
+        durations: Any = None,
+        emo_labs: Any = None,
+        emo_feats: Any = None,
+        use_teacher_forcing: bool = False,
+    ) -> tuple[Dict[str, Any], Dict[str, Any]]:
         """Check and convert the inputs of one call (see :meth:`__call__`).
 
         Returns:
@@ -341,9 +371,14 @@ class Text2Speech:
         if use_teacher_forcing and reference is None:
             raise ValueError("use_teacher_forcing needs the reference speech (speech=...)")
         model_emo, emotion = self._emotion(emo_labs, reference, use_teacher_forcing)
-        inputs = dict(text=ids, speech=reference, emo_labs=model_emo,
-                      emo_feats=self._tensor(emo_feats, getattr(torch, self.dtype)),
-                      durations=self._tensor(durations), use_teacher_forcing=use_teacher_forcing)
+        inputs = dict(
+            text=ids,
+            speech=reference,
+            emo_labs=model_emo,
+            emo_feats=self._tensor(emo_feats, getattr(torch, self.dtype)),
+            durations=self._tensor(durations),
+            use_teacher_forcing=use_teacher_forcing,
+        )
         return inputs, emotion
 
     def infer(self, inputs: Dict[str, Any], emotion: Dict[str, Any], decode_conf: Dict[str, Any]) -> Dict[str, Any]:
@@ -366,8 +401,9 @@ class Text2Speech:
     def vocode(self, feat_gen_denorm: torch.Tensor) -> torch.Tensor:
         """Waveform ``(T_wav,)`` of denormalised features ``(T_feats, odim)``; empty below 2 frames."""
         if feat_gen_denorm.size(0) < 2:
-            logger.warning("only %d frame generated (stop token at once; raise minlenratio?): empty wav",
-                           feat_gen_denorm.size(0))
+            logger.warning(
+                "only %d frame generated (stop token at once; raise minlenratio?): empty wav", feat_gen_denorm.size(0)
+            )
             return torch.zeros(0, device=feat_gen_denorm.device)
         return self.vocoder(feat_gen_denorm.float())
 

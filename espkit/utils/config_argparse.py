@@ -92,9 +92,7 @@ class ArgumentParser(argparse.ArgumentParser):
     def __init__(self, *args, retired_options: Optional[Mapping[str, str]] = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.retired_options = dict(retired_options or {})
-        self.add_argument(
-            "--config", default=None, help="YAML file giving defaults for any option below"
-        )
+        self.add_argument("--config", default=None, help="YAML file giving defaults for any option below")
 
     def options_by_dest(self) -> Dict[str, argparse.Action]:
         return {a.dest: a for a in self._actions if a.dest not in ("help", argparse.SUPPRESS)}
@@ -107,8 +105,9 @@ class ArgumentParser(argparse.ArgumentParser):
             if key == "config":
                 continue
             if key in self.retired_options and key not in actions:
-                logger.info("%s: ignoring '%s', an option that no longer exists (%s)",
-                            source, key, self.retired_options[key])
+                logger.info(
+                    "%s: ignoring '%s', an option that no longer exists (%s)", source, key, self.retired_options[key]
+                )
                 continue
             if key not in actions:
                 close = difflib.get_close_matches(str(key), list(actions), n=3)

@@ -26,13 +26,13 @@ from typing import Any, Callable, Dict, Optional, Sequence
 
 import yaml
 
-from espkit.fileio.atomic_file import atomic_write
-from espkit.utils.errors import ConfigError
-from espkit.utils.config_argparse import load_yaml_config
-from espkit.tts.inference_model import build_model_for_inference
-from espkit.train.checkpoint import CheckpointError
-from espkit.tasks.tts import TTSTask
 from espkit import __version__
+from espkit.fileio.atomic_file import atomic_write
+from espkit.tasks.tts import TTSTask
+from espkit.train.checkpoint import CheckpointError
+from espkit.tts.inference_model import build_model_for_inference
+from espkit.utils.config_argparse import load_yaml_config
+from espkit.utils.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,6 @@ def pack_model(
     packed_config = _map_strings(config, rewrite)
     import torch
 
-
     meta = {
         "espkit_version": __version__,
         "torch_version": str(torch.__version__),
@@ -176,10 +175,13 @@ def pack_model(
         "packed_files": sorted(members),
     }
     try:
-        with atomic_write(outpath, "wb") as handle, \
-                zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(CONFIG_MEMBER, yaml.safe_dump(packed_config, indent=4, sort_keys=False,
-                                                           allow_unicode=True))
+        with (
+            atomic_write(outpath, "wb") as handle,
+            zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        ):
+            archive.writestr(
+                CONFIG_MEMBER, yaml.safe_dump(packed_config, indent=4, sort_keys=False, allow_unicode=True)
+            )
             archive.writestr(META_MEMBER, yaml.safe_dump(meta, sort_keys=False))
             for member, path in members.items():
                 archive.write(path, member)

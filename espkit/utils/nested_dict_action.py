@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-from typing import Any, Dict
-
 import re
+from typing import Any, Dict
 
 import yaml
 
@@ -80,9 +79,7 @@ def parse_nested_dict(text: str, option: str = "") -> Dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(
-            f"{where}expected a mapping ('{{key: value}}') or key=value, got {text!r}"
-        )
+        raise argparse.ArgumentTypeError(f"{where}expected a mapping ('{{key: value}}') or key=value, got {text!r}")
     return value
 
 

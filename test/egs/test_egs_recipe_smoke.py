@@ -31,8 +31,9 @@ def copy_recipe(dst: Path) -> Path:
 def run(recipe: Path) -> tuple[subprocess.CompletedProcess, float]:
     env = {**os.environ, "ESPKIT_ROOT": str(REPO)}
     start = time.time()
-    out = subprocess.run(["./run.sh", "--smoke", "true"], cwd=recipe, env=env, capture_output=True, text=True,
-                         timeout=600)
+    out = subprocess.run(
+        ["./run.sh", "--smoke", "true"], cwd=recipe, env=env, capture_output=True, text=True, timeout=600
+    )
     return out, time.time() - start
 
 
@@ -61,8 +62,12 @@ def test_every_stage_runs_and_writes_its_outputs(smoke_run):
             assert (data / dset / name).exists(), (dset, name)
         assert len((data / dset / "wav.scp").read_text().splitlines()) == num
     assert (data / "eval" / "utt2emo").read_text().splitlines()[0] == "angry_0571 angry"
-    assert (recipe / "dump" / "smoke" / "raw" / "train" / "emo_list").read_text().split() == \
-        ["angry", "happy", "neutral", "sad"]
+    assert (recipe / "dump" / "smoke" / "raw" / "train" / "emo_list").read_text().split() == [
+        "angry",
+        "happy",
+        "neutral",
+        "sad",
+    ]
     exp = recipe / "exp" / "smoke"
     assert (exp / "tts_stats_raw_phn_espeak_ng_english" / "train" / "feats_stats.npz").exists()
     model_dir = exp / "tts_train_smoke"
@@ -73,12 +78,25 @@ def test_every_stage_runs_and_writes_its_outputs(smoke_run):
         assert (decode / f"eval_as_{emotion}" / "wav" / "wav.scp").read_text().startswith("neutral_0571 ")
         # driven by a reference of this emotion from the other sentence
         assert len((decode / f"eval_ref_{emotion}" / "wav" / "wav.scp").read_text().splitlines()) == 2
-        pairs = dict(line.split() for line in (decode / f"eval_ref_{emotion}" / "reference_pairs").read_text().splitlines())
+        pairs = dict(
+            line.split() for line in (decode / f"eval_ref_{emotion}" / "reference_pairs").read_text().splitlines()
+        )
         assert pairs == {"neutral_0571": f"{emotion}_0572", "neutral_0572": f"{emotion}_0571"}
     results = json.loads((model_dir / "eval" / "results.json").read_text())
     system, copy, reference = results["system"], results["copy_synthesis"], results["reference"]
-    for key in ("mcd_db", "f0_rmse_cents", "f0_rmse_coverage", "vuv_error", "gpe", "ffe", "voiced_ratio",
-                "periodicity", "duration_ratio", "emotion_accuracy", "emotion_confusion"):
+    for key in (
+        "mcd_db",
+        "f0_rmse_cents",
+        "f0_rmse_coverage",
+        "vuv_error",
+        "gpe",
+        "ffe",
+        "voiced_ratio",
+        "periodicity",
+        "duration_ratio",
+        "emotion_accuracy",
+        "emotion_confusion",
+    ):
         assert key in system and key in copy, key
     assert results["num_utts"] == 8 and system["mcd_db"] > 0 and copy["mcd_db"] > 0
     assert copy["num_utts"] == 8 and 0.9 < copy["duration_ratio"] < 1.1  # copy-synthesis keeps the length
@@ -111,19 +129,23 @@ def test_rerun_does_no_work_twice(smoke_run):
 
 def _run_recipe(recipe: Path, *options: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "ESPKIT_ROOT": str(REPO)}
-    return subprocess.run(["./run.sh", "--smoke", "true", *options], cwd=recipe, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        ["./run.sh", "--smoke", "true", *options], cwd=recipe, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
-@pytest.mark.parametrize("options, message", [
-    (("--stage", "abc"), "--stage abc: must be an integer >= 1"),
-    (("--stage", "9"), "--stage 9: the stages are 1-8"),
-    (("--stage", "3", "--stop_stage", "2"), "--stop_stage 2 is below --stage 3"),
-    (("--inference_nj", "0"), "--inference_nj 0: must be an integer >= 1"),
-    (("--token_type", "bpe"), "--token_type bpe: must be char or phn"),
-    (("--stage", "2", "extra", "--nj", "0"), "unexpected argument 'extra'"),
-    (("--smoke", "True"), "--smoke True: must be true or false"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (("--stage", "abc"), "--stage abc: must be an integer >= 1"),
+        (("--stage", "9"), "--stage 9: the stages are 1-8"),
+        (("--stage", "3", "--stop_stage", "2"), "--stop_stage 2 is below --stage 3"),
+        (("--inference_nj", "0"), "--inference_nj 0: must be an integer >= 1"),
+        (("--token_type", "bpe"), "--token_type bpe: must be char or phn"),
+        (("--stage", "2", "extra", "--nj", "0"), "unexpected argument 'extra'"),
+        (("--smoke", "True"), "--smoke True: must be true or false"),
+    ],
+)
 def test_bad_options_stop_before_any_work(tmp_path, options, message):
     recipe = copy_recipe(tmp_path)
     out = _run_recipe(recipe, *options)
@@ -132,8 +154,9 @@ def test_bad_options_stop_before_any_work(tmp_path, options, message):
 
 
 def test_help_lists_the_options_and_exits_0():
-    out = subprocess.run(["./tts.sh", "--help"], cwd=REPO / "egs" / "espeak_emo" / "tts1", capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        ["./tts.sh", "--help"], cwd=REPO / "egs" / "espeak_emo" / "tts1", capture_output=True, text=True
+    )
     assert out.returncode == 0 and "--inference_nj" in out.stdout
 
 

@@ -40,18 +40,32 @@ def test_parse_options_errors_and_help(tmp_path):
 
 
 def run_jobs(*args, cwd=None):
-    return subprocess.run([sys.executable, str(UTILS / "run_jobs.py"), *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, str(UTILS / "run_jobs.py"), *map(str, args)], capture_output=True, text=True, cwd=cwd
+    )
 
 
 def test_run_jobs_splits_runs_in_parallel_and_merges(tmp_path):
     keys = [f"utt{i}" for i in range(7)]
     (tmp_path / "wav.scp").write_text("".join(f"{k} /x/{k}.wav\n" for k in keys))
     (tmp_path / "text").write_text("".join(f"{k} text of {k}\n" for k in reversed(keys)))
-    out = run_jobs("--nj", 3, "--keys", tmp_path / "wav.scp",
-                   "--split", f"{tmp_path}/text:{tmp_path}/split/text.JOB",
-                   "--log", f"{tmp_path}/log/job.JOB.log", "--merge", f"{tmp_path}/out.JOB:{tmp_path}/merged",
-                   "--", "awk '{print $1, toupper($2)}'", f"{tmp_path}/split/text.JOB", ">", f"{tmp_path}/out.JOB")
+    out = run_jobs(
+        "--nj",
+        3,
+        "--keys",
+        tmp_path / "wav.scp",
+        "--split",
+        f"{tmp_path}/text:{tmp_path}/split/text.JOB",
+        "--log",
+        f"{tmp_path}/log/job.JOB.log",
+        "--merge",
+        f"{tmp_path}/out.JOB:{tmp_path}/merged",
+        "--",
+        "awk '{print $1, toupper($2)}'",
+        f"{tmp_path}/split/text.JOB",
+        ">",
+        f"{tmp_path}/out.JOB",
+    )
     assert out.returncode == 0, out.stderr
     parts = [(tmp_path / "split" / f"text.{j}").read_text().split("\n")[:-1] for j in (1, 2, 3)]
     assert [[line.split()[0] for line in part] for part in parts] == [keys[0:3], keys[3:5], keys[5:7]]
@@ -61,10 +75,16 @@ def test_run_jobs_splits_runs_in_parallel_and_merges(tmp_path):
 
 
 def test_run_jobs_reports_the_failed_job_and_its_log(tmp_path):
-    out = run_jobs("--nj", 3, "--log", f"{tmp_path}/job.JOB.log",
-                   "--merge", f"{tmp_path}/out.JOB:{tmp_path}/merged",
-                   "--", 'if [ JOB = 2 ]; then echo "bad input in part JOB" >&2; exit 3; fi; echo ok JOB > '
-                   f"{tmp_path}/out.JOB")
+    out = run_jobs(
+        "--nj",
+        3,
+        "--log",
+        f"{tmp_path}/job.JOB.log",
+        "--merge",
+        f"{tmp_path}/out.JOB:{tmp_path}/merged",
+        "--",
+        f'if [ JOB = 2 ]; then echo "bad input in part JOB" >&2; exit 3; fi; echo ok JOB > {tmp_path}/out.JOB',
+    )
     assert out.returncode == 1
     assert f"job 2/3 failed; log: {tmp_path}/job.2.log" in out.stderr and "bad input in part 2" in out.stderr
     assert "1 of 3 jobs failed" in out.stderr
@@ -108,8 +128,20 @@ def test_reference_pairs_come_from_another_sentence(tmp_path):
     rows.append(("happy_3", "happy", "sentence 2"))  # a second recording of sentence 2: skipped for neutral_2
     data = write_data_dir(tmp_path / "data", rows)
     out = tmp_path / "pairs" / "ref_happy.scp"
-    done = subprocess.run([sys.executable, str(UTILS / "make_reference_pairs.py"), "--data_dir", str(data),
-                           "--emotion", "happy", "--output", str(out)], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(UTILS / "make_reference_pairs.py"),
+            "--data_dir",
+            str(data),
+            "--emotion",
+            "happy",
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     pairs = dict(line.split() for line in Path(f"{out}.pairs").read_text().splitlines())
     assert pairs == {"neutral_0": "happy_1", "neutral_1": "happy_2", "neutral_2": "happy_0"}
@@ -120,9 +152,23 @@ def test_reference_pairs_come_from_another_sentence(tmp_path):
 
 def test_reference_pairs_errors(tmp_path):
     one_sentence = write_data_dir(tmp_path / "one", [("neutral_0", "neutral", "a"), ("sad_0", "sad", "a")])
-    for emotion, message in (("sad", "every 'sad' utterance has the text of neutral_0"),
-                             ("angry", "no utterance with emotion 'angry'")):
-        done = subprocess.run([sys.executable, str(UTILS / "make_reference_pairs.py"), "--data_dir", str(one_sentence),
-                               "--emotion", emotion, "--output", str(tmp_path / "o.scp")], capture_output=True, text=True)
+    for emotion, message in (
+        ("sad", "every 'sad' utterance has the text of neutral_0"),
+        ("angry", "no utterance with emotion 'angry'"),
+    ):
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(UTILS / "make_reference_pairs.py"),
+                "--data_dir",
+                str(one_sentence),
+                "--emotion",
+                emotion,
+                "--output",
+                str(tmp_path / "o.scp"),
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr
         assert not (tmp_path / "o.scp").exists()

@@ -32,21 +32,49 @@ def make_tiny_corpus(root: Path, fs: int = 8000, num_utts: int = 8, seed: int = 
     (root / "text").write_text("".join(f"{u} {t}\n" for u, t in texts.items()))
     (root / "utt2emo").write_text("".join(f"{u} {e}\n" for u, e in emos.items()))
     (root / "tokens.txt").write_text("\n".join(TOKENS) + "\n")
-    return {"wav.scp": root / "wav.scp", "text": root / "text", "utt2emo": root / "utt2emo",
-            "tokens": root / "tokens.txt"}
+    return {
+        "wav.scp": root / "wav.scp",
+        "text": root / "text",
+        "utt2emo": root / "utt2emo",
+        "tokens": root / "tokens.txt",
+    }
 
 
 def tiny_train_args(data: dict, output_dir: Path, extra: list | None = None) -> list:
     """Command-line arguments for a very small controllable Tacotron2 run on :func:`make_tiny_corpus`."""
     d = [f"{data['wav.scp']},speech,sound", f"{data['text']},text,text", f"{data['utt2emo']},emo_labs,text"]
-    args = ["--output_dir", str(output_dir), "--token_list", str(data["tokens"]), "--token_type", "char",
-            "--cleaner", "none", "--emo_list", ",".join(EMOTIONS), "--tts", "tacotron2_controllable",
-            "--feats_extract_conf", "{fs: 8000, n_fft: 256, hop_length: 64, n_mels: 8, fmin: 0, fmax: 4000}",
-            "--tts_conf", "{embed_dim: 8, eunits: 8, econv_layers: 1, econv_chans: 8, adim: 8, aconv_chans: 4,"
-            " aconv_filts: 3, dlayers: 1, dunits: 16, prenet_units: 8, postnet_layers: 1, postnet_chans: 8,"
-            " reduction_factor: 2, emo_embed_dim: 4}",
-            "--batch_type", "numel", "--batch_bins", "20000", "--num_workers", "0", "--seed", "0",
-            "--max_epoch", "2", "--num_att_plot", "0"]
+    args = [
+        "--output_dir",
+        str(output_dir),
+        "--token_list",
+        str(data["tokens"]),
+        "--token_type",
+        "char",
+        "--cleaner",
+        "none",
+        "--emo_list",
+        ",".join(EMOTIONS),
+        "--tts",
+        "tacotron2_controllable",
+        "--feats_extract_conf",
+        "{fs: 8000, n_fft: 256, hop_length: 64, n_mels: 8, fmin: 0, fmax: 4000}",
+        "--tts_conf",
+        "{embed_dim: 8, eunits: 8, econv_layers: 1, econv_chans: 8, adim: 8, aconv_chans: 4,"
+        " aconv_filts: 3, dlayers: 1, dunits: 16, prenet_units: 8, postnet_layers: 1, postnet_chans: 8,"
+        " reduction_factor: 2, emo_embed_dim: 4}",
+        "--batch_type",
+        "numel",
+        "--batch_bins",
+        "20000",
+        "--num_workers",
+        "0",
+        "--seed",
+        "0",
+        "--max_epoch",
+        "2",
+        "--num_att_plot",
+        "0",
+    ]
     for entry in d:
         args += ["--train_data_path_and_name_and_type", entry, "--valid_data_path_and_name_and_type", entry]
     return args + (extra or [])

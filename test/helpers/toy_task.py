@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import torch
 from typeguard import typechecked
 
@@ -33,7 +32,9 @@ class ToyMLP(AbsToyModel):
     @typechecked
     def __init__(self, idim: int, layers: int = 2, units: tuple = (8, 8)):
         super().__init__()
-        self.net = torch.nn.Sequential(*[torch.nn.Linear(idim if i == 0 else units[i - 1], units[i]) for i in range(layers)])
+        self.net = torch.nn.Sequential(
+            *[torch.nn.Linear(idim if i == 0 else units[i - 1], units[i]) for i in range(layers)]
+        )
 
 
 class NotAModel:

@@ -43,15 +43,13 @@ class EmotionClassifier(nn.Module):
         super().__init__()
         if idim < 1 or num_emotions < 2:
             raise ValueError(
-                f"EmotionClassifier needs idim >= 1 and num_emotions >= 2, got idim={idim}, "
-                f"num_emotions={num_emotions}"
+                f"EmotionClassifier needs idim >= 1 and num_emotions >= 2, got idim={idim}, num_emotions={num_emotions}"
             )
         if hidden_units < 0:
             raise ValueError(f"hidden_units must be >= 0 (0 = linear), got {hidden_units}")
         if not 0.0 <= dropout_rate < 1.0 or not 0.0 <= label_smoothing < 1.0:
             raise ValueError(
-                "dropout_rate and label_smoothing must be in [0, 1), got "
-                f"{dropout_rate} and {label_smoothing}"
+                f"dropout_rate and label_smoothing must be in [0, 1), got {dropout_rate} and {label_smoothing}"
             )
         self.idim = idim
         self.num_emotions = num_emotions
@@ -89,9 +87,7 @@ class EmotionClassifier(nn.Module):
             return logits, None, {}
         emo_labs = emo_labs.to(logits.device).long().view(-1)
         if emo_labs.size(0) != logits.size(0):
-            raise ValueError(
-                f"emo_labs has {emo_labs.size(0)} items but emo_embed has {logits.size(0)}"
-            )
+            raise ValueError(f"emo_labs has {emo_labs.size(0)} items but emo_embed has {logits.size(0)}")
         labelled = emo_labs != IGNORE_ID
         bad = labelled & ((emo_labs < 0) | (emo_labs >= self.num_emotions))
         if bool(bad.any()):

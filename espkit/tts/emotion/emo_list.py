@@ -32,9 +32,7 @@ def _check_label(label: str, where: str) -> str:
     if not label:
         raise ValueError(f"{where}: empty emotion label")
     if any(ch.isspace() for ch in label) or "," in label or ":" in label:
-        raise ValueError(
-            f"{where}: emotion label {label!r} must not contain whitespace, ',' or ':'"
-        )
+        raise ValueError(f"{where}: emotion label {label!r} must not contain whitespace, ',' or ':'")
     return label
 
 
@@ -120,9 +118,7 @@ class EmotionLabelConverter:
         """Id of emotion ``name`` (case-insensitive); ValueError naming the known labels."""
         key = name.strip().lower() if isinstance(name, str) else None
         if key not in self._ids:
-            raise ValueError(
-                f"unknown emotion {name!r}; known emotions: {', '.join(self.emo_list)}"
-            )
+            raise ValueError(f"unknown emotion {name!r}; known emotions: {', '.join(self.emo_list)}")
         return self._ids[key]
 
     def id2name(self, emo_id: int) -> str:
@@ -165,17 +161,13 @@ class EmotionLabelConverter:
         for name, weight in mix.items():
             emo_id = self._id_of(name)
             if emo_id in given:
-                raise ValueError(
-                    f"emotion {self.emo_list[emo_id]!r} is given twice in {dict(mix)!r}"
-                )
+                raise ValueError(f"emotion {self.emo_list[emo_id]!r} is given twice in {dict(mix)!r}")
             given.add(emo_id)
             if isinstance(weight, bool) or not isinstance(weight, numbers.Real):
                 raise ValueError(f"weight of emotion {name!r} must be a number, got {weight!r}")
             weight = float(weight)
             if not math.isfinite(weight) or weight < 0:
-                raise ValueError(
-                    f"weight of emotion {name!r} must be finite and >= 0, got {weight}"
-                )
+                raise ValueError(f"weight of emotion {name!r} must be finite and >= 0, got {weight}")
             weights[emo_id] = weight
         total = weights.sum()
         if total <= 0:

@@ -27,9 +27,7 @@ class MaskedBatchNorm2d(nn.BatchNorm2d):
         var = ((centered * weight) ** 2).sum(dim=(0, 2, 3)) / count
         with torch.no_grad():
             self.num_batches_tracked.add_(1)
-            momentum = (
-                1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
-            )
+            momentum = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
             unbiased = var * (count / (count - 1))
             self.running_mean.lerp_(mean.detach().to(self.running_mean.dtype), momentum)
             self.running_var.lerp_(unbiased.detach().to(self.running_var.dtype), momentum)

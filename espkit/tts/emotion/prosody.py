@@ -61,9 +61,7 @@ def prosody_component_names(use_f0_range: bool = True) -> list[str]:
     return list(BASE_COMPONENTS) + ([F0_RANGE_COMPONENT] if use_f0_range else [])
 
 
-def _masked_mean_std(
-    values: torch.Tensor, mask: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _masked_mean_std(values: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and std (ddof=0) of ``values`` ``(B, T)`` over ``mask`` ``(B, T)``; 0 where empty."""
     mask = mask.to(values.dtype)
     count = mask.sum(dim=1).clamp(min=1.0)
@@ -123,8 +121,7 @@ def batch_prosody_statistics(
         energy = energy.squeeze(-1)
     if pitch.dim() != 2 or pitch.shape != energy.shape:
         raise ValueError(
-            f"pitch and energy must both be (B, T) or (B, T, 1), got {tuple(pitch.shape)} "
-            f"and {tuple(energy.shape)}"
+            f"pitch and energy must both be (B, T) or (B, T, 1), got {tuple(pitch.shape)} and {tuple(energy.shape)}"
         )
     if lengths.dim() != 1 or lengths.size(0) != pitch.size(0):
         raise ValueError(f"lengths must be (B,) with B={pitch.size(0)}, got {tuple(lengths.shape)}")
@@ -134,9 +131,7 @@ def batch_prosody_statistics(
     lengths = lengths.to(pitch.device)
     num_frames = pitch.size(1)
     if int(lengths.max()) > num_frames:
-        raise ValueError(
-            f"lengths (max {int(lengths.max())}) exceed the {num_frames} frames of pitch/energy"
-        )
+        raise ValueError(f"lengths (max {int(lengths.max())}) exceed the {num_frames} frames of pitch/energy")
     frames = torch.arange(num_frames, device=pitch.device)
     real = frames[None, :] < lengths[:, None]
 
@@ -185,9 +180,7 @@ def batch_prosody_statistics(
     ]
     if use_f0_range:
         low_q, high_q = F0_RANGE_PERCENTILES
-        components.append(
-            _masked_percentile(log_f0, voiced, high_q) - _masked_percentile(log_f0, voiced, low_q)
-        )
+        components.append(_masked_percentile(log_f0, voiced, high_q) - _masked_percentile(log_f0, voiced, low_q))
     return torch.stack(components, dim=1)
 
 
@@ -264,9 +257,7 @@ class ProsodyEmoExtract(AbsEmoExtract):
     ):
         super().__init__()
         if fs <= 0 or hop_length <= 0:
-            raise ValueError(
-                f"fs and hop_length must be positive, got fs={fs}, hop_length={hop_length}"
-            )
+            raise ValueError(f"fs and hop_length must be positive, got fs={fs}, hop_length={hop_length}")
         self.fs = fs
         self.hop_length = hop_length
         self.use_f0_range = use_f0_range
@@ -311,9 +302,7 @@ class ProsodyEmoExtract(AbsEmoExtract):
                 "when emo_extract.needs_pitch_energy() is True"
             )
         if pitch.size(0) != feats.size(0):
-            raise ValueError(
-                f"pitch has batch size {pitch.size(0)} but feats has {feats.size(0)}"
-            )
+            raise ValueError(f"pitch has batch size {pitch.size(0)} but feats has {feats.size(0)}")
         with torch.no_grad():
             stats = batch_prosody_statistics(
                 pitch.detach().float(),

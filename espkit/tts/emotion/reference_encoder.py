@@ -45,18 +45,12 @@ class StyleTokenLayer(nn.Module):
     """
 
     @typechecked
-    def __init__(
-        self, query_dim: int, gst_tokens: int = 10, gst_token_dim: int = 256, gst_heads: int = 4
-    ):
+    def __init__(self, query_dim: int, gst_tokens: int = 10, gst_token_dim: int = 256, gst_heads: int = 4):
         super().__init__()
         if gst_tokens < 1 or gst_heads < 1:
-            raise ValueError(
-                f"gst_tokens and gst_heads must be >= 1, got {gst_tokens}, {gst_heads}"
-            )
+            raise ValueError(f"gst_tokens and gst_heads must be >= 1, got {gst_tokens}, {gst_heads}")
         if gst_token_dim % gst_heads != 0:
-            raise ValueError(
-                f"gst_token_dim ({gst_token_dim}) must be divisible by gst_heads ({gst_heads})"
-            )
+            raise ValueError(f"gst_token_dim ({gst_token_dim}) must be divisible by gst_heads ({gst_heads})")
         self.gst_tokens = gst_tokens
         self.gst_heads = gst_heads
         self.gst_token_dim = gst_token_dim
@@ -173,9 +167,7 @@ class ReferenceEncoder(AbsEmoExtract):
             in_chans = chans
             freq = self._reduce(freq)
         if freq < 1:
-            raise ValueError(
-                f"idim={idim} is too small for {conv_layers} conv layers with stride {conv_stride}"
-            )
+            raise ValueError(f"idim={idim} is too small for {conv_layers} conv layers with stride {conv_stride}")
         gru_input = in_chans * freq
         self.gru = nn.GRU(gru_input, gru_units, num_layers=gru_layers, batch_first=True)
 

@@ -27,9 +27,7 @@ class AbsFeatsExtract(nn.Module, ABC):
         raise NotImplementedError
 
     @abstractmethod
-    def forward(
-        self, input: torch.Tensor, input_lengths: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, input: torch.Tensor, input_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``input`` ``(B, T_wav)``, ``input_lengths`` ``(B,)`` -> ``(feats (B, T_feats, D),
         feats_lengths (B,))``."""
         raise NotImplementedError

@@ -70,14 +70,10 @@ class Energy(AbsFeatsExtract):
         if feats_lengths is not None:
             energy, lengths = adjust_num_frames(energy, lengths, feats_lengths)
         if self.use_token_averaged_energy and durations is not None:
-            energy = average_by_duration(
-                energy, durations * self.reduction_factor, durations_lengths
-            )
+            energy = average_by_duration(energy, durations * self.reduction_factor, durations_lengths)
             lengths = (
                 durations_lengths.to(energy.device)
                 if durations_lengths is not None
-                else torch.full(
-                    (energy.size(0),), energy.size(1), dtype=torch.long, device=energy.device
-                )
+                else torch.full((energy.size(0),), energy.size(1), dtype=torch.long, device=energy.device)
             )
         return energy.unsqueeze(-1), lengths

@@ -135,9 +135,7 @@ class Pitch(AbsFeatsExtract):
         if input.dim() == 1:
             input = input.unsqueeze(0)
         if input_lengths is None:
-            input_lengths = torch.full(
-                (input.size(0),), input.size(1), dtype=torch.long, device=input.device
-            )
+            input_lengths = torch.full((input.size(0),), input.size(1), dtype=torch.long, device=input.device)
         f0, lengths = self.estimate_f0(input, input_lengths)
         voiced = f0 > 0
         if self.use_continuous_f0:
@@ -150,9 +148,7 @@ class Pitch(AbsFeatsExtract):
             voiced, _ = adjust_num_frames(voiced.to(f0.dtype), lengths, feats_lengths)
             lengths = new_lengths
         if self.use_token_averaged_f0 and durations is not None:
-            f0 = average_by_duration(
-                f0, durations * self.reduction_factor, durations_lengths, weights=voiced
-            )
+            f0 = average_by_duration(f0, durations * self.reduction_factor, durations_lengths, weights=voiced)
             lengths = (
                 durations_lengths.to(f0.device)
                 if durations_lengths is not None
@@ -161,9 +157,7 @@ class Pitch(AbsFeatsExtract):
         return f0.unsqueeze(-1).to(input.dtype), lengths
 
     @torch.no_grad()
-    def estimate_f0(
-        self, input: torch.Tensor, input_lengths: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def estimate_f0(self, input: torch.Tensor, input_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Raw YIN F0 in Hz ``(B, T_frames)`` (0 = unvoiced or padding) and frame counts."""
         frames, valid, frame_lengths = self._analysis_frames(input, input_lengths)
         return self._yin(self._cmnd(frames)) * valid, frame_lengths
@@ -269,7 +263,5 @@ def interpolate_unvoiced(f0: torch.Tensor, lengths: torch.Tensor) -> torch.Tenso
     span = (next_idx - prev_idx).clamp(min=1).to(f0.dtype)
     weight = (frames - prev_idx).to(f0.dtype) / span
     between = prev_val + (next_val - prev_val) * weight
-    filled = torch.where(
-        has_prev & has_next, between, torch.where(has_prev, prev_val, next_val * has_next)
-    )
+    filled = torch.where(has_prev & has_next, between, torch.where(has_prev, prev_val, next_val * has_next))
     return torch.where(voiced, f0, filled) * valid

@@ -48,9 +48,7 @@ def window_mask(
     Used at inference (``use_att_constraint``) to keep the attention near its last peak.
     """
     positions = torch.arange(num_positions, device=device)
-    return (positions < last_attended_idx - backward_window) | (
-        positions > last_attended_idx + forward_window
-    )
+    return (positions < last_attended_idx - backward_window) | (positions > last_attended_idx + forward_window)
 
 
 def uniform_weights(pad_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -66,9 +64,7 @@ def first_position_weights(pad_mask: torch.Tensor, dtype: torch.dtype) -> torch.
     return weights
 
 
-def forward_attention_update(
-    att_prev: torch.Tensor, step_w: torch.Tensor, pad_mask: torch.Tensor
-) -> torch.Tensor:
+def forward_attention_update(att_prev: torch.Tensor, step_w: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
     """Forward attention's weights ``(B, T_text)``: the previous weights ``att_prev``, staying or moved
     one position right, times this step's softmax ``step_w``, renormalised (``pad_mask`` True at padding)."""
     shifted = F.pad(att_prev[:, :-1], [1, 0])
@@ -117,9 +113,7 @@ class AttLoc(nn.Module):
         self.mlp_enc = nn.Linear(eprojs, att_dim)
         self.mlp_dec = nn.Linear(dunits, att_dim, bias=False)
         self.mlp_att = nn.Linear(aconv_chans, att_dim, bias=False)
-        self.loc_conv = nn.Conv1d(
-            1, aconv_chans, 2 * aconv_filts + 1, padding=aconv_filts, bias=False
-        )
+        self.loc_conv = nn.Conv1d(1, aconv_chans, 2 * aconv_filts + 1, padding=aconv_filts, bias=False)
         self.gvec = nn.Linear(att_dim, 1)
         self.scaling = scaling
 
@@ -140,9 +134,7 @@ class AttLoc(nn.Module):
         w_loc = self.mlp_att.weight @ self.loc_conv.weight[:, 0, :]
         return w_loc, self.gvec.weight[0] * self.scaling, self.gvec.bias[0] * self.scaling
 
-    def energies(
-        self, memory: AttMemory, dec_z: torch.Tensor, att_prev: torch.Tensor
-    ) -> torch.Tensor:
+    def energies(self, memory: AttMemory, dec_z: torch.Tensor, att_prev: torch.Tensor) -> torch.Tensor:
         """Unnormalised scores ``(B, T_text)``."""
         loc = self.loc_conv(att_prev.unsqueeze(1)).transpose(1, 2)  # (B, T_text, aconv_chans)
         hidden = memory.proj + self.mlp_dec(dec_z).unsqueeze(1) + self.mlp_att(loc)
@@ -160,7 +152,10 @@ class AttLoc(nn.Module):
         mask = memory.pad_mask
         if last_attended_idx is not None:
             outside = window_mask(
-                energies.size(1), last_attended_idx, backward_window, forward_window,
+                energies.size(1),
+                last_attended_idx,
+                backward_window,
+                forward_window,
                 energies.device,
             )
             mask = mask | outside.unsqueeze(0)
@@ -189,9 +184,7 @@ class AttLoc(nn.Module):
             context ``(B, eprojs)`` and weights ``(B, T_text)``.
         """
         energies = self.energies(memory, dec_z, att_prev)
-        att_w = self.masked_softmax(
-            memory, energies, last_attended_idx, backward_window, forward_window
-        )
+        att_w = self.masked_softmax(memory, energies, last_attended_idx, backward_window, forward_window)
         context = torch.bmm(att_w.unsqueeze(1), memory.hs).squeeze(1)
         return context, att_w
 
@@ -221,17 +214,13 @@ class AttForward(AttLoc):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One decoder step; same arguments and returns as :meth:`AttLoc.forward`."""
         energies = self.energies(memory, dec_z, att_prev)
-        step_w = self.masked_softmax(
-            memory, energies, last_attended_idx, backward_window, forward_window
-        )
+        step_w = self.masked_softmax(memory, energies, last_attended_idx, backward_window, forward_window)
         att_w = forward_attention_update(att_prev, step_w, memory.pad_mask)
         context = torch.bmm(att_w.unsqueeze(1), memory.hs).squeeze(1)
         return context, att_w
 
 
-def build_attention(
-    atype: str, eprojs: int, dunits: int, att_dim: int, aconv_chans: int, aconv_filts: int
-) -> AttLoc:
+def build_attention(atype: str, eprojs: int, dunits: int, att_dim: int, aconv_chans: int, aconv_filts: int) -> AttLoc:
     """Attention module for ``atype`` (one of :data:`ATTENTION_TYPES`)."""
     if atype == "location":
         return AttLoc(eprojs, dunits, att_dim, aconv_chans, aconv_filts)

@@ -60,9 +60,7 @@ class Prenet(nn.Module):
 
     def __init__(self, idim: int, n_layers: int = 2, n_units: int = 256, dropout_rate: float = 0.5):
         super().__init__()
-        self.layers = nn.ModuleList(
-            nn.Linear(idim if i == 0 else n_units, n_units) for i in range(n_layers)
-        )
+        self.layers = nn.ModuleList(nn.Linear(idim if i == 0 else n_units, n_units) for i in range(n_layers))
         self.dropout_rate = dropout_rate
         self.always_dropout = True
 
@@ -107,7 +105,10 @@ class Postnet(nn.Module):
             out_chans = odim if i == n_layers - 1 else n_chans
             block: list[nn.Module] = [
                 nn.Conv1d(
-                    in_chans, out_chans, n_filts, padding=(n_filts - 1) // 2,
+                    in_chans,
+                    out_chans,
+                    n_filts,
+                    padding=(n_filts - 1) // 2,
                     bias=not use_batch_norm,
                 )
             ]
@@ -247,8 +248,7 @@ class Decoder(nn.Module):
         super().__init__()
         if output_activation is not None and output_activation not in OUTPUT_ACTIVATIONS:
             raise ValueError(
-                f"output_activation must be None or one of {sorted(OUTPUT_ACTIVATIONS)}, "
-                f"got {output_activation!r}"
+                f"output_activation must be None or one of {sorted(OUTPUT_ACTIVATIONS)}, got {output_activation!r}"
             )
         if reduction_factor < 1:
             raise ValueError(f"reduction_factor must be >= 1, got {reduction_factor}")
@@ -264,18 +264,14 @@ class Decoder(nn.Module):
         self.prenet = Prenet(odim, prenet_layers, prenet_units, dropout_rate)
         prenet_out = prenet_units if prenet_layers > 0 else odim
         self.lstm = nn.ModuleList(
-            ZoneOutLSTMCell(
-                eprojs + prenet_out + cond_dim if i == 0 else dunits, dunits, zoneout_rate
-            )
+            ZoneOutLSTMCell(eprojs + prenet_out + cond_dim if i == 0 else dunits, dunits, zoneout_rate)
             for i in range(dlayers)
         )
         proj_in = dunits + eprojs if use_concate else dunits
         self.feat_out = nn.Linear(proj_in, odim * reduction_factor, bias=False)
         self.prob_out = nn.Linear(proj_in, reduction_factor)
         self.postnet = (
-            Postnet(
-                odim, postnet_layers, postnet_chans, postnet_filts, use_batch_norm, dropout_rate
-            )
+            Postnet(odim, postnet_layers, postnet_chans, postnet_filts, use_batch_norm, dropout_rate)
             if postnet_layers > 0
             else None
         )
@@ -345,9 +341,7 @@ class Decoder(nn.Module):
             x = z_list[i]
         return torch.cat([x, att_c], dim=-1) if self.use_concate else x
 
-    def _postnet(
-        self, before_outs: torch.Tensor, pad_mask: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def _postnet(self, before_outs: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
         """``(B, T_feats, odim)`` -> refined ``(B, T_feats, odim)`` (both before activation).
 
         ``pad_mask`` ``(B, T_feats, 1)`` is True at padded frames, which stay zero.
@@ -386,9 +380,7 @@ class Decoder(nn.Module):
         batch_size, num_steps = ys.size(0), ys.size(1) // r
         memory = self.att.prepare(hs, hlens)
         last_of_groups = ys[:, r - 1 :: r]  # (B, num_steps, odim)
-        prev_frames = torch.cat(
-            [ys.new_zeros(batch_size, 1, self.odim), last_of_groups[:, :-1]], dim=1
-        )
+        prev_frames = torch.cat([ys.new_zeros(batch_size, 1, self.odim), last_of_groups[:, :-1]], dim=1)
         prenet_outs = self.prenet(prev_frames)  # (B, num_steps, prenet_out)
         att_init = self.att.initial_weights(memory)
         # zoneout weights of every step, drawn at once: per layer (num_steps, 2, B, dunits)
@@ -423,9 +415,7 @@ class Decoder(nn.Module):
         proj_inputs, att_ws = [], []
         for t in range(prenet_outs.size(1)):
             att_c, att_w = self.att(memory, z_list[0], att_prev)
-            proj_inputs.append(
-                self._step(att_c, prenet_outs[:, t], cond, z_list, c_list, [k[t] for k in keep])
-            )
+            proj_inputs.append(self._step(att_c, prenet_outs[:, t], cond, z_list, c_list, [k[t] for k in keep]))
             att_ws.append(att_w)
             att_prev = att_prev + att_w if self.cumulate_att_w else att_w
         return torch.stack(proj_inputs, dim=1), torch.stack(att_ws, dim=1)
@@ -445,8 +435,18 @@ class Decoder(nn.Module):
         gate_bias = conditioned_gate_bias(w.gate_bias, cond, w.w_cond)
         x_gates = F.linear(prenet_outs, w.w_pre) + gate_bias.unsqueeze(-2)  # (B, num_steps, 4 dunits)
         z, att_c, att_ws = LocationLSTMRecurrence.apply(
-            hg, memory.proj, x_gates, w.w_qh, w.w_loc, w.gvec, memory.pad_mask, att_init,
-            keep[:, 0], keep[:, 1], self.cumulate_att_w, self.torchscript,
+            hg,
+            memory.proj,
+            x_gates,
+            w.w_qh,
+            w.w_loc,
+            w.gvec,
+            memory.pad_mask,
+            att_init,
+            keep[:, 0],
+            keep[:, 1],
+            self.cumulate_att_w,
+            self.torchscript,
         )
         # The score bias gvec.bias shifts every score of an utterance alike, which the softmax
         # ignores: the node leaves it out. Adding it times zero keeps it in the graph with an exact
@@ -486,8 +486,11 @@ class Decoder(nn.Module):
         outs, probs, att_ws, num_frames, stopped = run(h, cond, threshold, minlen, maxlen, window)
         if not stopped:
             logger.warning(
-                "reached maxlen (%d frames = maxlenratio %s x %d tokens) without a stop "
-                "probability >= %s", maxlen, maxlenratio, text_len, threshold,
+                "reached maxlen (%d frames = maxlenratio %s x %d tokens) without a stop probability >= %s",
+                maxlen,
+                maxlenratio,
+                text_len,
+                threshold,
             )
         before_outs, probs_kept, att_w_frames = assemble_steps(outs, probs, att_ws, num_frames)
         return self._activate(self._postnet(before_outs))[0], probs_kept, att_w_frames
@@ -518,9 +521,7 @@ class Decoder(nn.Module):
         outs, probs, att_ws = [], [], []
         num_frames = 0
         while True:
-            att_c, att_w = self.att(
-                memory, z_list[0], att_prev, last_attended_idx, backward_window, forward_window
-            )
+            att_c, att_w = self.att(memory, z_list[0], att_prev, last_attended_idx, backward_window, forward_window)
             proj_in = self._step(att_c, self.prenet(prev_frame), cond_b, z_list, c_list)
             frames = self.feat_out(proj_in).reshape(r, self.odim)
             prob = torch.sigmoid(self.prob_out(proj_in)).reshape(r)
@@ -551,6 +552,13 @@ class Decoder(nn.Module):
         :func:`~espkit.tts.tacotron2.fused_decoding.free_run_steps` on the folded weights. Same
         draws of the prenet dropout, same result."""
         return compiled(free_run_steps, self.torchscript)(
-            h, cond, fold_decoder(self), loop_config(self), float(threshold), minlen, maxlen,
-            window is not None, *(window if window is not None else (1, 3)),
+            h,
+            cond,
+            fold_decoder(self),
+            loop_config(self),
+            float(threshold),
+            minlen,
+            maxlen,
+            window is not None,
+            *(window if window is not None else (1, 3)),
         )

@@ -53,9 +53,7 @@ class Encoder(nn.Module):
         if elayers > 0 and eunits % 2 != 0:
             raise ValueError(f"eunits must be even (split over two directions), got {eunits}")
         if use_residual and econv_layers > 0 and econv_chans != embed_dim:
-            raise ValueError(
-                f"use_residual needs econv_chans == embed_dim, got {econv_chans} != {embed_dim}"
-            )
+            raise ValueError(f"use_residual needs econv_chans == embed_dim, got {econv_chans} != {embed_dim}")
         self.use_residual = use_residual
         self.embed = nn.Embedding(idim, embed_dim, padding_idx=padding_idx)
         self.convs = nn.ModuleList()
@@ -77,9 +75,7 @@ class Encoder(nn.Module):
             in_chans = econv_chans
         self.blstm: nn.LSTM | None = None
         if elayers > 0:
-            self.blstm = nn.LSTM(
-                in_chans, eunits // 2, elayers, batch_first=True, bidirectional=True
-            )
+            self.blstm = nn.LSTM(in_chans, eunits // 2, elayers, batch_first=True, bidirectional=True)
             in_chans = eunits
         self._output_size = in_chans
 
@@ -93,9 +89,7 @@ class Encoder(nn.Module):
         """Size of each encoder state."""
         return self._output_size
 
-    def forward(
-        self, xs: torch.Tensor, ilens: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, xs: torch.Tensor, ilens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode a padded batch.
 
         Args:
@@ -114,9 +108,7 @@ class Encoder(nn.Module):
             hs = hs + out if self.use_residual else out
         hs = hs.transpose(1, 2)  # (B, T, C)
         if self.blstm is not None:
-            packed = pack_padded_sequence(
-                hs, ilens.cpu(), batch_first=True, enforce_sorted=False
-            )
+            packed = pack_padded_sequence(hs, ilens.cpu(), batch_first=True, enforce_sorted=False)
             if not torch.jit.is_scripting():
                 self._flatten_blstm()
             packed_out, _ = self.blstm(packed)

@@ -56,8 +56,14 @@ class Tacotron2Inference(nn.Module):
     folded: FoldedDecoder
     config: LoopConfig
 
-    def __init__(self, tts: Tacotron2, emotion_input: str = "weights", threshold: float = 0.5,
-                 minlenratio: float = 0.0, maxlenratio: float = 10.0):
+    def __init__(
+        self,
+        tts: Tacotron2,
+        emotion_input: str = "weights",
+        threshold: float = 0.5,
+        minlenratio: float = 0.0,
+        maxlenratio: float = 10.0,
+    ):
         super().__init__()
         if emotion_input not in EMOTION_INPUTS:
             raise ConfigError(f"emotion_input must be one of {EMOTION_INPUTS}, got {emotion_input!r}")

@@ -138,9 +138,7 @@ def gate_memory(hs: torch.Tensor, w_ctx: torch.Tensor) -> torch.Tensor:
     return torch.cat([hs, F.linear(hs, w_ctx)], dim=-1)
 
 
-def conditioned_gate_bias(
-    gate_bias: torch.Tensor, cond: Optional[torch.Tensor], w_cond: torch.Tensor
-) -> torch.Tensor:
+def conditioned_gate_bias(gate_bias: torch.Tensor, cond: Optional[torch.Tensor], w_cond: torch.Tensor) -> torch.Tensor:
     """The per-utterance gate bias ``(..., G)``: LSTM biases plus the gate input of ``cond``
     ``(..., C)`` (None: the biases alone)."""
     if cond is None:

@@ -177,9 +177,7 @@ def backward_steps(
         d_c = torch.addcmul(d_c * keep_c_t[t], d_c_new, f_t[t])
         # attention weights: read from hg, fed forward in a, and the outside gradient
         # (a_t = a_{t-1} + w_t or a_t = w_t: either way w_t gets all of a_t's gradient)
-        d_w = torch.baddbmm(
-            (d_w_out_t[t] + d_a).unsqueeze(1), d_gates.view(batch, 1, -1), hg_gates_t
-        ).squeeze(1)
+        d_w = torch.baddbmm((d_w_out_t[t] + d_a).unsqueeze(1), d_gates.view(batch, 1, -1), hg_gates_t).squeeze(1)
         d_scores = torch.ops.aten._softmax_backward_data(d_w, w_t[t], 1, d_w.dtype)
         # the attention's hidden layer, recomputed: storing it for all steps would be the
         # largest tensor of a training step ((S, B, T, A) floats)
@@ -282,13 +280,40 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         a_all[0] = att_init
         # (K, N) row-major copies: a GEMM with a small M runs about twice as fast on them
         compiled(forward_steps, torchscript)(
-            hg, proj, x_gates.transpose(0, 1).contiguous(), w_qh.t().contiguous(),
-            w_loc.t().contiguous(), gvec, pad_mask, keep_h, keep_c, cumulate,
-            qh_all, read_all, act_all, tc_all, z_all, c_all, w_all, a_all,
+            hg,
+            proj,
+            x_gates.transpose(0, 1).contiguous(),
+            w_qh.t().contiguous(),
+            w_loc.t().contiguous(),
+            gvec,
+            pad_mask,
+            keep_h,
+            keep_c,
+            cumulate,
+            qh_all,
+            read_all,
+            act_all,
+            tc_all,
+            z_all,
+            c_all,
+            w_all,
+            a_all,
         )
         ctx.save_for_backward(
-            hg, proj, w_qh, w_loc, gvec, keep_h, keep_c, c_all, z_all, act_all, tc_all, qh_all,
-            w_all, a_all,
+            hg,
+            proj,
+            w_qh,
+            w_loc,
+            gvec,
+            keep_h,
+            keep_c,
+            c_all,
+            z_all,
+            act_all,
+            tc_all,
+            qh_all,
+            w_all,
+            a_all,
         )
         ctx.cumulate = cumulate
         ctx.torchscript = torchscript
@@ -300,8 +325,9 @@ class LocationLSTMRecurrence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, d_z: torch.Tensor, d_ctx: torch.Tensor, d_att: torch.Tensor):  # type: ignore[override]
-        (hg, proj, w_qh, w_loc, gvec, keep_h, keep_c, c_all, z_all, act_all, tc_all, qh_all, w_all,
-         a_all) = ctx.saved_tensors
+        (hg, proj, w_qh, w_loc, gvec, keep_h, keep_c, c_all, z_all, act_all, tc_all, qh_all, w_all, a_all) = (
+            ctx.saved_tensors
+        )
         batch, length, att_dim = proj.shape
         steps, units = z_all.size(0), z_all.size(2)
         eprojs = hg.size(2) - 4 * units
@@ -318,8 +344,12 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         # d_h_new * m_o] and d_c_new += d_h_new * o (1 - tc^2).
         i_all, f_all, g_all, o_all = act_all.chunk(4, dim=2)
         gate_factor, o_dtanh, drop_h, drop_c, d_qg_all = _carve(
-            z_all, (steps, batch, 4, units), (steps, batch, units), (steps, batch, units),
-            (steps, batch, units), (steps, batch, att_dim + 4 * units),
+            z_all,
+            (steps, batch, 4, units),
+            (steps, batch, units),
+            (steps, batch, units),
+            (steps, batch, units),
+            (steps, batch, att_dim + 4 * units),
         )
         torch.mul(g_all * i_all, 1.0 - i_all, out=gate_factor[:, :, 0])
         c_prev_all = torch.cat([c_all.new_zeros(1, batch, units), c_all[:-1]])
@@ -333,10 +363,29 @@ class LocationLSTMRecurrence(torch.autograd.Function):
         d_gvec = gvec.new_zeros(att_dim)
         d_w_loc = torch.zeros_like(w_loc)
         compiled(backward_steps, ctx.torchscript)(
-            hg[:, :, eprojs:].transpose(1, 2), proj, w_qh, w_loc, w_loc.t().contiguous(), gvec,
-            keep_h, keep_c, drop_h, drop_c, gate_factor, o_dtanh, f_all, qh_all, w_all, a_all,
-            d_z.transpose(0, 1).contiguous(), d_w_out.transpose(0, 1).contiguous(), ctx.cumulate,
-            d_qg_all, d_proj, d_gvec, d_w_loc,
+            hg[:, :, eprojs:].transpose(1, 2),
+            proj,
+            w_qh,
+            w_loc,
+            w_loc.t().contiguous(),
+            gvec,
+            keep_h,
+            keep_c,
+            drop_h,
+            drop_c,
+            gate_factor,
+            o_dtanh,
+            f_all,
+            qh_all,
+            w_all,
+            a_all,
+            d_z.transpose(0, 1).contiguous(),
+            d_w_out.transpose(0, 1).contiguous(),
+            ctx.cumulate,
+            d_qg_all,
+            d_proj,
+            d_gvec,
+            d_w_loc,
         )
         z_prev_all = torch.cat([z_all.new_zeros(1, batch, units), z_all[:-1]])
         d_w_qh = d_qg_all.view(steps * batch, -1).t() @ z_prev_all.view(steps * batch, units)

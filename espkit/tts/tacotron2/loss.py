@@ -9,9 +9,7 @@ from torch.nn import functional as F
 from espkit.tts.tacotron2.masks import make_non_pad_mask
 
 
-def _masked_mean(
-    values: torch.Tensor, keep: torch.Tensor, per_utterance: bool
-) -> torch.Tensor:
+def _masked_mean(values: torch.Tensor, keep: torch.Tensor, per_utterance: bool) -> torch.Tensor:
     """Mean of ``values`` ``(B, T, ...)`` over positions where ``keep`` ``(B, T)`` is True.
 
     ``per_utterance=False``: every real element weighs the same (longer utterances count
@@ -69,12 +67,8 @@ class Tacotron2Loss(nn.Module):
             labels: stop targets ``(B, T_feats)`` (1 from the last real frame on).
             olens: real lengths ``(B,)``.
         """
-        l1 = F.l1_loss(after_outs, ys, reduction="none") + F.l1_loss(
-            before_outs, ys, reduction="none"
-        )
-        mse = F.mse_loss(after_outs, ys, reduction="none") + F.mse_loss(
-            before_outs, ys, reduction="none"
-        )
+        l1 = F.l1_loss(after_outs, ys, reduction="none") + F.l1_loss(before_outs, ys, reduction="none")
+        mse = F.mse_loss(after_outs, ys, reduction="none") + F.mse_loss(before_outs, ys, reduction="none")
         pos_weight = torch.tensor(self.bce_pos_weight, dtype=logits.dtype, device=logits.device)
         bce = F.binary_cross_entropy_with_logits(
             logits, labels.to(logits.dtype), pos_weight=pos_weight, reduction="none"
@@ -118,9 +112,7 @@ class GuidedAttentionLoss(nn.Module):
         self.sigma = sigma
         self.alpha = alpha
 
-    def forward(
-        self, att_ws: torch.Tensor, ilens: torch.Tensor, olens: torch.Tensor
-    ) -> torch.Tensor:
+    def forward(self, att_ws: torch.Tensor, ilens: torch.Tensor, olens: torch.Tensor) -> torch.Tensor:
         """Loss for attention weights ``(B, T_steps, T_text)``.
 
         Args:
@@ -131,10 +123,8 @@ class GuidedAttentionLoss(nn.Module):
         batch_size, max_steps, max_text = att_ws.shape
         penalty = att_ws.new_zeros(batch_size, max_steps, max_text)
         for b, (text_len, steps) in enumerate(zip(ilens.tolist(), olens.tolist())):
-            penalty[b, :steps, :text_len] = guided_attention_weights(
-                text_len, steps, self.sigma, att_ws.device
-            )
-        keep = make_non_pad_mask(olens.to(att_ws.device), max_steps).unsqueeze(
-            -1
-        ) & make_non_pad_mask(ilens.to(att_ws.device), max_text).unsqueeze(1)
+            penalty[b, :steps, :text_len] = guided_attention_weights(text_len, steps, self.sigma, att_ws.device)
+        keep = make_non_pad_mask(olens.to(att_ws.device), max_steps).unsqueeze(-1) & make_non_pad_mask(
+            ilens.to(att_ws.device), max_text
+        ).unsqueeze(1)
         return self.alpha * (penalty * att_ws).masked_select(keep).mean()

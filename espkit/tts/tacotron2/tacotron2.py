@@ -190,9 +190,7 @@ class Tacotron2(AbsTTS):
             use_weighted_masking=use_weighted_masking,
             bce_pos_weight=bce_pos_weight,
         )
-        self.attn_loss = GuidedAttentionLoss(
-            sigma=guided_attn_loss_sigma, alpha=guided_attn_loss_lambda
-        )
+        self.attn_loss = GuidedAttentionLoss(sigma=guided_attn_loss_sigma, alpha=guided_attn_loss_lambda)
 
     # ----------------------------------------------------------------- conditioning hooks
     def _build_extra_conditioning(self, memory_dim: int) -> tuple[int, int]:
@@ -223,9 +221,7 @@ class Tacotron2(AbsTTS):
         return attach_to_memory(hs, vec, self.spk_embed_integration_type), None, {}
 
     # ------------------------------------------------------------------------ training
-    def _append_eos(
-        self, text: torch.Tensor, text_lengths: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def _append_eos(self, text: torch.Tensor, text_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, T_text)`` -> ``(B, T_text + 1)`` with ``<sos/eos>`` after each text."""
         max_len = text.size(1)
         real = make_non_pad_mask(text_lengths, max_len)
@@ -262,9 +258,7 @@ class Tacotron2(AbsTTS):
         batch_size = text.size(0)
         r = self.reduction_factor
 
-        l1_loss, mse_loss, bce_loss = self.taco2_loss(
-            after_outs, before_outs, logits, ys, labels, olens
-        )
+        l1_loss, mse_loss, bce_loss = self.taco2_loss(after_outs, before_outs, logits, ys, labels, olens)
         if self.loss_type == "L1+L2":
             loss = l1_loss + mse_loss + bce_loss
         elif self.loss_type == "L1":
@@ -360,14 +354,10 @@ class Tacotron2(AbsTTS):
         """
         x = torch.cat([text, text.new_tensor([self.eos])])
         hs = self.enc.inference(x).unsqueeze(0)  # (1, T_text + 1, D)
-        hs, cond, extras = self._condition(
-            hs, None if spembs is None else spembs.unsqueeze(0), **kwargs
-        )
+        hs, cond, extras = self._condition(hs, None if spembs is None else spembs.unsqueeze(0), **kwargs)
         if use_teacher_forcing:
             if feats is None:
-                raise ValueError(
-                    "use_teacher_forcing=True needs the reference feats (T_feats, odim)"
-                )
+                raise ValueError("use_teacher_forcing=True needs the reference feats (T_feats, odim)")
             r = self.reduction_factor
             num_frames = feats.size(0)
             ys = F.pad(feats.unsqueeze(0).to(hs.dtype), (0, 0, 0, (-num_frames) % r))

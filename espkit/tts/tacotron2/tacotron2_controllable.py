@@ -98,18 +98,14 @@ class Tacotron2Controllable(Tacotron2):
         decoder_impl: str = "auto",
     ):
         if emo_integration not in EMO_INTEGRATION_TYPES:
-            raise ValueError(
-                f"emo_integration must be one of {EMO_INTEGRATION_TYPES}, got {emo_integration!r}"
-            )
+            raise ValueError(f"emo_integration must be one of {EMO_INTEGRATION_TYPES}, got {emo_integration!r}")
         if num_emotions < 0 or (num_emotions == 0 and emo_feat_dim is None):
             raise ValueError(
                 f"need num_emotions > 0 (labels) or emo_feat_dim (features), got "
                 f"num_emotions={num_emotions}, emo_feat_dim={emo_feat_dim}"
             )
         if emo_integration == "none" and not emo_to_decoder:
-            logger.warning(
-                "emo_integration=none and emo_to_decoder=false: the emotion conditions nothing"
-            )
+            logger.warning("emo_integration=none and emo_to_decoder=false: the emotion conditions nothing")
         if emo_embed_dim < 1:
             raise ValueError(f"emo_embed_dim must be >= 1, got {emo_embed_dim}")
         # Tacotron2.__init__ sizes the attention and decoder through
@@ -164,15 +160,9 @@ class Tacotron2Controllable(Tacotron2):
 
     def _build_extra_conditioning(self, memory_dim: int) -> tuple[int, int]:
         opts = self.emotion_options
-        self.emo_embed = (
-            torch.nn.Embedding(opts.num_emotions, opts.emo_embed_dim)
-            if opts.num_emotions > 0
-            else None
-        )
+        self.emo_embed = torch.nn.Embedding(opts.num_emotions, opts.emo_embed_dim) if opts.num_emotions > 0 else None
         self.emo_feat_proj = (
-            torch.nn.Linear(opts.emo_feat_dim, opts.emo_embed_dim)
-            if opts.emo_feat_dim is not None
-            else None
+            torch.nn.Linear(opts.emo_feat_dim, opts.emo_embed_dim) if opts.emo_feat_dim is not None else None
         )
         self.emo_memory_proj = None
         if opts.emo_integration == "add":
@@ -200,9 +190,7 @@ class Tacotron2Controllable(Tacotron2):
                     "in tts_conf or pass emo_labs"
                 )
             if emo_feats.dim() != 2 or emo_feats.size(1) != opts.emo_feat_dim:
-                raise ValueError(
-                    f"emo_feats must be (B, {opts.emo_feat_dim}), got {tuple(emo_feats.shape)}"
-                )
+                raise ValueError(f"emo_feats must be (B, {opts.emo_feat_dim}), got {tuple(emo_feats.shape)}")
             return self.emo_feat_proj(emo_feats.to(self.emo_feat_proj.weight.dtype))
         if emo_labs is None:
             raise ValueError(
@@ -214,8 +202,7 @@ class Tacotron2Controllable(Tacotron2):
         if emo_labs.is_floating_point():
             if emo_labs.dim() != 2 or emo_labs.size(1) != opts.num_emotions:
                 raise ValueError(
-                    f"float emo_labs are label weights (B, {opts.num_emotions}), "
-                    f"got {tuple(emo_labs.shape)}"
+                    f"float emo_labs are label weights (B, {opts.num_emotions}), got {tuple(emo_labs.shape)}"
                 )
             return emo_labs.to(self.emo_embed.weight.dtype) @ self.emo_embed.weight
         if emo_labs.dim() == 2 and emo_labs.size(1) == 1:
@@ -223,9 +210,7 @@ class Tacotron2Controllable(Tacotron2):
         if emo_labs.dim() != 1:
             raise ValueError(f"integer emo_labs must be (B,) ids, got {tuple(emo_labs.shape)}")
         if emo_labs.numel() > 0 and (emo_labs.min() < 0 or emo_labs.max() >= opts.num_emotions):
-            raise ValueError(
-                f"emo_labs must be in [0, {opts.num_emotions}), got {emo_labs.tolist()}"
-            )
+            raise ValueError(f"emo_labs must be in [0, {opts.num_emotions}), got {emo_labs.tolist()}")
         return self.emo_embed(emo_labs)
 
     def _condition(

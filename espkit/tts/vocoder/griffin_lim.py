@@ -68,9 +68,7 @@ class GriffinLim(AbsVocoder):
         self.seed = seed
         if n_mels is not None:
             basis = mel_filterbank(fs, n_fft, n_mels, fmin or 0.0, fmax, htk)
-            self.register_buffer(
-                "inverse_mel_basis", torch.linalg.pinv(basis).to(torch.float32), persistent=False
-            )
+            self.register_buffer("inverse_mel_basis", torch.linalg.pinv(basis).to(torch.float32), persistent=False)
         else:
             self.inverse_mel_basis = None
 
@@ -110,9 +108,7 @@ class GriffinLim(AbsVocoder):
         if self.inverse_mel_basis is None:
             return feats.clamp(min=1e-10)
         if feats.size(-1) != self.n_mels:
-            raise ValueError(
-                f"GriffinLim expects (T, {self.n_mels}) feats, got {tuple(feats.shape)}"
-            )
+            raise ValueError(f"GriffinLim expects (T, {self.n_mels}) feats, got {tuple(feats.shape)}")
         scale = 1.0 if self.log_base is None else math.log(self.log_base)
         mel = torch.exp(feats * scale)
         return torch.matmul(mel, self.inverse_mel_basis.to(feats.dtype).T).clamp(min=1e-10)
@@ -142,8 +138,13 @@ class GriffinLim(AbsVocoder):
         through ``unfold_backward`` on every call, which took 3/4 of Griffin-Lim's time.
         """
         frames = _StftFrames(
-            self.n_fft, self.n_shift, self.win_length, self.window, amplitude.size(1),
-            amplitude.device, amplitude.dtype,
+            self.n_fft,
+            self.n_shift,
+            self.win_length,
+            self.window,
+            amplitude.size(1),
+            amplitude.device,
+            amplitude.dtype,
         )
         amp = amplitude.T.contiguous()  # (T, n_freq)
         generator = torch.Generator(device="cpu").manual_seed(self.seed)
@@ -171,8 +172,14 @@ class _StftFrames:
     """
 
     def __init__(
-        self, n_fft: int, hop: int, win_length: int, window: str | None, num_frames: int,
-        device: torch.device, dtype: torch.dtype,
+        self,
+        n_fft: int,
+        hop: int,
+        win_length: int,
+        window: str | None,
+        num_frames: int,
+        device: torch.device,
+        dtype: torch.dtype,
     ):
         win = make_window(window, win_length, device, dtype)
         left = (n_fft - win_length) // 2  # torch.stft centres a shorter window in the frame
@@ -194,9 +201,7 @@ class _StftFrames:
                 out[j : j + num_frames] += blocks[:, j]
             return out.view(-1)
         total = n_fft + (num_frames - 1) * hop
-        folded = torch.nn.functional.fold(
-            frames.T.unsqueeze(0), (1, total), (1, n_fft), stride=(1, hop)
-        )
+        folded = torch.nn.functional.fold(frames.T.unsqueeze(0), (1, total), (1, n_fft), stride=(1, hop))
         return folded.view(total)
 
     def stft(self, wav: torch.Tensor) -> torch.Tensor:

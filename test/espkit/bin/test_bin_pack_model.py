@@ -5,6 +5,7 @@ import zipfile
 import pytest
 import torch
 import yaml
+from tiny_corpus import make_tiny_corpus, tiny_train_args
 
 from espkit.bin.pack_model import main as pack_main
 from espkit.bin.tts_inference import Text2Speech
@@ -12,7 +13,6 @@ from espkit.bin.tts_inference import main as inference_main
 from espkit.bin.tts_train import main as train_main
 from espkit.fileio.read_text import read_2columns_text
 from espkit.utils.model_pack import PackError, pack_model, unpack_model
-from tiny_corpus import make_tiny_corpus, tiny_train_args
 
 DECODE = dict(minlenratio=2.0, maxlenratio=3.0, always_fix_seed=True, seed=5)
 
@@ -25,8 +25,20 @@ def packed(tmp_path_factory):
     train_main(tiny_train_args(data, root / "exp", ["--max_epoch", "1"]))
     extra = root / "notes.txt"
     extra.write_text("hello\n")
-    pack_main(["--train_config", str(root / "exp/config.yaml"), "--model_file", str(root / "exp/valid.loss.best.pth"),
-               "--option", str(extra), "--outpath", str(root / "packed.zip"), "--log_level", "WARNING"])
+    pack_main(
+        [
+            "--train_config",
+            str(root / "exp/config.yaml"),
+            "--model_file",
+            str(root / "exp/valid.loss.best.pth"),
+            "--option",
+            str(extra),
+            "--outpath",
+            str(root / "packed.zip"),
+            "--log_level",
+            "WARNING",
+        ]
+    )
     return data, root
 
 
@@ -36,8 +48,13 @@ def test_zip_holds_relative_config_model_stats_and_meta(packed):
         names = set(archive.namelist())
         config = yaml.safe_load(archive.read("config.yaml"))
         meta = yaml.safe_load(archive.read("meta.yaml"))
-    assert names == {"config.yaml", "meta.yaml", "model/valid.loss.best.pth", "stats/feats_stats.npz",
-                     "files/notes.txt"}
+    assert names == {
+        "config.yaml",
+        "meta.yaml",
+        "model/valid.loss.best.pth",
+        "stats/feats_stats.npz",
+        "files/notes.txt",
+    }
     assert config["normalize_conf"]["stats_file"] == "stats/feats_stats.npz"
     assert config["token_list"][:3] == ["<blank>", "<unk>", "<space>"] and config["emo_list"][1] == "happy"
     assert meta["files"]["model_file"] == "model/valid.loss.best.pth"
@@ -59,9 +76,24 @@ def test_packed_model_gives_the_same_output_as_the_unpacked_one(packed, tmp_path
 def test_cli_accepts_a_packed_model(packed, tmp_path, monkeypatch):
     data, root = packed
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    inference_main(["--model_file", str(root / "packed.zip"), "--output_dir", str(tmp_path / "out"),
-                    "--data_path_and_name_and_type", f"{data['text']},text,text", "--emo_labs", "happy",
-                    "--maxlenratio", "3", "--plot_att_ws", "false", "--log_level", "WARNING"])
+    inference_main(
+        [
+            "--model_file",
+            str(root / "packed.zip"),
+            "--output_dir",
+            str(tmp_path / "out"),
+            "--data_path_and_name_and_type",
+            f"{data['text']},text,text",
+            "--emo_labs",
+            "happy",
+            "--maxlenratio",
+            "3",
+            "--plot_att_ws",
+            "false",
+            "--log_level",
+            "WARNING",
+        ]
+    )
     assert len(read_2columns_text(tmp_path / "out/wav/wav.scp")) == 8
     assert len(list((tmp_path / "cache/espkit/packed").glob("packed-*/config.yaml"))) == 1
 

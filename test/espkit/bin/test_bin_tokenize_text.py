@@ -89,9 +89,7 @@ def test_write_char_vocabulary_exact_file(text_file, tmp_path):
 
 def test_tokenize_char_lines_with_cleaner_to_stdout(text_file, capsys):
     main(["-i", str(text_file), "-o", "-", "-f", "2-", "--cleaner", "english"])
-    assert capsys.readouterr().out == (
-        "h e l l o <space> w o r l d\nh i <space> t h e r e\n\n"
-    )
+    assert capsys.readouterr().out == ("h e l l o <space> w o r l d\nh i <space> t h e r e\n\n")
 
 
 def test_tokenize_word_from_stdin_with_vocabulary_size(monkeypatch, capsys):
@@ -135,8 +133,11 @@ def test_input_errors_name_the_file_and_line(tmp_path, capsys):
 
 
 def test_stdin_not_utf8_is_one_error_line(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "espkit.bin.tokenize_text", "-i", "-", "-o", "-"],
-                         input=b"ok\n\xff\n", capture_output=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "espkit.bin.tokenize_text", "-i", "-", "-o", "-"],
+        input=b"ok\n\xff\n",
+        capture_output=True,
+    )
     stderr = out.stderr.decode()
     assert out.returncode == 2 and "Traceback" not in stderr
     assert "error: <stdin>:2: not valid UTF-8" in stderr
@@ -191,9 +192,23 @@ def test_vocabulary_errors_are_one_line_and_keep_the_old_file(text_file, tmp_pat
 
 
 def test_add_symbol_error_without_traceback(text_file):
-    out = subprocess.run([sys.executable, "-m", "espkit.bin.tokenize_text", "-i", str(text_file), "-o", "-",
-                          "--write_vocabulary", "true", "--add_symbol", "<blank>:99"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "espkit.bin.tokenize_text",
+            "-i",
+            str(text_file),
+            "-o",
+            "-",
+            "--write_vocabulary",
+            "true",
+            "--add_symbol",
+            "<blank>:99",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.strip().splitlines()[-1].startswith("tokenize_text.py: error: --add_symbol <blank>:99")
 

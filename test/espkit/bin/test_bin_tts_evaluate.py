@@ -58,12 +58,16 @@ def dirs(tmp_path_factory):
     (syn / "wav" / "wav.scp").write_text((ref / "wav.scp").read_text())
     uids = [line.split()[0] for line in (ref / "wav.scp").read_text().splitlines()]
     (syn / "focus_rates").mkdir()
-    (syn / "focus_rates" / "focus_rates").write_text("".join(f"{u} {0.2 if u.startswith('sad') else 0.9}\n" for u in uids))
+    (syn / "focus_rates" / "focus_rates").write_text(
+        "".join(f"{u} {0.2 if u.startswith('sad') else 0.9}\n" for u in uids)
+    )
     (syn / "durations").mkdir()
     (syn / "durations" / "durations").write_text("".join(f"{u} 3 3 3 3\n" for u in uids))  # 4 tokens
     (syn / "speech_shape").mkdir()
     # maxlenratio 10, reduction factor 1: 40 frames is the limit -> happy did not stop
-    (syn / "speech_shape" / "speech_shape").write_text("".join(f"{u} {40 if u.startswith('happy') else 20},80\n" for u in uids))
+    (syn / "speech_shape" / "speech_shape").write_text(
+        "".join(f"{u} {40 if u.startswith('happy') else 20},80\n" for u in uids)
+    )
     cross, driven = {}, {}
     for emotion in EMOTIONS:  # neutral text decoded as each emotion: again the matching reference
         d = root / f"syn_as_{emotion}"
@@ -85,14 +89,42 @@ def test_evaluate_identical_audio(dirs, tmp_path):
     out = tmp_path / "eval"
     cross = [arg for e, d in dirs["cross"].items() for arg in ("--cross_emotion_dir", f"{e}={d}")]
     driven = [arg for e, d in dirs["driven"].items() for arg in ("--ref_emotion_dir", f"{e}={d}")]
-    main(["--ref_dir", str(dirs["ref"]), "--syn_dir", str(dirs["syn"]), "--train_dir", str(dirs["train"]),
-          "--output_dir", str(out), "--maxlenratio", "10", "--train_config", str(dirs["config"]), *cross, *driven,
-          *ARGS])
+    main(
+        [
+            "--ref_dir",
+            str(dirs["ref"]),
+            "--syn_dir",
+            str(dirs["syn"]),
+            "--train_dir",
+            str(dirs["train"]),
+            "--output_dir",
+            str(out),
+            "--maxlenratio",
+            "10",
+            "--train_config",
+            str(dirs["config"]),
+            *cross,
+            *driven,
+            *ARGS,
+        ]
+    )
     results = json.loads((out / "results.json").read_text())
     assert results["num_utts"] == 3 and results["num_missing"] == 0
     system, reference, copy = results["system"], results["reference"], results["copy_synthesis"]
-    for key in ["mcd_db", "f0_rmse_cents", "fpe_cents", "f0_rmse_coverage", "vuv_error", "gpe", "ffe", "voiced_ratio",
-                "periodicity", "duration_ratio", "emotion_accuracy", "emotion_confusion"]:
+    for key in [
+        "mcd_db",
+        "f0_rmse_cents",
+        "fpe_cents",
+        "f0_rmse_coverage",
+        "vuv_error",
+        "gpe",
+        "ffe",
+        "voiced_ratio",
+        "periodicity",
+        "duration_ratio",
+        "emotion_accuracy",
+        "emotion_confusion",
+    ]:
         assert key in system and key in copy, key
     assert system["mcd_db"] == pytest.approx(0.0, abs=1e-9)
     assert system["f0_rmse_cents"] == pytest.approx(0.0, abs=1e-6) and system["f0_rmse_coverage"] == 1.0
@@ -133,8 +165,19 @@ def test_unvoiced_synthesis_is_reported_as_such(dirs, tmp_path):
         lines.append(f"{uid} {path}")
     syn = write_syn_dir(tmp_path / "syn", lines)
     out = tmp_path / "out"
-    main(["--ref_dir", str(dirs["ref"]), "--syn_dir", str(syn), "--output_dir", str(out), "--copy_synthesis",
-          "false", *ARGS])
+    main(
+        [
+            "--ref_dir",
+            str(dirs["ref"]),
+            "--syn_dir",
+            str(syn),
+            "--output_dir",
+            str(out),
+            "--copy_synthesis",
+            "false",
+            *ARGS,
+        ]
+    )
     text = (out / "results.json").read_text()
     assert "NaN" not in text
     system = json.loads(text)["system"]
@@ -175,7 +218,9 @@ def test_missing_synthesis_is_reported_apart_from_attention_failures(dirs, tmp_p
     assert "Utterances: 3 (missing: 2, synthesized but not in the reference: 2)" in md
     assert "| attention failures | 0 (" in md and "Attention failures:" not in md
     assert "Missing (no synthesized utterance): " + ", ".join(missing) in md
-    rows = {line.split("\t")[0]: line.split("\t") for line in (tmp_path / "out" / "per_utt.tsv").read_text().splitlines()}
+    rows = {
+        line.split("\t")[0]: line.split("\t") for line in (tmp_path / "out" / "per_utt.tsv").read_text().splitlines()
+    }
     assert rows["uid"][-2:] == ["attention_failure", "missing"]
     assert rows[evaluated][-2:] == ["False", "False"] and rows[missing[0]][-2:] == ["n/a", "True"]
     assert "other_0000" not in rows
@@ -184,9 +229,22 @@ def test_missing_synthesis_is_reported_apart_from_attention_failures(dirs, tmp_p
 def test_no_shared_uid_is_an_error(dirs, tmp_path):
     ref_lines = (dirs["ref"] / "wav.scp").read_text().splitlines()
     renamed = write_syn_dir(tmp_path / "renamed", ["X" + line for line in ref_lines])
-    out = subprocess.run([sys.executable, "-m", "espkit.bin.tts_evaluate", "--ref_dir", str(dirs["ref"]),
-                          "--syn_dir", str(renamed), "--output_dir", str(tmp_path / "o"), *ARGS],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "espkit.bin.tts_evaluate",
+            "--ref_dir",
+            str(dirs["ref"]),
+            "--syn_dir",
+            str(renamed),
+            "--output_dir",
+            str(tmp_path / "o"),
+            *ARGS,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
     error = out.stderr.strip().splitlines()[-1]
     assert error.startswith("tts_evaluate: error: ") and "share no utterance id" in error
@@ -198,40 +256,106 @@ def test_no_shared_uid_is_an_error(dirs, tmp_path):
 
 def test_cross_emotion_dir_uids_are_checked(dirs, tmp_path, caplog):
     happy_wav = dirs["ref"] / "wav" / "happy_0000.wav"
-    common = ["--ref_dir", str(dirs["ref"]), "--syn_dir", str(dirs["syn"]), "--train_dir", str(dirs["train"]),
-              "--maxlenratio", "10", *ARGS]
+    common = [
+        "--ref_dir",
+        str(dirs["ref"]),
+        "--syn_dir",
+        str(dirs["syn"]),
+        "--train_dir",
+        str(dirs["train"]),
+        "--maxlenratio",
+        "10",
+        *ARGS,
+    ]
     unrelated = write_syn_dir(tmp_path / "unrelated", [f"Xneutral_0000 {happy_wav}"])
     with pytest.raises(ValueError, match=r"unrelated/wav/wav.scp and .*ref/wav.scp share no utterance id"):
-        evaluate(get_parser().parse_args([*common, "--cross_emotion_dir", f"happy={unrelated}",
-                                          "--output_dir", str(tmp_path / "o1")]))
+        evaluate(
+            get_parser().parse_args(
+                [*common, "--cross_emotion_dir", f"happy={unrelated}", "--output_dir", str(tmp_path / "o1")]
+            )
+        )
     partly = write_syn_dir(tmp_path / "partly", [f"neutral_0000 {happy_wav}", f"Xneutral_0000 {happy_wav}"])
     with caplog.at_level(logging.WARNING, logger="espkit.bin.tts_evaluate"):
         main([*common, "--cross_emotion_dir", f"happy={partly}", "--output_dir", str(tmp_path / "o2")])
-    assert any("partly/wav/wav.scp: 1 synthesized utterances are not in" in r.getMessage() and
-               "Xneutral_0000" in r.getMessage() for r in caplog.records)
+    assert any(
+        "partly/wav/wav.scp: 1 synthesized utterances are not in" in r.getMessage()
+        and "Xneutral_0000" in r.getMessage()
+        for r in caplog.records
+    )
     results = json.loads((tmp_path / "o2" / "results.json").read_text())
     assert np.array(results["all_emotions_confusion"]).sum() == 1  # only neutral_0000 was classified
     assert results["all_emotions_accuracy"] == pytest.approx(1.0)
 
 
 def test_user_errors(dirs, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "espkit.bin.tts_evaluate", "--ref_dir", str(dirs["ref"]),
-                          "--syn_dir", str(tmp_path / "nowhere"), "--output_dir", str(tmp_path / "o")],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "espkit.bin.tts_evaluate",
+            "--ref_dir",
+            str(dirs["ref"]),
+            "--syn_dir",
+            str(tmp_path / "nowhere"),
+            "--output_dir",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 2 and "nowhere/wav/wav.scp: not found" in out.stderr and "Traceback" not in out.stderr
     with pytest.raises(SystemExit):
-        main(["--ref_dir", str(dirs["ref"]), "--syn_dir", str(dirs["syn"]), "--train_dir", str(dirs["train"]),
-              "--cross_emotion_dir", "angry=x", "--output_dir", str(tmp_path / "o2"), *ARGS])
+        main(
+            [
+                "--ref_dir",
+                str(dirs["ref"]),
+                "--syn_dir",
+                str(dirs["syn"]),
+                "--train_dir",
+                str(dirs["train"]),
+                "--cross_emotion_dir",
+                "angry=x",
+                "--output_dir",
+                str(tmp_path / "o2"),
+                *ARGS,
+            ]
+        )
     with pytest.raises(ValueError, match="--ref_emotion_dir 'happy': expected EMOTION=DIR"):
-        evaluate(get_parser().parse_args(["--ref_dir", str(dirs["ref"]), "--syn_dir", str(dirs["syn"]),
-                                          "--train_dir", str(dirs["train"]), "--ref_emotion_dir", "happy",
-                                          "--output_dir", str(tmp_path / "o3"), *ARGS]))
+        evaluate(
+            get_parser().parse_args(
+                [
+                    "--ref_dir",
+                    str(dirs["ref"]),
+                    "--syn_dir",
+                    str(dirs["syn"]),
+                    "--train_dir",
+                    str(dirs["train"]),
+                    "--ref_emotion_dir",
+                    "happy",
+                    "--output_dir",
+                    str(tmp_path / "o3"),
+                    *ARGS,
+                ]
+            )
+        )
     wrong_rate = tmp_path / "config16k.yaml"
     wrong_rate.write_text(TRAIN_CONFIG.replace("fs: 8000", "fs: 16000"))
     with pytest.raises(ValueError, match="the features are at 16000 Hz but --fs is 8000"):
-        evaluate(get_parser().parse_args(["--ref_dir", str(dirs["ref"]), "--syn_dir", str(dirs["syn"]),
-                                          "--train_config", str(wrong_rate), "--output_dir", str(tmp_path / "o4"),
-                                          *ARGS]))
+        evaluate(
+            get_parser().parse_args(
+                [
+                    "--ref_dir",
+                    str(dirs["ref"]),
+                    "--syn_dir",
+                    str(dirs["syn"]),
+                    "--train_config",
+                    str(wrong_rate),
+                    "--output_dir",
+                    str(tmp_path / "o4"),
+                    *ARGS,
+                ]
+            )
+        )
 
 
 def test_num_letters():

@@ -5,6 +5,7 @@ import warnings
 
 import pytest
 import torch
+from tiny_corpus import make_tiny_corpus, tiny_train_args
 
 from espkit.bin.tts_export import export_tts, main
 from espkit.bin.tts_inference import Text2Speech
@@ -13,7 +14,6 @@ from espkit.tts.tacotron2.attention import AttLoc
 from espkit.tts.tacotron2.export import Tacotron2Inference, script_tacotron2
 from espkit.tts.tacotron2.tacotron2 import Tacotron2
 from espkit.utils.errors import ConfigError
-from tiny_corpus import make_tiny_corpus, tiny_train_args
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +51,25 @@ def test_export_equals_eager_and_saves_metadata(exp, tmp_path):
 @pytest.mark.parametrize("atype", ["location", "forward"])
 def test_plain_tacotron2_scripts_with_either_attention(atype, dlayers):
     torch.manual_seed(0)
-    tts = Tacotron2(idim=10, odim=6, embed_dim=8, eunits=8, econv_layers=1, econv_chans=8, atype=atype, adim=8,
-                    aconv_chans=4, aconv_filts=2, dlayers=dlayers, dunits=8, prenet_units=8, postnet_layers=2,
-                    postnet_chans=8, reduction_factor=3, output_activation="tanh").eval()
+    tts = Tacotron2(
+        idim=10,
+        odim=6,
+        embed_dim=8,
+        eunits=8,
+        econv_layers=1,
+        econv_chans=8,
+        atype=atype,
+        adim=8,
+        aconv_chans=4,
+        aconv_filts=2,
+        dlayers=dlayers,
+        dunits=8,
+        prenet_units=8,
+        postnet_layers=2,
+        postnet_chans=8,
+        reduction_factor=3,
+        output_activation="tanh",
+    ).eval()
     scripted = script_tacotron2(tts, "none", maxlenratio=3.0)
     ids = torch.tensor([1, 4, 5, 2, 7])
     with torch.inference_mode():
@@ -73,8 +89,21 @@ def test_an_attention_without_a_scripted_step_is_refused_not_exported_as_attloc(
         def energies(self, memory, dec_z, att_prev):
             return 2.0 * super().energies(memory, dec_z, att_prev)
 
-    tts = Tacotron2(idim=10, odim=6, embed_dim=8, eunits=8, econv_layers=1, econv_chans=8, adim=8, aconv_chans=4,
-                    aconv_filts=2, dlayers=1, dunits=8, prenet_units=8, postnet_layers=0)
+    tts = Tacotron2(
+        idim=10,
+        odim=6,
+        embed_dim=8,
+        eunits=8,
+        econv_layers=1,
+        econv_chans=8,
+        adim=8,
+        aconv_chans=4,
+        aconv_filts=2,
+        dlayers=1,
+        dunits=8,
+        prenet_units=8,
+        postnet_layers=0,
+    )
     variant = AttLocVariant(eprojs=8, dunits=8, att_dim=8, aconv_chans=4, aconv_filts=2)
     variant.load_state_dict(tts.dec.att.state_dict())
     tts.dec.att = variant
@@ -83,9 +112,26 @@ def test_an_attention_without_a_scripted_step_is_refused_not_exported_as_attloc(
 
 
 def test_cli_prints_the_latency_report(exp, tmp_path, capsys):
-    main(["--train_config", str(exp / "config.yaml"), "--model_file", str(exp / "valid.loss.best.pth"),
-          "--outpath", str(tmp_path / "m.pt"), "--text", "ab", "--minlenratio", "2", "--maxlenratio", "3",
-          "--num_runs", "2", "--log_level", "WARNING"])
+    main(
+        [
+            "--train_config",
+            str(exp / "config.yaml"),
+            "--model_file",
+            str(exp / "valid.loss.best.pth"),
+            "--outpath",
+            str(tmp_path / "m.pt"),
+            "--text",
+            "ab",
+            "--minlenratio",
+            "2",
+            "--maxlenratio",
+            "3",
+            "--num_runs",
+            "2",
+            "--log_level",
+            "WARNING",
+        ]
+    )
     out = capsys.readouterr().out
     assert "scripted == eager on 1 text(s)" in out and "eager" in out and "scripted" in out and "ms" in out
     assert (tmp_path / "m.pt").stat().st_size > 0

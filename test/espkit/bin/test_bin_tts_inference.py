@@ -6,9 +6,9 @@ import errno
 import numpy as np
 import pytest
 import torch
+from tiny_corpus import EMOTIONS, make_tiny_corpus, tiny_train_args
 
 from espkit.bin.tts_inference import OutputError, Text2Speech, check_emotion_labels, main, output_errors
-from espkit.tts.text2speech import attention_durations
 from espkit.bin.tts_inference_writers import InferenceWriters, parse_output_streams
 from espkit.bin.tts_train import main as train_main
 from espkit.fileio.npy_scp import NpyScpReader
@@ -16,8 +16,8 @@ from espkit.fileio.rawf32 import read_raw_f32
 from espkit.fileio.read_text import read_2columns_text
 from espkit.fileio.sound_scp import read_wav, write_wav
 from espkit.tts.emotion.emo_list import EmotionLabelConverter
+from espkit.tts.text2speech import attention_durations
 from espkit.utils.errors import ConfigError
-from tiny_corpus import EMOTIONS, make_tiny_corpus, tiny_train_args
 
 HOP = 64
 DECODE = dict(minlenratio=2.0, maxlenratio=4.0)
@@ -28,9 +28,16 @@ def trained(tmp_path_factory):
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("infer")
     data = make_tiny_corpus(root / "data")
-    extra = ["--max_epoch", "1", "--emo_extract", "reference_encoder", "--emo_extract_conf",
-             "{conv_layers: 2, conv_chans_list: [4, 4], gru_units: 8, gst_tokens: 4, gst_heads: 2, gst_token_dim: 8}",
-             "--emo_classifier", "linear"]
+    extra = [
+        "--max_epoch",
+        "1",
+        "--emo_extract",
+        "reference_encoder",
+        "--emo_extract_conf",
+        "{conv_layers: 2, conv_chans_list: [4, 4], gru_units: 8, gst_tokens: 4, gst_heads: 2, gst_token_dim: 8}",
+        "--emo_classifier",
+        "linear",
+    ]
     train_main(tiny_train_args(data, root / "exp", extra))
     return data, root / "exp"
 
@@ -155,11 +162,30 @@ def test_cli_writes_every_output(trained, tmp_path):
     keys = tmp_path / "keys"
     keys.write_text("happy_0001\nsad_0002\n")
     out_dir = tmp_path / "decode"
-    main(["--train_config", str(exp / "config.yaml"), "--model_file", str(exp / "valid.loss.best.pth"),
-          "--output_dir", str(out_dir), "--key_file", str(keys), "--minlenratio", "2", "--maxlenratio", "4",
-          "--data_path_and_name_and_type", f"{data['text']},text,text",
-          "--data_path_and_name_and_type", f"{data['utt2emo']},emo_labs,text",
-          "--output_streams", "mel:8:.mel,mel_norm:8:.nmel,f0:1:.f0,wav:1:.wav", "--log_level", "WARNING"])
+    main(
+        [
+            "--train_config",
+            str(exp / "config.yaml"),
+            "--model_file",
+            str(exp / "valid.loss.best.pth"),
+            "--output_dir",
+            str(out_dir),
+            "--key_file",
+            str(keys),
+            "--minlenratio",
+            "2",
+            "--maxlenratio",
+            "4",
+            "--data_path_and_name_and_type",
+            f"{data['text']},text,text",
+            "--data_path_and_name_and_type",
+            f"{data['utt2emo']},emo_labs,text",
+            "--output_streams",
+            "mel:8:.mel,mel_norm:8:.nmel,f0:1:.f0,wav:1:.wav",
+            "--log_level",
+            "WARNING",
+        ]
+    )
     norm, denorm = NpyScpReader(out_dir / "norm/feats.scp"), NpyScpReader(out_dir / "denorm/feats.scp")
     assert sorted(norm.keys()) == sorted(denorm.keys()) == ["happy_0001", "sad_0002"]
     shapes = read_2columns_text(out_dir / "speech_shape/speech_shape")
@@ -190,9 +216,22 @@ def test_cli_writes_every_output(trained, tmp_path):
 
 def test_cli_global_emotion_and_user_errors(trained, tmp_path, capsys):
     data, exp = trained
-    base = ["--train_config", str(exp / "config.yaml"), "--model_file", str(exp / "valid.loss.best.pth"),
-            "--data_path_and_name_and_type", f"{data['text']},text,text", "--minlenratio", "2", "--maxlenratio", "3",
-            "--plot_att_ws", "false", "--log_level", "ERROR"]
+    base = [
+        "--train_config",
+        str(exp / "config.yaml"),
+        "--model_file",
+        str(exp / "valid.loss.best.pth"),
+        "--data_path_and_name_and_type",
+        f"{data['text']},text,text",
+        "--minlenratio",
+        "2",
+        "--maxlenratio",
+        "3",
+        "--plot_att_ws",
+        "false",
+        "--log_level",
+        "ERROR",
+    ]
     keys = tmp_path / "keys"
     keys.write_text("angry_0003 extra columns are ignored\n")
     main(base + ["--output_dir", str(tmp_path / "a"), "--key_file", str(keys), "--emo_labs", "happy:0.7,neutral:0.3"])
@@ -210,9 +249,22 @@ def test_cli_global_emotion_and_user_errors(trained, tmp_path, capsys):
 
 def _cli_base(trained):
     data, exp = trained
-    return ["--train_config", str(exp / "config.yaml"), "--model_file", str(exp / "valid.loss.best.pth"),
-            "--data_path_and_name_and_type", f"{data['text']},text,text", "--minlenratio", "2", "--maxlenratio", "3",
-            "--plot_att_ws", "false", "--log_level", "ERROR"]
+    return [
+        "--train_config",
+        str(exp / "config.yaml"),
+        "--model_file",
+        str(exp / "valid.loss.best.pth"),
+        "--data_path_and_name_and_type",
+        f"{data['text']},text,text",
+        "--minlenratio",
+        "2",
+        "--maxlenratio",
+        "3",
+        "--plot_att_ws",
+        "false",
+        "--log_level",
+        "ERROR",
+    ]
 
 
 def _exit_message(capsys, cmd):
@@ -241,10 +293,15 @@ def test_cli_unknown_emotion_label_is_found_before_decoding(trained, tmp_path, c
     lines[2] = f"{uid} joyful"
     utt2emo.write_text("\n".join(lines) + "\n")
     out_dir = tmp_path / "decode"
-    err = _exit_message(capsys, _cli_base(trained) + ["--output_dir", str(out_dir),
-                                                      "--data_path_and_name_and_type", f"{utt2emo},emo_labs,text"])
-    assert err.endswith(f"error: {utt2emo}:3: uid {uid!r}: unknown emotion 'joyful'; known emotions: neutral, happy, "
-                        "sad, angry; nothing was decoded")
+    err = _exit_message(
+        capsys,
+        _cli_base(trained)
+        + ["--output_dir", str(out_dir), "--data_path_and_name_and_type", f"{utt2emo},emo_labs,text"],
+    )
+    assert err.endswith(
+        f"error: {utt2emo}:3: uid {uid!r}: unknown emotion 'joyful'; known emotions: neutral, happy, "
+        "sad, angry; nothing was decoded"
+    )
     assert not out_dir.exists()  # nothing written for the earlier utterances
 
 
@@ -264,8 +321,13 @@ def test_cli_output_dir_under_a_file_is_one_error_line(trained, tmp_path, capsys
     assert f"error: cannot write the outputs under --output_dir {regular / 'decode'}: [Errno 20] Not a directory" in err
 
 
-@pytest.mark.parametrize("error", [OSError(errno.ENOSPC, "No space left on device"),
-                                   PermissionError(errno.EACCES, "Permission denied", "decode/norm/x.npy")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        PermissionError(errno.EACCES, "Permission denied", "decode/norm/x.npy"),
+    ],
+)
 def test_cli_write_failures_name_the_output_dir_and_utterance(trained, tmp_path, capsys, monkeypatch, error):
     def fail(self, uid, out):
         raise error
@@ -283,13 +345,15 @@ def test_cli_failure_to_close_the_outputs_is_reported(trained, tmp_path, capsys,
     monkeypatch.setattr(InferenceWriters, "close", fail)
     out_dir = tmp_path / "decode"
     err = _exit_message(capsys, _cli_base(trained) + ["--output_dir", str(out_dir), "--emo_labs", "sad"])
-    assert err.endswith(f"error: cannot write the outputs under --output_dir {out_dir}: "
-                        "[Errno 28] No space left on device")
+    assert err.endswith(
+        f"error: cannot write the outputs under --output_dir {out_dir}: [Errno 28] No space left on device"
+    )
 
 
 def test_output_errors_keep_the_cause():
-    with pytest.raises(OutputError, match="cannot write the outputs of 'u1' under --output_dir out: .*Errno 30") \
-            as info:
+    with pytest.raises(
+        OutputError, match="cannot write the outputs of 'u1' under --output_dir out: .*Errno 30"
+    ) as info:
         with output_errors("out", "u1"):
             raise OSError(errno.EROFS, "Read-only file system", "out/wav")
     assert isinstance(info.value.__cause__, OSError) and info.value.__cause__.errno == errno.EROFS
@@ -301,11 +365,15 @@ def test_output_errors_keep_the_cause():
 def test_check_emotion_labels_counts_bad_lines_and_models_without_emotions(tmp_path):
     utt2emo = tmp_path / "utt2emo"
     utt2emo.write_text("u1 happy\n\nu2 glad\nu3 Sad\nu4 bored\n")
-    with pytest.raises(ConfigError, match=f"^{utt2emo}:3: uid 'u2': unknown emotion 'glad'; known emotions: "
-                                          r"neutral, happy, sad, angry \(2 line\(s\) in all\); nothing was decoded$"):
+    with pytest.raises(
+        ConfigError,
+        match=f"^{utt2emo}:3: uid 'u2': unknown emotion 'glad'; known emotions: "
+        r"neutral, happy, sad, angry \(2 line\(s\) in all\); nothing was decoded$",
+    ):
         check_emotion_labels(utt2emo, EmotionLabelConverter(EMOTIONS))
     utt2emo.write_text("u1 happy\nu3 Sad\n")
     check_emotion_labels(utt2emo, EmotionLabelConverter(EMOTIONS))  # known labels, any case: no error
-    with pytest.raises(ConfigError, match=f"{utt2emo}:1: uid 'u1' has emotion label 'happy' but the model has no "
-                                          "emotion list"):
+    with pytest.raises(
+        ConfigError, match=f"{utt2emo}:1: uid 'u1' has emotion label 'happy' but the model has no emotion list"
+    ):
         check_emotion_labels(utt2emo, None)

@@ -7,9 +7,9 @@ import sys
 import pytest
 import torch
 import yaml
+from tiny_corpus import make_tiny_corpus, tiny_train_args
 
 from espkit.bin.tts_train import main
-from tiny_corpus import make_tiny_corpus, tiny_train_args
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +23,16 @@ def trained(tmp_path_factory):
 def test_training_writes_the_espnet_output_directory(trained):
     _, root = trained
     exp = root / "exp"
-    for name in ["config.yaml", "checkpoint.pth", "1epoch.pth", "2epoch.pth", "valid.loss.best.pth",
-                 "latest.pth", "stats/train/feats_stats.npz", "shapes/train/speech_shape"]:
+    for name in [
+        "config.yaml",
+        "checkpoint.pth",
+        "1epoch.pth",
+        "2epoch.pth",
+        "valid.loss.best.pth",
+        "latest.pth",
+        "stats/train/feats_stats.npz",
+        "shapes/train/speech_shape",
+    ]:
         assert (exp / name).exists(), name
     assert any((exp / "images").glob("loss*.png"))
     att_plots = sorted(p.name for p in (exp / "images" / "att_ws").glob("*/*.png"))

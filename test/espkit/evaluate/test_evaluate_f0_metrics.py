@@ -25,8 +25,10 @@ def harmonic_signal(f0: float, seconds: float = 0.5, snr_db: float = 30.0, seed:
     """A vowel-like harmonic signal at a known F0, with white noise at ``snr_db``."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(FS * seconds)) / FS
-    wave = sum((np.exp(-(((k * f0) - 700.0) / 500.0) ** 2) + 0.1 / k) * np.sin(2 * np.pi * k * f0 * t + rng.uniform(0, 6))
-               for k in range(1, int(0.45 * FS / f0)))
+    wave = sum(
+        (np.exp(-((((k * f0) - 700.0) / 500.0) ** 2)) + 0.1 / k) * np.sin(2 * np.pi * k * f0 * t + rng.uniform(0, 6))
+        for k in range(1, int(0.45 * FS / f0))
+    )
     noise = rng.standard_normal(len(t))
     wave = wave + noise * np.sqrt(np.mean(wave**2) / np.mean(noise**2)) * 10 ** (-snr_db / 20)
     return 0.5 * wave / np.abs(wave).max()
@@ -54,7 +56,10 @@ def test_twenty_percent_is_the_gross_error_boundary():
     assert out["gross_errors"] == 1 and out["gpe"] == pytest.approx(0.5) and out["ffe"] == pytest.approx(0.5)
     assert out["fpe_cents"] == pytest.approx(1200 * math.log2(1.19))
     octave = f0_frame_errors(np.array([100.0]), np.array([200.0]))
-    assert octave["fpe_cents"] is None and octave["null_reasons"]["fpe_cents"] == "every pair voiced in both is a gross error"
+    assert (
+        octave["fpe_cents"] is None
+        and octave["null_reasons"]["fpe_cents"] == "every pair voiced in both is a gross error"
+    )
 
 
 def test_all_unvoiced_synthesis_has_coverage_0_and_ffe_equal_to_the_voiced_share():
@@ -100,7 +105,9 @@ def test_trough_margin_keeps_a_weak_fundamental_from_an_octave_jump():
 
     t = np.arange(FS // 2) / FS
     f0 = 120.0
-    wave = 0.2 * np.sin(2 * np.pi * f0 * t) + np.sin(2 * np.pi * 2 * f0 * t + 0.3) + 0.5 * np.sin(2 * np.pi * 3 * f0 * t)
+    wave = (
+        0.2 * np.sin(2 * np.pi * f0 * t) + np.sin(2 * np.pi * 2 * f0 * t + 0.3) + 0.5 * np.sin(2 * np.pi * 3 * f0 * t)
+    )
     plain = track_f0(wave, FrameConfig(fs=FS, n_fft=1024, hop_length=160, yin_trough_margin=None))
     assert np.median(plain.f0[3:-3]) > 1.8 * f0  # plain YIN at this threshold goes an octave up
     chosen = track_f0(wave, CONFIG)
@@ -110,8 +117,11 @@ def test_trough_margin_keeps_a_weak_fundamental_from_an_octave_jump():
 
 def test_voicing_figures_pool_active_frames():
     tracks = [
-        F0Track(f0=np.array([100.0, 0.0, 0.0, 100.0]), periodicity=np.array([0.9, 0.2, 0.1, 0.95]),
-                active=np.array([True, True, False, True])),
+        F0Track(
+            f0=np.array([100.0, 0.0, 0.0, 100.0]),
+            periodicity=np.array([0.9, 0.2, 0.1, 0.95]),
+            active=np.array([True, True, False, True]),
+        ),
         F0Track(f0=np.zeros(2), periodicity=np.array([0.3, 0.4]), active=np.array([True, True])),
     ]
     out = voicing_figures(tracks)

@@ -16,7 +16,7 @@ def harmonic_tone(f0: float, seconds: float, formant: float = 800.0, seed: int =
     t = np.arange(int(FS * seconds)) / FS
     wave = np.zeros_like(t)
     for k in range(1, int(3500 / f0)):
-        gain = np.exp(-(((k * f0) - formant) / 500.0) ** 2) + 0.05
+        gain = np.exp(-((((k * f0) - formant) / 500.0) ** 2)) + 0.05
         wave += gain * np.sin(2 * np.pi * k * f0 * t)
     return 0.5 * wave / np.abs(wave).max() + 1e-4 * np.random.default_rng(seed).standard_normal(len(t))
 

@@ -36,9 +36,7 @@ def test_npy_scp_reader_errors(tmp_path):
 
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     (tmp_path / "bad.npy").write_bytes(b"not numpy")
-    scp.write_text(
-        f"obj {tmp_path / 'obj.npy'}\nbad {tmp_path / 'bad.npy'}\nmissing {tmp_path / 'm.npy'}\n"
-    )
+    scp.write_text(f"obj {tmp_path / 'obj.npy'}\nbad {tmp_path / 'bad.npy'}\nmissing {tmp_path / 'm.npy'}\n")
     reader = NpyScpReader(scp)
     with pytest.raises(ValueError, match=re.escape(str(tmp_path / "obj.npy"))):
         reader["obj"]  # pickled content is refused

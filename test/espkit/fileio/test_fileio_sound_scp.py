@@ -116,7 +116,7 @@ def test_read_wav_errors(tmp_path):
 def test_short_data_chunk_is_read_with_warning(tmp_path, caplog):
     write_wav(tmp_path / "ok.wav", FS, np.arange(100, dtype=np.int16))
     cut = tmp_path / "cut.wav"
-    cut.write_bytes((tmp_path / "ok.wav").read_bytes()[:44 + 20])
+    cut.write_bytes((tmp_path / "ok.wav").read_bytes()[: 44 + 20])
     with caplog.at_level("WARNING"):
         _, x = read_wav(cut)
     np.testing.assert_array_equal(x, np.arange(10))
@@ -234,5 +234,7 @@ def test_nan_samples_in_a_float_wav_name_the_file_and_the_time(tmp_path):
     wave[FS // 2] = np.nan
     path = tmp_path / "nan.wav"
     scipy.io.wavfile.write(path, FS, wave)  # write_wav itself refuses NaN
-    with pytest.raises(DataFormatError, match=re.escape(f"{path}: 1 sample(s) are NaN or inf (first at sample 4000, 0.500 s)")):
+    with pytest.raises(
+        DataFormatError, match=re.escape(f"{path}: 1 sample(s) are NaN or inf (first at sample 4000, 0.500 s)")
+    ):
         read_wav(path, dtype="float32")

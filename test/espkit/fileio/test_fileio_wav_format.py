@@ -16,7 +16,9 @@ from espkit.fileio.wav_format import WavFormatError, format_wav, parse_wav
 @pytest.mark.parametrize("channels", [1, 3])
 def test_written_files_read_back_by_scipy_and_by_us(tmp_path, dtype, channels):
     rng = np.random.default_rng(0)
-    samples = (rng.uniform(-0.9, 0.9, (101, channels)) * (1 if dtype == np.float32 else np.iinfo(dtype).max)).astype(dtype)
+    samples = (rng.uniform(-0.9, 0.9, (101, channels)) * (1 if dtype == np.float32 else np.iinfo(dtype).max)).astype(
+        dtype
+    )
     samples = samples[:, 0] if channels == 1 else samples
     path = tmp_path / "x.wav"
     path.write_bytes(format_wav(16000, samples))
@@ -54,7 +56,12 @@ def test_24_bit_and_extensible_and_unknown_chunks(tmp_path):
     assert fs == 22050
     np.testing.assert_array_equal(x, [0x7FFFFF00, -(2**31)])
     # WAVE_FORMAT_EXTENSIBLE with the IEEE-float sub-format
-    ext = struct.pack("<HHIIHH", 0xFFFE, 1, 8000, 32000, 4, 32) + struct.pack("<HHI", 22, 32, 4) + struct.pack("<H", 3) + bytes(14)
+    ext = (
+        struct.pack("<HHIIHH", 0xFFFE, 1, 8000, 32000, 4, 32)
+        + struct.pack("<HHI", 22, 32, 4)
+        + struct.pack("<H", 3)
+        + bytes(14)
+    )
     path.write_bytes(_riff(ext, np.array([0.5, -0.25], dtype="<f4").tobytes()))
     np.testing.assert_array_equal(parse_wav(path)[1], [0.5, -0.25])
 

@@ -175,9 +175,7 @@ def test_distributed_split(fake_distributed):
     assert shares[1] == [batch[1::2] for batch in full]
     # resuming skips whole (global) batches on each rank
     fake_distributed(1, 2)
-    factory = SequenceIterFactory(
-        TinyDataset(), batches, seed=0, shuffle=True, collate_fn=collate, distributed=True
-    )
+    factory = SequenceIterFactory(TinyDataset(), batches, seed=0, shuffle=True, collate_fn=collate, distributed=True)
     assert uids_of(factory.build_iter(1, start_batch=2)) == shares[1][2:]
 
 

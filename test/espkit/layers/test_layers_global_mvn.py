@@ -9,9 +9,7 @@ torch.set_num_threads(1)
 
 
 def _write_stats(path, feats):
-    np.savez(
-        path, count=np.array(feats.shape[0]), sum=feats.sum(0), sum_square=(feats**2).sum(0)
-    )
+    np.savez(path, count=np.array(feats.shape[0]), sum=feats.sum(0), sum_square=(feats**2).sum(0))
 
 
 def test_global_mvn_standardises_and_inverts(tmp_path):
@@ -23,8 +21,7 @@ def test_global_mvn_standardises_and_inverts(tmp_path):
     normalized, lengths = mvn(x, torch.tensor([100, 100, 100, 100]))
     flat = normalized.reshape(-1, 3).double()
     torch.testing.assert_close(flat.mean(0), torch.zeros(3, dtype=torch.float64), atol=1e-5, rtol=0)
-    torch.testing.assert_close(flat.std(0, unbiased=False), torch.ones(3, dtype=torch.float64),
-                               atol=1e-5, rtol=0)
+    torch.testing.assert_close(flat.std(0, unbiased=False), torch.ones(3, dtype=torch.float64), atol=1e-5, rtol=0)
     restored, _ = mvn.inverse(normalized, lengths)
     torch.testing.assert_close(restored, x, atol=1e-5, rtol=1e-5)
     assert set(mvn.state_dict()) == {"mean", "std"}

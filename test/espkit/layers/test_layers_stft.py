@@ -15,7 +15,12 @@ def test_forward_shapes_lengths_and_match_torch_stft():
     assert spec.shape == (2, 1000 // 16 + 1, 33)
     assert frame_lengths.tolist() == [1000 // 16 + 1, 700 // 16 + 1]
     ref = torch.stft(
-        x[0], 64, 16, window=torch.hann_window(64), center=True, pad_mode="reflect",
+        x[0],
+        64,
+        16,
+        window=torch.hann_window(64),
+        center=True,
+        pad_mode="reflect",
         return_complex=True,
     ).T
     torch.testing.assert_close(spec[0], ref, rtol=1e-4, atol=1e-4)

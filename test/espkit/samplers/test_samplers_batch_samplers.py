@@ -123,9 +123,7 @@ def test_folded_batch_size_shrinks_with_length(shape_files):
         assert len(batch) == expected
         sizes.append(expected)
     last_first = batches[-1][0]
-    assert len(batches[-1]) <= sampler.folded_batch_size(
-        [feats[last_first][0], text[last_first][0]]
-    )
+    assert len(batches[-1]) <= sampler.folded_batch_size([feats[last_first][0], text[last_first][0]])
     # the corpus spans several fold factors, so the size really shrinks
     assert sizes[0] == 32 and min(sizes) < 32 // 2
 
@@ -234,8 +232,7 @@ def test_sort_options_for_bins_samplers(shape_files):
     _, feats_shape = shape_files
     feats = load_shape_file(feats_shape)
     for sampler_class in (LengthBatchSampler, NumElementsBatchSampler):
-        batches = list(sampler_class(200000, [feats_shape], sort_in_batch="ascending",
-                                     sort_batch="descending"))
+        batches = list(sampler_class(200000, [feats_shape], sort_in_batch="ascending", sort_batch="descending"))
         lengths = [[feats[u][0] for u in b] for b in batches]
         assert all(ls == sorted(ls) for ls in lengths)
         assert [max(ls) for ls in lengths] == sorted((max(ls) for ls in lengths), reverse=True)
@@ -261,8 +258,7 @@ def test_missing_uid_in_secondary_shape_file(tmp_path, shape_files):
 def test_build_batch_sampler_errors(shape_files):
     text_shape, feats_shape = shape_files
     with pytest.raises(
-        ValueError, match="unknown batch_type 'bucket'; valid types: unsorted, sorted, folded, "
-        "length, numel"
+        ValueError, match="unknown batch_type 'bucket'; valid types: unsorted, sorted, folded, length, numel"
     ):
         build_batch_sampler("bucket", 8, None, [feats_shape])
     with pytest.raises(ValueError, match="'numel' needs batch_bins"):
@@ -287,6 +283,5 @@ def test_build_batch_sampler_passes_options(shape_files):
     )
     assert isinstance(sampler, LengthBatchSampler)
     assert sampler.padding is False and sampler.sort_batch == "descending"
-    direct = LengthBatchSampler(5000, [feats_shape, text_shape], padding=False,
-                                sort_batch="descending")
+    direct = LengthBatchSampler(5000, [feats_shape, text_shape], padding=False, sort_batch="descending")
     assert list(sampler) == list(direct)

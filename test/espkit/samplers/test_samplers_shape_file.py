@@ -13,9 +13,7 @@ def test_load_shape_file_keeps_order_and_parses_dims(tmp_path: Path):
     assert shapes == {"utt2": (245, 80), "utt1": (16000,), "utt3": (3, 4, 5)}
 
 
-@pytest.mark.parametrize(
-    "bad_line", ["utt2 abc", "utt2", "utt2 12 80", "utt2 12,", "utt2 -3", "utt2 1.5"]
-)
+@pytest.mark.parametrize("bad_line", ["utt2 abc", "utt2", "utt2 12 80", "utt2 12,", "utt2 -3", "utt2 1.5"])
 def test_load_shape_file_malformed_line_names_file_and_line(tmp_path: Path, bad_line: str):
     path = tmp_path / "speech_shape"
     path.write_text(f"utt1 10\n{bad_line}\n")

@@ -4,7 +4,6 @@ import logging
 import pytest
 import torch
 import yaml
-
 from toy_task import ToyTask
 
 
@@ -16,20 +15,56 @@ def test_parser_has_the_espnet_groups_and_options():
     groups = option_groups(ToyTask.get_parser())
     expected = {
         "common": {"print_config", "output_dir", "ngpu", "seed", "num_workers", "log_level", "dry_run"},
-        "distributed": {"dist_backend", "dist_init_method", "dist_world_size", "dist_rank", "local_rank",
-                        "multiprocessing_distributed"},
+        "distributed": {
+            "dist_backend",
+            "dist_init_method",
+            "dist_world_size",
+            "dist_rank",
+            "local_rank",
+            "multiprocessing_distributed",
+        },
         "cudnn": {"cudnn_enabled", "cudnn_benchmark", "cudnn_deterministic"},
         "collect stats": {"collect_stats", "write_collected_feats"},
-        "trainer": {"max_epoch", "patience", "val_scheduler_criterion", "early_stopping_criterion",
-                    "best_model_criterion", "keep_nbest_models", "nbest_averaging_interval", "grad_clip",
-                    "grad_clip_type", "accum_grad", "no_forward_run", "resume", "train_dtype", "use_amp",
-                    "log_interval", "use_tensorboard", "num_iters_per_epoch"},
+        "trainer": {
+            "max_epoch",
+            "patience",
+            "val_scheduler_criterion",
+            "early_stopping_criterion",
+            "best_model_criterion",
+            "keep_nbest_models",
+            "nbest_averaging_interval",
+            "grad_clip",
+            "grad_clip_type",
+            "accum_grad",
+            "no_forward_run",
+            "resume",
+            "train_dtype",
+            "use_amp",
+            "log_interval",
+            "use_tensorboard",
+            "num_iters_per_epoch",
+        },
         "pretraining": {"init_param", "ignore_init_mismatch", "freeze_param"},
-        "batch sampler": {"batch_type", "valid_batch_type", "batch_size", "valid_batch_size", "batch_bins",
-                          "valid_batch_bins", "train_shape_file", "valid_shape_file", "fold_length",
-                          "sort_in_batch", "sort_batch", "drop_last_iter"},
-        "dataset": {"train_data_path_and_name_and_type", "valid_data_path_and_name_and_type",
-                    "allow_variable_data_keys", "max_cache_size"},
+        "batch sampler": {
+            "batch_type",
+            "valid_batch_type",
+            "batch_size",
+            "valid_batch_size",
+            "batch_bins",
+            "valid_batch_bins",
+            "train_shape_file",
+            "valid_shape_file",
+            "fold_length",
+            "sort_in_batch",
+            "sort_batch",
+            "drop_last_iter",
+        },
+        "dataset": {
+            "train_data_path_and_name_and_type",
+            "valid_data_path_and_name_and_type",
+            "allow_variable_data_keys",
+            "max_cache_size",
+        },
         "optimizer and scheduler": {"optim", "optim_conf", "scheduler", "scheduler_conf"},
         "task related": {"idim", "model", "model_conf"},
     }
@@ -41,21 +76,44 @@ def test_parser_has_the_espnet_groups_and_options():
 
 def test_config_file_gives_defaults_and_command_line_overrides(tmp_path):
     config = tmp_path / "conf.yaml"
-    config.write_text(yaml.safe_dump({"seed": 5, "max_epoch": 3, "model": "mlp", "model_conf": {"layers": 1},
-                                      "max_cache_size": "1GB", "optim_conf": {"lr": 0.5}}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "seed": 5,
+                "max_epoch": 3,
+                "model": "mlp",
+                "model_conf": {"layers": 1},
+                "max_cache_size": "1GB",
+                "optim_conf": {"lr": 0.5},
+            }
+        )
+    )
     args = ToyTask.get_parser().parse_args(["--config", str(config), "--seed", "7", "--model_conf", "units=[4]"])
-    assert args.seed == 7                       # command line wins
-    assert args.max_epoch == 3                  # config file default
+    assert args.seed == 7  # command line wins
+    assert args.max_epoch == 3  # config file default
     assert args.model == "mlp"
     assert args.model_conf == {"layers": 1, "units": [4]}  # merged in order
-    assert args.max_cache_size == 1e9           # human-friendly size
+    assert args.max_cache_size == 1e9  # human-friendly size
     assert args.optim_conf == {"lr": 0.5}
 
 
 def test_print_config_resolves_every_constructor_default_and_round_trips(tmp_path):
-    args = ToyTask.get_parser().parse_args(["--model", "linear", "--model_conf", "hidden=6", "--optim", "sgd",
-                                            "--optim_conf", "lr=0.1", "--scheduler", "steplr",
-                                            "--scheduler_conf", "step_size=2"])
+    args = ToyTask.get_parser().parse_args(
+        [
+            "--model",
+            "linear",
+            "--model_conf",
+            "hidden=6",
+            "--optim",
+            "sgd",
+            "--optim_conf",
+            "lr=0.1",
+            "--scheduler",
+            "steplr",
+            "--scheduler_conf",
+            "step_size=2",
+        ]
+    )
     out = io.StringIO()
     ToyTask.print_config(args, file=out)
     config = yaml.safe_load(out.getvalue())
@@ -82,7 +140,10 @@ def test_print_config_cli_exits_cleanly(capsys):
     "config, message",
     [
         ({"max_epochs": 3}, r"conf.yaml: unknown key 'max_epochs' \(did you mean max_epoch"),
-        ({"model": "transformer"}, r"conf.yaml: bad value for 'model': unknown --model 'transformer'; valid choices: linear, mlp"),
+        (
+            {"model": "transformer"},
+            r"conf.yaml: bad value for 'model': unknown --model 'transformer'; valid choices: linear, mlp",
+        ),
         ({"max_epoch": "ten"}, r"conf.yaml: bad value for 'max_epoch'"),
         ({"max_epoch": 2.5}, r"conf.yaml: 'max_epoch' must be an integer"),
         ({"resume": "maybe"}, r"conf.yaml: bad value for 'resume'"),
@@ -130,8 +191,18 @@ def test_type_error_from_typeguard_names_the_option():
 
 
 def test_build_optimizers_and_schedulers():
-    args = ToyTask.get_parser().parse_args(["--optim", "adamw", "--optim_conf", "lr=0.01", "--scheduler",
-                                            "warmuplr", "--scheduler_conf", "warmup_steps=10"])
+    args = ToyTask.get_parser().parse_args(
+        [
+            "--optim",
+            "adamw",
+            "--optim_conf",
+            "lr=0.01",
+            "--scheduler",
+            "warmuplr",
+            "--scheduler_conf",
+            "warmup_steps=10",
+        ]
+    )
     ToyTask.resolve_args(args)
     model = ToyTask.build_model(args)
     [optimizer] = ToyTask.build_optimizers(args, model)
@@ -146,11 +217,11 @@ def test_build_optimizers_and_schedulers():
 
 def test_data_triples_accept_strings_and_lists(tmp_path):
     path = tmp_path / "conf.yaml"
-    path.write_text(yaml.safe_dump({"train_data_path_and_name_and_type": [["a/wav.scp", "speech", "sound"],
-                                                                          "a/text,text,text"]}))
+    path.write_text(
+        yaml.safe_dump({"train_data_path_and_name_and_type": [["a/wav.scp", "speech", "sound"], "a/text,text,text"]})
+    )
     args = ToyTask.get_parser().parse_args(["--config", str(path)])
     assert args.train_data_path_and_name_and_type == [("a/wav.scp", "speech", "sound"), ("a/text", "text", "text")]
-
 
 
 @pytest.mark.parametrize("option", ["--grad_noise", "--iterator_type"])

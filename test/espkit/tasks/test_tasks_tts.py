@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from tiny_corpus import make_tiny_corpus, tiny_train_args
 
 from espkit.tasks.tts import TTSTask
 from espkit.utils.errors import ConfigError
-from tiny_corpus import make_tiny_corpus, tiny_train_args
 
 
 @pytest.fixture(scope="module")
@@ -23,20 +23,24 @@ def test_build_model_from_args_fills_sizes_from_data_config(corpus, tmp_path):
     model = TTSTask.build_model(args)
     assert model.feats_extract.output_size() == 8
     assert model.tts.num_emotions() == 4
-    assert args.token_list[:3] == ["<blank>", "<unk>", "<space>"]      # file read into the config
+    assert args.token_list[:3] == ["<blank>", "<unk>", "<space>"]  # file read into the config
     assert args.emo_list == ["neutral", "happy", "sad", "angry"]
 
 
 def test_collect_stats_writes_npz_equal_to_numpy_and_shape_files(corpus, tmp_path):
     stats_dir = tmp_path / "stats"
-    TTSTask.main(cmd=tiny_train_args(corpus, stats_dir, ["--normalize", "none", "--collect_stats", "true",
-                                                          "--batch_bins", "3000"]))
+    TTSTask.main(
+        cmd=tiny_train_args(
+            corpus, stats_dir, ["--normalize", "none", "--collect_stats", "true", "--batch_bins", "3000"]
+        )
+    )
     with np.load(stats_dir / "train" / "feats_stats.npz") as stats:
         count, total, total_sq = stats["count"], stats["sum"], stats["sum_square"]
     # Recompute with numpy on the same features, utterance by utterance.
     args = parse(tiny_train_args(corpus, tmp_path, ["--normalize", "none"]))
     model = TTSTask.build_model(args)
     from espkit.train.dataset import ESPnetDataset
+
     dataset = ESPnetDataset([(str(corpus["wav.scp"]), "speech", "sound")])
     frames = []
     for uid in dataset:
@@ -61,13 +65,22 @@ def test_unknown_emotion_and_missing_token_list_are_clear(corpus, tmp_path):
         parse(argv)
     args = parse(tiny_train_args(corpus, tmp_path, ["--emo_list", "happy,sad"]))
     from espkit.train.dataset import ESPnetDataset
-    dataset = ESPnetDataset([(str(corpus["utt2emo"]), "emo_labs", "text")], preprocess=TTSTask.build_preprocess_fn(args, True))
+
+    dataset = ESPnetDataset(
+        [(str(corpus["utt2emo"]), "emo_labs", "text")], preprocess=TTSTask.build_preprocess_fn(args, True)
+    )
     with pytest.raises(ValueError, match="neutral.*happy, sad|happy, sad.*neutral"):
         dataset["neutral_0000"]
 
 
-CLASSIFIER = ["--normalize", "none", "--emo_extract", "reference_encoder", "--emo_extract_conf",
-              "{conv_layers: 1, conv_chans_list: [4]}"]
+CLASSIFIER = [
+    "--normalize",
+    "none",
+    "--emo_extract",
+    "reference_encoder",
+    "--emo_extract_conf",
+    "{conv_layers: 1, conv_chans_list: [4]}",
+]
 
 
 def test_linear_emotion_classifier_is_linear_and_older_configs_load(corpus, tmp_path, caplog):
@@ -78,17 +91,28 @@ def test_linear_emotion_classifier_is_linear_and_older_configs_load(corpus, tmp_
     assert isinstance(TTSTask.build_model(mlp).emo_classifier.net, torch.nn.Sequential)
     # config.yaml of a run from when 'linear' built EmotionClassifier (conf resolved with its defaults)
     old = {"hidden_units": 0, "dropout_rate": 0.1, "loss_weight": 1.0, "label_smoothing": 0.0}
-    was_linear = parse(tiny_train_args(corpus, tmp_path, CLASSIFIER + ["--emo_classifier", "linear",
-                                                                       "--emo_classifier_conf", yaml.safe_dump(old)]))
+    was_linear = parse(
+        tiny_train_args(
+            corpus, tmp_path, CLASSIFIER + ["--emo_classifier", "linear", "--emo_classifier_conf", yaml.safe_dump(old)]
+        )
+    )
     assert was_linear.emo_classifier == "linear" and was_linear.emo_classifier_conf == args.emo_classifier_conf
     old["hidden_units"] = 128
-    was_mlp = parse(tiny_train_args(corpus, tmp_path, CLASSIFIER + ["--emo_classifier", "linear",
-                                                                    "--emo_classifier_conf", yaml.safe_dump(old)]))
+    was_mlp = parse(
+        tiny_train_args(
+            corpus, tmp_path, CLASSIFIER + ["--emo_classifier", "linear", "--emo_classifier_conf", yaml.safe_dump(old)]
+        )
+    )
     assert was_mlp.emo_classifier == "mlp" and was_mlp.emo_classifier_conf == old
     assert "is the MLP that 'linear' built" in caplog.text
     with pytest.raises(ConfigError, match="LinearEmotionClassifier does not accept dropout_rate"):
-        parse(tiny_train_args(corpus, tmp_path, CLASSIFIER + ["--emo_classifier", "linear",
-                                                              "--emo_classifier_conf", "dropout_rate=0.2"]))
+        parse(
+            tiny_train_args(
+                corpus,
+                tmp_path,
+                CLASSIFIER + ["--emo_classifier", "linear", "--emo_classifier_conf", "dropout_rate=0.2"],
+            )
+        )
 
 
 def test_collect_stats_mode_builds_no_normaliser_even_without_stats(corpus, tmp_path):
@@ -99,8 +123,13 @@ def test_collect_stats_mode_builds_no_normaliser_even_without_stats(corpus, tmp_
 
 def test_collect_stats_reads_every_utterance_once_even_with_num_iters_per_epoch(corpus, tmp_path):
     stats_dir = tmp_path / "stats"
-    TTSTask.main(cmd=tiny_train_args(corpus, stats_dir, ["--normalize", "none", "--collect_stats", "true",
-                                                          "--batch_bins", "3000", "--num_iters_per_epoch", "7"]))
+    TTSTask.main(
+        cmd=tiny_train_args(
+            corpus,
+            stats_dir,
+            ["--normalize", "none", "--collect_stats", "true", "--batch_bins", "3000", "--num_iters_per_epoch", "7"],
+        )
+    )
     shape_lines = (stats_dir / "train" / "feats_shape").read_text().splitlines()
     assert len(shape_lines) == 8
     with np.load(stats_dir / "train" / "feats_stats.npz") as stats:
@@ -121,7 +150,7 @@ def test_speech_given_as_features_is_not_checked_as_a_waveform(corpus, tmp_path)
     features = np.zeros((6, 8), dtype=np.float32)
     argv = tiny_train_args(corpus, tmp_path, ["--feats_extract", "none", "--odim", "8", "--normalize", "none"])
     index = argv.index("--feats_extract_conf")
-    args = parse(argv[:index] + argv[index + 2:])
+    args = parse(argv[:index] + argv[index + 2 :])
     assert TTSTask.build_preprocess_fn(args, True)("u1", {"speech": features})["speech"].shape == (6, 8)
     args = parse(tiny_train_args(corpus, tmp_path))
     with pytest.raises(ValueError, match="audio has 8 channels but TTS needs mono"):

@@ -32,9 +32,7 @@ def test_char_tokenizer_non_linguistic_symbols_from_file(tmp_path):
 
 
 def test_char_tokenizer_remove_non_linguistic_symbols():
-    tokenizer = CharTokenizer(
-        non_linguistic_symbols=["<noise>"], remove_non_linguistic_symbols=True
-    )
+    tokenizer = CharTokenizer(non_linguistic_symbols=["<noise>"], remove_non_linguistic_symbols=True)
     assert tokenizer.text2tokens("a<noise>b") == ["a", "b"]
 
 

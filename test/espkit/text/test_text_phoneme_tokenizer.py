@@ -162,9 +162,7 @@ def test_600_sentences_take_one_espeak_ng_call(count_subprocess_runs):
 
 @needs_espeak_ng
 def test_non_linguistic_symbols_and_space_symbol():
-    tokenizer = PhonemeTokenizer(
-        "espeak_ng_english", non_linguistic_symbols=["<laugh>"], space_symbol="|sp|"
-    )
+    tokenizer = PhonemeTokenizer("espeak_ng_english", non_linguistic_symbols=["<laugh>"], space_symbol="|sp|")
     tokens = tokenizer.text2tokens("hi <laugh> there")
     index = tokens.index("<laugh>")
     assert tokens[index - 1] == "|sp|" and tokens[index + 1] == "|sp|"

@@ -85,6 +85,11 @@ def test_use_jemalloc_reexecutes_on_jemalloc_when_installed():
         assert out.stdout.split() == ["loaded", JEMALLOC_CONF]
     else:  # nothing to preload: the process goes on unchanged
         assert out.stdout.split() == ["not-loaded", "-"]
-    off = subprocess.run([sys.executable, "-c", JEMALLOC_PROBE], env=dict(env, ESPKIT_JEMALLOC="0"),
-                         capture_output=True, text=True, check=True)
+    off = subprocess.run(
+        [sys.executable, "-c", JEMALLOC_PROBE],
+        env=dict(env, ESPKIT_JEMALLOC="0"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert off.stdout.split() == ["not-loaded", "-"]

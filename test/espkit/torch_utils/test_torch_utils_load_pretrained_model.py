@@ -52,7 +52,10 @@ def test_src_dst_and_exclude_prefixes(tmp_path, caplog):
     assert torch.equal(target.postnet.weight, before["postnet.weight"])
     messages = " ".join(r.getMessage() for r in caplog.records)
     assert "Initialised 2 tensor(s)" in messages
-    assert "2 tensor(s) under 'tts.encoder.' keep their initial values: tts.encoder.1.weight, tts.encoder.1.bias" in messages
+    assert (
+        "2 tensor(s) under 'tts.encoder.' keep their initial values: tts.encoder.1.weight, tts.encoder.1.bias"
+        in messages
+    )
 
 
 def test_mismatch_errors_or_skips_with_warning(tmp_path, caplog):
@@ -74,16 +77,25 @@ def test_mismatch_errors_or_skips_with_warning(tmp_path, caplog):
         load_pretrained_model(f"{tmp_path}/wrapper.pth", Net())
     with pytest.raises(ValueError, match="has no tensors under 'missing.'"):
         load_pretrained_model(f"{tmp_path}/wrapper.pth:missing", Net())
-    with pytest.raises(ValueError, match="the model has no parameters under 'nothing.'; top-level modules: \\['decoder', 'encoder'\\]"):
+    with pytest.raises(
+        ValueError, match="the model has no parameters under 'nothing.'; top-level modules: \\['decoder', 'encoder'\\]"
+    ):
         load_pretrained_model(f"{tmp_path}/wrapper.pth:tts:nothing", Net())
 
 
 def test_freeze_parameters():
     model = Wrapper()
     frozen = freeze_parameters(model, ["tts.encoder", "postnet.weight"])
-    assert frozen == ["tts.encoder.0.weight", "tts.encoder.0.bias", "tts.encoder.1.weight", "tts.encoder.1.bias",
-                      "postnet.weight"]
+    assert frozen == [
+        "tts.encoder.0.weight",
+        "tts.encoder.0.bias",
+        "tts.encoder.1.weight",
+        "tts.encoder.1.bias",
+        "postnet.weight",
+    ]
     assert not model.tts.encoder[0].weight.requires_grad and model.tts.decoder.weight.requires_grad
     assert model.postnet.bias.requires_grad
-    with pytest.raises(ValueError, match="--freeze_param 'tts.enc' matches no parameter; top-level modules: \\['postnet', 'tts'\\]"):
+    with pytest.raises(
+        ValueError, match="--freeze_param 'tts.enc' matches no parameter; top-level modules: \\['postnet', 'tts'\\]"
+    ):
         freeze_parameters(model, ["tts.enc"])

@@ -61,7 +61,10 @@ def test_truncated_checkpoint_is_reported_as_corrupt(tmp_path):
 def test_pickled_objects_are_refused(tmp_path):
     path = tmp_path / "obj.pth"
     torch.save({"x": small_model()}, path)
-    with pytest.raises(CheckpointError, match="holds objects other than tensors and plain data.*Unsupported global: GLOBAL torch.nn.modules.container.Sequential"):
+    with pytest.raises(
+        CheckpointError,
+        match="holds objects other than tensors and plain data.*Unsupported global: GLOBAL torch.nn.modules.container.Sequential",
+    ):
         load_checkpoint(path)
 
 

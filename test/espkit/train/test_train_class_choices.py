@@ -62,8 +62,18 @@ def test_type_check_and_duplicates_fail_at_registration():
 def test_add_arguments_parses_name_and_nested_conf():
     parser = argparse.ArgumentParser()
     make(optional=True).add_arguments(parser)
-    args = parser.parse_args(["--part", "Beta", "--part_conf", "scale=2.5", "--part_conf", "{extra: {a: 1}}",
-                              "--part_conf", "extra.b=[1, 2]"])
+    args = parser.parse_args(
+        [
+            "--part",
+            "Beta",
+            "--part_conf",
+            "scale=2.5",
+            "--part_conf",
+            "{extra: {a: 1}}",
+            "--part_conf",
+            "extra.b=[1, 2]",
+        ]
+    )
     assert args.part == "beta"
     assert args.part_conf == {"scale": 2.5, "extra": {"a": 1, "b": [1, 2]}}
     assert parser.parse_args(["--part", "none"]).part is None

@@ -27,12 +27,15 @@ def datadir(tmp_path):
 
 
 def test_every_type_loads_with_the_right_dtype_and_shape(datadir):
-    dataset = ESPnetDataset([
-        (str(datadir / "wav.scp"), "speech", "sound"),
-        (str(datadir / "feats.scp"), "feats", "npy"),
-        (str(datadir / "f0.scp"), "f0", "rawf32:1"),
-        (str(datadir / "tokens"), "text", "text_int"),
-    ], fs=16000)
+    dataset = ESPnetDataset(
+        [
+            (str(datadir / "wav.scp"), "speech", "sound"),
+            (str(datadir / "feats.scp"), "feats", "npy"),
+            (str(datadir / "f0.scp"), "f0", "rawf32:1"),
+            (str(datadir / "tokens"), "text", "text_int"),
+        ],
+        fs=16000,
+    )
     assert len(dataset) == 3 and dataset.uids == ["u0", "u1", "u2"]
     uid, data = dataset["u1"]
     assert uid == "u1"
@@ -85,10 +88,12 @@ def test_preprocess_and_bounded_cache(datadir):
 
 def test_collate_pads_and_keeps_labels_unpadded():
     collate = CommonCollateFn(not_sequence=["emo_labs"])
-    uids, batch = collate([
-        ("a", {"speech": np.ones((3, 2), np.float32), "text": np.array([1, 2]), "emo_labs": np.array(2)}),
-        ("b", {"speech": np.ones((5, 2), np.float32), "text": np.array([3]), "emo_labs": np.array(0)}),
-    ])
+    uids, batch = collate(
+        [
+            ("a", {"speech": np.ones((3, 2), np.float32), "text": np.array([1, 2]), "emo_labs": np.array(2)}),
+            ("b", {"speech": np.ones((5, 2), np.float32), "text": np.array([3]), "emo_labs": np.array(0)}),
+        ]
+    )
     assert uids == ["a", "b"]
     assert batch["speech"].shape == (2, 5, 2)
     assert batch["speech"][0, 3:].abs().sum() == 0

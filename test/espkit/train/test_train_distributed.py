@@ -60,8 +60,9 @@ def test_helpers_without_a_process_group():
 
 
 def test_helpers_in_a_one_process_gloo_group(tmp_path):
-    option = DistributedOption(distributed=True, backend="auto", init_method=f"file://{tmp_path}/store",
-                               world_size=1, rank=0)
+    option = DistributedOption(
+        distributed=True, backend="auto", init_method=f"file://{tmp_path}/store", world_size=1, rank=0
+    )
     option.init()
     try:
         assert torch.distributed.get_backend() == "gloo"

@@ -21,17 +21,33 @@ def _env():
 
 def _torchrun(output_dir, *options):
     return subprocess.Popen(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(JOB),
-         str(output_dir), *options],
-        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            str(JOB),
+            str(output_dir),
+            *options,
+        ],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
 
 
 def test_two_process_torchrun_matches_single_process(tmp_path):
     env = _env()
     ddp = _torchrun(tmp_path / "ddp")
-    single = subprocess.run([sys.executable, str(JOB), str(tmp_path / "single")], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    single = subprocess.run(
+        [sys.executable, str(JOB), str(tmp_path / "single")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=120,
+    )
     ddp_output, _ = ddp.communicate(timeout=120)
     assert single.returncode == 0, single.stdout.decode()[-3000:]
     assert ddp.returncode == 0, ddp_output.decode()[-3000:]

@@ -131,7 +131,9 @@ def test_plot_without_matplotlib_logs_once(tmp_path, monkeypatch, caplog):
     with caplog.at_level(logging.INFO, logger="espkit.train.reporter"):
         assert reporter.plot(tmp_path) == []
         assert reporter.plot(tmp_path) == []
-    assert [r.getMessage() for r in caplog.records].count("matplotlib is not installed: skipping the training-curve plots") == 1
+    assert [r.getMessage() for r in caplog.records].count(
+        "matplotlib is not installed: skipping the training-curve plots"
+    ) == 1
     assert not (tmp_path / "images").exists()
 
 

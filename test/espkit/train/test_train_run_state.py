@@ -28,8 +28,18 @@ def _saved(tmp_path, rng_per_rank, epoch_completed=False, drop=()):
     optimizer.step()
     scheduler.step()
     reporter = Reporter()
-    state = run_state(model, [optimizer], [scheduler], None, reporter, epoch=3, batch_index=7,
-                      epoch_completed=epoch_completed, early_stopped=False, rng_per_rank=rng_per_rank)
+    state = run_state(
+        model,
+        [optimizer],
+        [scheduler],
+        None,
+        reporter,
+        epoch=3,
+        batch_index=7,
+        epoch_completed=epoch_completed,
+        early_stopped=False,
+        rng_per_rank=rng_per_rank,
+    )
     for key in drop:
         del state[key]
     path = tmp_path / "checkpoint.pth"
@@ -64,8 +74,9 @@ def test_each_rank_gets_its_own_rng_states_back(tmp_path, caplog):
     for rank in (0, 1):
         model, optimizer, scheduler = _objects(1)
         with caplog.at_level(logging.WARNING):
-            position = restore_run_state(path, model, [optimizer], [scheduler], None, Reporter(), rank=rank,
-                                         world_size=2)
+            position = restore_run_state(
+                path, model, [optimizer], [scheduler], None, Reporter(), rank=rank, world_size=2
+            )
         assert torch.equal(position.rng_states["torch"], _rng(10 + rank)["torch"])
     assert "not bit-identical" not in caplog.text
 

@@ -191,8 +191,9 @@ def test_sigterm_saves_checkpoint_exits_and_resume_is_exact(tmp_path):
 
     model, optimizer = build()  # a fresh process would rebuild everything like this
     torch.manual_seed(12345)  # and its global RNG would be elsewhere
-    reporter, _ = run(tmp_path / "run", model, ListIterFactory(batches, shuffle=True), optimizer=optimizer,
-                      max_epoch=2, resume=True)
+    reporter, _ = run(
+        tmp_path / "run", model, ListIterFactory(batches, shuffle=True), optimizer=optimizer, max_epoch=2, resume=True
+    )
     for key, value in model.state_dict().items():
         assert torch.equal(value, reference[key]), key
     assert sorted(reporter.history) == [1, 2]
@@ -207,13 +208,18 @@ def test_nbest_pruning_best_files_and_averaging(tmp_path):
         if position == 0 and epoch > 1:
             saved[epoch - 1] = clone_state(model)
 
-    run(tmp_path, model, ListIterFactory(make_batches(2), before_batch=remember),
-        max_epoch=5, keep_nbest_models=[2, 3])
+    run(tmp_path, model, ListIterFactory(make_batches(2), before_batch=remember), max_epoch=5, keep_nbest_models=[2, 3])
     saved[5] = clone_state(model)
     names = sorted(p.name for p in tmp_path.glob("*.pth"))
     assert [n for n in names if n.endswith("epoch.pth")] == ["2epoch.pth", "4epoch.pth", "5epoch.pth"]
-    for name in ["checkpoint.pth", "latest.pth", "valid.loss.best.pth", "valid.loss.ave.pth",
-                 "valid.loss.ave_2best.pth", "valid.loss.ave_3best.pth"]:
+    for name in [
+        "checkpoint.pth",
+        "latest.pth",
+        "valid.loss.best.pth",
+        "valid.loss.ave.pth",
+        "valid.loss.ave_2best.pth",
+        "valid.loss.ave_3best.pth",
+    ]:
         assert name in names
     best = torch.load(tmp_path / "valid.loss.best.pth", weights_only=True)
     assert all(torch.equal(best[k], saved[4][k]) for k in best)
@@ -308,11 +314,27 @@ def test_build_options_from_parsed_arguments():
     parser = argparse.ArgumentParser()
     argument_groups.add_common_arguments(parser)
     argument_groups.add_trainer_arguments(parser)
-    args = parser.parse_args([
-        "--output_dir", "exp/x", "--max_epoch", "7", "--accum_grad", "3", "--grad_clip", "1",
-        "--best_model_criterion", "valid loss min", "--best_model_criterion", "train loss min",
-        "--keep_nbest_models", "2", "5", "--patience", "4",
-    ])
+    args = parser.parse_args(
+        [
+            "--output_dir",
+            "exp/x",
+            "--max_epoch",
+            "7",
+            "--accum_grad",
+            "3",
+            "--grad_clip",
+            "1",
+            "--best_model_criterion",
+            "valid loss min",
+            "--best_model_criterion",
+            "train loss min",
+            "--keep_nbest_models",
+            "2",
+            "5",
+            "--patience",
+            "4",
+        ]
+    )
     options = Trainer.build_options(args)
     assert options.output_dir == "exp/x" and options.max_epoch == 7 and options.accum_grad == 3
     assert options.best_model_criterion == [["valid", "loss", "min"], ["train", "loss", "min"]]

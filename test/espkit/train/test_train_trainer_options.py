@@ -8,13 +8,13 @@ import re
 import pytest
 import torch
 import yaml
+from toy_task import ToyTask
 
 from espkit.train.abs_espnet_model import AbsESPnetModel
 from espkit.train.reporter import Reporter
 from espkit.train.trainer import Trainer
 from espkit.train.trainer_options import TrainerOptions
 from espkit.utils.errors import ConfigError
-from toy_task import ToyTask
 
 
 class TinyRegression(AbsESPnetModel):
@@ -65,9 +65,25 @@ def train_argv(tmp_path, *extra):
     data = tmp_path / "x.txt"
     data.write_text("".join(f"utt{i} {i} 0.5 -1\n" for i in range(4)))
     entry = f"{data},x,text_float"
-    return ["--output_dir", str(tmp_path / "exp"), "--train_data_path_and_name_and_type", entry,
-            "--valid_data_path_and_name_and_type", entry, "--batch_type", "unsorted", "--batch_size", "2",
-            "--num_workers", "0", "--num_att_plot", "0", "--log_level", "ERROR", *extra]
+    return [
+        "--output_dir",
+        str(tmp_path / "exp"),
+        "--train_data_path_and_name_and_type",
+        entry,
+        "--valid_data_path_and_name_and_type",
+        entry,
+        "--batch_type",
+        "unsorted",
+        "--batch_size",
+        "2",
+        "--num_workers",
+        "0",
+        "--num_att_plot",
+        "0",
+        "--log_level",
+        "ERROR",
+        *extra,
+    ]
 
 
 def test_a_default_changed_in_the_definition_reaches_help_config_and_trainer(tmp_path, monkeypatch, capsys):
@@ -108,8 +124,9 @@ def test_choices_are_checked_on_the_command_line_and_in_the_options(capsys):
 
 
 def test_a_trainer_config_mistake_found_while_training_is_one_error_line(tmp_path, capsys):
-    argv = train_argv(tmp_path, "--max_epoch", "1", "--scheduler", "reducelronplateau",
-                      "--val_scheduler_criterion", "valid", "acc")
+    argv = train_argv(
+        tmp_path, "--max_epoch", "1", "--scheduler", "reducelronplateau", "--val_scheduler_criterion", "valid", "acc"
+    )
     with pytest.raises(SystemExit) as exc:
         TrainableToyTask.main(cmd=argv)
     assert exc.value.code == 2

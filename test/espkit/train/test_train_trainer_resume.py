@@ -19,7 +19,9 @@ def start(output_dir, resume, sleep_s):
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     return subprocess.Popen(
         [sys.executable, str(JOB), str(output_dir), "1" if resume else "0", str(sleep_s)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 

@@ -29,8 +29,9 @@ torch.set_num_threads(1)
 class MLP(AbsESPnetModel):
     def __init__(self, dropout=0.0):
         super().__init__()
-        self.net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Dropout(dropout),
-                                       torch.nn.Linear(8, 1))
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Dropout(dropout), torch.nn.Linear(8, 1)
+        )
 
     def forward(self, x, y):
         loss = ((self.net(x).squeeze(-1) - y) ** 2).mean()
@@ -79,15 +80,23 @@ def main():
     torch.manual_seed(0)
     model = MLP(args.dropout)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    options = TrainerOptions(output_dir=str(output_dir), max_epoch=2, resume=args.resume,
-                             best_model_criterion=[["valid", "loss", "min"]])
+    options = TrainerOptions(
+        output_dir=str(output_dir), max_epoch=2, resume=args.resume, best_model_criterion=[["valid", "loss", "min"]]
+    )
     train = ShardedIterFactory(3, seed=1, rows=args.rows, stop_at=args.stop_at)
     trainer = Trainer(model, [optimizer], [None], options, distributed_option=option)
     reporter = trainer.run(train, ShardedIterFactory(1, seed=2, rows=args.rows))
     if option.is_main:
-        torch.save({"model": model.state_dict(), "world_size": option.world_size,
-                    "losses": [reporter.get_value(phase, "loss", epoch) for epoch in (1, 2) for phase in ("train", "valid")]},
-                   output_dir / "final.pth")
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "world_size": option.world_size,
+                "losses": [
+                    reporter.get_value(phase, "loss", epoch) for epoch in (1, 2) for phase in ("train", "valid")
+                ],
+            },
+            output_dir / "final.pth",
+        )
     shutdown()
 
 

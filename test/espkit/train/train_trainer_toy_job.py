@@ -63,11 +63,17 @@ def main():
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     scheduler = WarmupLR(optimizer, warmup_steps=5)
     options = TrainerOptions(
-        output_dir=str(output_dir), max_epoch=3, seed=7, resume=resume, save_every_n_iters=1,
-        keep_nbest_models=[2], best_model_criterion=[["valid", "loss", "min"]],
+        output_dir=str(output_dir),
+        max_epoch=3,
+        seed=7,
+        resume=resume,
+        save_every_n_iters=1,
+        keep_nbest_models=[2],
+        best_model_criterion=[["valid", "loss", "min"]],
     )
-    Trainer(model, [optimizer], [scheduler], options).run(ToyIterFactory(8, seed=1, sleep_s=sleep_s),
-                                                          ToyIterFactory(2, seed=2))
+    Trainer(model, [optimizer], [scheduler], options).run(
+        ToyIterFactory(8, seed=1, sleep_s=sleep_s), ToyIterFactory(2, seed=2)
+    )
     torch.save(model.state_dict(), output_dir / "final.pth")
 
 

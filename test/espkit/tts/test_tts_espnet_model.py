@@ -2,10 +2,10 @@
 
 import pytest
 import torch
+from tiny_corpus import make_tiny_corpus, tiny_train_args
 
 from espkit.tasks.tts import TTSTask
 from espkit.utils.errors import ConfigError
-from tiny_corpus import make_tiny_corpus, tiny_train_args
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +34,16 @@ def batch(B=3, T_wav=2400):
     }
 
 
-REFERENCE = ["--emo_extract", "reference_encoder", "--emo_extract_conf",
-             "{conv_layers: 2, conv_chans_list: [4, 4], gru_units: 8}", "--emo_classifier", "mlp",
-             "--emo_classifier_conf", "{hidden_units: 8}"]
+REFERENCE = [
+    "--emo_extract",
+    "reference_encoder",
+    "--emo_extract_conf",
+    "{conv_layers: 2, conv_chans_list: [4, 4], gru_units: 8}",
+    "--emo_classifier",
+    "mlp",
+    "--emo_classifier_conf",
+    "{hidden_units: 8}",
+]
 
 
 @pytest.mark.parametrize("extra", [[], REFERENCE, REFERENCE + ["--emo_source", "reference"]])
@@ -48,7 +55,11 @@ def test_forward_reaches_every_trainable_parameter(corpus, tmp_path, extra):
     if "--emo_classifier" in extra:
         assert {"emo_ce_loss", "emo_acc"} <= set(stats)
     loss.backward()
-    no_grad = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not torch.isfinite(p.grad).all())]
+    no_grad = [
+        n
+        for n, p in model.named_parameters()
+        if p.requires_grad and (p.grad is None or not torch.isfinite(p.grad).all())
+    ]
     assert no_grad == []
 
 
@@ -70,12 +81,14 @@ def test_collect_feats_shapes(corpus, tmp_path):
 
 def test_inference_with_reference_reports_posterior_and_denormalises(corpus, tmp_path):
     model = build(corpus, tmp_path, REFERENCE + ["--normalize", "none"]).eval()
-    out = model.inference(torch.tensor([3, 4, 5]), speech=torch.randn(2000) * 0.1,
-                          emo_labs=torch.tensor(1), maxlenratio=4.0)
+    out = model.inference(
+        torch.tensor([3, 4, 5]), speech=torch.randn(2000) * 0.1, emo_labs=torch.tensor(1), maxlenratio=4.0
+    )
     assert out["feat_gen"].shape[1] == 8 and out["feat_gen_denorm"].shape == out["feat_gen"].shape
     assert out["emo_posterior"].shape == (4,) and torch.isclose(out["emo_posterior"].sum(), torch.tensor(1.0))
-    forced = model.inference(torch.tensor([3, 4, 5]), speech=torch.randn(1280) * 0.1,
-                             emo_labs=torch.tensor(0), use_teacher_forcing=True)
+    forced = model.inference(
+        torch.tensor([3, 4, 5]), speech=torch.randn(1280) * 0.1, emo_labs=torch.tensor(0), use_teacher_forcing=True
+    )
     assert forced["feat_gen"].shape[0] == 1280 // 64 + 1
 
 
@@ -96,10 +109,22 @@ def test_encode_reference_is_the_batch_pipeline_of_one_utterance(corpus, tmp_pat
 def test_prosody_extractor_requires_pitch_and_energy(corpus, tmp_path):
     with pytest.raises(ConfigError, match="needs frame pitch and energy"):
         build(corpus, tmp_path, ["--emo_extract", "prosody", "--emo_classifier", "mlp"])
-    model = build(corpus, tmp_path, ["--emo_extract", "prosody", "--emo_classifier", "linear",
-                                     "--pitch_extract", "pitch",
-                                     "--pitch_extract_conf", "{use_continuous_f0: false, use_log_f0: false}",
-                                     "--energy_extract", "energy"])
+    model = build(
+        corpus,
+        tmp_path,
+        [
+            "--emo_extract",
+            "prosody",
+            "--emo_classifier",
+            "linear",
+            "--pitch_extract",
+            "pitch",
+            "--pitch_extract_conf",
+            "{use_continuous_f0: false, use_log_f0: false}",
+            "--energy_extract",
+            "energy",
+        ],
+    )
     loss, stats, _ = model(**batch())
     assert "emo_acc" in stats and torch.isfinite(loss)
 

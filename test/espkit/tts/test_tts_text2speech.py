@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from tiny_corpus import make_tiny_corpus, tiny_train_args
 
 from espkit.bin.tts_train import main as train_main
 from espkit.torch_utils.seeding import set_all_random_seed
@@ -16,7 +17,6 @@ from espkit.train.checkpoint import CheckpointError
 from espkit.tts.decode_options import check_decode_conf
 from espkit.tts.inference_model import build_model_for_inference
 from espkit.tts.text2speech import Text2Speech, check_device
-from tiny_corpus import make_tiny_corpus, tiny_train_args
 
 DECODE = dict(minlenratio=2.0, maxlenratio=4.0)
 
@@ -55,8 +55,11 @@ def test_cuda_without_gpu_is_reported_before_the_model_file_is_read(exp, tmp_pat
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     truncated = tmp_path / "truncated.pth"
     truncated.write_bytes((exp / "valid.loss.best.pth").read_bytes()[:100])
-    with pytest.raises(ValueError, match=r"device='cuda': CUDA is not available on this machine; use device='cpu' "
-                                         r"\(tts_inference: --ngpu 0\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"device='cuda': CUDA is not available on this machine; use device='cpu' "
+        r"\(tts_inference: --ngpu 0\)",
+    ):
         Text2Speech(exp / "config.yaml", truncated, device="cuda")
     with pytest.raises(CheckpointError, match="corrupt or truncated"):  # on the CPU the file itself is the problem
         Text2Speech(exp / "config.yaml", truncated, device="cpu")
@@ -76,16 +79,19 @@ def test_check_device_names_valid_devices(monkeypatch):
 
 
 # --- decoding options -----------------------------------------------------------------------------
-@pytest.mark.parametrize("options, message", [
-    ({"threshold": 0.0}, r"threshold must be > 0 \(a stop probability\), got 0.0"),
-    ({"threshold": -0.5}, r"threshold must be > 0"),
-    ({"maxlenratio": -3.0}, "maxlenratio must be > 0 .*got -3.0"),
-    ({"maxlenratio": 0.0}, "maxlenratio must be > 0"),
-    ({"minlenratio": -1.0}, "minlenratio must be >= 0 .*got -1.0"),
-    ({"minlenratio": 5.0, "maxlenratio": 4.0}, "minlenratio 5.0 is above maxlenratio 4.0"),
-    ({"maxlenratio": float("nan")}, "maxlenratio must be a finite number, got nan"),
-    ({"backward_window": -1}, "backward_window must be an integer >= 0"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"threshold": 0.0}, r"threshold must be > 0 \(a stop probability\), got 0.0"),
+        ({"threshold": -0.5}, r"threshold must be > 0"),
+        ({"maxlenratio": -3.0}, "maxlenratio must be > 0 .*got -3.0"),
+        ({"maxlenratio": 0.0}, "maxlenratio must be > 0"),
+        ({"minlenratio": -1.0}, "minlenratio must be >= 0 .*got -1.0"),
+        ({"minlenratio": 5.0, "maxlenratio": 4.0}, "minlenratio 5.0 is above maxlenratio 4.0"),
+        ({"maxlenratio": float("nan")}, "maxlenratio must be a finite number, got nan"),
+        ({"backward_window": -1}, "backward_window must be an integer >= 0"),
+    ],
+)
 def test_constructor_rejects_decoding_options_out_of_range(exp, options, message):
     with pytest.raises(ValueError, match=f"decoding option.*{message}"):
         Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", **options)
@@ -112,10 +118,22 @@ def test_a_threshold_of_1_or_more_decodes_to_maxlenratio(tts, caplog):
 
 
 def test_check_decode_conf_keeps_valid_values():
-    conf = check_decode_conf({"threshold": 0.5, "minlenratio": 0, "maxlenratio": 10, "forward_window": 3,
-                              "use_att_constraint": np.bool_(True)})
-    assert conf == {"threshold": 0.5, "minlenratio": 0.0, "maxlenratio": 10.0, "forward_window": 3,
-                    "use_att_constraint": True}
+    conf = check_decode_conf(
+        {
+            "threshold": 0.5,
+            "minlenratio": 0,
+            "maxlenratio": 10,
+            "forward_window": 3,
+            "use_att_constraint": np.bool_(True),
+        }
+    )
+    assert conf == {
+        "threshold": 0.5,
+        "minlenratio": 0.0,
+        "maxlenratio": 10.0,
+        "forward_window": 3,
+        "use_att_constraint": True,
+    }
     assert isinstance(conf["use_att_constraint"], bool)
     with pytest.raises(ValueError, match="unknown option 'beam'; valid: threshold"):
         check_decode_conf({"beam": 3})
@@ -126,8 +144,11 @@ def test_token_ids_out_of_range_name_the_vocabulary(tts):
     assert tts.vocab_size == 7
     assert tts.token_ids([3, 4, 6]).tolist() == [3, 4, 6]
     for ids, bad in ((torch.tensor([3, 99]), 99), (torch.tensor([3, -1]), -1), (np.array([7]), 7)):
-        with pytest.raises(ValueError, match=f"token id {bad} is out of range: valid ids are 0 to 6 "
-                                             r"\(the model's token list has 7 tokens\)"):
+        with pytest.raises(
+            ValueError,
+            match=f"token id {bad} is out of range: valid ids are 0 to 6 "
+            r"\(the model's token list has 7 tokens\)",
+        ):
             tts(ids, emo_labs=0)
 
 
@@ -143,14 +164,17 @@ def test_text_of_another_type_is_a_type_error(tts):
 
 
 # --- emotion weights ------------------------------------------------------------------------------
-@pytest.mark.parametrize("weights, message", [
-    ([1.0, 0.0], r"must have one value per emotion, 4 \(neutral, happy, sad, angry\), got 2"),
-    ([0.0, 1.0, 0.0, 0.0, 5.0, 5.0], r"must have one value per emotion, 4 \(neutral, happy, sad, angry\), got 6"),
-    ([np.nan, 1.0, 0.0, 0.0], r"must be finite, got \[nan, 1.0, 0.0, 0.0\]"),
-    ([np.inf, 1.0, 0.0, 0.0], "must be finite, got \\[inf"),
-    ([-1.0, 2.0, 0.0, 0.0], r"must be >= 0, got \[-1.0, 2.0, 0.0, 0.0\] \(emotions: neutral, happy, sad, angry\)"),
-    ([0.0, 0.0, 0.0, 0.0], "must have a positive sum"),
-])
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        ([1.0, 0.0], r"must have one value per emotion, 4 \(neutral, happy, sad, angry\), got 2"),
+        ([0.0, 1.0, 0.0, 0.0, 5.0, 5.0], r"must have one value per emotion, 4 \(neutral, happy, sad, angry\), got 6"),
+        ([np.nan, 1.0, 0.0, 0.0], r"must be finite, got \[nan, 1.0, 0.0, 0.0\]"),
+        ([np.inf, 1.0, 0.0, 0.0], "must be finite, got \\[inf"),
+        ([-1.0, 2.0, 0.0, 0.0], r"must be >= 0, got \[-1.0, 2.0, 0.0, 0.0\] \(emotions: neutral, happy, sad, angry\)"),
+        ([0.0, 0.0, 0.0, 0.0], "must have a positive sum"),
+    ],
+)
 def test_emotion_weights_are_checked_like_the_mapping_form(tts, weights, message):
     with pytest.raises(ValueError, match=f"emo_labs weights {message}"):
         tts("ab", emo_labs=np.array(weights))
@@ -183,8 +207,11 @@ def test_missing_stats_file_without_the_buffers_is_still_an_error(exp, tmp_path)
     state = torch.load(moved / "valid.loss.best.pth", weights_only=True)
     state = {k: v for k, v in state.items() if not k.startswith("normalize.")}
     torch.save(state, moved / "no_stats.pth")
-    with pytest.raises(FileNotFoundError, match=f"normalize_conf stats_file {gone} does not exist and "
-                                                ".*no_stats.pth holds no normalize.mean / normalize.std"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=f"normalize_conf stats_file {gone} does not exist and "
+        ".*no_stats.pth holds no normalize.mean / normalize.std",
+    ):
         Text2Speech(moved / "config.yaml", moved / "no_stats.pth")
     with pytest.raises(FileNotFoundError, match="does not exist and no model_file was given"):
         build_model_for_inference(moved / "config.yaml", None)
@@ -209,8 +236,11 @@ def test_a_config_whose_lists_differ_from_the_model_files_run_is_refused(exp, tm
     config[key][i], config[key][j] = config[key][j], config[key][i]  # same size, another order
     other = tmp_path / "other.yaml"
     other.write_text(yaml.safe_dump(config))
-    with pytest.raises(ValueError, match=rf"trained with .*config.yaml, whose {key} differs .*index {i}.*"
-                                         rf"use --train_config"):
+    with pytest.raises(
+        ValueError,
+        match=rf"trained with .*config.yaml, whose {key} differs .*index {i}.*"
+        rf"use --train_config",
+    ):
         Text2Speech(other, exp / "valid.loss.best.pth", **DECODE)
     config[key][i], config[key][j] = config[key][j], config[key][i]
     other.write_text(yaml.safe_dump(config))  # the same lists in another file: accepted
@@ -244,8 +274,7 @@ def test_construction_and_calls_leave_the_global_rng_alone(exp):
 def test_calls_continue_one_stream_that_callers_draws_do_not_move(exp):
     alone = _decode(Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", seed=5, **DECODE))
     assert not torch.equal(alone[0], alone[1])  # the prenet dropout draws on: the same text, the next draws
-    first, second = (Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", seed=5, **DECODE)
-                     for _ in range(2))
+    first, second = (Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", seed=5, **DECODE) for _ in range(2))
     for text, expected in zip(TEXTS, alone):  # interleaved, with the caller drawing in between
         assert torch.equal(first(text, emo_labs="sad")["feat_gen"], expected)
         torch.rand(100)
@@ -283,6 +312,8 @@ def test_cuda_decoding_keeps_the_global_cuda_rng_and_its_stream(exp):
     with torch.random.fork_rng(devices=[torch.cuda.current_device()]), torch.inference_mode():
         set_all_random_seed(11)
         build_model_for_inference(exp / "config.yaml", exp / "valid.loss.best.pth")
-        old = [tts.model.inference(tts.token_ids(text), emo_labs=torch.tensor(2, device="cuda"), **conf)["feat_gen"]
-               for text in TEXTS]
+        old = [
+            tts.model.inference(tts.token_ids(text), emo_labs=torch.tensor(2, device="cuda"), **conf)["feat_gen"]
+            for text in TEXTS
+        ]
     assert all(torch.equal(a, b) for a, b in zip(outs, old))

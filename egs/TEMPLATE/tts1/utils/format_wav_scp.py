@@ -46,8 +46,11 @@ def main() -> int:
             try:
                 from scipy.signal import resample_poly
             except ImportError:
-                print(f"format_wav_scp.py: error: {path} is {rate} Hz, not {args.fs} Hz: resampling needs "
-                      "scipy (pip install 'espkit[recipe]', as tools/install.sh does)", file=sys.stderr)
+                print(
+                    f"format_wav_scp.py: error: {path} is {rate} Hz, not {args.fs} Hz: resampling needs "
+                    "scipy (pip install 'espkit[recipe]', as tools/install.sh does)",
+                    file=sys.stderr,
+                )
                 return 1
             g = gcd(rate, args.fs)
             audio = resample_poly(audio, args.fs // g, rate // g)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 def read_table(path: Path) -> dict:
     table = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
         key, _, value = line.partition(" ")
@@ -58,8 +58,9 @@ def main() -> None:
     args = parser.parse_args()
     try:
         wavs = read_table(args.data_dir / "wav.scp")
-        pairs = make_pairs(read_table(args.data_dir / "utt2emo"), read_table(args.data_dir / "text"),
-                           args.emotion, args.target_emotion)
+        pairs = make_pairs(
+            read_table(args.data_dir / "utt2emo"), read_table(args.data_dir / "text"), args.emotion, args.target_emotion
+        )
     except (OSError, ValueError) as exc:
         print(f"{Path(sys.argv[0]).name}: error: {args.data_dir}: {exc}", file=sys.stderr)
         sys.exit(1)

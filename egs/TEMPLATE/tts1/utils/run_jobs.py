@@ -114,7 +114,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--nj", type=int, required=True, help="Number of parallel jobs (at most one per key)")
     parser.add_argument("--keys", type=Path, default=None, help="File whose first column gives the keys to split")
     parser.add_argument("--split", action="append", default=[], metavar="SRC:DST", help="Split SRC into DST (with JOB)")
-    parser.add_argument("--merge", action="append", default=[], metavar="SRC:DST", help="Merge jobs' SRC (with JOB) into DST")
+    parser.add_argument(
+        "--merge", action="append", default=[], metavar="SRC:DST", help="Merge jobs' SRC (with JOB) into DST"
+    )
     parser.add_argument("--log", default=None, help="Log file per job, with JOB (required with a command)")
     parser.add_argument("--print_nj", action="store_true", help="Print the number of parts and exit")
     return parser
@@ -132,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command_args: List[str] = []
     if "--" in argv:
         index = argv.index("--")
-        argv, command_args = argv[:index], argv[index + 1:]
+        argv, command_args = argv[:index], argv[index + 1 :]
     args = get_parser().parse_args(argv)
     try:
         splits = [pair(v, "--split") for v in args.split]
@@ -161,10 +163,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for job in failed:
                     log = args.log.replace("JOB", str(job))
                     tail = Path(log).read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
-                    print(f"run_jobs.py: job {job}/{nj} failed; log: {log}\n" + "\n".join("    " + t for t in tail),
-                          file=sys.stderr)
-                print(f"run_jobs.py: {len(failed)} of {nj} jobs failed (logs: {', '.join(args.log.replace('JOB', str(j)) for j in failed)})",
-                      file=sys.stderr)
+                    print(
+                        f"run_jobs.py: job {job}/{nj} failed; log: {log}\n" + "\n".join("    " + t for t in tail),
+                        file=sys.stderr,
+                    )
+                print(
+                    f"run_jobs.py: {len(failed)} of {nj} jobs failed "
+                    f"(logs: {', '.join(args.log.replace('JOB', str(j)) for j in failed)})",
+                    file=sys.stderr,
+                )
                 return 1
         for src, dst in merges:
             if not merge_files(src, Path(dst), nj):

@@ -96,8 +96,12 @@ def main() -> int:
     parser.add_argument("--sentences", type=Path, default=Path(__file__).parent / "harvard_sentences.txt")
     parser.add_argument("--nj", type=int, default=2)
     for name, (first, last) in SPLITS.items():
-        parser.add_argument(f"--{name}_sentences", type=int, default=last - first + 1,
-                            help=f"Sentences of {name} (the first N of {first}-{last})")
+        parser.add_argument(
+            f"--{name}_sentences",
+            type=int,
+            default=last - first + 1,
+            help=f"Sentences of {name} (the first N of {first}-{last})",
+        )
     args = parser.parse_args()
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s: %(message)s")
     if shutil.which("espeak-ng") is None:
@@ -113,7 +117,9 @@ def main() -> int:
     for name, (first, last) in SPLITS.items():
         count = getattr(args, f"{name}_sentences")
         if not 1 <= count <= last - first + 1:
-            print(f"synthesize.py: error: --{name}_sentences {count}: must be in 1..{last - first + 1}", file=sys.stderr)
+            print(
+                f"synthesize.py: error: --{name}_sentences {count}: must be in 1..{last - first + 1}", file=sys.stderr
+            )
             return 1
         wav_scp, text, utt2spk, utt2emo = {}, {}, {}, {}
         for index in range(first, first + count):

@@ -8,9 +8,7 @@ from espkit.tts.emotion.emo_classifier import IGNORE_ID, EmotionClassifier, Line
 def clusters(num_per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """4 Gaussian clusters in 6-D around well separated centres."""
     gen = torch.Generator().manual_seed(seed)
-    centres = torch.tensor(
-        [[2.0, 0, 0, 0, 1, 0], [0, 2.0, 0, 0, 0, 1], [0, 0, 2.0, 0, -1, 0], [0, 0, 0, 2.0, 0, -1]]
-    )
+    centres = torch.tensor([[2.0, 0, 0, 0, 1, 0], [0, 2.0, 0, 0, 0, 1], [0, 0, 2.0, 0, -1, 0], [0, 0, 0, 2.0, 0, -1]])
     labels = torch.arange(4).repeat_interleave(num_per_class)
     embeds = centres[labels] + 0.5 * torch.randn(len(labels), 6, generator=gen)
     return embeds, labels
@@ -63,9 +61,7 @@ def test_no_labels_and_unlabelled_items():
     labels = torch.tensor([IGNORE_ID, 1, IGNORE_ID, 0])
     logits, loss, stats = classifier(embeds, labels)
     torch.testing.assert_close(loss, F.cross_entropy(logits[[1, 3]], labels[[1, 3]]))
-    torch.testing.assert_close(
-        stats["emo_acc"], (logits[[1, 3]].argmax(-1) == labels[[1, 3]]).float().mean()
-    )
+    torch.testing.assert_close(stats["emo_acc"], (logits[[1, 3]].argmax(-1) == labels[[1, 3]]).float().mean())
 
     _, loss, stats = classifier(embeds, torch.full((4,), IGNORE_ID))
     assert loss.item() == 0.0 and loss.requires_grad

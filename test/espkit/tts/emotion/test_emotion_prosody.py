@@ -78,9 +78,7 @@ def test_prosody_from_frames_matches_numpy_by_hand():
 def test_prosody_from_frames_log_pitch_and_no_range():
     f0, energy = synthetic_track(40, seed=1)
     log_pitch = np.where(f0 > 0, np.log(np.where(f0 > 0, f0, 1.0)), 0.0)
-    stats = prosody_from_frames(
-        log_pitch, energy, None, fs=FS, hop_length=HOP, use_f0_range=False, pitch_is_log=True
-    )
+    stats = prosody_from_frames(log_pitch, energy, None, fs=FS, hop_length=HOP, use_f0_range=False, pitch_is_log=True)
     np.testing.assert_allclose(stats, by_hand(f0, energy, None)[:8], rtol=1e-10, atol=1e-12)
     assert stats[7] == 0.0
 
@@ -95,9 +93,7 @@ def test_batch_statistics_ignore_padding_and_match_single():
     tracks = [synthetic_track(n, seed=n) for n in (31, 50, 12)]
     _, lengths, pitch, energy = padded_batch(tracks, pad_value=777.0, dtype=torch.float64)
     text_lengths = torch.tensor([5, 9, 2])
-    batch = batch_prosody_statistics(
-        pitch, energy, lengths, text_lengths, fs=FS, hop_length=HOP
-    )
+    batch = batch_prosody_statistics(pitch, energy, lengths, text_lengths, fs=FS, hop_length=HOP)
     assert batch.shape == (3, 9)
     for b, (f0, en) in enumerate(tracks):
         single = prosody_from_frames(f0, en, int(text_lengths[b]), fs=FS, hop_length=HOP)
@@ -109,9 +105,7 @@ def test_negative_linear_energy_is_rejected():
     with pytest.raises(ValueError, match="energy_is_log"):
         prosody_from_frames(np.full(5, 100.0), np.full(5, -1.0), None, fs=FS, hop_length=HOP)
     # Log energy may be negative.
-    stats = prosody_from_frames(
-        np.full(5, 100.0), np.full(5, -1.0), None, fs=FS, hop_length=HOP, energy_is_log=True
-    )
+    stats = prosody_from_frames(np.full(5, 100.0), np.full(5, -1.0), None, fs=FS, hop_length=HOP, energy_is_log=True)
     assert stats[2] == -1.0
 
 
@@ -126,8 +120,8 @@ def test_extractor_shapes_masking_and_interface():
     out = extract(feats, lengths, pitch, energy, text_lengths=torch.tensor([4, 7]))
     assert out.shape == (2, 9) and out.dtype == torch.float32
     for b, (f0, en) in enumerate(tracks):
-        f, l, p, e = padded_batch([(f0, en)], pad_value=0.0)
-        single = extract(f, l, p, e, text_lengths=torch.tensor([[4, 7][b]]))
+        f, lens, p, e = padded_batch([(f0, en)], pad_value=0.0)
+        single = extract(f, lens, p, e, text_lengths=torch.tensor([[4, 7][b]]))
         torch.testing.assert_close(out[b : b + 1], single, rtol=1e-5, atol=1e-5)
 
 
@@ -169,13 +163,16 @@ def test_running_normalisation_updates_in_train_mode_only():
     # Unit scale on the components that vary (tokens_per_s is constant 0 here).
     varying = raw.std(0) > 1e-6
     torch.testing.assert_close(
-        out.double()[:, varying].mean(0), torch.zeros(int(varying.sum()), dtype=torch.float64),
-        atol=1e-4, rtol=0,
+        out.double()[:, varying].mean(0),
+        torch.zeros(int(varying.sum()), dtype=torch.float64),
+        atol=1e-4,
+        rtol=0,
     )
     torch.testing.assert_close(
         out.double()[:, varying].std(0, unbiased=False),
         torch.ones(int(varying.sum()), dtype=torch.float64),
-        atol=1e-2, rtol=0,
+        atol=1e-2,
+        rtol=0,
     )
     state = extract.state_dict()
     assert set(state) == {"running_mean", "running_var", "num_items_tracked"}

@@ -28,9 +28,9 @@ def test_energy_token_average_and_reduction_factor():
     averaged, lengths = energy(x[None], durations=torch.tensor([[10, 20]]))
     assert averaged.shape == (1, 2, 1) and lengths.tolist() == [2]
     torch.testing.assert_close(averaged[0, 1, 0], frame_values[0, 10:30, 0].mean())
-    reduced, _ = Energy(
-        fs=16000, n_fft=128, hop_length=64, use_token_averaged_energy=True, reduction_factor=2
-    )(x[None], durations=torch.tensor([[5, 10]]))
+    reduced, _ = Energy(fs=16000, n_fft=128, hop_length=64, use_token_averaged_energy=True, reduction_factor=2)(
+        x[None], durations=torch.tensor([[5, 10]])
+    )
     torch.testing.assert_close(reduced, averaged)
 
 

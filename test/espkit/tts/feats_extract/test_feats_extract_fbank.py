@@ -55,8 +55,16 @@ def test_fbank_uses_amplitude_not_power():
 def test_fbank_get_parameters():
     params = LogMelFbank(fs=24000, n_fft=2048, hop_length=300, win_length=1200).get_parameters()
     assert params == dict(
-        fs=24000, n_fft=2048, hop_length=300, win_length=1200, window="hann", center=True,
-        n_mels=80, fmin=80.0, fmax=7600.0, log_base=10.0,
+        fs=24000,
+        n_fft=2048,
+        hop_length=300,
+        win_length=1200,
+        window="hann",
+        center=True,
+        n_mels=80,
+        fmin=80.0,
+        fmax=7600.0,
+        log_base=10.0,
     )
     with pytest.raises(ValueError, match="onesided"):
         LogMelFbank(onesided=False)

@@ -72,7 +72,11 @@ def test_interpolate_unvoiced_linear_inside_hold_at_edges():
 def test_feats_lengths_and_token_averaging():
     x = torch.cat([_harmonic(150.0, 4000), torch.zeros(2000), _harmonic(250.0, 4000)])
     pitch = Pitch(
-        fs=FS, n_fft=512, hop_length=128, use_continuous_f0=False, use_log_f0=False,
+        fs=FS,
+        n_fft=512,
+        hop_length=128,
+        use_continuous_f0=False,
+        use_log_f0=False,
         use_token_averaged_f0=True,
     )
     frames = x.numel() // 128 + 1  # 79
@@ -81,17 +85,22 @@ def test_feats_lengths_and_token_averaging():
     padded, _ = pitch(x[None], feats_lengths=torch.tensor([frames + 3]))
     assert padded.shape[1] == frames + 3 and torch.all(padded[0, frames:] == 0)
     durations = torch.tensor([[28, 18, 33, 0]])
-    averaged, avg_lengths = pitch(
-        x[None], durations=durations, durations_lengths=torch.tensor([3])
-    )
+    averaged, avg_lengths = pitch(x[None], durations=durations, durations_lengths=torch.tensor([3]))
     assert averaged.shape == (1, 4, 1) and avg_lengths.tolist() == [3]
     assert abs(float(averaged[0, 0, 0]) - 150.0) < 3.0
     # token 1 = 3 voiced frames of the 150 Hz tone + silence: only voiced frames count
     assert abs(float(averaged[0, 1, 0]) - 150.0) < 3.0
     assert abs(float(averaged[0, 2, 0]) - 250.0) < 5.0
     assert float(averaged[0, 3, 0]) == 0.0
-    halved = Pitch(fs=FS, n_fft=512, hop_length=128, use_continuous_f0=False, use_log_f0=False,
-                   use_token_averaged_f0=True, reduction_factor=2)
+    halved = Pitch(
+        fs=FS,
+        n_fft=512,
+        hop_length=128,
+        use_continuous_f0=False,
+        use_log_f0=False,
+        use_token_averaged_f0=True,
+        reduction_factor=2,
+    )
     reduced, _ = halved(x[None], durations=torch.tensor([[14, 9]]))
     assert abs(float(reduced[0, 0, 0]) - 150.0) < 3.0
 

@@ -41,8 +41,12 @@ def test_attention_constraint_keeps_weights_in_window():
     att = AttLoc(eprojs=8, dunits=5, att_dim=7, aconv_chans=3, aconv_filts=2)
     memory = _memory(att)
     _, weights = att(
-        memory, torch.randn(2, 5), att.initial_weights(memory),
-        last_attended_idx=2, backward_window=1, forward_window=1,
+        memory,
+        torch.randn(2, 5),
+        att.initial_weights(memory),
+        last_attended_idx=2,
+        backward_window=1,
+        forward_window=1,
     )
     assert torch.all(weights[:, [0, 4, 5]] == 0)
     assert torch.all(weights[0, 1:4] > 0)

@@ -32,11 +32,8 @@ def test_num_emotions_and_sizes(tiny_kwargs):
     "integration, to_decoder",
     [("add", True), ("add", False), ("concat", True), ("concat", False), ("none", True)],
 )
-def test_forward_and_gradients_for_every_integration(
-    tiny_kwargs, padded_batch, integration, to_decoder
-):
-    model = _model(tiny_kwargs, emo_integration=integration, emo_to_decoder=to_decoder,
-                   reduction_factor=2)
+def test_forward_and_gradients_for_every_integration(tiny_kwargs, padded_batch, integration, to_decoder):
+    model = _model(tiny_kwargs, emo_integration=integration, emo_to_decoder=to_decoder, reduction_factor=2)
     loss, stats, weight = model(**padded_batch, emo_labs=torch.tensor([0, 2]))
     assert set(stats) == {"loss", "l1_loss", "mse_loss", "bce_loss", "attn_loss"}
     assert weight.item() == 2.0
@@ -119,7 +116,6 @@ def test_inference_accepts_int_weights_and_feats(tiny_kwargs):
 
 def test_teacher_forced_inference_with_emotion(tiny_kwargs):
     model = _model(tiny_kwargs, reduction_factor=2).eval()
-    out = model.inference(torch.tensor([1, 2, 3]), emo_labs=0, feats=torch.randn(7, ODIM),
-                          use_teacher_forcing=True)
+    out = model.inference(torch.tensor([1, 2, 3]), emo_labs=0, feats=torch.randn(7, ODIM), use_teacher_forcing=True)
     assert out["feat_gen"].shape == (7, ODIM)
     assert out["att_w"].shape == (7, 4)

@@ -52,8 +52,17 @@ def _decoder(reduction_factor: int = 2, cond_dim: int = 0) -> Decoder:
     torch.manual_seed(0)
     att = AttLoc(eprojs=8, dunits=12, att_dim=6, aconv_chans=2, aconv_filts=2)
     dec = Decoder(
-        eprojs=8, odim=5, att=att, dlayers=2, dunits=12, prenet_layers=2, prenet_units=6,
-        postnet_layers=2, postnet_chans=6, postnet_filts=3, reduction_factor=reduction_factor,
+        eprojs=8,
+        odim=5,
+        att=att,
+        dlayers=2,
+        dunits=12,
+        prenet_layers=2,
+        prenet_units=6,
+        postnet_layers=2,
+        postnet_chans=6,
+        postnet_filts=3,
+        reduction_factor=reduction_factor,
         cond_dim=cond_dim,
     )
     dec.prenet.always_dropout = False
@@ -74,13 +83,10 @@ def test_decoder_forward_shapes_and_padding_does_not_leak(reduction_factor):
     assert torch.all(after[1, 7:] == 0)
     # item 1 alone (7 frames, padded to a multiple of r) gives the same real frames
     alone_len = 8 if r == 2 else 7
-    after1, before1, logits1, att1 = dec(
-        hs[1:, :3], torch.tensor([3]), ys[1:, :alone_len], torch.tensor([7]), cond[1:]
-    )
+    after1, before1, logits1, att1 = dec(hs[1:, :3], torch.tensor([3]), ys[1:, :alone_len], torch.tensor([7]), cond[1:])
     torch.testing.assert_close(after[1, :7], after1[0, :7], atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(logits[1, :7], logits1[0, :7], atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(att_ws[1, : alone_len // r, :3], att1[0], atol=1e-6, rtol=1e-5)
-
 
 
 def test_decoder_rejects_targets_not_multiple_of_reduction_factor():

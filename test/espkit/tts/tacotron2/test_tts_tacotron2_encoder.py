@@ -9,8 +9,7 @@ from espkit.tts.tacotron2.encoder import Encoder
 
 
 def _encoder(**overrides) -> Encoder:
-    kwargs = dict(idim=10, embed_dim=8, elayers=1, eunits=12, econv_layers=2, econv_chans=8,
-                  econv_filts=3)
+    kwargs = dict(idim=10, embed_dim=8, elayers=1, eunits=12, econv_layers=2, econv_chans=8, econv_filts=3)
     kwargs.update(overrides)
     torch.manual_seed(0)
     return Encoder(**kwargs).eval()

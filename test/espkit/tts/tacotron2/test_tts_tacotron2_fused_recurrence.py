@@ -43,9 +43,7 @@ def _assert_paths_agree(model, batch):
 
 @pytest.mark.parametrize("cumulate_att_w", [True, False])
 @pytest.mark.parametrize("use_concate", [True, False])
-def test_fused_equals_stepwise_loss_and_every_gradient(
-    tiny_kwargs, padded_batch, cumulate_att_w, use_concate
-):
+def test_fused_equals_stepwise_loss_and_every_gradient(tiny_kwargs, padded_batch, cumulate_att_w, use_concate):
     torch.manual_seed(0)
     model = Tacotron2(
         IDIM, ODIM, **_one_layer(tiny_kwargs, cumulate_att_w=cumulate_att_w, use_concate=use_concate)
@@ -58,8 +56,13 @@ def test_fused_equals_stepwise_loss_and_every_gradient(
 def test_fused_equals_stepwise_with_emotion_to_decoder(tiny_kwargs, padded_batch):
     torch.manual_seed(0)
     model = Tacotron2Controllable(
-        IDIM, ODIM, **_one_layer(tiny_kwargs), num_emotions=3, emo_embed_dim=5,
-        emo_integration="concat", emo_to_decoder=True,
+        IDIM,
+        ODIM,
+        **_one_layer(tiny_kwargs),
+        num_emotions=3,
+        emo_embed_dim=5,
+        emo_integration="concat",
+        emo_to_decoder=True,
     ).double()
     batch = {k: v.double() if v.is_floating_point() else v for k, v in padded_batch.items()}
     _assert_paths_agree(model, dict(batch, emo_labs=torch.tensor([0, 2])))
@@ -117,8 +120,11 @@ def _recurrence_inputs(cumulate: bool):
     keep_h = (torch.rand(steps, batch, units, generator=gen) < 0.3).double()
     keep_c = torch.full((steps, batch, units), 0.1, dtype=torch.float64)
     differentiable = [
-        rand(batch, length, eprojs + 4 * units), rand(batch, length, att_dim),
-        rand(batch, steps, 4 * units), rand(att_dim + 4 * units, units), rand(att_dim, kernel),
+        rand(batch, length, eprojs + 4 * units),
+        rand(batch, length, att_dim),
+        rand(batch, steps, 4 * units),
+        rand(att_dim + 4 * units, units),
+        rand(att_dim, kernel),
         rand(att_dim),
     ]
     return differentiable, (pad_mask, att_init, keep_h, keep_c, cumulate, True)
@@ -168,17 +174,33 @@ def test_fused_free_running_decoding_equals_stepwise(
     from espkit.tts.tacotron2 import fused_recurrence
 
     torch.manual_seed(0)
-    model = Tacotron2Controllable(
-        IDIM, ODIM, **_one_layer(tiny_kwargs, cumulate_att_w=cumulate_att_w), num_emotions=3,
-        emo_embed_dim=5, emo_integration="concat", emo_to_decoder=True,
-    ).double().eval()
+    model = (
+        Tacotron2Controllable(
+            IDIM,
+            ODIM,
+            **_one_layer(tiny_kwargs, cumulate_att_w=cumulate_att_w),
+            num_emotions=3,
+            emo_embed_dim=5,
+            emo_integration="concat",
+            emo_to_decoder=True,
+        )
+        .double()
+        .eval()
+    )
     text = torch.tensor([3, 1, 4, 1, 5, 2, 6])
     outs = []
     for impl in ("stepwise", "fused"):
         model.dec.set_impl(impl, torchscript)
         torch.manual_seed(2)  # the prenet dropout stays on: same draws on both paths
-        outs.append(model.inference(text, emo_labs=torch.tensor([1]), maxlenratio=4.0,
-                                    threshold=threshold, use_att_constraint=use_att_constraint))
+        outs.append(
+            model.inference(
+                text,
+                emo_labs=torch.tensor([1]),
+                maxlenratio=4.0,
+                threshold=threshold,
+                use_att_constraint=use_att_constraint,
+            )
+        )
     if torchscript:  # really compiled, not the fallback
         assert isinstance(fused_recurrence._SCRIPTED["free_run_steps"], torch.jit.ScriptFunction)
     if threshold > 1.0:  # never stops: runs to maxlen = 4 x 8 tokens

@@ -25,8 +25,14 @@ def _loss_inputs():
 
 def _single(loss, after, before, logits, ys, labels, olens, b):
     n = int(olens[b])
-    return loss(after[b:b + 1, :n], before[b:b + 1, :n], logits[b:b + 1, :n],
-                ys[b:b + 1, :n], labels[b:b + 1, :n], olens[b:b + 1])
+    return loss(
+        after[b : b + 1, :n],
+        before[b : b + 1, :n],
+        logits[b : b + 1, :n],
+        ys[b : b + 1, :n],
+        labels[b : b + 1, :n],
+        olens[b : b + 1],
+    )
 
 
 def test_masked_loss_ignores_padding_and_weights_by_frames():
@@ -59,8 +65,7 @@ def test_l1_mse_bce_values():
     ys = torch.tensor([[[1.0], [1.0]]])
     logits = torch.zeros(1, 2)
     labels = torch.tensor([[0.0, 1.0]])
-    l1, mse, bce = Tacotron2Loss(bce_pos_weight=5.0)(after, before, logits, ys, labels,
-                                                    torch.tensor([2]))
+    l1, mse, bce = Tacotron2Loss(bce_pos_weight=5.0)(after, before, logits, ys, labels, torch.tensor([2]))
     # after: |0|,|1| ; before: |1|,|1|  -> (0 + 1 + 1 + 1) / 2
     assert l1.item() == pytest.approx(1.5)
     assert mse.item() == pytest.approx(1.5)

@@ -53,8 +53,7 @@ def test_append_eos_replaces_padding_junk(tiny_kwargs):
 @pytest.mark.parametrize("reduction_factor", [1, 2, 3])
 def test_padded_batch_loss_equals_items_alone(tiny_kwargs, padded_batch, reduction_factor):
     model = _deterministic(
-        _model(tiny_kwargs, reduction_factor=reduction_factor, use_weighted_masking=True,
-               use_guided_attn_loss=False)
+        _model(tiny_kwargs, reduction_factor=reduction_factor, use_weighted_masking=True, use_guided_attn_loss=False)
     )
     with torch.no_grad():
         _, batch_stats, _ = model(**padded_batch)
@@ -63,8 +62,10 @@ def test_padded_batch_loss_equals_items_alone(tiny_kwargs, padded_batch, reducti
             n_text = int(padded_batch["text_lengths"][b])
             n_feats = int(padded_batch["feats_lengths"][b])
             _, stats, _ = model(
-                padded_batch["text"][b:b + 1, :n_text], torch.tensor([n_text]),
-                padded_batch["feats"][b:b + 1, :n_feats], torch.tensor([n_feats]),
+                padded_batch["text"][b : b + 1, :n_text],
+                torch.tensor([n_text]),
+                padded_batch["feats"][b : b + 1, :n_feats],
+                torch.tensor([n_feats]),
             )
             singles.append(stats)
     for key in ("l1_loss", "mse_loss", "bce_loss"):
@@ -132,8 +133,11 @@ def test_inference_with_attention_constraint(tiny_kwargs):
     with torch.no_grad():
         model.dec.prob_out.bias.fill_(-20.0)  # never stop: run to maxlen
     out = model.inference(
-        torch.tensor([1, 2, 3, 4, 5, 6, 7]), maxlenratio=2.0, use_att_constraint=True,
-        backward_window=0, forward_window=1,
+        torch.tensor([1, 2, 3, 4, 5, 6, 7]),
+        maxlenratio=2.0,
+        use_att_constraint=True,
+        backward_window=0,
+        forward_window=1,
     )
     peaks = out["att_w"].argmax(1)
     assert out["att_w"].shape == (16, 8)

@@ -20,9 +20,22 @@ IDIM, ODIM = 12, 8
 STEPS = 150
 SEED = 0
 OVERFIT_KWARGS = dict(
-    embed_dim=32, eunits=32, econv_layers=1, econv_chans=32, econv_filts=5, adim=32,
-    aconv_chans=4, aconv_filts=3, dlayers=1, dunits=64, prenet_units=32, postnet_layers=2,
-    postnet_chans=32, reduction_factor=2, dropout_rate=0.1, zoneout_rate=0.0,
+    embed_dim=32,
+    eunits=32,
+    econv_layers=1,
+    econv_chans=32,
+    econv_filts=5,
+    adim=32,
+    aconv_chans=4,
+    aconv_filts=3,
+    dlayers=1,
+    dunits=64,
+    prenet_units=32,
+    postnet_layers=2,
+    postnet_chans=32,
+    reduction_factor=2,
+    dropout_rate=0.1,
+    zoneout_rate=0.0,
     # a strong diagonal prior: with only two utterances the decoder could otherwise fit the
     # frames while attending loosely, and free-running synthesis would then wander
     guided_attn_loss_lambda=10.0,
@@ -102,9 +115,7 @@ def test_tacotron2_overfits_and_then_synthesises(corpus, caplog):
 def test_controllable_tacotron2_overfits_and_follows_the_emotion(corpus, caplog):
     texts, feats = corpus
     torch.manual_seed(SEED)
-    model = Tacotron2Controllable(
-        IDIM, ODIM, num_emotions=2, emo_embed_dim=8, **OVERFIT_KWARGS
-    )
+    model = Tacotron2Controllable(IDIM, ODIM, num_emotions=2, emo_embed_dim=8, **OVERFIT_KWARGS)
     batch = _batch(texts, feats)
     first, last = _train(model, dict(batch, emo_labs=torch.tensor([0, 1])))
     assert last <= 0.2 * first, (first, last)
@@ -128,6 +139,5 @@ def test_controllable_tacotron2_overfits_and_follows_the_emotion(corpus, caplog)
     assert out_0["feat_gen"].shape == ref.shape
     assert (out_0["feat_gen"] - out_1["feat_gen"]).abs().mean() > 1e-3
     # a 50/50 mix is conditioned on the average embedding
-    mixed = model.inference(texts[0], emo_labs=torch.tensor([0.5, 0.5]), feats=ref,
-                            use_teacher_forcing=True)
+    mixed = model.inference(texts[0], emo_labs=torch.tensor([0.5, 0.5]), feats=ref, use_teacher_forcing=True)
     torch.testing.assert_close(mixed["emo_embed"], (out_0["emo_embed"] + out_1["emo_embed"]) / 2)

@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from espkit.evaluate.copy_synthesis import CopySynthesis  # noqa: E402
-from espkit.evaluate.f0_metrics import GROSS_ERROR, track_f0  # noqa: E402
+from espkit.evaluate.f0_metrics import GROSS_ERROR, f0_frame_errors, pooled_f0_figures, track_f0  # noqa: E402
 from espkit.evaluate.spectral_metrics import FrameConfig  # noqa: E402
 from espkit.fileio.read_text import read_2columns_text  # noqa: E402
 from espkit.fileio.sound_scp import read_wav  # noqa: E402
@@ -105,31 +105,22 @@ def praat_track(wav: np.ndarray, fs: int, hop: int, num_frames: int, f0min: floa
 
 
 def compare(truth: np.ndarray, est: np.ndarray, mask: np.ndarray) -> dict:
-    """Counts of voicing errors, gross errors and frames on ``mask``."""
-    truth, est = truth[mask], est[mask]
-    tv, ev = truth > 0, est > 0
-    both = tv & ev
-    gross = np.abs(est[both] / truth[both] - 1.0) > GROSS_ERROR
-    return {
-        "frames": int(mask.sum()),
-        "truth_voiced": int(tv.sum()),
-        "est_voiced": int(ev.sum()),
-        "both": int(both.sum()),
-        "vde": int((tv != ev).sum()),
-        "gross": int(gross.sum()),
-    }
+    """The evaluation's own frame counts (:func:`espkit.evaluate.f0_metrics.f0_frame_errors`) of an
+    estimated track against a true one, on the frames of ``mask``."""
+    return f0_frame_errors(truth[mask], est[mask])
 
 
 def summarise(counts: list) -> dict:
-    total = {k: sum(c[k] for c in counts) for k in counts[0]}
-    frames, both = max(total["frames"], 1), max(total["both"], 1)
+    """Pooled figures of :func:`compare` counts, named for a tracker against a truth."""
+    pooled = pooled_f0_figures(counts)
+    frames = max(sum(c["num_pairs"] for c in counts), 1)
     return {
-        "vde": total["vde"] / frames,
-        "gpe": total["gross"] / both,
-        "ffe": (total["vde"] + total["gross"]) / frames,
-        "truth_voiced_ratio": total["truth_voiced"] / frames,
-        "est_voiced_ratio": total["est_voiced"] / frames,
-        "recall": total["both"] / max(total["truth_voiced"], 1),
+        "vde": pooled["vuv_error"],
+        "gpe": pooled["gpe"],
+        "ffe": pooled["ffe"],
+        "truth_voiced_ratio": pooled["ref_voiced_share"],
+        "est_voiced_ratio": sum(c["syn_voiced"] for c in counts) / frames,
+        "recall": pooled["f0_rmse_coverage"],
     }
 
 

@@ -35,6 +35,15 @@ logger = logging.getLogger(__name__)
 EMO_SOURCES = ("label", "reference", "none")
 
 
+def reference_sets_emotion(emo_source: str, has_emo_extract: bool, has_emo_classifier: bool) -> bool:
+    """Whether a reference utterance can set the emotion at inference: the TTS model is conditioned on
+    the extractor's embedding (``emo_source: reference``), or on labels with an emotion classifier whose
+    posterior of the reference becomes the label mix. Also read from a ``config.yaml`` by the recipe."""
+    if emo_source == "reference":
+        return True
+    return emo_source == "label" and has_emo_extract and has_emo_classifier
+
+
 class ESPnetTTSModel(AbsESPnetModel):
     """The trainable whole: ``forward(**batch) -> (loss, stats, weight)``.
 
@@ -90,12 +99,8 @@ class ESPnetTTSModel(AbsESPnetModel):
 
     @property
     def emotion_from_reference(self) -> bool:
-        """Whether a reference utterance can set the emotion at inference: the TTS model is
-        conditioned on the extractor's embedding (``emo_source: reference``), or on labels with an
-        emotion classifier whose posterior of the reference becomes the label mix."""
-        if self.emo_source == "reference":
-            return True
-        return self.emo_source == "label" and self.emo_extract is not None and self.emo_classifier is not None
+        """Whether a reference utterance can set the emotion at inference (:func:`reference_sets_emotion`)."""
+        return reference_sets_emotion(self.emo_source, self.emo_extract is not None, self.emo_classifier is not None)
 
     # --- features ------------------------------------------------------------------------------
     def extract_feats(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:

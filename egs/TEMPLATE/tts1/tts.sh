@@ -350,9 +350,9 @@ if run_stage 6; then
         fi
         if [ "${reference_emotion_decode}" = true ] && [ -f "${src}/utt2emo" ] && [ -f "${dumpdir}/raw/${train_set}/emo_list" ]; then
             if ! ${python} -c 'import sys, yaml
+from espkit.tts.espnet_model import reference_sets_emotion
 c = yaml.safe_load(open(sys.argv[1]))
-ok = c.get("emo_source") == "reference" or (c.get("emo_source", "label") == "label" and c.get("emo_extract") and c.get("emo_classifier"))
-sys.exit(0 if ok else 1)' "${tts_exp}/config.yaml"; then
+sys.exit(0 if reference_sets_emotion(c.get("emo_source", "label"), bool(c.get("emo_extract")), bool(c.get("emo_classifier"))) else 1)' "${tts_exp}/config.yaml"; then
                 log "Stage 6: ${tag} cannot take an emotion from a reference (no --emo_extract and --emo_classifier):" \
                     "no reference-driven decoding of ${dset}"
             else

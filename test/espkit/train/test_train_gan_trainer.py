@@ -231,6 +231,29 @@ def test_sigterm_mid_epoch_then_resume_keeps_the_warm_up_count(tmp_path):
     assert states_equal(model.state_dict(), reference)
 
 
+def test_each_optimizer_has_its_own_amp_scaler(tmp_path, monkeypatch):
+    """CUDA AMP emulated with CPU scalers: the discriminator's overflows (an infinite scale) skip its
+    steps without touching the generator's scale or steps, are not a diverged epoch, and both
+    scalers are saved in checkpoint.pth."""
+    original_init = GANTrainer.__init__
+
+    def with_scalers(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self.scalers = [torch.amp.GradScaler("cpu", init_scale=4.0), torch.amp.GradScaler("cpu", init_scale=math.inf)]
+
+    monkeypatch.setattr(GANTrainer, "__init__", with_scalers)
+    torch.manual_seed(0)
+    model = ToyGAN()
+    generator, discriminator = clone_state(model.generator), clone_state(model.discriminator)
+    trainer, reporter = run(tmp_path, model, make_gan_batches(3))
+    assert reporter.get_value("train", "skipped_steps", 1) == 3
+    assert states_equal(discriminator, model.discriminator.state_dict())
+    assert not torch.equal(generator["0.weight"], model.generator[0].weight)
+    generator_scaler, discriminator_scaler = trainer.trainer_state()["scalers"]
+    assert generator_scaler["scale"] == 4.0 and discriminator_scaler["scale"] == math.inf
+    assert load_checkpoint(tmp_path / "checkpoint.pth")["trainer"]["scalers"][0]["scale"] == 4.0
+
+
 def test_options_are_checked():
     with pytest.raises(ConfigError, match="--accum_grad 2: the GAN trainer .* use --accum_grad 1"):
         GANTrainerOptions(output_dir="exp", accum_grad=2)

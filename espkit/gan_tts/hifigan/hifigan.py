@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from espkit.gan_tts.hifigan.residual_block import ResidualBlock
+from espkit.gan_tts.hifigan.residual_block import MultiReceptiveFieldFusion
 from espkit.gan_tts.layers import (
     apply_spectral_norm,
     apply_weight_norm,
@@ -64,7 +64,7 @@ class HiFiGANGenerator(nn.Module):
 
     An input convolution, then per upsampling stage an activation, a transposed convolution
     (``channels // 2 ** (i + 1)`` output channels) and the mean of one :class:`ResidualBlock` per
-    ``resblock_kernel_sizes`` entry (multi-receptive-field fusion); then LeakyReLU(0.01), an output
+    ``resblock_kernel_sizes`` entry (:class:`MultiReceptiveFieldFusion`); then LeakyReLU(0.01), an output
     convolution and tanh.
 
     Args:
@@ -85,6 +85,11 @@ class HiFiGANGenerator(nn.Module):
         nonlinear_activation: ``torch.nn`` activation class name.
         nonlinear_activation_params: its keyword arguments.
         use_weight_norm: weight-normalise every convolution (undo with :meth:`remove_weight_norm`).
+
+    Stage ``i``'s modules are ``upsamples.{i}`` and ``blocks.{i}.resblocks.{j}`` (ESPnet2 numbers the
+    residual blocks of all stages in one flat ``blocks`` list). ``torch.jit.trace`` of a wrapper
+    calling :meth:`inference` works as it is; ``torch.jit.script`` of the generator works after
+    :meth:`remove_weight_norm` (torch's weight-norm parametrization cannot be scripted).
     """
 
     requires_f0: bool = False
@@ -147,18 +152,17 @@ class HiFiGANGenerator(nn.Module):
                     ),
                 )
             )
-            for block_kernel, dilations in zip(resblock_kernel_sizes, resblock_dilations):
-                self.blocks.append(
-                    ResidualBlock(
-                        kernel_size=block_kernel,
-                        channels=stage_channels,
-                        dilations=dilations,
-                        bias=bias,
-                        use_additional_convs=use_additional_convs,
-                        nonlinear_activation=nonlinear_activation,
-                        nonlinear_activation_params=nonlinear_activation_params,
-                    )
+            self.blocks.append(
+                MultiReceptiveFieldFusion(
+                    stage_channels,
+                    resblock_kernel_sizes,
+                    resblock_dilations,
+                    bias=bias,
+                    use_additional_convs=use_additional_convs,
+                    nonlinear_activation=nonlinear_activation,
+                    nonlinear_activation_params=nonlinear_activation_params,
                 )
+            )
         # the official implementation's default LeakyReLU slope (0.01) before the output conv
         self.output_conv = nn.Sequential(
             nn.LeakyReLU(),
@@ -199,17 +203,15 @@ class HiFiGANGenerator(nn.Module):
         """
         c = self.input_conv(c)
         if g is not None:
-            if self.global_conv is None:
+            global_conv = self.global_conv
+            if global_conv is None:
                 raise ValueError("HiFiGANGenerator got g but was built with global_channels=-1")
-            c = c + self.global_conv(g)
-        for i, upsample in enumerate(self.upsamples):
-            c = upsample(c)
-            fused = self.blocks[i * self.num_blocks](c)
-            for j in range(1, self.num_blocks):
-                fused = fused + self.blocks[i * self.num_blocks + j](c)
-            c = fused / self.num_blocks
+            c = c + global_conv(g)
+        for upsample, mrf in zip(self.upsamples, self.blocks):
+            c = mrf(upsample(c))
         return self.output_conv(c)
 
+    @torch.jit.export
     def inference(
         self, c: torch.Tensor, f0: Optional[torch.Tensor] = None, g: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
@@ -217,7 +219,7 @@ class HiFiGANGenerator(nn.Module):
 
         ``f0`` is ignored; ``g`` is ``(global_channels, 1)``.
         """
-        wav = self.forward(c.transpose(0, 1).unsqueeze(0), g=None if g is None else g.unsqueeze(0))
+        wav = self.forward(c.transpose(0, 1).unsqueeze(0), None, None if g is None else g.unsqueeze(0))
         return wav.squeeze(0).transpose(0, 1)
 
 

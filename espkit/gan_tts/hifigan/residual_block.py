@@ -1,4 +1,4 @@
-"""HiFi-GAN's residual block (one branch of the multi-receptive-field fusion)."""
+"""HiFi-GAN's residual block and the multi-receptive-field fusion (MRF) of several of them."""
 
 from __future__ import annotations
 
@@ -77,3 +77,30 @@ class ResidualBlock(nn.Module):
             for conv1 in self.convs1:
                 x = x + conv1(x)
         return x
+
+
+class MultiReceptiveFieldFusion(nn.Module):
+    """Mean of one :class:`ResidualBlock` per ``(kernel_size, dilations)`` pair, all on the same input.
+
+    Args:
+        channels: input and output channels.
+        kernel_sizes: kernel of each residual block.
+        dilations: dilations of each residual block.
+        **block_kwargs: the other :class:`ResidualBlock` arguments.
+    """
+
+    def __init__(
+        self, channels: int, kernel_sizes: Sequence[int], dilations: Sequence[Sequence[int]], **block_kwargs: Any
+    ):
+        super().__init__()
+        self.resblocks = nn.ModuleList(
+            ResidualBlock(kernel_size=kernel, channels=channels, dilations=block_dilations, **block_kwargs)
+            for kernel, block_dilations in zip(kernel_sizes, dilations)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, channels, T)`` -> ``(B, channels, T)``."""
+        total = torch.zeros_like(x)
+        for block in self.resblocks:
+            total = total + block(x)
+        return total / len(self.resblocks)

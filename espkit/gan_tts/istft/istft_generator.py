@@ -54,8 +54,9 @@ class ConvNeXtBlock(nn.Module):
         """``(B, channels, T)`` -> ``(B, channels, T)``."""
         h = self.dwconv(x).transpose(1, 2)
         h = self.pwconv2(self.act(self.pwconv1(self.norm(h))))
-        if self.gamma is not None:
-            h = h * self.gamma
+        gamma = self.gamma
+        if gamma is not None:
+            h = h * gamma
         return x + h.transpose(1, 2)
 
 
@@ -185,9 +186,10 @@ class ISTFTGenerator(nn.Module):
         )
         return wav.reshape(batch, self.out_channels, frames * self.hop_length)
 
+    @torch.jit.export
     def inference(self, c: torch.Tensor, f0: Optional[torch.Tensor] = None) -> torch.Tensor:
         """One utterance: ``c`` ``(T_feats, in_channels)`` -> ``(T_feats * hop_length, out_channels)``.
 
         ``f0`` is ignored.
         """
-        return self.forward(c.transpose(0, 1).unsqueeze(0)).squeeze(0).transpose(0, 1)
+        return self.forward(c.transpose(0, 1).unsqueeze(0), None).squeeze(0).transpose(0, 1)

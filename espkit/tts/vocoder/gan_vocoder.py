@@ -1,0 +1,210 @@
+"""A trained GAN vocoder (``espkit.bin.gan_tts_train``) as the vocoder of synthesis and copy-synthesis.
+
+>>> vocoder = load_gan_vocoder("exp/vocoder/train.total_count.best.pth")  # doctest: +SKIP
+>>> vocoder(feats).shape  # feats (T_feats, n_mels): log-mel as the feature extractor outputs it  # doctest: +SKIP
+torch.Size([T_feats * hop_length])
+
+Which file is which: a training ``config.yaml`` with a ``generator`` key is a vocoder's, one with a
+``tts`` key an acoustic model's (:func:`config_kind`); weights are told apart the same way by their
+top-level modules (``generator.*`` or ``tts.*``, :func:`weights_kind`). Both are checked where a
+model is loaded (:func:`espkit.tts.inference_model.build_model_for_inference`), so that a vocoder
+given as the TTS model, or the reverse, is one line naming the file and where it belongs.
+
+A vocoder only fits an acoustic model whose features it was trained on: :func:`check_feats_match`
+compares the feature settings (:data:`FEATS_KEYS`) of both and names every one that differs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional
+
+import torch
+
+from espkit.tts.vocoder.abs_vocoder import AbsVocoder
+from espkit.utils.config_argparse import load_yaml_config
+from espkit.utils.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+#: The feature settings an acoustic model and its vocoder must share.
+FEATS_KEYS = ("fs", "n_fft", "hop_length", "win_length", "window", "n_mels", "fmin", "fmax", "log_base")
+#: The top-level key of a training config (and the module prefix of its weights) of each kind.
+KIND_KEYS = {"tts": "tts", "vocoder": "generator"}
+#: How the kinds are named in messages.
+KIND_NAMES = {"tts": "a TTS (acoustic) model", "vocoder": "a vocoder"}
+
+
+def config_kind(config: Mapping[str, Any] | str | Path) -> Optional[str]:
+    """``"vocoder"`` for a training config with a ``generator`` key, ``"tts"`` for one with a ``tts``
+    key, else None (e.g. a YAML of Griffin-Lim options). ``config`` is a mapping or a YAML path."""
+    if not isinstance(config, Mapping):
+        config = load_yaml_config(config)
+    for kind, key in KIND_KEYS.items():
+        if key in config:
+            return kind
+    return None
+
+
+def weights_kind(state: Mapping[str, Any]) -> Optional[str]:
+    """``"tts"`` or ``"vocoder"`` for a model state whose keys start with ``tts.`` or ``generator.``;
+    None when neither (or both) do."""
+    kinds = {kind for kind, key in KIND_KEYS.items() if any(name.startswith(f"{key}.") for name in state)}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def swapped_file_message(path: str | Path, found: str, expected: str, what: str, how: Optional[str] = None) -> str:
+    """The one-line message for ``path`` (a ``what``: config or weights) of kind ``found`` given
+    where one of kind ``expected`` belongs; ``how`` says how it was told (default: its key or modules)."""
+    key = KIND_KEYS[found]
+    if how is None:
+        how = f"it has a `{key}` key" if what == "config" else f"its modules are {key}.*"
+    if found == "vocoder":
+        where = "give it as vocoder_config" if what == "config" else "give it as vocoder_file"
+        where += " and the acoustic model's config.yaml / weights as train_config / model_file"
+    else:
+        where = "give it as train_config" if what == "config" else "give it as model_file"
+        where += " and the vocoder's config.yaml / weights as vocoder_config / vocoder_file"
+    return f"{path} is {KIND_NAMES[found]}'s {what} ({how}), not {KIND_NAMES[expected]}'s: {where}"
+
+
+def check_config_kind(config: Mapping[str, Any], path: str | Path, expected: str) -> None:
+    """ConfigError when the training config ``config`` (read from ``path``) is of the other kind than
+    ``expected``, or is no vocoder config where one is expected (a TTS config may omit ``tts``)."""
+    found = config_kind(config)
+    if found is not None and found != expected:
+        raise ConfigError(swapped_file_message(path, found, expected, "config"))
+    if found is None and expected == "vocoder":  # a TTS config may leave `tts` at its default
+        raise ConfigError(
+            f"{path} is not a vocoder's training config: it has no `generator` key (a YAML of Griffin-Lim "
+            "options is a vocoder_config without vocoder_file)"
+        )
+
+
+def check_weights_kind(state: Mapping[str, Any], path: str | Path, expected: str) -> None:
+    """ConfigError when the model state ``state`` (read from ``path``) is of the other kind."""
+    found = weights_kind(state)
+    if found is not None and found != expected:
+        raise ConfigError(swapped_file_message(path, found, expected, "weights"))
+
+
+def _canonical(params: Mapping[str, Any]) -> Dict[str, Any]:
+    """The :data:`FEATS_KEYS` of ``params`` with the defaults spelt out (``win_length`` None = ``n_fft``,
+    ``fmin`` None = 0, ``fmax`` None = ``fs / 2``) and numbers as floats, so that equal settings compare equal."""
+    out = {key: params.get(key) for key in FEATS_KEYS}
+    if out["win_length"] is None:
+        out["win_length"] = out["n_fft"]
+    if out["fmin"] is None and out["n_mels"] is not None:
+        out["fmin"] = 0.0
+    if out["fmax"] is None and out["n_mels"] is not None and out["fs"] is not None:
+        out["fmax"] = out["fs"] / 2
+    return {k: float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for k, v in out.items()}
+
+
+def feats_differences(tts_params: Mapping[str, Any], vocoder_params: Mapping[str, Any]) -> Dict[str, tuple]:
+    """``{setting: (TTS value, vocoder value)}`` of the :data:`FEATS_KEYS` that differ."""
+    ours, theirs = _canonical(tts_params), _canonical(vocoder_params)
+    differ = {}
+    for key in FEATS_KEYS:
+        a, b = ours[key], theirs[key]
+        same = math.isclose(a, b, rel_tol=1e-9) if isinstance(a, float) and isinstance(b, float) else a == b
+        if not same:
+            differ[key] = (tts_params.get(key), vocoder_params.get(key))
+    return differ
+
+
+def check_feats_match(
+    tts_params: Mapping[str, Any], vocoder_params: Mapping[str, Any], tts_files: str, vocoder_files: str
+) -> None:
+    """ConfigError (one line, naming both sides' files and each differing setting) unless a vocoder
+    trained on features ``vocoder_params`` can vocode the features ``tts_params`` of an acoustic model.
+
+    Both are ``get_parameters()`` dicts of a feature extractor (``feats_params()`` of the vocoder model).
+    """
+    differ = feats_differences(tts_params, vocoder_params)
+    if differ:
+        listed = ", ".join(f"{key} {a!r} vs {b!r}" for key, (a, b) in differ.items())
+        raise ConfigError(
+            f"the vocoder {vocoder_files} was trained on other features than the TTS model {tts_files}: "
+            f"{listed} (TTS vs vocoder); use a vocoder trained with the TTS model's feats_extract_conf"
+        )
+
+
+class GANVocoder(AbsVocoder):
+    """The generator path of a trained vocoder model (``ESPnetGANVocoderModel``) as an :class:`AbsVocoder`.
+
+    ``forward(feats (T_feats, n_mels))`` takes the log-mel the acoustic model outputs (de-normalised,
+    as the feature extractor computes it; the vocoder model applies its own normalisation) and
+    returns ``wav (T_feats * hop_length,)``. A generator that needs F0 (``nsf``) gets none here: the
+    vocoder model takes it from its own F0 predictor, which reads the same features.
+
+    Args:
+        model: the vocoder model (put in eval mode).
+        name: how messages and reports name it (the weights file by default).
+    """
+
+    def __init__(self, model: torch.nn.Module, name: str = "vocoder"):
+        super().__init__()
+        self.model = model.eval()
+        self.name = name
+        self.feats_params: Dict[str, Any] = dict(model.feats_params())
+        generator = model.generator
+        #: the generator's class name (``HiFiGANGenerator``...), for reports
+        self.generator_name: str = type(generator).__name__
+        self.hop_length: int = int(self.feats_params["hop_length"])
+
+    @property
+    def fs(self) -> int:
+        return int(self.feats_params["fs"])
+
+    def extra_repr(self) -> str:
+        return f"name={self.name}, generator={self.generator_name}, fs={self.fs}, hop_length={self.hop_length}"
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        """``feats`` ``(T_feats, n_mels)`` -> ``wav`` ``(T_feats * hop_length,)``."""
+        with torch.no_grad():
+            return self.model.inference(feats.float())["wav"].reshape(-1)
+
+
+def default_vocoder_config(vocoder_file: str | Path) -> Path:
+    """The ``config.yaml`` beside ``vocoder_file`` (where training wrote it)."""
+    return Path(vocoder_file).parent / "config.yaml"
+
+
+def load_gan_vocoder(
+    vocoder_file: str | Path, vocoder_config: Optional[str | Path] = None, device: str = "cpu"
+) -> GANVocoder:
+    """Load a trained vocoder: ``vocoder_config`` is its training ``config.yaml`` (default: the one
+    beside ``vocoder_file``).
+
+    Raises:
+        FileNotFoundError: ``vocoder_file`` or the config is missing.
+        ConfigError: a file is a TTS model's (config or weights), the config is not a vocoder's, or
+            ``vocoder_file`` is a packed model zip.
+        CheckpointError: the weights are unreadable or do not fit the config's model.
+    """
+    from espkit.tts.inference_model import build_model_for_inference
+
+    vocoder_file = Path(vocoder_file)
+    if not vocoder_file.is_file():
+        raise FileNotFoundError(f"vocoder_file: no such file: {vocoder_file}")
+    if vocoder_file.suffix == ".zip":
+        raise ConfigError(
+            f"vocoder_file {vocoder_file} is a zip: give the vocoder's weights (.pth); a packed TTS model "
+            "carries its vocoder itself (pack_model --vocoder_file), pass the zip as model_file"
+        )
+    if vocoder_config is None:
+        vocoder_config = default_vocoder_config(vocoder_file)
+        if not vocoder_config.is_file():
+            raise FileNotFoundError(
+                f"vocoder_config not given and there is no config.yaml beside vocoder_file {vocoder_file}: "
+                "give the vocoder's training config.yaml as vocoder_config"
+            )
+        if config_kind(vocoder_config) == "tts":
+            how = f"the config.yaml beside it, {vocoder_config}, has a `tts` key"
+            raise ConfigError(swapped_file_message(vocoder_file, "tts", "vocoder", "weights", how))
+    model, _ = build_model_for_inference(vocoder_config, vocoder_file, device, kind="vocoder")
+    logger.info("loaded the vocoder %s (%s)", vocoder_file, type(model.generator).__name__)
+    return GANVocoder(model, name=str(vocoder_file))

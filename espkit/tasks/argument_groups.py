@@ -84,6 +84,15 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--num_iters_per_epoch", type=int_or_none, default=None, help="Fixed iterations per epoch")
 
 
+def add_gan_trainer_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``GAN trainer`` group (``--generator_first``, ``--skip_discriminator_prob``, ...): for a task
+    whose ``trainer`` is :class:`~espkit.train.gan_trainer.GANTrainer`, from ``GANTrainerOptions``."""
+    group = parser.add_argument_group("GAN trainer")
+    trainer_options.add_arguments(
+        group, trainer_options.gan_trainer_group_names(), options_class=trainer_options.GANTrainerOptions
+    )
+
+
 def add_pretraining_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("pretraining")
     group.add_argument(

@@ -195,6 +195,18 @@ def all_reduce_flag(flag: Union[bool, torch.Tensor]) -> bool:
     return bool(value.item() > 0)
 
 
+def broadcast_flag(flag: Union[bool, torch.Tensor], src: int = 0) -> bool:
+    """Rank ``src``'s ``flag`` on every rank (plain ``bool(flag)`` without a process group).
+
+    A collective: every rank must call it at the same point.
+    """
+    if not is_initialized():
+        return bool(flag)
+    value = torch.tensor([1.0 if bool(flag) else 0.0], device=_collective_device())
+    torch.distributed.broadcast(value, src=src)
+    return bool(value.item() > 0)
+
+
 def all_gather_objects(obj: Any) -> List[Any]:
     """``[obj of rank 0, obj of rank 1, ...]`` (picklable ``obj``); ``[obj]`` without a process group.
 

@@ -8,7 +8,10 @@ The trainer writes it (atomically, rank 0) at the end of every epoch, every
 - ``rng``: rank 0's RNG states (python, numpy, torch, CUDA), and ``rng_per_rank``: every rank's,
   gathered when distributed. A mid-epoch resume gives each rank its own states back, so a
   multi-process run continues exactly as it would have (checkpoint version 2; version 1 files,
-  which hold only ``rng``, still load).
+  which hold only ``rng``, still load);
+- ``trainer``: what a trainer subclass keeps beyond these (``Trainer.trainer_state``), e.g. the
+  GAN trainer's generator-step count and per-optimizer AMP scalers; ``{}`` for the plain trainer
+  and in files written before it existed.
 
 Everything is tensors and plain containers, loadable with ``torch.load(weights_only=True)``.
 """
@@ -16,7 +19,7 @@ Everything is tensors and plain containers, loadable with ``torch.load(weights_o
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -40,6 +43,7 @@ class Position:
     batch_index: int = 0
     rng_states: Optional[Dict[str, Any]] = None  # this rank's, for a mid-epoch resume
     early_stopped: bool = False
+    trainer_state: Dict[str, Any] = field(default_factory=dict)  # the checkpoint's "trainer" entry
 
 
 def run_state(
@@ -53,8 +57,10 @@ def run_state(
     epoch_completed: bool,
     early_stopped: bool,
     rng_per_rank: List[Dict[str, Any]],
+    trainer_state: Optional[Dict[str, Any]] = None,
 ) -> Dict[str, Any]:
-    """The dict saved as ``checkpoint.pth`` (``rng_per_rank[r]``: rank r's RNG states)."""
+    """The dict saved as ``checkpoint.pth`` (``rng_per_rank[r]``: rank r's RNG states;
+    ``trainer_state``: plain data of the trainer class, see ``Trainer.trainer_state``)."""
     return {
         "version": CHECKPOINT_VERSION,
         "model": model.state_dict(),
@@ -68,6 +74,7 @@ def run_state(
         "early_stopped": early_stopped,
         "rng": rng_per_rank[0],
         "rng_per_rank": rng_per_rank,
+        "trainer": {} if trainer_state is None else trainer_state,
     }
 
 
@@ -149,4 +156,5 @@ def restore_run_state(
             epoch=epoch, batch_index=batch_index, rng_states=_rng_states_of_rank(path, checkpoint, rank, world_size)
         )
         logger.info("Resumed from %s: epoch %d, continuing after batch %d", path, epoch, batch_index)
+    position.trainer_state = dict(checkpoint.get("trainer") or {})
     return position

@@ -133,6 +133,10 @@ class Trainer:
         """
         if not isinstance(model, AbsESPnetModel):
             raise TypeError(f"{type(model).__name__} must subclass espkit.train.abs_espnet_model.AbsESPnetModel")
+        if len(schedulers) != len(optimizers):
+            raise ValueError(
+                f"one scheduler (or None) per optimizer: {len(optimizers)} optimizers, {len(schedulers)} schedulers"
+            )
         self.options = options
         self.distributed_option = distributed_option or DistributedOption(ngpu=options.ngpu)
         self.device: torch.device = self.distributed_option.device
@@ -181,9 +185,7 @@ class Trainer:
             else:
                 logger.info("--resume true but %s does not exist yet: starting from epoch 1", checkpoint_path)
         if self.distributed_option.distributed:
-            self.train_model = torch.nn.parallel.DistributedDataParallel(
-                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
-            )
+            self.train_model = self._wrap_distributed()
         writer = _summary_writer(output_dir) if options.use_tensorboard and self.distributed_option.is_main else None
         self.stop.install()
         try:
@@ -253,6 +255,12 @@ class Trainer:
             average_nbest_models(self.output_dir, reporter, options.best_model_criterion, options.keep_nbest_models)
         barrier()
 
+    def _wrap_distributed(self) -> torch.nn.Module:
+        """The DistributedDataParallel wrapper ``train_one_epoch`` calls the model through."""
+        return torch.nn.parallel.DistributedDataParallel(
+            self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+        )
+
     def _stop_requested(self) -> bool:
         """A signal arrived here (or, when distributed, on any rank)."""
         if not self.distributed_option.distributed:
@@ -317,44 +325,75 @@ class Trainer:
             if is_main and batch_index % log_interval == 0:
                 logger.info(reporter.progress_message(batch_index, num_batches))
             if window == 0:  # a step boundary: nothing accumulated, safe to checkpoint
-                if self._stop_requested():
-                    self.save_checkpoint(epoch, batch_index, epoch_completed=False)
-                    barrier()
-                    logger.warning(
-                        "Stopped in epoch %d after batch %d; checkpoint saved, resume with --resume true",
-                        epoch,
-                        batch_index,
-                    )
-                    raise SystemExit(self.stop.exit_code)
-                if options.save_every_n_iters is not None and batches_since_save >= options.save_every_n_iters:
-                    self.save_checkpoint(epoch, batch_index, epoch_completed=False)
-                    batches_since_save = 0
+                batches_since_save = self._checkpoint_at_step_boundary(epoch, batch_index, batches_since_save)
         if window > 0:  # the epoch ended inside an accumulation window: apply what was gathered
             num_steps += 1
             num_skipped += self._optimizer_step(nonfinite_loss, epoch, batch_index)
         reporter.finish_phase()
+        self._check_epoch_trained(epoch, num_steps, num_skipped)
+
+    def _checkpoint_at_step_boundary(self, epoch: int, batch_index: int, batches_since_save: int) -> int:
+        """Between optimizer steps: save and exit on a stop request, or save every ``save_every_n_iters``
+        batches. Returns the batches since the last save (0 after a save)."""
+        if self._stop_requested():
+            self.save_checkpoint(epoch, batch_index, epoch_completed=False)
+            barrier()
+            logger.warning(
+                "Stopped in epoch %d after batch %d; checkpoint saved, resume with --resume true",
+                epoch,
+                batch_index,
+            )
+            raise SystemExit(self.stop.exit_code)
+        every = self.options.save_every_n_iters
+        if every is not None and batches_since_save >= every:
+            self.save_checkpoint(epoch, batch_index, epoch_completed=False)
+            return 0
+        return batches_since_save
+
+    @staticmethod
+    def _check_epoch_trained(epoch: int, num_steps: int, num_skipped: int, what: str = "optimizer steps") -> None:
+        """Raise :class:`NonFiniteTrainingError` when every one of ``num_steps`` (> 0) steps was skipped."""
         if num_steps > 0 and num_skipped == num_steps:
             raise NonFiniteTrainingError(
-                f"epoch {epoch}: all {num_steps} optimizer steps were skipped because the loss or the gradient "
+                f"epoch {epoch}: all {num_steps} {what} were skipped because the loss or the gradient "
                 "norm was NaN/inf, so the model did not train; check the data (NaN samples, empty "
                 "utterances), the normalisation statistics and the learning rate"
             )
 
     def _optimizer_step(self, nonfinite_loss: torch.Tensor, epoch: int, batch_index: int) -> bool:
-        """Unscale, clip, check finiteness (one host sync), step optimizers and batch schedulers.
+        """Step every optimizer on the accumulated gradients of all parameters (see :meth:`_apply_gradients`)."""
+        return self._apply_gradients(
+            range(len(self.optimizers)), self.params, self.scaler, nonfinite_loss, epoch, batch_index
+        )
 
+    def _apply_gradients(
+        self,
+        optimizer_indices: Sequence[int],
+        params: Sequence[torch.nn.Parameter],
+        scaler: Optional[Any],
+        nonfinite_loss: torch.Tensor,
+        epoch: int,
+        batch_index: int,
+        turn: str = "",
+    ) -> bool:
+        """Unscale, clip, check finiteness (one host sync), step the optimizers ``optimizer_indices``
+        and their batch schedulers; then zero every gradient of the model.
+
+        ``params`` are those the gradient norm is taken (and clipped) over; ``turn`` (e.g.
+        ``"generator"``) prefixes the reported ``grad_norm`` and names the turn in the log.
         Returns True if the step was skipped for a non-finite loss (on any rank), or for a
         non-finite gradient norm without AMP. With AMP, inf gradients and a finite loss are the
         loss scaler overflowing (routine while its scale settles): skipped, but not reported.
         """
         options = self.options
-        if self.scaler is not None:
-            for optimizer in self.optimizers:
-                self.scaler.unscale_(optimizer)
-        grads = [p.grad for p in self.params if p.grad is not None]
+        optimizer_indices = list(optimizer_indices)
+        if scaler is not None:
+            for index in optimizer_indices:
+                scaler.unscale_(self.optimizers[index])
+        grads = [p.grad for p in params if p.grad is not None]
         if options.grad_clip > 0:
             grad_norm = torch.nn.utils.clip_grad_norm_(
-                self.params, max_norm=options.grad_clip, norm_type=options.grad_clip_type
+                params, max_norm=options.grad_clip, norm_type=options.grad_clip_type
             )
         elif grads:
             grad_norm = torch.nn.utils.get_total_norm(grads, norm_type=options.grad_clip_type)
@@ -365,32 +404,34 @@ class Trainer:
         reported = skip
         if skip:
             logger.warning(
-                "epoch %d, iteration %d: non-finite loss or gradient norm (%s); skipping this "
+                "epoch %d, iteration %d%s: non-finite loss or gradient norm (%s); skipping this "
                 "optimizer step, the weights are unchanged",
                 epoch,
                 batch_index,
+                f" ({turn} turn)" if turn else "",
                 float(grad_norm),
             )
             self.reporter.increment("skipped_steps")
-            if self.scaler is not None:
-                self.scaler.update()
+            if scaler is not None:
+                scaler.update()
                 loss_was_bad = nonfinite_loss
                 if self.distributed_option.distributed:
                     loss_was_bad = all_reduce_flag(loss_was_bad)  # every rank takes this branch
                 reported = bool(loss_was_bad)
         else:
-            step_stats: Dict[str, float] = {"grad_norm": float(grad_norm)}
-            for i, optimizer in enumerate(self.optimizers):
-                for j, group in enumerate(optimizer.param_groups):
+            step_stats: Dict[str, float] = {f"{turn}_grad_norm" if turn else "grad_norm": float(grad_norm)}
+            for i in optimizer_indices:
+                for j, group in enumerate(self.optimizers[i].param_groups):
                     step_stats[f"optim{i}_lr{j}"] = float(group["lr"])
-            for optimizer in self.optimizers:
-                if self.scaler is not None:
-                    self.scaler.step(optimizer)
+            for i in optimizer_indices:
+                if scaler is not None:
+                    scaler.step(self.optimizers[i])
                 else:
-                    optimizer.step()
-            if self.scaler is not None:
-                self.scaler.update()
-            for scheduler in self.schedulers:
+                    self.optimizers[i].step()
+            if scaler is not None:
+                scaler.update()
+            for i in optimizer_indices:
+                scheduler = self.schedulers[i]
                 if scheduler is not None and scheduler_step_unit(scheduler) == "batch":
                     scheduler.step()
             self.reporter.register(step_stats, 1, new_batch=False)
@@ -513,13 +554,21 @@ class Trainer:
             epoch_completed,
             early_stopped,
             rng_per_rank,
+            trainer_state=self.trainer_state(),
         )
         save_atomic(state, self.output_dir / CHECKPOINT_NAME)
+
+    def trainer_state(self) -> Dict[str, Any]:
+        """Plain data a trainer subclass saves in ``checkpoint.pth`` beyond the run state (none here)."""
+        return {}
+
+    def load_trainer_state(self, state: Dict[str, Any], path: Path) -> None:
+        """Inverse of :meth:`trainer_state` (``state`` read from ``path``); nothing to load here."""
 
     def resume(self, path: Path) -> Position:
         """Load everything from ``path`` into this trainer's objects; returns where training continues."""
         option = self.distributed_option
-        return restore_run_state(
+        position = restore_run_state(
             path,
             self.model,
             self.optimizers,
@@ -529,6 +578,8 @@ class Trainer:
             rank=option.rank if option.distributed else 0,
             world_size=option.world_size if option.distributed else 1,
         )
+        self.load_trainer_state(position.trainer_state, path)
+        return position
 
 
 def _summary_writer(output_dir: Path) -> Any:

@@ -6,6 +6,10 @@ Each field carries its command-line form in its metadata: ``help`` and the keywo
 options back from the parsed arguments, and ``__post_init__`` checks them. So a default changed
 here is the default of ``--help``, of ``--print_config`` / ``config.yaml`` and of the trainer.
 
+:class:`GANTrainerOptions` adds the generator/discriminator alternation knobs of
+:class:`~espkit.train.gan_trainer.GANTrainer`; only a task that trains with it lists them
+(``espkit.tasks.argument_groups.add_gan_trainer_arguments``, the ``GAN trainer`` group).
+
 A bad value raises ``ConfigError`` naming the option.
 """
 
@@ -147,13 +151,52 @@ class TrainerOptions:
         self.keep_nbest_models = [int(n) for n in self.keep_nbest_models]
 
 
-def _fields() -> Dict[str, dataclasses.Field]:
-    return {option.name: option for option in dataclasses.fields(TrainerOptions)}
+@dataclass
+class GANTrainerOptions(TrainerOptions):
+    """:class:`TrainerOptions` plus the turn order of :class:`~espkit.train.gan_trainer.GANTrainer`.
+
+    A *generator step* below is one generator turn (forward, backward, optimizer step or a skip
+    for a non-finite loss); the count depends only on the batches trained, and is saved in
+    ``checkpoint.pth`` so that ``--discriminator_start_step`` holds exactly after a resume.
+    """
+
+    generator_first: bool = _option(
+        False, type=str2bool, help="Per batch, the generator turn before the discriminator turn (false: after)"
+    )
+    skip_discriminator_prob: float = _option(
+        0.0, type=float, help="Probability of skipping the discriminator turns of a batch (drawn from torch's RNG)"
+    )
+    generator_train_iters: int = _option(1, type=int, help="Generator turns per batch (on the same batch)")
+    discriminator_train_iters: int = _option(1, type=int, help="Discriminator turns per batch (on the same batch)")
+    discriminator_start_step: int = _option(
+        0,
+        type=int,
+        help="Generator steps trained alone and without adversarial losses before the discriminator starts",
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.accum_grad != 1:
+            raise ConfigError(
+                f"--accum_grad {self.accum_grad}: the GAN trainer steps an optimizer after every turn and does "
+                "not accumulate gradients; use --accum_grad 1 (and a larger --batch_size or --batch_bins)"
+            )
+        if not 0.0 <= self.skip_discriminator_prob <= 1.0:
+            raise ConfigError(f"--skip_discriminator_prob must be in [0, 1], got {self.skip_discriminator_prob}")
+        for name in ("generator_train_iters", "discriminator_train_iters"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name} must be >= 1, got {getattr(self, name)}")
+        if self.discriminator_start_step < 0:
+            raise ConfigError(f"--discriminator_start_step must be >= 0, got {self.discriminator_start_step}")
 
 
-def default_of(name: str) -> Any:
-    """The default of option ``name`` (a fresh list where it is one)."""
-    option = _fields()[name]
+def _fields(options_class: type = TrainerOptions) -> Dict[str, dataclasses.Field]:
+    return {option.name: option for option in dataclasses.fields(options_class)}
+
+
+def default_of(name: str, options_class: type = TrainerOptions) -> Any:
+    """The default of option ``name`` of ``options_class`` (a fresh list where it is one)."""
+    option = _fields(options_class)[name]
     return option.default if option.default_factory is dataclasses.MISSING else option.default_factory()
 
 
@@ -162,16 +205,23 @@ def trainer_group_names() -> List[str]:
     return [name for name in _fields() if name not in COMMON_OPTIONS]
 
 
-def add_arguments(group: argparse._ActionsContainer, names: Iterable[str]) -> None:
-    """Add ``--<name>`` to ``group`` for each named option, as its field's metadata says.
+def gan_trainer_group_names() -> List[str]:
+    """The options :class:`GANTrainerOptions` adds to :class:`TrainerOptions` (the ``GAN trainer`` group)."""
+    return [name for name in _fields(GANTrainerOptions) if name not in _fields()]
+
+
+def add_arguments(
+    group: argparse._ActionsContainer, names: Iterable[str], options_class: type = TrainerOptions
+) -> None:
+    """Add ``--<name>`` to ``group`` for each named option of ``options_class``, as its field's metadata says.
 
     A repeatable (``append``) option starts from none, since argparse would append to a default
     list; :func:`fill_repeatable_defaults` puts the default in when nobody gave it.
     """
-    fields = _fields()
+    fields = _fields(options_class)
     for name in names:
         kwargs = dict(fields[name].metadata)
-        default = default_of(name)
+        default = default_of(name, options_class)
         if kwargs.get("action") == "append":
             kwargs["help"] += f" (none: {', '.join(repr(' '.join(item)) for item in default)})"
             default = None

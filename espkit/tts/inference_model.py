@@ -17,9 +17,9 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from espkit.tasks.tts import STATS_FILES, TTSTask
+from espkit.tasks.tts import TTSTask
 from espkit.train.checkpoint import apply_model_state, extract_model_state, load_checkpoint
-from espkit.tts.vocoder.gan_vocoder import check_config_kind, check_weights_kind
+from espkit.tts.vocoder.gan_vocoder import check_weights_kind
 from espkit.utils.config_argparse import load_yaml_config
 
 logger = logging.getLogger(__name__)
@@ -73,8 +73,9 @@ def build_model_for_inference(
     """``(model, args)`` like ``<task>.build_model_from_file``, without needing the statistics files.
 
     ``kind`` is ``tts`` (an acoustic model) or ``vocoder`` (a GAN vocoder); a config or weights
-    file of the other kind is a ConfigError saying where it belongs
-    (:func:`~espkit.tts.vocoder.gan_vocoder.check_config_kind`, ``check_weights_kind``).
+    file of the other kind is a ConfigError saying where it belongs (the task's
+    :func:`~espkit.utils.model_kind.check_config_kind`,
+    :func:`~espkit.tts.vocoder.gan_vocoder.check_weights_kind`).
 
     A ``global_mvn`` normaliser keeps its statistics as buffers (``normalize.mean``,
     ``normalize.std``) in the model file, so when the ``*_conf.stats_file`` of ``train_config``
@@ -85,8 +86,7 @@ def build_model_for_inference(
     (:func:`check_same_vocabulary`).
     """
     task = task_of(kind)
-    check_config_kind(load_yaml_config(train_config), train_config, kind)
-    args = task.load_config_args(train_config)
+    args = task.load_config_args(train_config)  # checks the config's kind
     task.resolve_args(args)
     state = None
     if model_file is not None:
@@ -94,9 +94,9 @@ def build_model_for_inference(
         check_weights_kind(state, model_file, kind)
         check_same_vocabulary(train_config, model_file, args)
     missing = {}
-    for option in STATS_FILES:  # the vocoder task has `normalize` only
-        stats_file = (getattr(args, f"{option}_conf", None) or {}).get("stats_file")
-        if getattr(args, option, None) == "global_mvn" and (stats_file is None or not Path(stats_file).exists()):
+    for option in task.stats_files:
+        stats_file = getattr(args, f"{option}_conf").get("stats_file")
+        if getattr(args, option) == "global_mvn" and (stats_file is None or not Path(stats_file).exists()):
             missing[option] = stats_file
     with tempfile.TemporaryDirectory(prefix="espkit_stats_") as tmp:
         for option, stats_file in missing.items():

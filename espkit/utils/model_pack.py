@@ -39,9 +39,10 @@ from espkit.tasks.tts import TTSTask
 from espkit.train.checkpoint import CheckpointError
 from espkit.tts.inference_model import build_model_for_inference
 from espkit.tts.vocoder.build_vocoder import build_vocoder
-from espkit.tts.vocoder.gan_vocoder import check_config_kind, default_vocoder_config
+from espkit.tts.vocoder.gan_vocoder import default_vocoder_config
 from espkit.utils.config_argparse import load_yaml_config
 from espkit.utils.errors import ConfigError
+from espkit.utils.model_kind import check_config_kind
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def check_model_loads(train_config: Path, model_file: Path) -> torch.nn.Module:
 
     try:
         config = load_yaml_config(train_config)
-        check_config_kind(config, train_config, "tts")
+        check_config_kind(train_config, "tts", config=config)
         # validated here first, so that a bad config is a PackError: the task's parser would exit the process
         TTSTask.get_parser().config_to_defaults(config, str(train_config))
     except ConfigError as exc:

@@ -13,16 +13,11 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from espkit.tts.vocoder.abs_vocoder import AbsVocoder
-from espkit.tts.vocoder.gan_vocoder import (
-    check_feats_match,
-    config_kind,
-    default_vocoder_config,
-    load_gan_vocoder,
-    swapped_file_message,
-)
+from espkit.tts.vocoder.gan_vocoder import check_feats_match, default_vocoder_config, load_gan_vocoder
 from espkit.tts.vocoder.griffin_lim import GriffinLim
 from espkit.utils.config_argparse import load_yaml_config
 from espkit.utils.errors import ConfigError
+from espkit.utils.model_kind import check_config_kind, config_kind
 
 
 def build_vocoder(
@@ -59,8 +54,7 @@ def build_vocoder(
                 "but no vocoder_file was given: pass its weights as vocoder_file (without vocoder_file, "
                 "vocoder_config is a YAML of Griffin-Lim options)"
             )
-        if kind == "tts":
-            raise ConfigError(swapped_file_message(vocoder_config, "tts", "vocoder", "config"))
+        check_config_kind(vocoder_config, "vocoder", config=data)  # a TTS model's config.yaml
         kind = data.pop("vocoder", "griffin_lim")
         if kind != "griffin_lim":
             raise ConfigError(f"{vocoder_config}: vocoder {kind!r} is not available; valid: griffin_lim")

@@ -5,10 +5,10 @@
 torch.Size([T_feats * hop_length])
 
 Which file is which: a training ``config.yaml`` with a ``generator`` key is a vocoder's, one with a
-``tts`` key an acoustic model's (:func:`config_kind`); weights are told apart the same way by their
-top-level modules (``generator.*`` or ``tts.*``, :func:`weights_kind`). Both are checked where a
-model is loaded (:func:`espkit.tts.inference_model.build_model_for_inference`), so that a vocoder
-given as the TTS model, or the reverse, is one line naming the file and where it belongs.
+``tts`` key an acoustic model's (:mod:`espkit.utils.model_kind`); weights are told apart the same way
+by their top-level modules (``generator.*`` or ``tts.*``, :func:`weights_kind`). Both are checked
+where a model is loaded (:func:`espkit.tts.inference_model.build_model_for_inference`), so that a
+vocoder given as the TTS model, or the reverse, is one line naming the file and where it belongs.
 
 A vocoder only fits an acoustic model whose features it was trained on: :func:`check_feats_match`
 compares the feature settings (:data:`FEATS_KEYS`) of both and names every one that differs.
@@ -23,71 +23,46 @@ from typing import Any, Dict, Mapping, Optional
 
 import torch
 
+from espkit.gan_tts.espnet_model import FEATS_PARAM_KEYS
 from espkit.tts.vocoder.abs_vocoder import AbsVocoder
 from espkit.utils.config_argparse import load_yaml_config
 from espkit.utils.errors import ConfigError
+from espkit.utils.model_kind import KIND_KEYS, config_kind
 
 logger = logging.getLogger(__name__)
 
 #: The feature settings an acoustic model and its vocoder must share.
-FEATS_KEYS = ("fs", "n_fft", "hop_length", "win_length", "window", "n_mels", "fmin", "fmax", "log_base")
-#: The top-level key of a training config (and the module prefix of its weights) of each kind.
-KIND_KEYS = {"tts": "tts", "vocoder": "generator"}
+FEATS_KEYS = FEATS_PARAM_KEYS
+#: The module prefix of the weights of each kind (the top-level key of its training config).
+WEIGHT_PREFIXES = KIND_KEYS
 #: How the kinds are named in messages.
 KIND_NAMES = {"tts": "a TTS (acoustic) model", "vocoder": "a vocoder"}
-
-
-def config_kind(config: Mapping[str, Any] | str | Path) -> Optional[str]:
-    """``"vocoder"`` for a training config with a ``generator`` key, ``"tts"`` for one with a ``tts``
-    key, else None (e.g. a YAML of Griffin-Lim options). ``config`` is a mapping or a YAML path."""
-    if not isinstance(config, Mapping):
-        config = load_yaml_config(config)
-    for kind, key in KIND_KEYS.items():
-        if key in config:
-            return kind
-    return None
 
 
 def weights_kind(state: Mapping[str, Any]) -> Optional[str]:
     """``"tts"`` or ``"vocoder"`` for a model state whose keys start with ``tts.`` or ``generator.``;
     None when neither (or both) do."""
-    kinds = {kind for kind, key in KIND_KEYS.items() if any(name.startswith(f"{key}.") for name in state)}
+    kinds = {kind for kind, key in WEIGHT_PREFIXES.items() if any(name.startswith(f"{key}.") for name in state)}
     return kinds.pop() if len(kinds) == 1 else None
 
 
-def swapped_file_message(path: str | Path, found: str, expected: str, what: str, how: Optional[str] = None) -> str:
-    """The one-line message for ``path`` (a ``what``: config or weights) of kind ``found`` given
-    where one of kind ``expected`` belongs; ``how`` says how it was told (default: its key or modules)."""
-    key = KIND_KEYS[found]
+def swapped_weights_message(path: str | Path, found: str, expected: str, how: Optional[str] = None) -> str:
+    """The one-line message for weights ``path`` of kind ``found`` given where ``expected`` ones belong;
+    ``how`` says how that was told (default: their top-level modules)."""
     if how is None:
-        how = f"it has a `{key}` key" if what == "config" else f"its modules are {key}.*"
+        how = f"its modules are {WEIGHT_PREFIXES[found]}.*"
     if found == "vocoder":
-        where = "give it as vocoder_config" if what == "config" else "give it as vocoder_file"
-        where += " and the acoustic model's config.yaml / weights as train_config / model_file"
+        where = "give it as vocoder_file / --vocoder_file, and the acoustic model's weights as model_file"
     else:
-        where = "give it as train_config" if what == "config" else "give it as model_file"
-        where += " and the vocoder's config.yaml / weights as vocoder_config / vocoder_file"
-    return f"{path} is {KIND_NAMES[found]}'s {what} ({how}), not {KIND_NAMES[expected]}'s: {where}"
-
-
-def check_config_kind(config: Mapping[str, Any], path: str | Path, expected: str) -> None:
-    """ConfigError when the training config ``config`` (read from ``path``) is of the other kind than
-    ``expected``, or is no vocoder config where one is expected (a TTS config may omit ``tts``)."""
-    found = config_kind(config)
-    if found is not None and found != expected:
-        raise ConfigError(swapped_file_message(path, found, expected, "config"))
-    if found is None and expected == "vocoder":  # a TTS config may leave `tts` at its default
-        raise ConfigError(
-            f"{path} is not a vocoder's training config: it has no `generator` key (a YAML of Griffin-Lim "
-            "options is a vocoder_config without vocoder_file)"
-        )
+        where = "give it as model_file / --model_file, and the vocoder's weights as vocoder_file"
+    return f"{path} holds {KIND_NAMES[found]}'s weights ({how}), not {KIND_NAMES[expected]}'s: {where}"
 
 
 def check_weights_kind(state: Mapping[str, Any], path: str | Path, expected: str) -> None:
     """ConfigError when the model state ``state`` (read from ``path``) is of the other kind."""
     found = weights_kind(state)
     if found is not None and found != expected:
-        raise ConfigError(swapped_file_message(path, found, expected, "weights"))
+        raise ConfigError(swapped_weights_message(path, found, expected))
 
 
 def _canonical(params: Mapping[str, Any]) -> Dict[str, Any]:
@@ -202,9 +177,14 @@ def load_gan_vocoder(
                 f"vocoder_config not given and there is no config.yaml beside vocoder_file {vocoder_file}: "
                 "give the vocoder's training config.yaml as vocoder_config"
             )
-        if config_kind(vocoder_config) == "tts":
+        if config_kind(load_yaml_config(vocoder_config)) == "tts":
             how = f"the config.yaml beside it, {vocoder_config}, has a `tts` key"
-            raise ConfigError(swapped_file_message(vocoder_file, "tts", "vocoder", "weights", how))
+            raise ConfigError(swapped_weights_message(vocoder_file, "tts", "vocoder", how))
+    elif config_kind(load_yaml_config(vocoder_config)) is None:
+        raise ConfigError(
+            f"vocoder_config {vocoder_config} is not a vocoder's training config: it has no `generator` key "
+            "(a YAML of Griffin-Lim options is given as vocoder_config without vocoder_file)"
+        )
     model, _ = build_model_for_inference(vocoder_config, vocoder_file, device, kind="vocoder")
     logger.info("loaded the vocoder %s (%s)", vocoder_file, type(model.generator).__name__)
     return GANVocoder(model, name=str(vocoder_file))

@@ -115,6 +115,10 @@ class GANVocoder(AbsVocoder):
     returns ``wav (T_feats * hop_length,)``. A generator that needs F0 (``nsf``) gets none here: the
     vocoder model takes it from its own F0 predictor, which reads the same features.
 
+    The model is prepared for inference here: the generator's weight norm is folded into plain
+    weights (``remove_weight_norm``; the same outputs up to rounding, faster) and the
+    discriminator, which synthesis never runs, is dropped.
+
     Args:
         model: the vocoder model (put in eval mode).
         name: how messages and reports name it (the weights file by default).
@@ -122,10 +126,13 @@ class GANVocoder(AbsVocoder):
 
     def __init__(self, model: torch.nn.Module, name: str = "vocoder"):
         super().__init__()
+        generator = model.generator
+        if hasattr(generator, "remove_weight_norm"):
+            generator.remove_weight_norm()
+        model.discriminator = None
         self.model = model.eval()
         self.name = name
         self.feats_params: Dict[str, Any] = dict(model.feats_params())
-        generator = model.generator
         #: the generator's class name (``HiFiGANGenerator``...), for reports
         self.generator_name: str = type(generator).__name__
         self.hop_length: int = int(self.feats_params["hop_length"])

@@ -90,6 +90,13 @@ def feats_differences(tts_params: Mapping[str, Any], vocoder_params: Mapping[str
     return differ
 
 
+def _show(value: Any) -> str:
+    """A setting's value for a message: numbers without a needless ``.0``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:g}"
+    return str(value)
+
+
 def check_feats_match(
     tts_params: Mapping[str, Any], vocoder_params: Mapping[str, Any], tts_files: str, vocoder_files: str
 ) -> None:
@@ -100,7 +107,7 @@ def check_feats_match(
     """
     differ = feats_differences(tts_params, vocoder_params)
     if differ:
-        listed = ", ".join(f"{key} {a!r} vs {b!r}" for key, (a, b) in differ.items())
+        listed = ", ".join(f"{key} {_show(a)} vs {_show(b)}" for key, (a, b) in differ.items())
         raise ConfigError(
             f"the vocoder {vocoder_files} was trained on other features than the TTS model {tts_files}: "
             f"{listed} (TTS vs vocoder); use a vocoder trained with the TTS model's feats_extract_conf"

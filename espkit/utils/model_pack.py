@@ -124,9 +124,11 @@ def check_model_loads(train_config: Path, model_file: Path) -> torch.nn.Module:
     return model
 
 
-def check_vocoder_loads(vocoder_config: Path, vocoder_file: Path, model: torch.nn.Module, tts_files: str) -> None:
+def check_vocoder_loads(
+    vocoder_config: Optional[Path], vocoder_file: Path, model: torch.nn.Module, tts_files: str
+) -> None:
     """Load the vocoder as inference will and check that it fits the features of ``model`` (the TTS
-    model of ``tts_files``).
+    model of ``tts_files``); ``vocoder_config`` None: the ``config.yaml`` beside ``vocoder_file``.
 
     Raises:
         PackError: a vocoder file is unusable, is a TTS model's, or its feature settings differ from
@@ -139,7 +141,8 @@ def check_vocoder_loads(vocoder_config: Path, vocoder_file: Path, model: torch.n
     except (CheckpointError, ConfigError, FileNotFoundError) as exc:
         raise PackError(f"--vocoder_file: {exc}") from None
     except ValueError as exc:  # a model option the vocoder's constructor refuses
-        raise PackError(f"--vocoder_config: {vocoder_config}: the vocoder cannot be built: {exc}") from None
+        config = vocoder_config if vocoder_config is not None else default_vocoder_config(vocoder_file)
+        raise PackError(f"--vocoder_config: {config}: the vocoder cannot be built: {exc}") from None
 
 
 def pack_model(
@@ -174,11 +177,13 @@ def pack_model(
 
     train_config, model_file, outpath = Path(train_config), Path(model_file), Path(outpath)
     checks = [(train_config, "--train_config"), (model_file, "--model_file")]
-    if vocoder_config is None and vocoder_file is not None:
-        vocoder_config = default_vocoder_config(vocoder_file)
+    given_vocoder_config = vocoder_config  # None: the loader names the file it looked for beside the weights
     if vocoder_file is not None:
-        vocoder_file, vocoder_config = Path(vocoder_file), Path(vocoder_config)
-        checks += [(vocoder_file, "--vocoder_file"), (vocoder_config, "--vocoder_config")]
+        vocoder_file = Path(vocoder_file)
+        checks.append((vocoder_file, "--vocoder_file"))
+        if vocoder_config is not None:
+            checks.append((Path(vocoder_config), "--vocoder_config"))
+        vocoder_config = Path(vocoder_config) if vocoder_config is not None else default_vocoder_config(vocoder_file)
     elif vocoder_config is not None:
         raise PackError(f"--vocoder_config {vocoder_config} given without --vocoder_file (the vocoder's weights)")
     for path, what in checks:
@@ -217,11 +222,8 @@ def pack_model(
     yaml_files = {"train_config": CONFIG_MEMBER}
     files = {"model_file": model_member}
     if vocoder_file is not None:
-        try:
-            vocoder_conf = load_yaml_config(vocoder_config)
-        except ConfigError as exc:
-            raise PackError(f"--vocoder_config: {exc}") from None
-        check_vocoder_loads(vocoder_config, vocoder_file, model, f"{model_file} ({train_config})")
+        check_vocoder_loads(given_vocoder_config, vocoder_file, model, f"{model_file} ({train_config})")
+        vocoder_conf = load_yaml_config(vocoder_config)  # read (and so valid) by the check
         folders = {k: f"{VOCODER_FOLDER}/{v}" for k, v in _files_to_pack(vocoder_conf).items()}
         add_files(folders, vocoder_config)
         files["vocoder_file"] = _unique_member(f"{VOCODER_FOLDER}/model", vocoder_file, taken)

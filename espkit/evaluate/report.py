@@ -145,14 +145,21 @@ def what_it_shows(results: dict) -> List[str]:
         )
     griffin_lim, gain = results.get("copy_synthesis_griffin_lim"), results.get("vocoder_vs_griffin_lim")
     if copy and griffin_lim and gain:
+
+        def change(value: Optional[float]) -> str:
+            if value is None:
+                return ""
+            return f" ({abs(100 * value):.0f} % {'lower' if value >= 0 else 'higher'})"
+
         figures = [
-            f"{what} {fmt(copy.get(key), digits)} against {fmt(griffin_lim.get(key), digits)}"
-            + (f" ({100 * gain[key]:+.0f} % reduction)" if gain.get(key) is not None else "")
+            f"{what} {fmt(copy.get(key), digits)} against Griffin-Lim's {fmt(griffin_lim.get(key), digits)}"
+            + change(gain.get(key))
             for key, what, digits in (("mcd_db", "MCD (dB)", 2), ("ffe", "FFE", 3))
         ]
         lines.append(
             f"The trained vocoder against Griffin-Lim, both on the references' own features (the acoustic model "
-            f"left out): {'; '.join(figures)}. {copy_synthesis_label(copy)} is the vocoder of the system column."
+            f"left out): {'; '.join(figures)}. The {copy_synthesis_label(copy)} column is the ceiling of a system "
+            "decoded with that vocoder; the Griffin-Lim column only measures what the vocoder gains."
         )
     listen = "`copy_synthesis_griffin_lim/wav/`, " if griffin_lim else ""
     lines.append(

@@ -31,10 +31,12 @@ def make_tiny_vocoder(
     stats_file: Optional[Path] = None,
     extra: Sequence[str] = (),
     seed: int = 0,
+    generator_conf: Optional[str] = None,
 ) -> tuple[Path, Path]:
     """Write ``config.yaml`` and random weights ``model.pth`` of a tiny vocoder into ``output_dir``.
 
-    ``feats``: ``feats_extract_conf`` (default :data:`TINY_FEATS`; the hop must stay 64). ``stats_file``:
+    ``feats``: ``feats_extract_conf`` (default :data:`TINY_FEATS`; another hop than 64 needs a
+    ``generator_conf`` that makes it, default :data:`GENERATORS`). ``stats_file``:
     the normalisation statistics (e.g. the TTS model's ``feats_stats.npz``); default: a file of random
     means and standard deviations written beside the config.
     """
@@ -59,7 +61,7 @@ def make_tiny_vocoder(
             "--generator",
             generator,
             "--generator_conf",
-            GENERATORS[generator],
+            generator_conf or GENERATORS[generator],
             "--discriminator",
             "hifigan_multi_period",
             "--discriminator_conf",

@@ -227,3 +227,16 @@ def test_recipe_vocoder_configs_build_with_the_tts_models_features(name):
     args.normalize, args.normalize_conf = None, {}  # the recipe passes the TTS model's feats_stats.npz
     model = GANTTSTask.build_model(args)
     assert model.generator.upsample_factor == 256 and model.segment_size % 256 == 0
+
+
+def test_generator_conf_may_repeat_what_the_features_set():
+    conf = GENERATOR_CONFS["hifigan"][:-1] + ", in_channels: 8}"
+    args = parse(tiny_args(extra=["--generator_conf", conf]))
+    assert "in_channels" not in args.generator_conf
+    assert GANTTSTask.build_model(args).generator.upsample_factor == 64
+    nsf = GENERATOR_CONFS["nsf"][:-1] + ", upsample_factor: 64, fs: 8000}"
+    assert "upsample_factor" not in parse(tiny_args("nsf", extra=["--generator_conf", nsf])).generator_conf
+    with pytest.raises(ConfigError, match="--generator_conf in_channels: 80 differs from the features' 8"):
+        parse(tiny_args(extra=["--generator_conf", GENERATOR_CONFS["hifigan"][:-1] + ", in_channels: 80}"]))
+    with pytest.raises(ConfigError, match="--generator_conf hop_length: 256 differs from the features' 64"):
+        parse(tiny_args("istft", extra=["--generator_conf", "{hop_length: 256}"]))

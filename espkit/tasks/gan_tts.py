@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Callable, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 
@@ -33,6 +33,7 @@ from espkit.train.class_choices import ClassChoices
 from espkit.train.collate_fn import CommonCollateFn
 from espkit.train.gan_trainer import GANTrainer
 from espkit.train.preprocessor import TTSPreprocessor
+from espkit.tts.feats_extract.abs_feats_extract import AbsFeatsExtract
 from espkit.utils.config_argparse import ArgumentParser
 from espkit.utils.errors import ConfigError
 from espkit.utils.nested_dict_action import NestedDictAction
@@ -116,12 +117,48 @@ class GANTTSTask(AbsTask):
     @classmethod
     def resolve_args(cls, args: argparse.Namespace) -> argparse.Namespace:
         """Also fills ``--model_conf`` with the model's defaults and checks its keys; the best models are
-        those of the lowest ``valid generator_mel_loss`` unless ``--best_model_criterion`` is given."""
+        those of the lowest ``valid generator_mel_loss`` unless ``--best_model_criterion`` is given.
+
+        The generator's ``in_channels``, ``fs`` and hop (``upsample_factor``/``hop_length``) come from
+        the features; a ``--generator_conf`` that repeats them (ESPnet2 configs write ``in_channels:
+        80``) is accepted when they agree, and left out of the resolved config.
+        """
         if getattr(args, "best_model_criterion", None) is None:
             args.best_model_criterion = [list(DEFAULT_CRITERION)]
+        supplied = cls.task_supplied_args["generator"]
+        generator_conf = dict(args.generator_conf or {})
+        repeated = {key: generator_conf.pop(key) for key in supplied if key in generator_conf}
+        args.generator_conf = generator_conf
         super().resolve_args(args)
         args.model_conf = model_choices.resolve_conf("vocoder", args.model_conf, exclude=MODEL_PARTS)
+        if repeated:
+            cls._check_repeated_generator_args(args, repeated)
         return args
+
+    @classmethod
+    def _generator_args_from_feats(cls, feats_extract: AbsFeatsExtract) -> Dict[str, Any]:
+        """The generator's constructor arguments that the features determine."""
+        params = feats_extract.get_parameters()
+        hop_length = params["hop_length"]
+        return {
+            "in_channels": feats_extract.output_size(),
+            "fs": params["fs"],
+            "upsample_factor": hop_length,
+            "hop_length": hop_length,
+        }
+
+    @classmethod
+    def _check_repeated_generator_args(cls, args: argparse.Namespace, repeated: Dict[str, Any]) -> None:
+        feats_extract = feats_extract_choices.build(args.feats_extract, args.feats_extract_conf)
+        if feats_extract is None:
+            return  # build_model says what is wrong
+        expected = cls._generator_args_from_feats(feats_extract)
+        for key, value in repeated.items():
+            if value != expected[key]:
+                raise ConfigError(
+                    f"--generator_conf {key}: {value} differs from the features' {expected[key]} "
+                    f"(--feats_extract_conf); leave {key} out: the task sets it from the features"
+                )
 
     # --- data ---------------------------------------------------------------------------------------
     @classmethod
@@ -194,16 +231,10 @@ class GANTTSTask(AbsTask):
         feats_extract = feats_extract_choices.build(args.feats_extract, args.feats_extract_conf)
         if feats_extract is None:
             raise ConfigError("--feats_extract is required: the vocoder computes its features from speech")
-        params = feats_extract.get_parameters()
         # statistics are what the normaliser will be made from
         normalize = None if args.collect_stats else normalize_choices.build(args.normalize, args.normalize_conf)
         generator = generator_choices.build(
-            args.generator,
-            args.generator_conf,
-            in_channels=feats_extract.output_size(),
-            fs=params["fs"],
-            upsample_factor=params["hop_length"],
-            hop_length=params["hop_length"],
+            args.generator, args.generator_conf, **cls._generator_args_from_feats(feats_extract)
         )
         discriminator = discriminator_choices.build(args.discriminator, args.discriminator_conf)
         return model_choices.build(

@@ -11,8 +11,11 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
+import torch.distributed
 
 from espkit.gan_tts.abs_gan_espnet_model import AbsGANESPnetModel
+from espkit.train.gan_trainer import GANTrainer
+from espkit.train.trainer_options import GANTrainerOptions
 
 
 class ToyGAN(AbsGANESPnetModel):
@@ -74,7 +77,10 @@ def make_gan_batches(num: int, size: int = 2, seed: int = 0) -> List[Dict[str, t
 
 
 class GANIterFactory:
-    """Fixed batches; the order of an epoch from (seed, epoch) only when shuffled; optional hook."""
+    """Fixed batches; the order of an epoch from (seed, epoch) only when shuffled; optional hook.
+
+    Under torch.distributed each rank gets the rows ``rank::world_size`` of every batch.
+    """
 
     def __init__(self, batches, seed: int = 0, shuffle: bool = False, before_batch=None, sleep_s: float = 0.0):
         self.batches = batches
@@ -96,4 +102,34 @@ class GANIterFactory:
             if self.sleep_s:
                 time.sleep(self.sleep_s)
             index = order[position]
-            yield [f"utt{index}_{j}" for j in range(len(self.batches[index]["x"]))], self.batches[index]
+            batch = self.batches[index]
+            if torch.distributed.is_initialized():
+                rank, world_size = torch.distributed.get_rank(), torch.distributed.get_world_size()
+                batch = {key: value[rank::world_size] for key, value in batch.items()}
+            yield [f"utt{index}_{j}" for j in range(len(batch["x"]))], batch
+
+
+def train_toy_gan(output_dir, distributed_option=None, **options) -> Tuple[ToyGAN, Any]:
+    """``ToyGAN`` trained by ``GANTrainer`` with SGD for 2 epochs of 3 batches of 4 (warm-up of 2 steps,
+    2 generator turns per batch, discriminator skipped with probability 0.5); returns (model, reporter)."""
+    torch.manual_seed(0)
+    model = ToyGAN()
+    optimizers = [
+        torch.optim.SGD(model.generator.parameters(), lr=0.1),
+        torch.optim.SGD(model.discriminator.parameters(), lr=0.1),
+    ]
+    settings = dict(
+        max_epoch=2,
+        best_model_criterion=[["valid", "generator_loss", "min"]],
+        discriminator_start_step=2,
+        skip_discriminator_prob=0.5,
+        generator_train_iters=2,
+    )
+    settings.update(options)
+    trainer = GANTrainer(
+        model, optimizers, [None, None], GANTrainerOptions(output_dir=str(output_dir), **settings), distributed_option
+    )
+    reporter = trainer.run(
+        GANIterFactory(make_gan_batches(3, size=4, seed=1)), GANIterFactory(make_gan_batches(1, size=4, seed=2))
+    )
+    return model, reporter

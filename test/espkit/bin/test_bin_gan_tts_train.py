@@ -114,3 +114,15 @@ def test_missing_optim2_is_one_error_line_and_nothing_is_written(trained, tmp_pa
     assert "--optim2 is required" in out.stderr and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "exp" / "stats").exists() and not (tmp_path / "exp" / "config.yaml").exists()
+
+
+def test_resuming_after_the_first_epoch_equals_the_uninterrupted_run(trained, tmp_path):
+    data, root = trained
+    exp = tmp_path / "exp"
+    main(train_args(data, exp, ["--max_epoch", "1"]))
+    main(train_args(data, exp, ["--max_epoch", "2", "--resume", "true"]))
+    first = torch.load(root / "exp" / "2epoch.pth", weights_only=True)
+    second = torch.load(exp / "2epoch.pth", weights_only=True)
+    assert first.keys() == second.keys()
+    for key in first:
+        assert torch.equal(first[key], second[key]), key

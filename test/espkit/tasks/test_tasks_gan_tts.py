@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -207,3 +208,35 @@ def test_print_config_is_a_loadable_vocoder_config(tmp_path):
     path.write_text(out.stdout)
     args = GANTTSTask.resolve_args(GANTTSTask.load_config_args(path))
     assert args.generator_conf == parse(tiny_args("nsf")).generator_conf
+
+
+RECIPE_CONF = Path(__file__).resolve().parents[3] / "egs" / "espeak_emo" / "tts1" / "conf"
+
+
+@pytest.mark.parametrize("name", ["hifigan", "istft", "nsf", "smoke"])
+def test_recipe_vocoder_configs_build_with_the_tts_models_features(name):
+    path = RECIPE_CONF / "tuning" / f"train_vocoder_{name}.yaml"
+    args = GANTTSTask.resolve_args(GANTTSTask.load_config_args(path))
+    tts_config = yaml.safe_load(
+        (RECIPE_CONF / ("tuning/train_smoke.yaml" if name == "smoke" else "train.yaml")).read_text()
+    )
+    assert args.feats_extract == tts_config["feats_extract"] and args.normalize == tts_config["normalize"]
+    for key, value in tts_config["feats_extract_conf"].items():
+        assert args.feats_extract_conf[key] == value, key
+    assert args.optim2 is not None and args.best_model_criterion == [["valid", "generator_mel_loss", "min"]]
+    args.normalize, args.normalize_conf = None, {}  # the recipe passes the TTS model's feats_stats.npz
+    model = GANTTSTask.build_model(args)
+    assert model.generator.upsample_factor == 256 and model.segment_size % 256 == 0
+
+
+def test_generator_conf_may_repeat_what_the_features_set():
+    conf = GENERATOR_CONFS["hifigan"][:-1] + ", in_channels: 8}"
+    args = parse(tiny_args(extra=["--generator_conf", conf]))
+    assert "in_channels" not in args.generator_conf
+    assert GANTTSTask.build_model(args).generator.upsample_factor == 64
+    nsf = GENERATOR_CONFS["nsf"][:-1] + ", upsample_factor: 64, fs: 8000}"
+    assert "upsample_factor" not in parse(tiny_args("nsf", extra=["--generator_conf", nsf])).generator_conf
+    with pytest.raises(ConfigError, match="--generator_conf in_channels: 80 differs from the features' 8"):
+        parse(tiny_args(extra=["--generator_conf", GENERATOR_CONFS["hifigan"][:-1] + ", in_channels: 80}"]))
+    with pytest.raises(ConfigError, match="--generator_conf hop_length: 256 differs from the features' 64"):
+        parse(tiny_args("istft", extra=["--generator_conf", "{hop_length: 256}"]))

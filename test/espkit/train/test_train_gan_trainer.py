@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from toy_gan import GANIterFactory, ToyGAN, make_gan_batches
+from toy_gan import GANIterFactory, ToyGAN, make_gan_batches, train_toy_gan
 from toy_task import ToyTask
 
 from espkit.schedulers.warmup_lr import WarmupLR
@@ -28,6 +28,7 @@ from espkit.utils.errors import ConfigError
 torch.set_num_threads(1)
 
 JOB = Path(__file__).with_name("train_gan_trainer_toy_job.py")
+DDP_JOB = Path(__file__).with_name("train_gan_trainer_ddp_job.py")
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -230,6 +231,29 @@ def test_sigterm_mid_epoch_then_resume_keeps_the_warm_up_count(tmp_path):
     assert states_equal(model.state_dict(), reference)
 
 
+def test_each_optimizer_has_its_own_amp_scaler(tmp_path, monkeypatch):
+    """CUDA AMP emulated with CPU scalers: the discriminator's overflows (an infinite scale) skip its
+    steps without touching the generator's scale or steps, are not a diverged epoch, and both
+    scalers are saved in checkpoint.pth."""
+    original_init = GANTrainer.__init__
+
+    def with_scalers(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self.scalers = [torch.amp.GradScaler("cpu", init_scale=4.0), torch.amp.GradScaler("cpu", init_scale=math.inf)]
+
+    monkeypatch.setattr(GANTrainer, "__init__", with_scalers)
+    torch.manual_seed(0)
+    model = ToyGAN()
+    generator, discriminator = clone_state(model.generator), clone_state(model.discriminator)
+    trainer, reporter = run(tmp_path, model, make_gan_batches(3))
+    assert reporter.get_value("train", "skipped_steps", 1) == 3
+    assert states_equal(discriminator, model.discriminator.state_dict())
+    assert not torch.equal(generator["0.weight"], model.generator[0].weight)
+    generator_scaler, discriminator_scaler = trainer.trainer_state()["scalers"]
+    assert generator_scaler["scale"] == 4.0 and discriminator_scaler["scale"] == math.inf
+    assert load_checkpoint(tmp_path / "checkpoint.pth")["trainer"]["scalers"][0]["scale"] == 4.0
+
+
 def test_options_are_checked():
     with pytest.raises(ConfigError, match="--accum_grad 2: the GAN trainer .* use --accum_grad 1"):
         GANTrainerOptions(output_dir="exp", accum_grad=2)
@@ -379,3 +403,26 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_gan_run(tmp_path)
             assert "discriminator_loss" in values and "generator_loss" in values
             values.pop("time"), history_resumed[epoch][phase].pop("time")
             assert history_resumed[epoch][phase] == values, (epoch, phase)
+
+
+# --- two processes under torchrun --------------------------------------------------------------
+def test_two_process_torchrun_matches_single_process(tmp_path):
+    """DDP with turns that leave parameters unused (the warm-up, the discriminator turns, the skipped
+    ones): the same turns as one process, and the same weights up to float rounding."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "test" / "helpers")]), OMP_NUM_THREADS="1")
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(name, None)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    ddp = subprocess.Popen(
+        [*command, str(DDP_JOB), str(tmp_path / "ddp")], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    model, reporter = train_toy_gan(tmp_path / "single")
+    output, _ = ddp.communicate(timeout=120)
+    assert ddp.returncode == 0, output.decode()[-3000:]
+    two = torch.load(tmp_path / "ddp" / "final.pth", weights_only=True)
+    assert two["turns"] == [turn[:2] for turn in model.turns]
+    assert ("D", True) in two["turns"] and ("G", False) in two["turns"]
+    single_losses = [reporter.get_value("train", key, 2) for key in ("generator_loss", "discriminator_loss")]
+    assert two["losses"] == pytest.approx(single_losses, abs=1e-5)
+    for key, value in model.state_dict().items():
+        assert torch.allclose(value, two["model"][key], atol=1e-5), key

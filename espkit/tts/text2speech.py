@@ -35,7 +35,7 @@ import torch
 
 from espkit.fileio.sound_scp import read_wav
 from espkit.tasks.tts import TTSTask
-from espkit.torch_utils.seeding import LocalRandomState
+from espkit.torch_utils.seeding import LocalRandomState, get_rng_states, set_rng_states
 from espkit.tts.decode_options import check_decode_conf
 from espkit.tts.inference_model import build_model_for_inference
 from espkit.tts.vocoder.abs_vocoder import AbsVocoder
@@ -190,13 +190,19 @@ class Text2Speech:
         self.emotions = self.preprocess_fn.emotions
         self.vocab_size = len(args.token_list)
         if vocoder is None and self.model.feats_extract is not None:
-            vocoder = build_vocoder(
-                self.model.feats_extract.get_parameters(),
-                vocoder_config,
-                vocoder_file,
-                device,
-                feats_source=f"{model_file} ({train_config})",
-            )
+            # a trained vocoder's initial (then overwritten) weights are drawn from a global state
+            # restored afterwards: neither the process's RNG nor this object's stream moves
+            global_states = get_rng_states()
+            try:
+                vocoder = build_vocoder(
+                    self.model.feats_extract.get_parameters(),
+                    vocoder_config,
+                    vocoder_file,
+                    device,
+                    feats_source=f"{model_file} ({train_config})",
+                )
+            finally:
+                set_rng_states(global_states)
         elif vocoder is None and vocoder_file is not None:
             raise ConfigError(
                 f"{train_config}: the model has no feats_extract, so no feature settings to check the vocoder "

@@ -395,9 +395,11 @@ def vocoder(trained, tmp_path_factory):
 def test_trained_vocoder_makes_a_waveform_of_frames_times_hop(tts, trained, vocoder):
     _, exp = trained
     config, weights = vocoder
+    before = torch.get_rng_state()
     with_vocoder = Text2Speech(
         exp / "config.yaml", exp / "valid.loss.best.pth", vocoder_file=weights, always_fix_seed=True, **DECODE
     )
+    assert torch.equal(torch.get_rng_state(), before)  # the vocoder's initial weights moved no global state
     assert isinstance(with_vocoder.vocoder, GANVocoder) and with_vocoder.fs == 8000
     assert with_vocoder.vocoder_file == str(weights)
     out = with_vocoder("ab ba", emo_labs="happy")

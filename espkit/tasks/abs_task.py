@@ -24,12 +24,14 @@ from espkit.tasks.iter_factory_builder import build_sequence_iter_factory
 from espkit.tasks.optim_choices import optim_choices, scheduler_choices
 from espkit.train.checkpoint import CheckpointError, load_model_state
 from espkit.train.class_choices import ClassChoices, _yaml_friendly
+from espkit.train.collect_stats import collect_stats
 from espkit.train.launch import launch
 from espkit.train.trainer import NonFiniteTrainingError, Trainer
 from espkit.train.trainer_options import fill_repeatable_defaults
 from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.config_argparse import ArgumentParser, load_yaml_config
 from espkit.utils.errors import ConfigError
+from espkit.utils.model_kind import check_config_kind
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,12 @@ class AbsTask(ABC):
     task_supplied_args: Dict[str, Sequence[str]] = {"optim": ("params",), "scheduler": ("optimizer",)}
     #: The class that trains the task's model (``espkit.train.launch`` builds and runs it).
     trainer: Type[Trainer] = Trainer
+    #: Normaliser options whose ``global_mvn`` statistics training computes when missing -> the file
+    #: name stats collection writes for them (e.g. ``{"normalize": "feats_stats.npz"}``).
+    stats_files: Dict[str, str] = {}
+    #: What the task's configs describe (``espkit.utils.model_kind``: ``tts`` or ``vocoder``); a
+    #: ``--config`` of another kind is refused with one line. None: not checked.
+    config_kind: Optional[str] = None
 
     # --- task hooks ----------------------------------------------------------------------------
     @classmethod
@@ -94,11 +102,47 @@ class AbsTask(ABC):
         """Hook run once per data set after loading (e.g. batch g2p to warm a cache); does nothing here."""
         return None
 
+    # --- statistics -----------------------------------------------------------------------------
+    @classmethod
+    def missing_stats(cls, args: argparse.Namespace) -> List[str]:
+        """Normalisers of :attr:`stats_files` configured as global_mvn whose statistics file is not
+        given or absent."""
+        missing = []
+        for option in cls.stats_files:
+            if getattr(args, option) == "global_mvn":
+                stats_file = getattr(args, f"{option}_conf").get("stats_file")
+                if stats_file is None or not Path(stats_file).exists():
+                    missing.append(option)
+        return missing
+
     @classmethod
     def prepare_stats(cls, args: argparse.Namespace) -> None:
-        """Hook run before ``build_model`` in training (e.g. compute missing normalisation stats); does
-        nothing here."""
-        return None
+        """Hook run before ``build_model`` in training: compute normalisation statistics that are
+        configured but missing (:meth:`missing_stats`) once into ``<output_dir>/stats``, and point
+        the ``<option>_conf stats_file`` at them."""
+        missing = cls.missing_stats(args)
+        if not missing:
+            return
+
+        stats_dir = Path(args.output_dir) / "stats"
+        targets = {option: stats_dir / "train" / cls.stats_files[option] for option in missing}
+        if not all(path.exists() for path in targets.values()):
+            logger.warning(
+                "normalisation statistics missing for %s: computing them once into %s",
+                ", ".join(f"--{o}" for o in missing),
+                stats_dir,
+            )
+            stats_args = argparse.Namespace(**vars(args))
+            for option in cls.stats_files:
+                setattr(stats_args, option, None)
+                setattr(stats_args, f"{option}_conf", {})
+            stats_args.num_iters_per_epoch = None
+            stats_args.output_dir = str(stats_dir)
+            model = cls.build_model(stats_args)
+            iterator = cls.build_iter_factory(stats_args, distributed=False, mode="train").build_iter(1, shuffle=False)
+            collect_stats(model, [("train", iterator)], stats_dir)
+        for option, path in targets.items():
+            getattr(args, f"{option}_conf")["stats_file"] = str(path)
 
     # --- options --------------------------------------------------------------------------------
     @classmethod
@@ -108,6 +152,7 @@ class AbsTask(ABC):
             description=f"{cls.__name__}: train or inspect a model",
             formatter_class=argparse.ArgumentDefaultsHelpFormatter,
             retired_options=argument_groups.RETIRED_OPTIONS,
+            config_check=cls._check_config_kind if cls.config_kind is not None else None,
         )
         argument_groups.add_common_arguments(parser)
         argument_groups.add_distributed_arguments(parser)
@@ -120,6 +165,10 @@ class AbsTask(ABC):
         argument_groups.add_optimization_arguments(parser, optim_choices, scheduler_choices)
         cls.add_task_arguments(parser)
         return parser
+
+    @classmethod
+    def _check_config_kind(cls, config: Dict[str, Any], path: str) -> None:
+        check_config_kind(path, cls.config_kind, config=config)
 
     @classmethod
     def all_class_choices(cls) -> List[ClassChoices]:
@@ -157,7 +206,11 @@ class AbsTask(ABC):
 
     @classmethod
     def load_config_args(cls, config_file: str | Path) -> argparse.Namespace:
-        """Rebuild the ``args`` of a run from its ``config.yaml`` (as training wrote it)."""
+        """Rebuild the ``args`` of a run from its ``config.yaml`` (as training wrote it).
+
+        A config of another kind (``config_kind``) raises ``ConfigError``."""
+        if cls.config_kind is not None:
+            check_config_kind(config_file, cls.config_kind)
         return cls.get_parser().parse_args(["--config", str(config_file)])
 
     # --- builders -------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, Optional
 
 from espkit.layers.abs_normalize import AbsNormalize
 from espkit.layers.global_mvn import GlobalMVN
@@ -13,7 +13,6 @@ from espkit.layers.utterance_mvn import UtteranceMVN
 from espkit.tasks.abs_task import AbsTask
 from espkit.train.class_choices import ClassChoices
 from espkit.train.collate_fn import CommonCollateFn
-from espkit.train.collect_stats import collect_stats
 from espkit.train.preprocessor import TTSPreprocessor
 from espkit.tts.abs_tts import AbsTTS
 from espkit.tts.emotion.abs_emo_extract import AbsEmoExtract
@@ -110,6 +109,8 @@ def upgrade_linear_classifier(args: argparse.Namespace) -> None:
 class TTSTask(AbsTask):
     """Text-to-speech: ``text`` (+ ``speech``, ``emo_labs``...) -> ``ESPnetTTSModel``."""
 
+    config_kind = "tts"
+    stats_files = STATS_FILES
     class_choices_list = [
         feats_extract_choices,
         pitch_extract_choices,
@@ -223,45 +224,6 @@ class TTSTask(AbsTask):
     @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
         return CommonCollateFn(float_pad_value=0.0, int_pad_value=0, not_sequence=("emo_labs", "emo_feats"))
-
-    # --- statistics -----------------------------------------------------------------------------------
-    @classmethod
-    def missing_stats(cls, args: argparse.Namespace) -> List[str]:
-        """Normalisers configured as global_mvn whose statistics file is not given or absent."""
-        missing = []
-        for option in STATS_FILES:
-            if getattr(args, option) == "global_mvn":
-                stats_file = getattr(args, f"{option}_conf").get("stats_file")
-                if stats_file is None or not Path(stats_file).exists():
-                    missing.append(option)
-        return missing
-
-    @classmethod
-    def prepare_stats(cls, args: argparse.Namespace) -> None:
-        """Compute normalisation statistics that are configured but missing, and cache them."""
-        missing = cls.missing_stats(args)
-        if not missing:
-            return
-
-        stats_dir = Path(args.output_dir) / "stats"
-        targets = {option: stats_dir / "train" / STATS_FILES[option] for option in missing}
-        if not all(path.exists() for path in targets.values()):
-            logger.warning(
-                "normalisation statistics missing for %s: computing them once into %s",
-                ", ".join(f"--{o}" for o in missing),
-                stats_dir,
-            )
-            stats_args = argparse.Namespace(**vars(args))
-            for option in STATS_FILES:
-                setattr(stats_args, option, None)
-                setattr(stats_args, f"{option}_conf", {})
-            stats_args.num_iters_per_epoch = None
-            stats_args.output_dir = str(stats_dir)
-            model = cls.build_model(stats_args)
-            iterator = cls.build_iter_factory(stats_args, distributed=False, mode="train").build_iter(1, shuffle=False)
-            collect_stats(model, [("train", iterator)], stats_dir)
-        for option, path in targets.items():
-            getattr(args, f"{option}_conf")["stats_file"] = str(path)
 
     # --- model ----------------------------------------------------------------------------------------
     @classmethod

@@ -176,9 +176,10 @@ def _init_parameters(cls: type) -> list:
 
 
 def _yaml_friendly(value: Any) -> Any:
-    """Tuples -> lists (recursively) so defaults dump as plain YAML."""
+    """Tuples -> lists and read-only mappings (``MappingProxyType`` defaults) -> dicts, recursively, so
+    defaults dump as plain YAML."""
     if isinstance(value, (tuple, list)):
         return [_yaml_friendly(v) for v in value]
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {k: _yaml_friendly(v) for k, v in value.items()}
     return value

@@ -12,7 +12,7 @@ import argparse
 import difflib
 import logging
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 import yaml
 
@@ -87,11 +87,20 @@ class ArgumentParser(argparse.ArgumentParser):
 
     ``retired_options``: ``{name: why}`` of options that no longer exist; a config file key of
     that name is ignored (logged), while ``--<name>`` on the command line is unknown.
+    ``config_check``: ``fn(config, path)`` run on a ``--config`` file's mapping before its keys are
+    read (e.g. :func:`espkit.utils.model_kind.check_config_kind`); raises ``ConfigError``.
     """
 
-    def __init__(self, *args, retired_options: Optional[Mapping[str, str]] = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        retired_options: Optional[Mapping[str, str]] = None,
+        config_check: Optional[Callable[[Dict[str, Any], str], Any]] = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.retired_options = dict(retired_options or {})
+        self.config_check = config_check
         self.add_argument("--config", default=None, help="YAML file giving defaults for any option below")
 
     def options_by_dest(self) -> Dict[str, argparse.Action]:
@@ -123,6 +132,8 @@ class ArgumentParser(argparse.ArgumentParser):
         if pre_args.config is not None:
             try:
                 config = load_yaml_config(pre_args.config)
+                if self.config_check is not None:
+                    self.config_check(config, pre_args.config)
                 self.set_defaults(**self.config_to_defaults(config, pre_args.config))
             except ConfigError as exc:  # one line naming the file and key; the usage would bury it
                 self.exit(2, f"{self.prog}: error: {exc}\n")

@@ -104,3 +104,19 @@ def test_build_passes_task_arguments_and_wraps_type_errors():
     adam_choices = ClassChoices("optim", {"adam": torch.optim.Adam}, type_check=torch.optim.Optimizer)
     with pytest.raises(ConfigError, match=r"--optim_conf \(Adam\)"):
         adam_choices.build("adam", {"lr": -1.0}, params=[torch.nn.Parameter(torch.zeros(1))])
+
+
+def test_default_conf_is_plain_yaml_data():
+    from types import MappingProxyType
+
+    import yaml
+
+    class Gamma(Base):
+        def __init__(self, params=MappingProxyType({"slope": 0.1, "sizes": (1, 2)}), scales=((1, 2), (3,))):
+            self.params, self.scales = params, scales
+
+    choices = ClassChoices("part", {"gamma": Gamma}, type_check=Base)
+    conf = choices.default_conf("gamma")
+    assert conf == {"params": {"slope": 0.1, "sizes": [1, 2]}, "scales": [[1, 2], [3]]}
+    assert type(conf["params"]) is dict
+    assert yaml.safe_load(yaml.safe_dump(conf)) == conf

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,7 @@ def test_recipe_links_are_relative_symlinks():
 def test_every_stage_runs_and_writes_its_outputs(smoke_run):
     recipe, first, first_s = smoke_run
     assert first_s < 180, f"the smoke run took {first_s:.0f} s"
-    for n in range(1, 9):
+    for n in range(1, 10):
         assert f"Stage {n}:" in first.stdout, n
     data = recipe / "data" / "smoke"
     for dset, num in (("train", 12), ("dev", 4), ("eval", 8)):
@@ -72,7 +73,10 @@ def test_every_stage_runs_and_writes_its_outputs(smoke_run):
     assert (exp / "tts_stats_raw_phn_espeak_ng_english" / "train" / "feats_stats.npz").exists()
     model_dir = exp / "tts_train_smoke"
     assert (model_dir / "valid.loss.best.pth").exists() and (model_dir / "logs" / "train.log").exists()
-    decode = model_dir / "decode_smoke_valid.loss.best"
+    vocoder_dir = exp / "vocoder_smoke"  # stage 6: the tiny neural vocoder of train_vocoder_smoke.yaml
+    assert (vocoder_dir / "valid.generator_mel_loss.best.pth").exists() and (vocoder_dir / ".train.done").exists()
+    assert "generator:" in (vocoder_dir / "config.yaml").read_text()
+    decode = model_dir / "decode_smoke_valid.loss.best_vocoder_smoke"
     assert len((decode / "eval" / "wav" / "wav.scp").read_text().splitlines()) == 8
     for emotion in ("angry", "happy", "neutral", "sad"):
         assert (decode / f"eval_as_{emotion}" / "wav" / "wav.scp").read_text().startswith("neutral_0571 ")
@@ -82,7 +86,8 @@ def test_every_stage_runs_and_writes_its_outputs(smoke_run):
             line.split() for line in (decode / f"eval_ref_{emotion}" / "reference_pairs").read_text().splitlines()
         )
         assert pairs == {"neutral_0571": f"{emotion}_0572", "neutral_0572": f"{emotion}_0571"}
-    results = json.loads((model_dir / "eval" / "results.json").read_text())
+    eval_dir = model_dir / "eval_vocoder_smoke"
+    results = json.loads((eval_dir / "results.json").read_text())
     system, copy, reference = results["system"], results["copy_synthesis"], results["reference"]
     for key in (
         "mcd_db",
@@ -104,12 +109,16 @@ def test_every_stage_runs_and_writes_its_outputs(smoke_run):
     assert sum(map(sum, results["all_emotions_confusion"])) == 8
     assert sum(map(sum, results["reference_driven_confusion"])) == 8
     assert results["f0_tracker"]["yin_threshold"] == 0.45
-    md = (model_dir / "eval" / "results.md").read_text()
+    assert results["copy_synthesis_griffin_lim"]["num_utts"] == 8  # the vocoder's ceiling beside Griffin-Lim's
+    md = (eval_dir / "results.md").read_text()
     assert "| metric | reference | copy-synthesis | system |" in md and "| F0 frame error (FFE) |" in md
     for name in ("results.md", "emotion_confusion.png", "periodicity.png", "per_utt_copy_synthesis.tsv"):
-        assert (model_dir / "eval" / name).exists(), name
-    assert len(list((model_dir / "eval" / "copy_synthesis" / "wav").glob("*.wav"))) == 8
-    assert (model_dir / "packed" / "tts_train_smoke_valid.loss.best.zip").exists()
+        assert (eval_dir / name).exists(), name
+    assert len(list((eval_dir / "copy_synthesis" / "wav").glob("*.wav"))) == 8
+    assert len(list((eval_dir / "copy_synthesis_griffin_lim" / "wav").glob("*.wav"))) == 8
+    packed = model_dir / "packed" / "tts_train_smoke_valid.loss.best_vocoder_smoke.zip"
+    with zipfile.ZipFile(packed) as archive:
+        assert any(name.startswith("vocoder/") for name in archive.namelist())
 
 
 def test_rerun_does_no_work_twice(smoke_run):
@@ -118,11 +127,12 @@ def test_rerun_does_no_work_twice(smoke_run):
     mtime = model.stat().st_mtime
     second, second_s = run(recipe)
     assert second.returncode == 0, second.stderr[-3000:]
-    # data, 3 dumps, tokens, stats, train, 9 decodes, eval, pack
-    assert second.stdout.count("already done") >= 18
-    for n in range(1, 9):
+    # data, 3 dumps, tokens, stats, train, vocoder, 9 decodes, eval, pack
+    assert second.stdout.count("already done") >= 19
+    for n in range(1, 10):
         assert f"Stage {n}:" in second.stdout and f"Stage {n}: " in second.stdout
     assert "Stage 5: training: already done" in second.stdout
+    assert "Stage 6: vocoder training: already done" in second.stdout
     assert model.stat().st_mtime == mtime
     assert second_s < first_s / 3, (first_s, second_s)
 
@@ -138,7 +148,8 @@ def _run_recipe(recipe: Path, *options: str) -> subprocess.CompletedProcess:
     "options, message",
     [
         (("--stage", "abc"), "--stage abc: must be an integer >= 1"),
-        (("--stage", "9"), "--stage 9: the stages are 1-8"),
+        (("--stage", "10"), "--stage 10: the stages are 1-9"),
+        (("--vocoder", "wavenet"), "--vocoder wavenet: no conf/tuning/train_vocoder_wavenet.yaml"),
         (("--stage", "3", "--stop_stage", "2"), "--stop_stage 2 is below --stage 3"),
         (("--inference_nj", "0"), "--inference_nj 0: must be an integer >= 1"),
         (("--token_type", "bpe"), "--token_type bpe: must be char or phn"),
@@ -183,7 +194,19 @@ def test_decoding_refuses_an_unfinished_training(smoke_run):
     kept = done.read_text()
     done.unlink()  # as after a training stopped by Ctrl-C or a full disk
     try:
-        out = _run_recipe(recipe, "--stage", "6", "--stop_stage", "6")
+        out = _run_recipe(recipe, "--stage", "7", "--stop_stage", "7")
     finally:
         done.write_text(kept)
     assert out.returncode == 1 and "has not finished" in out.stdout and "run stage 5" in out.stdout, out.stdout[-2000:]
+
+
+def test_decoding_refuses_an_unfinished_vocoder_training(smoke_run):
+    recipe, _, _ = smoke_run
+    done = recipe / "exp" / "smoke" / "vocoder_smoke" / ".train.done"
+    kept = done.read_text()
+    done.unlink()
+    try:
+        out = _run_recipe(recipe, "--stage", "7", "--stop_stage", "7")
+    finally:
+        done.write_text(kept)
+    assert out.returncode == 1 and "has not finished" in out.stdout and "run stage 6" in out.stdout, out.stdout[-2000:]

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The shared staged TTS recipe (ESPnet2's egs2/TEMPLATE/tts1/tts.sh shape). Run from a recipe
 # directory (egs/<corpus>/tts1) through its run.sh:
-#   1 data preparation (local/data.sh)    5 training
-#   2 format/dump (check/resample --fs)   6 decoding (tts_inference, split in --inference_nj jobs; the
-#   3 token list                            test sets also in every emotion and driven by references)
-#                                         7 objective evaluation (tts_evaluate, with copy-synthesis)
-#   4 statistics collection (--nj jobs)   8 model packing (pack_model)
+#   1 data preparation (local/data.sh)    5 training of the acoustic model (tts_train)
+#   2 format/dump (check/resample --fs)   6 training of the neural vocoder (gan_tts_train; skipped
+#   3 token list                            without --vocoder_config: Griffin-Lim makes the waveforms)
+#   4 statistics collection (--nj jobs)   7 decoding (tts_inference, split in --inference_nj jobs; the
+#                                           test sets also in every emotion and driven by references)
+#                                         8 objective evaluation (tts_evaluate, with copy-synthesis)
+#                                         9 model packing (pack_model, with the vocoder)
 # Each stage logs to a file and leaves a ".done" marker holding a signature of its inputs; a re-run
 # with the same inputs skips the stage ("already done"), changed inputs redo it.
 set -euo pipefail
@@ -40,11 +42,16 @@ cleaner=english
 train_config=""      # training yaml
 train_args=""        # extra options of tts_train
 tag=""               # experiment name (default: tts_<train_config basename>)
+# Vocoder
+vocoder_config=""    # gan_tts_train yaml of the neural vocoder trained in stage 6 ("" = Griffin-Lim)
+vocoder_args=""      # extra options of gan_tts_train
+vocoder_tag=""       # vocoder experiment name (default: vocoder_<vocoder_config basename without train_vocoder_>)
+vocoder_model=valid.generator_mel_loss.best.pth  # the vocoder weights used for decoding and evaluation
 # Decoding and evaluation
 inference_config=""  # decoding yaml
 inference_args=""    # extra options of tts_inference
 inference_model=valid.loss.best.pth
-neutral_emotion=neutral   # text of this emotion is decoded in every emotion (stage 6)
+neutral_emotion=neutral   # text of this emotion is decoded in every emotion (stage 7)
 cross_emotion_decode=true # decode the test sentences in all emotions too
 reference_emotion_decode=true # ... and driven by a reference utterance of each emotion from another
                           # sentence (models that can take an emotion from a reference)
@@ -55,7 +62,7 @@ help_message="Usage: $0 --train_set <set> --valid_set <set> --test_sets \"<sets>
 . utils/parse_options.sh
 parse_options_no_args "$@"
 
-last_stage=8
+last_stage=9
 # check_int NAME MIN: the option --NAME is an integer >= MIN
 check_int() {
     local value=${!1}
@@ -78,6 +85,7 @@ done
 [ -z "${train_config}" ] && { log "ERROR: --train_config is required"; exit 1; }
 [ -f "${train_config}" ] || { log "ERROR: --train_config ${train_config}: file not found"; exit 1; }
 [ -n "${inference_config}" ] && [ ! -f "${inference_config}" ] && { log "ERROR: --inference_config ${inference_config}: file not found"; exit 1; }
+[ -n "${vocoder_config}" ] && [ ! -f "${vocoder_config}" ] && { log "ERROR: --vocoder_config ${vocoder_config}: file not found"; exit 1; }
 [ -f path.sh ] && . ./path.sh
 
 [ -z "${tag}" ] && tag=tts_$(basename "${train_config}" .yaml)
@@ -91,6 +99,20 @@ fi
 token_list=${token_dir}/tokens.txt
 tts_exp=${expdir}/${tag}
 decode_tag=$( [ -n "${inference_config}" ] && basename "${inference_config}" .yaml || echo decode )_$(basename "${inference_model}" .pth)
+eval_name=eval
+vocoder_opts=()
+if [ -n "${vocoder_config}" ]; then
+    if [ -z "${vocoder_tag}" ]; then
+        vocoder_tag=$(basename "${vocoder_config}" .yaml)
+        vocoder_tag=vocoder_${vocoder_tag#train_vocoder_}
+    fi
+    vocoder_exp=${expdir}/${vocoder_tag}
+    vocoder_file=${vocoder_exp}/${vocoder_model}
+    vocoder_opts=(--vocoder_file "${vocoder_file}" --vocoder_config "${vocoder_exp}/config.yaml")
+    # Griffin-Lim runs keep their directories; a neural vocoder's decodes and evaluation sit beside them
+    decode_tag=${decode_tag}_${vocoder_tag}
+    eval_name=eval_${vocoder_tag}
+fi
 text_opts=(--token_type "${token_type}" --cleaner "${cleaner}")
 [ "${token_type}" = phn ] && text_opts+=(--g2p "${g2p}")
 
@@ -280,6 +302,43 @@ if run_stage 5; then
     fi
 fi
 
+# --- stage 6: vocoder training -----------------------------------------------------------------------------
+if run_stage 6; then
+    if [ -z "${vocoder_config}" ]; then
+        log "Stage 6: vocoder training: no --vocoder_config, Griffin-Lim makes the waveforms; skipping"
+    else
+        require "${stats_dir}/train/feats_stats.npz" 4
+        marker=${vocoder_exp}/.train.done
+        # the vocoder reads the TTS model's statistics, so that the two normalise features alike
+        signature="${feats_opts[*]} ${vocoder_args} $(checksum "${vocoder_config}" "${stats_dir}/train/feats_stats.npz" "${dumpdir}/raw/${train_set}/wav.scp")"
+        inputs=${vocoder_exp}/.train.inputs
+        if is_done "${marker}" "${signature}"; then
+            log "Stage 6: vocoder training: already done (${vocoder_exp}), skipping"
+        else
+            recorded=""
+            if [ -f "${inputs}" ]; then recorded=$(cat "${inputs}"); elif [ -f "${marker}" ]; then recorded=$(cat "${marker}"); fi
+            if [ -f "${vocoder_exp}/checkpoint.pth" ] && [ -n "${recorded}" ] && [ "${recorded}" != "${signature}" ]; then
+                log "ERROR: the inputs of stage 6 (--vocoder_config, statistics, training data or --vocoder_args) changed" \
+                    "since ${vocoder_exp} was trained; resuming would continue the old run under a new config. Give" \
+                    "another --vocoder_tag to train anew beside it, or remove ${vocoder_exp}"
+                exit 1
+            fi
+            [ -f "${vocoder_exp}/checkpoint.pth" ] && log "Stage 6: resuming the vocoder training in ${vocoder_exp} from its checkpoint"
+            log "Stage 6: training the vocoder ${vocoder_tag} with ${vocoder_config} (log: ${vocoder_exp}/logs/train.log)"
+            mkdir -p "${vocoder_exp}"
+            printf '%s' "${signature}" > "${inputs}"
+            # shellcheck disable=SC2086
+            run_logged "${vocoder_exp}/logs/train.log" ${python} -m espkit.bin.gan_tts_train --config "${vocoder_config}" \
+                --output_dir "${vocoder_exp}" --resume true --ngpu "${ngpu}" "${feats_opts[@]}" \
+                --normalize_conf "stats_file=${stats_dir}/train/feats_stats.npz" \
+                --train_shape_file "${stats_dir}/train/speech_shape" --valid_shape_file "${stats_dir}/valid/speech_shape" \
+                --train_data_path_and_name_and_type "${dumpdir}/raw/${train_set}/wav.scp,speech,sound" \
+                --valid_data_path_and_name_and_type "${dumpdir}/raw/${valid_set}/wav.scp,speech,sound" ${vocoder_args}
+            mark_done "${marker}" "${signature}"
+        fi
+    fi
+fi
+
 model_file=${tts_exp}/${inference_model}
 decode_opts=()
 if [ -n "${inference_config}" ]; then
@@ -302,13 +361,22 @@ decode() {
     run_logged "${dir}/logs/inference.log" ${python} utils/run_jobs.py --nj "${inference_nj}" --keys "${keys}" \
         --split "${keys}:${dir}/split/keys.JOB" --log "${dir}/logs/inference.JOB.log" "${merge_opts[@]}" \
         -- ${python} -m espkit.bin.tts_inference --output_dir "${dir}/output.JOB" --train_config "${tts_exp}/config.yaml" \
-        --model_file "${model_file}" --key_file "${dir}/split/keys.JOB" --ngpu 0 "${decode_opts[@]}" "$@" ${inference_args}
+        --model_file "${model_file}" --key_file "${dir}/split/keys.JOB" --ngpu 0 "${decode_opts[@]}" \
+        ${vocoder_opts[@]+"${vocoder_opts[@]}"} "$@" ${inference_args}
 }
 
-# --- stage 6: decoding ---------------------------------------------------------------------------------
-if run_stage 6; then
+# --- stage 7: decoding ---------------------------------------------------------------------------------
+if run_stage 7; then
     require "${model_file}" 5
     require "${tts_exp}/config.yaml" 5
+    if [ -n "${vocoder_config}" ]; then
+        require "${vocoder_file}" 6
+        if [ ! -f "${vocoder_exp}/.train.done" ]; then
+            log "ERROR: the vocoder training in ${vocoder_exp} has not finished (no ${vocoder_exp}/.train.done):" \
+                "run stage 6 to finish it before decoding"
+            exit 1
+        fi
+    fi
     if [ -f "${tts_exp}/.train.inputs" ] && [ ! -f "${tts_exp}/.train.done" ]; then
         log "ERROR: the training in ${tts_exp} has not finished (stopped or failed; no ${tts_exp}/.train.done):" \
             "run stage 5 to finish it before decoding"
@@ -319,11 +387,11 @@ if run_stage 6; then
         require "${src}/text" 2
         out=${tts_exp}/${decode_tag}/${dset}
         marker=${out}/.decode.done
-        signature="${inference_args} $(checksum "${model_file}" "${src}/text" "${src}/utt2emo" ${inference_config})"
+        signature="${inference_args} $(checksum "${model_file}" "${src}/text" "${src}/utt2emo" ${inference_config} ${vocoder_file:-})"
         if is_done "${marker}" "${signature}"; then
-            log "Stage 6: decoding ${dset}: already done (${out}), skipping"
+            log "Stage 7: decoding ${dset}: already done (${out}), skipping"
         else
-            log "Stage 6: decoding ${dset} with ${inference_nj} jobs -> ${out} (logs: ${out}/logs)"
+            log "Stage 7: decoding ${dset} with ${inference_nj} jobs -> ${out} (logs: ${out}/logs)"
             emo_data=()
             [ -f "${src}/utt2emo" ] && emo_data=(--data_path_and_name_and_type "${src}/utt2emo,emo_labs,text")
             decode "${out}" "${src}/text" --data_path_and_name_and_type "${src}/text,text,text" "${emo_data[@]}"
@@ -334,7 +402,7 @@ if run_stage 6; then
                 cross=${tts_exp}/${decode_tag}/${dset}_as_${emo}
                 marker=${cross}/.decode.done
                 if is_done "${marker}" "${signature} neutral_emotion=${neutral_emotion}"; then
-                    log "Stage 6: decoding ${dset} (${neutral_emotion} text) as ${emo}: already done, skipping"
+                    log "Stage 7: decoding ${dset} (${neutral_emotion} text) as ${emo}: already done, skipping"
                     continue
                 fi
                 mkdir -p "${cross}"
@@ -343,7 +411,7 @@ if run_stage 6; then
                     log "ERROR: ${src}/utt2emo has no '${neutral_emotion}' utterance (--neutral_emotion)"
                     exit 1
                 fi
-                log "Stage 6: decoding the ${neutral_emotion} text of ${dset} as ${emo} -> ${cross}"
+                log "Stage 7: decoding the ${neutral_emotion} text of ${dset} as ${emo} -> ${cross}"
                 decode "${cross}" "${cross}.keys" --data_path_and_name_and_type "${src}/text,text,text" --emo_labs "${emo}"
                 mark_done "${marker}" "${signature} neutral_emotion=${neutral_emotion}"
             done
@@ -353,20 +421,20 @@ if run_stage 6; then
 from espkit.tts.espnet_model import reference_sets_emotion
 c = yaml.safe_load(open(sys.argv[1]))
 sys.exit(0 if reference_sets_emotion(c.get("emo_source", "label"), bool(c.get("emo_extract")), bool(c.get("emo_classifier"))) else 1)' "${tts_exp}/config.yaml"; then
-                log "Stage 6: ${tag} cannot take an emotion from a reference (no --emo_extract and --emo_classifier):" \
+                log "Stage 7: ${tag} cannot take an emotion from a reference (no --emo_extract and --emo_classifier):" \
                     "no reference-driven decoding of ${dset}"
             else
                 for emo in $(cat "${dumpdir}/raw/${train_set}/emo_list"); do
                     driven=${tts_exp}/${decode_tag}/${dset}_ref_${emo}
                     marker=${driven}/.decode.done
                     if is_done "${marker}" "${signature} neutral_emotion=${neutral_emotion} $(checksum "${src}/wav.scp")"; then
-                        log "Stage 6: decoding ${dset} (${neutral_emotion} text) driven by ${emo} references: already done, skipping"
+                        log "Stage 7: decoding ${dset} (${neutral_emotion} text) driven by ${emo} references: already done, skipping"
                         continue
                     fi
                     run_logged "${expdir}/logs/reference_pairs.log" ${python} utils/make_reference_pairs.py \
                         --data_dir "${src}" --emotion "${emo}" --target_emotion "${neutral_emotion}" --output "${driven}.scp"
                     awk 'NR == FNR {keep[$1] = 1; next} ($1 in keep)' "${driven}.scp" "${src}/text" > "${driven}.text"
-                    log "Stage 6: decoding the ${neutral_emotion} text of ${dset} driven by ${emo} references of other sentences -> ${driven}"
+                    log "Stage 7: decoding the ${neutral_emotion} text of ${dset} driven by ${emo} references of other sentences -> ${driven}"
                     decode "${driven}" "${driven}.scp" --data_path_and_name_and_type "${driven}.text,text,text" \
                         --data_path_and_name_and_type "${driven}.scp,speech,sound"
                     cp "${driven}.scp.pairs" "${driven}/reference_pairs"
@@ -377,14 +445,14 @@ sys.exit(0 if reference_sets_emotion(c.get("emo_source", "label"), bool(c.get("e
     done
 fi
 
-# --- stage 7: evaluation ---------------------------------------------------------------------------------
-if run_stage 7; then
+# --- stage 8: evaluation ---------------------------------------------------------------------------------
+if run_stage 8; then
     num_test_sets=$(echo ${test_sets} | wc -w)
     for dset in ${test_sets}; do
         out=${tts_exp}/${decode_tag}/${dset}
-        require "${out}/wav/wav.scp" 6
-        eval_dir=${tts_exp}/eval
-        [ "${num_test_sets}" -gt 1 ] && eval_dir=${tts_exp}/eval_${dset}
+        require "${out}/wav/wav.scp" 7
+        eval_dir=${tts_exp}/${eval_name}
+        [ "${num_test_sets}" -gt 1 ] && eval_dir=${tts_exp}/${eval_name}_${dset}
         cross_opts=()
         if [ -f "${dumpdir}/raw/${train_set}/emo_list" ]; then
             for emo in $(cat "${dumpdir}/raw/${train_set}/emo_list"); do
@@ -395,36 +463,38 @@ if run_stage 7; then
             done
         fi
         marker=${eval_dir}/.eval.done
-        signature="${eval_args} ${cross_opts[*]} $(checksum "${out}"*/.decode.done "${out}"*/wav/wav.scp "${dumpdir}/raw/${dset}/wav.scp")"
+        signature="${eval_args} ${cross_opts[*]} $(checksum "${out}"*/.decode.done "${out}"*/wav/wav.scp "${dumpdir}/raw/${dset}/wav.scp" ${vocoder_file:-})"
         if is_done "${marker}" "${signature}"; then
-            log "Stage 7: evaluating ${dset}: already done (${eval_dir}/results.md), skipping"
+            log "Stage 8: evaluating ${dset}: already done (${eval_dir}/results.md), skipping"
             continue
         fi
-        log "Stage 7: evaluating ${dset} -> ${eval_dir}/results.md (log: ${eval_dir}/logs/evaluate.log)"
+        log "Stage 8: evaluating ${dset} -> ${eval_dir}/results.md (log: ${eval_dir}/logs/evaluate.log)"
         inf_conf_opts=()
         [ -n "${inference_config}" ] && inf_conf_opts=(--inference_config "${inference_config}")
         # shellcheck disable=SC2086
         run_logged "${eval_dir}/logs/evaluate.log" ${python} -m espkit.bin.tts_evaluate \
             --ref_dir "${dumpdir}/raw/${dset}" --syn_dir "${out}" --train_dir "${dumpdir}/raw/${train_set}" \
-            --train_config "${tts_exp}/config.yaml" "${inf_conf_opts[@]}" "${cross_opts[@]}" \
+            --train_config "${tts_exp}/config.yaml" "${inf_conf_opts[@]}" "${cross_opts[@]}" ${vocoder_opts[@]+"${vocoder_opts[@]}"} \
             --fs "${fs}" --n_fft "${n_fft}" --n_shift "${n_shift}" --output_dir "${eval_dir}" ${eval_args}
         cat "${eval_dir}/results.md"
         mark_done "${marker}" "${signature}"
     done
 fi
 
-# --- stage 8: packing ---------------------------------------------------------------------------------------
-if run_stage 8; then
+# --- stage 9: packing ---------------------------------------------------------------------------------------
+if run_stage 9; then
     require "${model_file}" 5
-    packed=${tts_exp}/packed/${tag}_$(basename "${inference_model}" .pth).zip
+    packed=${tts_exp}/packed/${tag}_$(basename "${inference_model}" .pth)${vocoder_tag:+_${vocoder_tag}}.zip
     marker=${packed}.done
-    signature=$(checksum "${model_file}" "${tts_exp}/config.yaml")
+    signature=$(checksum "${model_file}" "${tts_exp}/config.yaml" ${vocoder_file:-})
+    [ -n "${vocoder_config}" ] && require "${vocoder_file}" 6
     if is_done "${marker}" "${signature}" && [ -f "${packed}" ]; then
-        log "Stage 8: packing: already done (${packed}), skipping"
+        log "Stage 9: packing: already done (${packed}), skipping"
     else
-        log "Stage 8: packing ${model_file} -> ${packed}"
+        log "Stage 9: packing ${model_file} -> ${packed}"
         run_logged "${tts_exp}/logs/pack.log" ${python} -m espkit.bin.pack_model \
-            --train_config "${tts_exp}/config.yaml" --model_file "${model_file}" --outpath "${packed}"
+            --train_config "${tts_exp}/config.yaml" --model_file "${model_file}" --outpath "${packed}" \
+            ${vocoder_opts[@]+"${vocoder_opts[@]}"}
         mark_done "${marker}" "${signature}"
     fi
 fi

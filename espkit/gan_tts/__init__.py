@@ -1,1 +1,1 @@
-"""Models trained adversarially (ESPnet2's ``gan_tts``): neural vocoders, their discriminators and losses."""
+"""GAN-trained neural vocoders: generators, discriminators and their losses (ESPnet2's ``gan_tts``)."""

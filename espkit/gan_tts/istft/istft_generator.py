@@ -19,45 +19,12 @@ from typing import Optional
 import torch
 from torch import nn
 
+from espkit.gan_tts.convnext import ConvNeXtBackbone, init_convnext_
 from espkit.layers.stft import WINDOWS, make_window
 from espkit.utils.errors import ConfigError
 from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
-
-
-class ConvNeXtBlock(nn.Module):
-    """ConvNeXt block on ``(B, channels, T)``: depthwise conv, LayerNorm, pointwise MLP (GELU), layer scale, residual.
-
-    Args:
-        channels: block width.
-        intermediate_channels: hidden size of the pointwise MLP.
-        kernel_size: odd kernel of the depthwise convolution.
-        layer_scale_init: initial value of the per-channel output scale; ``None`` or ``<= 0`` = no scale.
-    """
-
-    def __init__(
-        self, channels: int, intermediate_channels: int, kernel_size: int = 7, layer_scale_init: Optional[float] = None
-    ):
-        super().__init__()
-        self.dwconv = nn.Conv1d(channels, channels, kernel_size, padding=(kernel_size - 1) // 2, groups=channels)
-        self.norm = nn.LayerNorm(channels, eps=1e-6)
-        self.pwconv1 = nn.Linear(channels, intermediate_channels)
-        self.act = nn.GELU()
-        self.pwconv2 = nn.Linear(intermediate_channels, channels)
-        if layer_scale_init is not None and layer_scale_init > 0:
-            self.gamma = nn.Parameter(torch.full((channels,), float(layer_scale_init)))
-        else:
-            self.gamma = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, channels, T)`` -> ``(B, channels, T)``."""
-        h = self.dwconv(x).transpose(1, 2)
-        h = self.pwconv2(self.act(self.pwconv1(self.norm(h))))
-        gamma = self.gamma
-        if gamma is not None:
-            h = h * gamma
-        return x + h.transpose(1, 2)
 
 
 class ISTFTGenerator(nn.Module):
@@ -125,23 +92,16 @@ class ISTFTGenerator(nn.Module):
         self.max_log_magnitude = float(max_log_magnitude)
         if layer_scale_init is None:
             layer_scale_init = 1.0 / num_blocks
-        self.input_conv = nn.Conv1d(in_channels, channels, kernel_size, padding=(kernel_size - 1) // 2)
-        self.input_norm = nn.LayerNorm(channels, eps=1e-6)
-        self.blocks = nn.ModuleList(
-            ConvNeXtBlock(channels, intermediate_channels, kernel_size, layer_scale_init) for _ in range(num_blocks)
+        self.backbone = ConvNeXtBackbone(
+            in_channels, channels, intermediate_channels, num_blocks, kernel_size, layer_scale_init
         )
-        self.output_norm = nn.LayerNorm(channels, eps=1e-6)
         self.head = nn.Linear(channels, out_channels * 2 * self.n_freq)
         self.register_buffer("window", make_window(window, win_length, torch.device("cpu"), torch.float32), False)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Truncated-normal (std 0.02) weights and zero biases for the convs and linears, as ConvNeXt/Vocos."""
-        for module in self.modules():
-            if isinstance(module, (nn.Conv1d, nn.Linear)):
-                nn.init.trunc_normal_(module.weight, std=0.02)
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
+        init_convnext_(self)
 
     def remove_weight_norm(self) -> None:
         """Nothing to remove (no weight norm); present so every generator can be prepared alike."""
@@ -152,11 +112,7 @@ class ISTFTGenerator(nn.Module):
         ``log_mag`` is already capped at ``max_log_magnitude``.
         """
         batch, _, frames = c.shape
-        x = self.input_conv(c)
-        x = self.input_norm(x.transpose(1, 2)).transpose(1, 2)
-        for block in self.blocks:
-            x = block(x)
-        x = self.head(self.output_norm(x.transpose(1, 2)))  # (B, T, out * 2 * n_freq)
+        x = self.head(self.backbone(c))  # (B, T, out * 2 * n_freq)
         x = x.reshape(batch, frames, self.out_channels, 2 * self.n_freq).permute(0, 2, 3, 1)
         x = x.reshape(batch * self.out_channels, 2 * self.n_freq, frames).float()
         log_mag, phase = x.chunk(2, dim=1)

@@ -106,8 +106,8 @@ def test_log_magnitude_is_capped():
 
 def test_layer_scale_default_and_bad_options():
     gen = tiny(num_blocks=4)
-    torch.testing.assert_close(gen.blocks[0].gamma.detach(), torch.full((16,), 0.25))
-    assert tiny(layer_scale_init=0.0).blocks[0].gamma is None
+    torch.testing.assert_close(gen.backbone.blocks[0].gamma.detach(), torch.full((16,), 0.25))
+    assert tiny(layer_scale_init=0.0).backbone.blocks[0].gamma is None
     with pytest.raises(ConfigError, match="hop_length"):
         tiny(hop_length=40)
     with pytest.raises(ConfigError, match="win_length"):
@@ -121,6 +121,6 @@ def test_layer_scale_default_and_bad_options():
 def test_gradients_reach_the_backbone():
     gen = tiny()
     gen(torch.randn(2, 6, 5)).pow(2).mean().backward()
-    for name in ("input_conv.weight", "blocks.0.pwconv1.weight", "head.weight"):
+    for name in ("backbone.input_conv.weight", "backbone.blocks.0.pwconv1.weight", "head.weight"):
         grad = dict(gen.named_parameters())[name].grad
         assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0

@@ -1,7 +1,9 @@
-"""Inference speed: model load time, real-time factors of the acoustic model and of Griffin-Lim, time to first audio.
+"""Inference speed: model load time, real-time factors of the acoustic model, of Griffin-Lim and of a trained
+vocoder, time to first audio.
 
     python bench/bench_infer.py [--num_sentences 20] [--num_threads 2] [--write docs/benchmarks.md]
-    python bench/bench_infer.py --train_config exp/tts/config.yaml --model_file exp/tts/valid.loss.best.pth
+    python bench/bench_infer.py --train_config exp/tts/config.yaml --model_file exp/tts/valid.loss.best.pth \
+        [--vocoder_file exp/vocoder/train.total_count.best.pth [--vocoder_config exp/vocoder/config.yaml]]
 
 With ``--train_config``/``--model_file`` it times that model (decoding stops at its stop token).
 Without them it builds the anchor-sized Tacotron2 UNTRAINED (random weights; embed_dim 128, eunits 256,
@@ -15,6 +17,13 @@ Measured on ``--num_threads`` threads over the first N recipe eval sentences (Ha
 ``$ESPKIT_SENTENCES``): load time of ``Text2Speech`` (config + weights + Griffin-Lim), the median over
 sentences of (acoustic model time / audio duration) and of (Griffin-Lim time, 32 iterations / audio
 duration), and the time to first audio (first sentence after loading: text to waveform, acoustic + vocoder).
+
+With ``--vocoder_file`` (and ``--vocoder_config``, as for tts_inference; its feature settings must be the
+model's) the trained vocoder is timed beside Griffin-Lim, on the same machine, threads and sentences: on
+each sentence the acoustic model's features are vocoded by Griffin-Lim (inside ``Text2Speech``) and then
+by the vocoder, and the table gains its load time, the median over sentences of (vocoder time / duration
+of its audio) and the total RTF with it. Its weights do not change its speed: an untrained vocoder of the
+same configuration gives the same figure.
 """
 
 from __future__ import annotations
@@ -88,6 +97,10 @@ def main() -> None:
     parser.add_argument("--num_threads", type=int, default=2)
     parser.add_argument("--frames_per_token", type=float, default=7.0, help="Fixed length of untrained decoding")
     parser.add_argument("--griffin_lim_iters", type=int, default=32)
+    parser.add_argument("--vocoder_file", type=Path, default=None, help="A trained vocoder to time beside Griffin-Lim")
+    parser.add_argument(
+        "--vocoder_config", type=Path, default=None, help="Its config.yaml (default: the one beside --vocoder_file)"
+    )
     parser.add_argument("--write", type=Path, default=None, help="Append a section to this markdown file")
     cli = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -95,6 +108,7 @@ def main() -> None:
     torch.set_num_threads(cli.num_threads)
     from espkit.bin.tts_inference import Text2Speech
     from espkit.torch_utils.host_allocator import keep_freed_memory
+    from espkit.tts.vocoder.build_vocoder import build_vocoder
 
     keep_freed_memory()  # as the tts_inference command does
 
@@ -117,11 +131,24 @@ def main() -> None:
         start = time.perf_counter()
         tts = Text2Speech(config, model_file, vocoder_config=vocoder_config, **decode)
         load_s = time.perf_counter() - start
+        vocoder = None
+        if cli.vocoder_file is not None:
+            start = time.perf_counter()
+            vocoder = build_vocoder(
+                tts.model.feats_extract.get_parameters(),
+                cli.vocoder_config,
+                cli.vocoder_file,
+                feats_source=f"{model_file} ({config})",
+            ).eval()
+            vocoder_load_s = time.perf_counter() - start
+            vocoder_name = f"{vocoder.generator_name}, {cli.vocoder_file}"
+            with torch.inference_mode():  # warm-up, as the first sentence warms Griffin-Lim up below
+                vocoder(torch.zeros(8, tts.model.feats_extract.get_parameters()["n_mels"]))
         emotion = tts.emotions.emo_list[0] if tts.emotions is not None else None
         start = time.perf_counter()
         tts(sentences[0], emo_labs=emotion)
         first_audio_s = time.perf_counter() - start
-        acoustic_rtf, vocoder_rtf, audio_s, frames = [], [], [], []
+        acoustic_rtf, vocoder_rtf, audio_s, frames, trained_rtf = [], [], [], [], []
         for sentence in sentences:
             out = tts(sentence, emo_labs=emotion)
             timing = tts.last_timing
@@ -129,6 +156,25 @@ def main() -> None:
             vocoder_rtf.append(timing["vocoder_s"] / timing["audio_s"])
             audio_s.append(timing["audio_s"])
             frames.append(out["feat_gen"].shape[0])
+            if vocoder is not None:
+                with torch.inference_mode():
+                    start = time.perf_counter()
+                    wav = vocoder(out["feat_gen_denorm"])
+                    trained_rtf.append((time.perf_counter() - start) / (wav.numel() / vocoder.fs))
+    rows = [
+        ("model load (Text2Speech: config, weights, Griffin-Lim)", f"{load_s:.2f} s"),
+        ("RTF acoustic model (median over sentences)", f"{statistics.median(acoustic_rtf):.3f}"),
+        ("RTF Griffin-Lim (median over sentences)", f"{statistics.median(vocoder_rtf):.3f}"),
+        ("RTF total", f"{statistics.median([a + v for a, v in zip(acoustic_rtf, vocoder_rtf)]):.3f}"),
+        ("time to first audio (first sentence after load)", f"{first_audio_s:.2f} s"),
+    ]
+    if trained_rtf:  # beside Griffin-Lim's rows
+        total = statistics.median([a + v for a, v in zip(acoustic_rtf, trained_rtf)])
+        rows.insert(1, (f"vocoder load ({vocoder_name})", f"{vocoder_load_s:.2f} s"))
+        rows.insert(
+            4, (f"RTF vocoder ({vocoder_name}; median over sentences)", f"{statistics.median(trained_rtf):.3f}")
+        )
+        rows.insert(6, ("RTF total with the vocoder", f"{total:.3f}"))
     lines = [
         f"## Inference speed ({time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
         f"torch {torch.__version__}, {cli.num_threads} threads)",
@@ -138,11 +184,9 @@ def main() -> None:
         "",
         "| measure | value |",
         "|---|---|",
-        f"| model load (Text2Speech: config, weights, Griffin-Lim) | {load_s:.2f} s |",
-        f"| RTF acoustic model (median over sentences) | {statistics.median(acoustic_rtf):.3f} |",
-        f"| RTF Griffin-Lim (median over sentences) | {statistics.median(vocoder_rtf):.3f} |",
-        f"| RTF total | {statistics.median([a + v for a, v in zip(acoustic_rtf, vocoder_rtf)]):.3f} |",
-        f"| time to first audio (first sentence after load) | {first_audio_s:.2f} s |",
+        *[f"| {name} | {value} |" for name, value in rows],
+    ]
+    lines += [
         "",
         "RTF = synthesis time / audio duration (below 1 is faster than real time).",
         "",

@@ -10,7 +10,8 @@
 Reads ``<ref_dir>/{wav.scp,text,utt2emo}``, ``<syn_dir>/wav/wav.scp`` and, when present, the
 inference side files ``focus_rates/focus_rates``, ``durations/durations`` and
 ``speech_shape/speech_shape``. Writes ``results.json``, ``results.md``, ``per_utt.tsv`` (the
-system), ``per_utt_copy_synthesis.tsv``, the copy-synthesis WAVs under ``copy_synthesis/wav/``,
+system), ``per_utt_copy_synthesis.tsv``, the copy-synthesis WAVs under ``copy_synthesis/wav/`` (with a trained
+vocoder also ``per_utt_copy_synthesis_griffin_lim.tsv`` and ``copy_synthesis_griffin_lim/wav/``),
 ``periodicity.png`` and confusion-matrix PNGs into ``--output_dir``.
 
 Three rows, each figure beside its ceiling:
@@ -19,7 +20,15 @@ Three rows, each figure beside its ceiling:
 - ``copy_synthesis``: each reference through the model's feature extractor and the vocoder in use
   (:mod:`espkit.evaluate.copy_synthesis`), computed in this run: what the vocoder makes of perfect
   features, the bound of every system figure;
+- ``copy_synthesis_griffin_lim``, only when the vocoder in use is a trained one (``--vocoder_file``):
+  the same through Griffin-Lim (32 iterations), so that what the trained vocoder gains over
+  Griffin-Lim is measured apart from the acoustic model, in the same table
+  (``vocoder_vs_griffin_lim`` in ``results.json``: the relative reduction of MCD and FFE);
 - ``system``: the synthesized utterances of ``--syn_dir``.
+
+``--vocoder_file``/``--vocoder_config`` are given as to ``tts_inference``: the trained vocoder's
+weights and its training config.yaml (default: the one beside the weights), or, without
+``--vocoder_file``, a YAML of Griffin-Lim options.
 
 Figures (:mod:`espkit.evaluate.spectral_metrics`, :mod:`espkit.evaluate.f0_metrics`): MCD (dB,
 DTW on mel-cepstra c1..c24); voiced-frame ratio and the periodicity distribution of each waveform
@@ -57,6 +66,7 @@ from espkit.evaluate.report import plot_periodicity, write_outputs
 from espkit.evaluate.spectral_metrics import FrameConfig, analyse, compare_analyses
 from espkit.fileio.read_text import read_2columns_text
 from espkit.fileio.sound_scp import read_wav
+from espkit.train.checkpoint import CheckpointError
 from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.types import str2bool
 
@@ -100,7 +110,15 @@ def get_parser() -> argparse.ArgumentParser:
         "--vocoder_config",
         type=Path,
         default=None,
-        help="Vocoder options of the copy-synthesis, as given to tts_inference",
+        help="As given to tts_inference: with --vocoder_file the vocoder's training config.yaml (default: "
+        "beside it), else a YAML of Griffin-Lim options",
+    )
+    parser.add_argument(
+        "--vocoder_file",
+        type=Path,
+        default=None,
+        help="Trained vocoder weights of the copy-synthesis (as given to tts_inference); a Griffin-Lim "
+        "copy-synthesis row is scored beside it",
     )
     parser.add_argument("--inference_config", type=Path, default=None, help="decode yaml (maxlenratio)")
     parser.add_argument("--maxlenratio", type=float, default=None, help="Overrides the inference config's")
@@ -391,17 +409,25 @@ def evaluate(args: argparse.Namespace) -> dict:
         )
     cross_dirs = read_emotion_dirs(args.cross_emotion_dir, labels, ref_wavs, ref_scp, "--cross_emotion_dir")
     ref_emotion_dirs = read_emotion_dirs(args.ref_emotion_dir, labels, ref_wavs, ref_scp, "--ref_emotion_dir")
-    copy_synthesis = None
+    copy_syntheses: Dict[str, CopySynthesis] = {}  # row name -> its copy-synthesis
     if args.copy_synthesis:
         if args.train_config is None:
             logger.warning("no --train_config: the copy-synthesis row is left out (it needs the model's features)")
         else:
-            copy_synthesis = CopySynthesis(train_config, args.vocoder_config)
-            if copy_synthesis.fs != args.fs:
-                raise ValueError(
-                    f"--train_config {args.train_config}: the features are at {copy_synthesis.fs} Hz "
-                    f"but --fs is {args.fs}"
+            copy_syntheses["copy_synthesis"] = CopySynthesis(
+                train_config, args.vocoder_config, args.vocoder_file, args.train_config
+            )
+            if args.vocoder_file is not None:
+                copy_syntheses["copy_synthesis_griffin_lim"] = CopySynthesis(
+                    train_config, train_config_path=args.train_config
                 )
+            if copy_syntheses["copy_synthesis"].fs != args.fs:
+                raise ValueError(
+                    f"--train_config {args.train_config}: the features are at {copy_syntheses['copy_synthesis'].fs} "
+                    f"Hz but --fs is {args.fs}"
+                )
+    elif args.vocoder_file is not None:
+        logger.warning("--copy_synthesis false: --vocoder_file %s is not used", args.vocoder_file)
 
     scorer = None
     classifier_info = {}
@@ -428,12 +454,17 @@ def evaluate(args: argparse.Namespace) -> dict:
         reference_row["emotion_accuracy"], reference_row["emotion_confusion"] = scorer.result("reference")
 
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    copy_row, copy_rows, copy_tracks = None, [], []
-    if copy_synthesis is not None:
-        copy_scp = copy_synthesis.write_dir(ref_audio, args.output_dir / "copy_synthesis")
-        copy_row, copy_rows, copy_tracks = score_against_references(
-            "copy_synthesis", read_table(copy_scp), copy_scp, refs, utt2emo, config, args, scorer
+    copy_results: Dict[str, tuple] = {}  # row name -> (summary, per-utterance rows, tracks)
+    for name, copy_synthesis in copy_syntheses.items():
+        copy_scp = copy_synthesis.write_dir(ref_audio, args.output_dir / name)
+        copy_results[name] = score_against_references(
+            name, read_table(copy_scp), copy_scp, refs, utt2emo, config, args, scorer
         )
+        copy_results[name][0]["vocoder"] = copy_synthesis.vocoder_name
+    copy_row, copy_rows, copy_tracks = copy_results.get("copy_synthesis", (None, [], []))
+    griffin_lim_row, griffin_lim_rows, griffin_lim_tracks = copy_results.get(
+        "copy_synthesis_griffin_lim", (None, [], [])
+    )
     system_row, per_utt, system_tracks = score_against_references(
         "system", syn_wavs, syn_scp, refs, utt2emo, config, args, scorer
     )
@@ -469,6 +500,8 @@ def evaluate(args: argparse.Namespace) -> dict:
         },
         "reference": reference_row,
         "copy_synthesis": copy_row,
+        "copy_synthesis_griffin_lim": griffin_lim_row,
+        "vocoder_vs_griffin_lim": vocoder_gain(copy_row, griffin_lim_row),
         "system": system_row,
         "attention_failures": {
             "count": len(failures),
@@ -494,12 +527,31 @@ def evaluate(args: argparse.Namespace) -> dict:
         results[f"{key}_accuracy"], results[f"{key}_confusion"] = scorer.result(key)
 
     plot_periodicity(
-        {"reference": [a.track for a in refs.values()], "copy-synthesis": copy_tracks, "system": system_tracks},
+        {
+            "reference": [a.track for a in refs.values()],
+            "copy-synthesis (Griffin-Lim)": griffin_lim_tracks,
+            "copy-synthesis": copy_tracks,
+            "system": system_tracks,
+        },
         args.output_dir / "periodicity.png",
     )
     results["elapsed_s"] = round(time.time() - start, 1)
-    write_outputs(results, per_utt, copy_rows, args.output_dir)
+    write_outputs(results, per_utt, copy_rows, args.output_dir, griffin_lim_rows)
     return results
+
+
+def vocoder_gain(vocoder_row: Optional[dict], griffin_lim_row: Optional[dict]) -> Optional[dict]:
+    """``{"mcd_db": r, "ffe": r}``: the relative reduction ``1 - vocoder / Griffin-Lim`` of each figure
+    by the trained vocoder's copy-synthesis (None without a Griffin-Lim row, per figure None where
+    either is undefined or Griffin-Lim's is 0)."""
+    if vocoder_row is None or griffin_lim_row is None:
+        return None
+    gain = {}
+    for key in ("mcd_db", "ffe"):
+        ours, theirs = vocoder_row.get(key), griffin_lim_row.get(key)
+        ok = ours is not None and theirs is not None and np.isfinite([ours, theirs]).all() and theirs > 0
+        gain[key] = float(1.0 - ours / theirs) if ok else None
+    return gain
 
 
 def main(cmd: Optional[Sequence[str]] = None) -> None:
@@ -507,7 +559,7 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
     )
-    with exit_on_error((FileNotFoundError, ValueError), logger, prog="tts_evaluate"):
+    with exit_on_error((FileNotFoundError, ValueError, CheckpointError), logger, prog="tts_evaluate"):
         results = evaluate(args)
     system = results["system"]
     logger.info(

@@ -13,6 +13,20 @@ list, the emotion list and input kind, the feature parameters and the normalisat
 Equality check: the prenet dropout stays on at inference (as in Tacotron2), so the eager and
 scripted runs each start from the same seed (``torch.manual_seed(seed)``) and must then
 give the same frames (``allclose``, atol 1e-5) and the same length for every sample text.
+
+With ``--vocoder_file`` (and ``--vocoder_config``, as for tts_inference) the trained vocoder is exported
+too, to ``--vocoder_outpath`` (default ``<outpath stem>_vocoder.pt``): ``torch.jit.trace`` of a thin
+wrapper of the vocoder model's ``inference`` (:mod:`espkit.gan_tts.export`):
+``module(feats (T_feats, n_mels) float, un-normalised log-mel) -> wav (T_feats * hop_length,)``, the
+vocoder's normalisation included; its ``espkit.json`` holds the generator, the feature parameters and
+the input description. A trace records one run's operations, so it is traced on features of a length
+that no checked input has, and checked against eager inference on the acoustic model's (eager)
+de-normalised features of every sample text: the same length and samples within atol. The same
+loop (:func:`check_against_eager`) checks and times both exports.
+
+    python -m espkit.bin.tts_export --train_config exp/tts/config.yaml \\
+        --model_file exp/tts/valid.loss.best.pth --outpath exp/tts/tts.pt \\
+        --vocoder_file exp/vocoder/train.total_count.best.pth
 """
 
 from __future__ import annotations
@@ -30,7 +44,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import torch
 
 from espkit.bin.tts_inference import Text2Speech
+from espkit.gan_tts.export import trace_vocoder
+from espkit.train.checkpoint import CheckpointError
 from espkit.tts.tacotron2.export import script_tacotron2
+from espkit.tts.vocoder.gan_vocoder import GANVocoder
 from espkit.utils.errors import ConfigError
 from espkit.utils.types import str_or_none
 
@@ -50,6 +67,87 @@ def _median_time(fn: Callable[[], Any], num_runs: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def check_against_eager(
+    cases: Sequence[tuple[str, tuple]],
+    eager: Callable[..., Sequence[torch.Tensor]],
+    exported: Callable[..., Sequence[torch.Tensor]],
+    how: str = "scripted",
+    num_runs: int = 5,
+    seed: int = 0,
+    atol: float = 1e-5,
+) -> Dict[str, Any]:
+    """Run ``eager`` and ``exported`` on every case, each from ``torch.manual_seed(seed)``; check and time them.
+
+    Args:
+        cases: ``(label, args)``: what a message calls the case (``text 'ab'``) and the positional inputs.
+        eager, exported: ``fn(*args) -> outputs`` (tensors, compared pairwise; the first one's
+            length is reported).
+        how: ``scripted`` or ``traced`` (for messages).
+        num_runs: timing runs per case (the median is reported).
+        seed: seed set before each run.
+        atol: largest allowed absolute difference of any output.
+
+    Returns:
+        ``{"max_abs_diff", "eager_ms", "exported_ms", "lengths"}`` (median latency per case, summed
+        over cases; ``lengths``: of the first output of each case).
+
+    Raises:
+        ExportMismatch: a shape differs or an output differs by more than ``atol``.
+    """
+    report: Dict[str, Any] = {"max_abs_diff": 0.0, "eager_ms": 0.0, "exported_ms": 0.0, "lengths": []}
+    with torch.inference_mode():
+        for label, args in cases:
+
+            def run_eager(args=args):
+                return eager(*args)
+
+            def run_exported(args=args):
+                return exported(*args)
+
+            torch.manual_seed(seed)
+            reference = run_eager()
+            torch.manual_seed(seed)
+            outputs = run_exported()
+            for ours, theirs in zip(outputs, reference):
+                if ours.shape != theirs.shape:
+                    raise ExportMismatch(
+                        f"{label}: {how} output has shape {tuple(ours.shape)}, eager {tuple(theirs.shape)}"
+                    )
+            diff = max(
+                float((ours - theirs).abs().max()) if ours.numel() else 0.0 for ours, theirs in zip(outputs, reference)
+            )
+            if diff > atol:
+                raise ExportMismatch(f"{label}: {how} output differs from eager by {diff:.3g} > {atol}")
+            report["max_abs_diff"] = max(report["max_abs_diff"], diff)
+            report["lengths"].append(int(outputs[0].size(0)))
+            run_exported()  # warm-up (the first calls optimise the graph)
+            report["eager_ms"] += 1000 * _median_time(run_eager, num_runs)
+            report["exported_ms"] += 1000 * _median_time(run_exported, num_runs)
+    return report
+
+
+def _save_and_load(module: torch.jit.ScriptModule, outpath: Path, extra: Dict[str, Any]) -> torch.jit.ScriptModule:
+    outpath.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        # torch >= 2.9 marks TorchScript deprecated; it is still what C++/mobile runtimes load.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(module, str(outpath), _extra_files={"espkit.json": json.dumps(extra)})
+        return torch.jit.load(str(outpath))
+
+
+def _emotion_input(text2speech, emo_labs: Any) -> tuple[str, Any, Optional[torch.Tensor]]:
+    """``(emotion_input, emo_labs, weights)`` of the export: ``none`` or ``weights`` (default: the first label)."""
+    model = text2speech.model
+    if model.emo_source == "reference":
+        raise ConfigError("export of reference-conditioned models (emo_source: reference) is not supported")
+    if model.tts.num_emotions() == 0:
+        return "none", None, None
+    if emo_labs is None:
+        emo_labs = text2speech.emotions.emo_list[0]
+    _, _, weights = text2speech.resolve_emotion(emo_labs)
+    return "weights", emo_labs, weights
 
 
 def export_tts(
@@ -81,74 +179,95 @@ def export_tts(
     """
 
     model = text2speech.model
-    if model.emo_source == "reference":
-        raise ConfigError("export of reference-conditioned models (emo_source: reference) is not supported")
-    emotion = torch.zeros(0)
-    emotion_input = "none"
-    eager_emo = None
-    if model.tts.num_emotions() > 0:
-        emotion_input = "weights"
-        if emo_labs is None:
-            emo_labs = text2speech.emotions.emo_list[0]
-        _, _, emotion = text2speech.resolve_emotion(emo_labs)
-        eager_emo = emotion
+    emotion_input, emo_labs, eager_emo = _emotion_input(text2speech, emo_labs)
+    emotion = torch.zeros(0) if eager_emo is None else eager_emo
     conf = text2speech.decode_conf
     if conf["use_att_constraint"] or conf["use_teacher_forcing"]:
         raise ConfigError("export supports free-running decoding only (no use_att_constraint / teacher forcing)")
     decode = {k: conf[k] for k in ("threshold", "minlenratio", "maxlenratio")}
-    extra = _export_metadata(text2speech, emotion_input)
     outpath = Path(outpath)
-    outpath.parent.mkdir(parents=True, exist_ok=True)
     module = script_tacotron2(model.tts, emotion_input, **decode)
-    with warnings.catch_warnings():
-        # torch >= 2.9 marks TorchScript deprecated; it is still what C++/mobile runtimes load.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.jit.save(module, str(outpath), _extra_files={"espkit.json": json.dumps(extra)})
-        loaded = torch.jit.load(str(outpath))
+    loaded = _save_and_load(module, outpath, _export_metadata(text2speech, emotion_input))
 
-    report: Dict[str, Any] = {
+    def eager(ids):
+        out = (
+            model.tts.inference(ids, emo_labs=eager_emo, **decode)
+            if eager_emo is not None
+            else model.tts.inference(ids, **decode)
+        )
+        return out["feat_gen"], out["prob"], out["att_w"]
+
+    cases = [(f"text {text!r}", (text2speech.token_ids(text),)) for text in texts]
+    checked = check_against_eager(cases, eager, lambda ids: loaded(ids, emotion), "scripted", num_runs, seed, atol)
+    return {
         "outpath": str(outpath),
-        "max_abs_diff": 0.0,
-        "eager_ms": 0.0,
-        "scripted_ms": 0.0,
-        "frames": [],
+        "max_abs_diff": checked["max_abs_diff"],
+        "eager_ms": checked["eager_ms"],
+        "scripted_ms": checked["exported_ms"],
+        "frames": checked["lengths"],
     }
-    with torch.inference_mode():
-        for text in texts:
-            ids = text2speech.token_ids(text)
 
-            def eager(ids=ids):
-                return (
-                    model.tts.inference(ids, emo_labs=eager_emo, **decode)
-                    if eager_emo is not None
-                    else model.tts.inference(ids, **decode)
-                )
 
-            def scripted(ids=ids):
-                return loaded(ids, emotion)
+def export_vocoder(
+    text2speech,
+    outpath: str | Path,
+    texts: Sequence[str] = DEFAULT_TEXTS,
+    emo_labs: Any = None,
+    num_runs: int = 5,
+    seed: int = 0,
+    atol: float = 1e-5,
+) -> Dict[str, Any]:
+    """Trace ``text2speech``'s trained vocoder, save it to ``outpath``, check and time it.
 
-            torch.manual_seed(seed)
-            reference = eager()
-            torch.manual_seed(seed)
-            feat_gen, prob, att_w = scripted()
-            if feat_gen.shape != reference["feat_gen"].shape:
-                raise ExportMismatch(
-                    f"text {text!r}: scripted output has shape {tuple(feat_gen.shape)}, "
-                    f"eager {tuple(reference['feat_gen'].shape)}"
-                )
-            diff = max(
-                float((feat_gen - reference["feat_gen"]).abs().max()),
-                float((prob - reference["prob"]).abs().max()),
-                float((att_w - reference["att_w"]).abs().max()),
-            )
-            if diff > atol:
-                raise ExportMismatch(f"text {text!r}: scripted output differs from eager by {diff:.3g} > {atol}")
-            report["max_abs_diff"] = max(report["max_abs_diff"], diff)
-            report["frames"].append(int(feat_gen.size(0)))
-            scripted()  # warm-up (the first scripted calls optimise the graph)
-            report["eager_ms"] += 1000 * _median_time(eager, num_runs)
-            report["scripted_ms"] += 1000 * _median_time(scripted, num_runs)
-    return report
+    The check inputs are the de-normalised features the acoustic model decodes (eagerly) for
+    ``texts``, what the vocoder reads in synthesis; the trace is made on features one frame longer
+    than the longest of them, so that no checked length is the traced one.
+
+    Args:
+        text2speech: a :class:`espkit.tts.text2speech.Text2Speech` loaded with a ``vocoder_file``.
+        outpath: the ``.pt`` file to write.
+        texts, emo_labs, num_runs, seed, atol: as for :func:`export_tts` (``atol`` on the samples).
+
+    Returns:
+        ``{"outpath", "max_abs_diff", "eager_ms", "traced_ms", "samples", "frames"}`` (median latency
+        per text, summed over texts).
+
+    Raises:
+        ConfigError: ``text2speech`` has no trained vocoder (Griffin-Lim is not exported).
+        ExportMismatch: lengths differ or samples differ by more than ``atol``.
+    """
+    vocoder = text2speech.vocoder
+    if not isinstance(vocoder, GANVocoder):
+        raise ConfigError("no trained vocoder to export (Griffin-Lim is not exported): give --vocoder_file")
+    _, emo_labs, _ = _emotion_input(text2speech, emo_labs)
+    feats = []
+    for text in texts:
+        torch.manual_seed(seed)
+        feats.append(text2speech(text, emo_labs=emo_labs)["feat_gen_denorm"].float())
+    longest = max(feats, key=len)
+    example = torch.cat([longest, longest[-1:]])
+    outpath = Path(outpath)
+    extra = {
+        "kind": "vocoder",
+        "generator": vocoder.generator_name,
+        "vocoder_file": vocoder.name,
+        "input": "feats (T_feats, n_mels): un-normalised log-mel as feats_extract makes it",
+        "output": "wav (T_feats * hop_length,) at fs",
+        "feats_extract": vocoder.feats_params,
+    }
+    loaded = _save_and_load(trace_vocoder(vocoder.model, example), outpath, extra)
+    cases = [(f"features of text {text!r} ({len(f)} frames)", (f,)) for text, f in zip(texts, feats)]
+    checked = check_against_eager(
+        cases, lambda f: (vocoder.model.inference(f)["wav"],), lambda f: (loaded(f),), "traced", num_runs, seed, atol
+    )
+    return {
+        "outpath": str(outpath),
+        "max_abs_diff": checked["max_abs_diff"],
+        "eager_ms": checked["eager_ms"],
+        "traced_ms": checked["exported_ms"],
+        "samples": checked["lengths"],
+        "frames": [len(f) for f in feats],
+    }
 
 
 def _export_metadata(text2speech, emotion_input: str) -> Dict[str, Any]:
@@ -186,6 +305,22 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num_threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--log_level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    group = parser.add_argument_group("vocoder related")
+    group.add_argument(
+        "--vocoder_file", type=str_or_none, default=None, help="Trained vocoder weights: export it too (traced)"
+    )
+    group.add_argument(
+        "--vocoder_config",
+        type=str_or_none,
+        default=None,
+        help="The vocoder's training config.yaml (default: the one beside --vocoder_file)",
+    )
+    group.add_argument(
+        "--vocoder_outpath",
+        type=str_or_none,
+        default=None,
+        help="TorchScript file of the vocoder (default: <outpath stem>_vocoder.pt beside --outpath)",
+    )
     return parser
 
 
@@ -198,6 +333,8 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
         text2speech = Text2Speech(
             args.train_config,
             args.model_file,
+            vocoder_config=args.vocoder_config if args.vocoder_file is not None else None,
+            vocoder_file=args.vocoder_file,
             threshold=args.threshold,
             minlenratio=args.minlenratio,
             maxlenratio=args.maxlenratio,
@@ -205,7 +342,14 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
         )
         texts: List[str] = args.text or list(DEFAULT_TEXTS)
         report = export_tts(text2speech, args.outpath, texts, args.emo_labs, args.num_runs, args.seed)
-    except (ConfigError, FileNotFoundError, ValueError, ExportMismatch) as exc:
+        vocoder_report = None
+        if args.vocoder_file is not None:
+            outpath = Path(args.outpath)
+            vocoder_outpath = args.vocoder_outpath or outpath.with_name(f"{outpath.stem}_vocoder.pt")
+            vocoder_report = export_vocoder(
+                text2speech, vocoder_outpath, texts, args.emo_labs, args.num_runs, args.seed
+            )
+    except (ConfigError, FileNotFoundError, ValueError, CheckpointError, ExportMismatch) as exc:
         print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)
         sys.exit(2 if not isinstance(exc, ExportMismatch) else 1)
     print(f"wrote {report['outpath']}")
@@ -217,6 +361,16 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
         f"latency (median of {args.num_runs} runs, summed over texts, {args.num_threads} thread(s)): "
         f"eager {report['eager_ms']:.1f} ms, scripted {report['scripted_ms']:.1f} ms"
     )
+    if vocoder_report is not None:
+        print(f"wrote {vocoder_report['outpath']}")
+        print(
+            f"vocoder traced == eager on the features of {len(texts)} text(s) (frames {vocoder_report['frames']}), "
+            f"max |diff| {vocoder_report['max_abs_diff']:.2e}"
+        )
+        print(
+            f"vocoder latency (median of {args.num_runs} runs, summed over texts, {args.num_threads} thread(s)): "
+            f"eager {vocoder_report['eager_ms']:.1f} ms, traced {vocoder_report['traced_ms']:.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -4,9 +4,17 @@
         --model_file exp/tts/valid.loss.best.pth --output_dir exp/tts/decode_test \\
         --data_path_and_name_and_type dump/test/text,text,text --emo_labs happy:0.7,neutral:0.3
 
-Without a neural vocoder the waveform comes from Griffin-Lim (``espkit.tts.vocoder.griffin_lim``),
-built from the feature extractor's STFT/mel parameters; a ``--vocoder_config`` YAML can set its
-options (``griffin_lim_iters``, ``momentum``, ...).
+With ``--vocoder_file`` (a trained vocoder's weights, from ``espkit.bin.gan_tts_train``) the waveform
+comes from that vocoder, and ``--vocoder_config`` is its training ``config.yaml`` (default: the one
+beside the weights); its feature settings must be the acoustic model's. A packed model
+(``pack_model --vocoder_file``) may carry its vocoder. Otherwise the waveform comes from Griffin-Lim
+(``espkit.tts.vocoder.griffin_lim``), built from the feature extractor's STFT/mel parameters, and a
+``--vocoder_config`` YAML can set its options (``griffin_lim_iters``, ``momentum``, ...)::
+
+    python -m espkit.bin.tts_inference --train_config exp/tts/config.yaml \\
+        --model_file exp/tts/valid.loss.best.pth --output_dir exp/tts/decode_test \\
+        --data_path_and_name_and_type dump/test/text,text,text --emo_labs happy \\
+        --vocoder_file exp/vocoder/train.total_count.best.pth
 """
 
 from __future__ import annotations
@@ -89,8 +97,19 @@ def get_parser() -> argparse.ArgumentParser:
         "overrides emo_labs data",
     )
     group = parser.add_argument_group("vocoder related")
-    group.add_argument("--vocoder_config", type=str_or_none, default=None, help="YAML of Griffin-Lim options")
-    group.add_argument("--vocoder_file", type=str_or_none, default=None, help="Neural vocoder weights (none yet)")
+    group.add_argument(
+        "--vocoder_config",
+        type=str_or_none,
+        default=None,
+        help="With --vocoder_file: the vocoder's training config.yaml (default: the one beside it); "
+        "without: a YAML of Griffin-Lim options",
+    )
+    group.add_argument(
+        "--vocoder_file",
+        type=str_or_none,
+        default=None,
+        help="Trained vocoder weights (gan_tts_train); none: the packed model's vocoder, else Griffin-Lim",
+    )
     group = parser.add_argument_group("output related")
     group.add_argument(
         "--output_streams",

@@ -2,10 +2,13 @@
 
 What a vocoder makes of *perfect* features is the ceiling of every figure the whole system can
 reach with it, so ``espkit.bin.tts_evaluate`` scores it beside the system in the same run
-(the ``copy_synthesis`` row). The feature extractor is built from the training config exactly as
-the model builds it (``feats_extract`` and ``feats_extract_conf``), the vocoder as
-``Text2Speech`` builds it (:func:`espkit.tts.text2speech.build_vocoder`); normalisation is left
-out because the vocoder takes denormalised features.
+(the ``copy_synthesis`` row; with a trained vocoder also a ``copy_synthesis_griffin_lim`` row, so
+that the vocoder's gain over Griffin-Lim is measured apart from the acoustic model). The feature
+extractor is built from the training config exactly as the model builds it (``feats_extract`` and
+``feats_extract_conf``), the vocoder as ``Text2Speech`` builds it
+(:func:`espkit.tts.vocoder.build_vocoder.build_vocoder`: a trained vocoder given by
+``vocoder_file``, whose feature settings must be the extractor's, or Griffin-Lim); normalisation is
+left out because both vocoders take denormalised features (a trained vocoder normalises them itself).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import torch
 
 from espkit.fileio.sound_scp import write_wav
 from espkit.tasks.tts import feats_extract_choices
-from espkit.tts.text2speech import build_vocoder
+from espkit.tts.vocoder.build_vocoder import build_vocoder
+from espkit.tts.vocoder.gan_vocoder import GANVocoder
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +35,19 @@ class CopySynthesis:
     Args:
         train_config: a training config as a mapping (``config.yaml`` of a run, or a recipe's
             training yaml) with ``feats_extract`` and ``feats_extract_conf``.
-        vocoder_config: YAML of vocoder options, as for ``Text2Speech``.
+        vocoder_config: as for ``Text2Speech``: the trained vocoder's ``config.yaml`` with
+            ``vocoder_file``, else a YAML of Griffin-Lim options.
+        vocoder_file: weights of a trained vocoder (None: Griffin-Lim).
+        train_config_path: where ``train_config`` was read from (for messages).
     """
 
-    def __init__(self, train_config: Mapping[str, Any], vocoder_config: Optional[str | Path] = None):
+    def __init__(
+        self,
+        train_config: Mapping[str, Any],
+        vocoder_config: Optional[str | Path] = None,
+        vocoder_file: Optional[str | Path] = None,
+        train_config_path: Optional[str | Path] = None,
+    ):
 
         name = train_config.get("feats_extract", "fbank")
         if name is None:
@@ -44,8 +57,19 @@ class CopySynthesis:
             )
         feats_class = feats_extract_choices.get_class(name)
         self.feats_extract = feats_class(**(train_config.get("feats_extract_conf") or {})).eval()
-        self.vocoder = build_vocoder(self.feats_extract.get_parameters(), vocoder_config).eval()
+        source = f"--train_config {train_config_path}" if train_config_path is not None else "of the training config"
+        self.vocoder = build_vocoder(
+            self.feats_extract.get_parameters(), vocoder_config, vocoder_file, feats_source=source
+        ).eval()
         self.fs: int = int(self.vocoder.fs)
+
+    @property
+    def vocoder_name(self) -> str:
+        """How reports name the vocoder: ``Griffin-Lim, 32 iterations`` or ``<generator class>, <weights>``."""
+        if isinstance(self.vocoder, GANVocoder):
+            return f"{self.vocoder.generator_name}, {self.vocoder.name}"
+        iters = getattr(self.vocoder, "griffin_lim_iters", None)
+        return f"Griffin-Lim, {iters} iterations" if iters is not None else type(self.vocoder).__name__
 
     @torch.no_grad()
     def __call__(self, wav: np.ndarray) -> np.ndarray:

@@ -1,8 +1,10 @@
 """The files of ``espkit.bin.tts_evaluate``: ``results.json``, ``results.md``, per-utterance TSVs, plots.
 
-``results.md`` puts the three rows side by side (reference, copy-synthesis, system) so that every
-system figure stands beside its ceiling, says which figures bound which, and states in words what
-the figures show when the system's speech is barely voiced or a figure rests on few frames.
+``results.md`` puts the rows side by side (reference, copy-synthesis, system; with a trained vocoder
+a Griffin-Lim copy-synthesis column before the vocoder's, each copy-synthesis column naming its
+vocoder) so that every system figure stands beside its ceiling, says which figures bound which, and
+states in words what the figures show when the system's speech is barely voiced or a figure rests
+on few frames, and what the trained vocoder gains over Griffin-Lim.
 """
 
 from __future__ import annotations
@@ -59,10 +61,21 @@ def _with_coverage(row: Optional[dict], key: str, digits: int) -> str:
     return text + (", too few to stand alone)" if coverage is not None and coverage < LOW_COVERAGE else ")")
 
 
+def copy_synthesis_label(row: Optional[dict]) -> str:
+    """``copy-synthesis (<vocoder>)`` (``copy-synthesis`` when the row names none)."""
+    vocoder = (row or {}).get("vocoder")
+    return f"copy-synthesis ({vocoder})" if vocoder else "copy-synthesis"
+
+
 def results_table(results: dict) -> List[str]:
-    """The reference / copy-synthesis / system table of ``results.md``."""
+    """The reference / copy-synthesis (Griffin-Lim, when a trained vocoder is in use) / copy-synthesis / system
+    table of ``results.md``."""
     ref, copy, system = results["reference"], results.get("copy_synthesis"), results["system"]
-    rows = [("reference", ref), ("copy-synthesis", copy), ("system", system)]
+    griffin_lim = results.get("copy_synthesis_griffin_lim")
+    rows = [("reference", ref)]
+    if griffin_lim:
+        rows.append((copy_synthesis_label(griffin_lim), griffin_lim))
+    rows += [(copy_synthesis_label(copy), copy), ("system", system)]
     dash = "—"
 
     def line(name: str, cells: Sequence[str]) -> str:
@@ -77,10 +90,10 @@ def results_table(results: dict) -> List[str]:
                 cells.append(fmt(row.get(key), digits) if row else "n/a")
         return cells
 
-    copy_note = "" if copy else " (not computed)"
+    header = [label if row or label == "system" else f"{label} (not computed)" for label, row in rows]
     return [
-        f"| metric | reference | copy-synthesis{copy_note} | system |",
-        "|---|---|---|---|",
+        "| metric | " + " | ".join(header) + " |",
+        "|---" * (len(rows) + 1) + "|",
         line("utterances", each("num_utts")),
         line("voiced-frame ratio (active frames)", each("voiced_ratio")),
         line("periodicity p10 / p50 / p90 (active frames)", [_periodicity(r) for _, r in rows]),
@@ -130,15 +143,41 @@ def what_it_shows(results: dict) -> List[str]:
             f"The system's GPE, log-F0 RMSE and FPE rest on {coverage:.2f} of the reference's voiced frames: "
             "read them with the FFE, not alone."
         )
+    griffin_lim, gain = results.get("copy_synthesis_griffin_lim"), results.get("vocoder_vs_griffin_lim")
+    if copy and griffin_lim and gain:
+
+        def change(value: Optional[float]) -> str:
+            if value is None:
+                return ""
+            return f" ({abs(100 * value):.0f} % {'lower' if value >= 0 else 'higher'})"
+
+        figures = [
+            f"{what} {fmt(copy.get(key), digits)} against Griffin-Lim's {fmt(griffin_lim.get(key), digits)}"
+            + change(gain.get(key))
+            for key, what, digits in (("mcd_db", "MCD (dB)", 2), ("ffe", "FFE", 3))
+        ]
+        lines.append(
+            f"The trained vocoder against Griffin-Lim, both on the references' own features (the acoustic model "
+            f"left out): {'; '.join(figures)}. The {copy_synthesis_label(copy)} column is the ceiling of a system "
+            "decoded with that vocoder; the Griffin-Lim column only measures what the vocoder gains."
+        )
+    listen = "`copy_synthesis_griffin_lim/wav/`, " if griffin_lim else ""
     lines.append(
         "Objective figures cannot say how natural or pleasant the speech sounds; listen to "
-        "`copy_synthesis/wav/` and the system's `wav/` side by side."
+        f"{listen}`copy_synthesis/wav/` and the system's `wav/` side by side."
     )
     return lines
 
 
-def write_outputs(results: dict, per_utt: Sequence[dict], copy_rows: Sequence[dict], output_dir: Path) -> None:
-    """``results.json``, ``results.md``, ``per_utt.tsv`` and ``per_utt_copy_synthesis.tsv``."""
+def write_outputs(
+    results: dict,
+    per_utt: Sequence[dict],
+    copy_rows: Sequence[dict],
+    output_dir: Path,
+    griffin_lim_rows: Sequence[dict] = (),
+) -> None:
+    """``results.json``, ``results.md``, ``per_utt.tsv``, ``per_utt_copy_synthesis.tsv`` and (with
+    ``griffin_lim_rows``) ``per_utt_copy_synthesis_griffin_lim.tsv``."""
     output_dir = Path(output_dir)
     (output_dir / "results.json").write_text(json.dumps(clean_for_json(results), indent=2) + "\n")
     keys = [
@@ -158,7 +197,11 @@ def write_outputs(results: dict, per_utt: Sequence[dict], copy_rows: Sequence[di
         "attention_failure",
         "missing",
     ]
-    for name, rows, columns in (("per_utt.tsv", per_utt, keys), ("per_utt_copy_synthesis.tsv", copy_rows, keys[:-3])):
+    for name, rows, columns in (
+        ("per_utt.tsv", per_utt, keys),
+        ("per_utt_copy_synthesis.tsv", copy_rows, keys[:-3]),
+        ("per_utt_copy_synthesis_griffin_lim.tsv", griffin_lim_rows, keys[:-3]),
+    ):
         if name != "per_utt.tsv" and not rows:
             continue
         with (output_dir / name).open("w") as f:

@@ -1,8 +1,9 @@
 """Build a trained model for inference from its ``config.yaml`` and weights file.
 
 Unlike ``TTSTask.build_model_from_file`` it needs no normalisation statistics file (their values
-are buffers of the weights) and refuses a config whose token or emotion list differs from the
-one the weights were trained with.
+are buffers of the weights), refuses a config whose token or emotion list differs from the
+one the weights were trained with, and refuses a vocoder's files given for an acoustic model and
+the reverse (``kind``: ``tts`` builds with ``TTSTask``, ``vocoder`` with ``GANTTSTask``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from espkit.tasks.tts import STATS_FILES, TTSTask
+from espkit.tasks.tts import TTSTask
 from espkit.train.checkpoint import apply_model_state, extract_model_state, load_checkpoint
+from espkit.tts.vocoder.gan_vocoder import check_weights_kind
 from espkit.utils.config_argparse import load_yaml_config
 
 logger = logging.getLogger(__name__)
@@ -54,10 +56,26 @@ def check_same_vocabulary(train_config: str | Path, model_file: str | Path, args
             )
 
 
+def task_of(kind: str) -> type:
+    """The task class that builds models of ``kind`` (``tts``: ``TTSTask``, ``vocoder``: ``GANTTSTask``)."""
+    if kind == "tts":
+        return TTSTask
+    if kind == "vocoder":
+        from espkit.tasks.gan_tts import GANTTSTask  # the GAN task imports the TTS one, not the reverse
+
+        return GANTTSTask
+    raise ValueError(f"kind must be 'tts' or 'vocoder', got {kind!r}")
+
+
 def build_model_for_inference(
-    train_config: str | Path, model_file: Optional[str | Path], device: str = "cpu"
+    train_config: str | Path, model_file: Optional[str | Path], device: str = "cpu", kind: str = "tts"
 ) -> tuple[torch.nn.Module, argparse.Namespace]:
-    """``(model, args)`` like ``TTSTask.build_model_from_file``, without needing the statistics files.
+    """``(model, args)`` like ``<task>.build_model_from_file``, without needing the statistics files.
+
+    ``kind`` is ``tts`` (an acoustic model) or ``vocoder`` (a GAN vocoder); a config or weights
+    file of the other kind is a ConfigError saying where it belongs (the task's
+    :func:`~espkit.utils.model_kind.check_config_kind`,
+    :func:`~espkit.tts.vocoder.gan_vocoder.check_weights_kind`).
 
     A ``global_mvn`` normaliser keeps its statistics as buffers (``normalize.mean``,
     ``normalize.std``) in the model file, so when the ``*_conf.stats_file`` of ``train_config``
@@ -67,14 +85,16 @@ def build_model_for_inference(
     file beside a ``config.yaml`` with other token or emotion lists is refused
     (:func:`check_same_vocabulary`).
     """
-    args = TTSTask.load_config_args(train_config)
-    TTSTask.resolve_args(args)
+    task = task_of(kind)
+    args = task.load_config_args(train_config)  # checks the config's kind
+    task.resolve_args(args)
     state = None
     if model_file is not None:
-        check_same_vocabulary(train_config, model_file, args)
         state = extract_model_state(load_checkpoint(model_file, map_location=device), str(model_file))
+        check_weights_kind(state, model_file, kind)
+        check_same_vocabulary(train_config, model_file, args)
     missing = {}
-    for option in STATS_FILES:
+    for option in task.stats_files:
         stats_file = getattr(args, f"{option}_conf").get("stats_file")
         if getattr(args, option) == "global_mvn" and (stats_file is None or not Path(stats_file).exists()):
             missing[option] = stats_file
@@ -99,7 +119,7 @@ def build_model_for_inference(
             placeholder = _placeholder_stats(Path(tmp), option, state[buffers[0]].shape)
             getattr(args, f"{option}_conf")["stats_file"] = str(placeholder)
         try:
-            model = TTSTask.build_model(args)
+            model = task.build_model(args)
         finally:
             for option, stats_file in missing.items():
                 getattr(args, f"{option}_conf")["stats_file"] = stats_file

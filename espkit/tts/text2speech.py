@@ -5,14 +5,26 @@
 >>> out["wav"].shape, out["feat_gen"].shape, out["emotion"]["label"]  # doctest: +SKIP
 (torch.Size([20992]), torch.Size([83, 80]), {'neutral': 0.3, 'happy': 0.7})
 
-Without a neural vocoder the waveform comes from Griffin-Lim (``espkit.tts.vocoder.griffin_lim``),
-built from the feature extractor's STFT/mel parameters; a vocoder config YAML can set its options
-(``griffin_lim_iters``, ``momentum``, ...). ``espkit.bin.tts_inference`` is the command line around it.
+The waveform comes from a trained vocoder given as ``vocoder_file`` (``espkit.bin.gan_tts_train``'s
+weights; ``vocoder_config`` is then that run's ``config.yaml``, by default the one beside the
+weights), or else from Griffin-Lim (``espkit.tts.vocoder.griffin_lim``), built from the feature
+extractor's STFT/mel parameters; without ``vocoder_file``, ``vocoder_config`` is a YAML of
+Griffin-Lim options (``griffin_lim_iters``, ``momentum``, ...), as before. ESPnet2 reads the two
+options the same way. The two meanings cannot be mixed up: a vocoder training config has a
+``generator`` key, and one given without its weights is refused (:func:`build_vocoder`).
+
+>>> tts = Text2Speech("exp/tts/config.yaml", "exp/tts/valid.loss.best.pth",  # doctest: +SKIP
+...                   vocoder_file="exp/vocoder/train.total_count.best.pth")
+>>> tts("the birch canoe", emo_labs="happy")["wav"].shape  # doctest: +SKIP
+torch.Size([21248])
+
+A packed model (``pack_model --vocoder_file``) may carry its vocoder, which is then used unless
+``vocoder_file`` names another one or a Griffin-Lim ``vocoder_config`` is given.
+``espkit.bin.tts_inference`` is the command line around it.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from pathlib import Path
@@ -23,12 +35,11 @@ import torch
 
 from espkit.fileio.sound_scp import read_wav
 from espkit.tasks.tts import TTSTask
-from espkit.torch_utils.seeding import LocalRandomState
+from espkit.torch_utils.seeding import LocalRandomState, get_rng_states, set_rng_states
 from espkit.tts.decode_options import check_decode_conf
 from espkit.tts.inference_model import build_model_for_inference
 from espkit.tts.vocoder.abs_vocoder import AbsVocoder
-from espkit.tts.vocoder.griffin_lim import GriffinLim
-from espkit.utils.config_argparse import load_yaml_config
+from espkit.tts.vocoder.build_vocoder import build_vocoder
 from espkit.utils.errors import ConfigError
 from espkit.utils.model_pack import unpack_model
 from espkit.utils.typecheck import typechecked
@@ -40,25 +51,24 @@ DTYPES = ("float16", "float32", "float64")
 TextInput = Union[str, np.ndarray, torch.Tensor, Sequence[int]]
 
 
-def build_vocoder(feats_params: Dict[str, Any], vocoder_config: Optional[str | Path] = None) -> GriffinLim:
-    """Griffin-Lim for features described by ``AbsFeatsExtract.get_parameters()``.
+def packed_vocoder(
+    unpacked: Dict[str, str], vocoder_config: Optional[str | Path], vocoder_file: Optional[str | Path]
+) -> tuple[Optional[str | Path], Optional[str | Path]]:
+    """``(vocoder_config, vocoder_file)`` for an unpacked model (:func:`unpack_model`'s dict).
 
-    ``vocoder_config`` is a YAML of ``GriffinLim`` options (``griffin_lim_iters: 32``,
-    ``momentum: 0.99``...), flat or under ``vocoder_conf:``; ``vocoder: griffin_lim`` may be given.
+    The packed vocoder, if any, unless the caller chose otherwise: another ``vocoder_file``, or a
+    ``vocoder_config`` without one (Griffin-Lim options: Griffin-Lim was asked for).
     """
-    conf: Dict[str, Any] = {"griffin_lim_iters": 32}
-    if vocoder_config is not None:
-        data = load_yaml_config(vocoder_config)
-        kind = data.pop("vocoder", "griffin_lim")
-        if kind != "griffin_lim":
-            raise ConfigError(f"{vocoder_config}: vocoder {kind!r} is not available; valid: griffin_lim")
-        data = {**data.pop("vocoder_conf", {}), **data}
-        valid = [p for p in inspect.signature(GriffinLim.__init__).parameters if p != "self"]
-        unknown = sorted(set(data) - set(valid))
-        if unknown:
-            raise ConfigError(f"{vocoder_config}: unknown Griffin-Lim option(s) {unknown}; valid: {', '.join(valid)}")
-        conf.update(data)
-    return GriffinLim.from_feats_extract_params(feats_params, **conf)
+    if "vocoder_file" not in unpacked:
+        return vocoder_config, vocoder_file
+    if vocoder_file is not None or vocoder_config is not None:
+        logger.info(
+            "the packed model carries the vocoder %s; %s is used instead",
+            unpacked["vocoder_file"],
+            vocoder_file if vocoder_file is not None else f"Griffin-Lim ({vocoder_config})",
+        )
+        return vocoder_config, vocoder_file
+    return unpacked["vocoder_config"], unpacked["vocoder_file"]
 
 
 def check_device(device: str) -> torch.device:
@@ -102,8 +112,11 @@ class Text2Speech:
         model_file: weights (``*.pth``), or a packed model zip (then ``train_config`` may be None);
             normalisation statistics missing from their configured place are taken from it
             (see :func:`espkit.tts.inference_model.build_model_for_inference`).
-        vocoder_config: YAML of Griffin-Lim options (see :func:`build_vocoder`).
-        vocoder_file: weights of a neural vocoder (none is available yet: pass ``vocoder``).
+        vocoder_config: with ``vocoder_file``, the vocoder's training ``config.yaml`` (default: the one
+            beside ``vocoder_file``); without it, a YAML of Griffin-Lim options (see :func:`build_vocoder`).
+        vocoder_file: weights of a trained vocoder (``espkit.bin.gan_tts_train``); its feature settings
+            must be the acoustic model's. None: the packed model's vocoder if ``model_file`` is a zip
+            that carries one (and ``vocoder_config`` is no Griffin-Lim YAML), else Griffin-Lim.
         device: ``cpu`` or ``cuda[:N]`` (checked by :func:`check_device` before any file is read).
         threshold, minlenratio, maxlenratio, use_att_constraint, backward_window, forward_window:
             Tacotron2 decoding options (see ``Tacotron2.inference``; ranges:
@@ -157,6 +170,8 @@ class Text2Speech:
                 logger.info("%s is a packed model: its own config.yaml is used, not %s", model_file, train_config)
             unpacked = unpack_model(model_file)
             train_config, model_file = unpacked["train_config"], unpacked["model_file"]
+            if vocoder is None:
+                vocoder_config, vocoder_file = packed_vocoder(unpacked, vocoder_config, vocoder_file)
         if train_config is None:
             raise ValueError("Text2Speech needs train_config (config.yaml) or a packed model zip as model_file")
         self.device = device
@@ -174,16 +189,30 @@ class Text2Speech:
         self.preprocess_fn = TTSTask.build_preprocess_fn(args, train=False)
         self.emotions = self.preprocess_fn.emotions
         self.vocab_size = len(args.token_list)
-        if vocoder_file is not None:
-            raise ValueError(
-                f"vocoder_file={vocoder_file}: espkit has no neural vocoder yet; pass a vocoder object "
-                "(Text2Speech(..., vocoder=...)) or leave vocoder_file unset for Griffin-Lim"
-            )
         if vocoder is None and self.model.feats_extract is not None:
-            vocoder = build_vocoder(self.model.feats_extract.get_parameters(), vocoder_config)
+            # a trained vocoder's initial (then overwritten) weights are drawn from a global state
+            # restored afterwards: neither the process's RNG nor this object's stream moves
+            global_states = get_rng_states()
+            try:
+                vocoder = build_vocoder(
+                    self.model.feats_extract.get_parameters(),
+                    vocoder_config,
+                    vocoder_file,
+                    device,
+                    feats_source=f"{model_file} ({train_config})",
+                )
+            finally:
+                set_rng_states(global_states)
+        elif vocoder is None and vocoder_file is not None:
+            raise ConfigError(
+                f"{train_config}: the model has no feats_extract, so no feature settings to check the vocoder "
+                f"{vocoder_file} against; pass the vocoder object (vocoder=...) instead"
+            )
         elif vocoder is None:
             logger.warning("the model has no feats_extract: no Griffin-Lim vocoder, outputs carry no 'wav'")
         self.vocoder = None if vocoder is None else vocoder.to(device).eval()
+        #: the trained vocoder's weights in use (None: Griffin-Lim or a given ``vocoder`` object)
+        self.vocoder_file = None if vocoder_file is None or self.vocoder is None else str(vocoder_file)
         self.load_time_s = time.perf_counter() - start
         self.last_timing: Dict[str, float] = {}
         logger.info(
@@ -211,6 +240,10 @@ class Text2Speech:
         if not model_path.exists():
             raise FileNotFoundError(f"packed model not found: {model_path} (no download: give a local path)")
         unpacked = unpack_model(model_path, unpack_dir)
+        if kwargs.get("vocoder") is None:
+            kwargs["vocoder_config"], kwargs["vocoder_file"] = packed_vocoder(
+                unpacked, kwargs.get("vocoder_config"), kwargs.get("vocoder_file")
+            )
         return cls(train_config=unpacked["train_config"], model_file=unpacked["model_file"], **kwargs)
 
     # --- properties -------------------------------------------------------------------------------
@@ -399,7 +432,8 @@ class Text2Speech:
         return out
 
     def vocode(self, feat_gen_denorm: torch.Tensor) -> torch.Tensor:
-        """Waveform ``(T_wav,)`` of denormalised features ``(T_feats, odim)``; empty below 2 frames."""
+        """Waveform ``(T_wav,)`` of denormalised features ``(T_feats, odim)``: ``T_feats * hop`` samples
+        from a trained vocoder, ``(T_feats - 1) * hop`` from Griffin-Lim; empty below 2 frames."""
         if feat_gen_denorm.size(0) < 2:
             logger.warning(
                 "only %d frame generated (stop token at once; raise minlenratio?): empty wav", feat_gen_denorm.size(0)

@@ -1,17 +1,21 @@
-"""pack_model / unpack_model round trip, from_pretrained and the CLI with a zip, zip-slip rejection."""
+"""pack_model / unpack_model round trip (with and without a vocoder), from_pretrained and the CLI with a zip,
+zip-slip rejection."""
 
 import zipfile
+from pathlib import Path
 
 import pytest
 import torch
 import yaml
 from tiny_corpus import make_tiny_corpus, tiny_train_args
+from tiny_vocoder import make_tiny_vocoder
 
 from espkit.bin.pack_model import main as pack_main
 from espkit.bin.tts_inference import Text2Speech
 from espkit.bin.tts_inference import main as inference_main
 from espkit.bin.tts_train import main as train_main
 from espkit.fileio.read_text import read_2columns_text
+from espkit.tts.vocoder.gan_vocoder import GANVocoder
 from espkit.utils.model_pack import PackError, pack_model, unpack_model
 
 DECODE = dict(minlenratio=2.0, maxlenratio=3.0, always_fix_seed=True, seed=5)
@@ -194,3 +198,77 @@ def test_outpath_problems_leave_no_file(packed, tmp_path, monkeypatch):
     with pytest.raises(PackError, match=r"--outpath .*m.zip: cannot write the zip \(.*No space left on device"):
         pack_model(config, weights, tmp_path / "m.zip")
     assert _leftovers(tmp_path) == ["packed"]  # the partial temporary zip was removed
+
+
+# --- a packed vocoder --------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def packed_vocoder(packed):
+    """The model packed with a tiny random-weight vocoder of its own statistics file (``vocoder.zip``)."""
+    _, root = packed
+    config, weights = make_tiny_vocoder(root / "vocoder")
+    pack_main(
+        [
+            "--train_config",
+            str(root / "exp/config.yaml"),
+            "--model_file",
+            str(root / "exp/valid.loss.best.pth"),
+            "--vocoder_file",
+            str(weights),
+            "--outpath",
+            str(root / "vocoder.zip"),
+            "--log_level",
+            "WARNING",
+        ]
+    )
+    return config, weights, root / "vocoder.zip"
+
+
+def test_zip_carries_the_vocoder_its_config_and_statistics(packed_vocoder, tmp_path):
+    config, weights, zip_path = packed_vocoder
+    with zipfile.ZipFile(zip_path) as archive:
+        names = set(archive.namelist())
+        meta = yaml.safe_load(archive.read("meta.yaml"))
+        vocoder_config = yaml.safe_load(archive.read("vocoder/config.yaml"))
+    assert {"vocoder/config.yaml", "vocoder/model/model.pth", "vocoder/stats/feats_stats.npz"} <= names
+    assert meta["yaml_files"] == {"train_config": "config.yaml", "vocoder_config": "vocoder/config.yaml"}
+    assert meta["files"] == {"model_file": "model/valid.loss.best.pth", "vocoder_file": "vocoder/model/model.pth"}
+    assert vocoder_config["normalize_conf"]["stats_file"] == "vocoder/stats/feats_stats.npz"
+    unpacked = unpack_model(zip_path, tmp_path / "u")
+    assert unpacked["vocoder_file"] == str((tmp_path / "u/vocoder/model/model.pth").resolve())
+    assert yaml.safe_load(Path(unpacked["vocoder_config"]).read_text())["normalize_conf"]["stats_file"] == str(
+        (tmp_path / "u/vocoder/stats/feats_stats.npz").resolve()
+    )
+
+
+def test_from_pretrained_uses_the_packed_vocoder_unless_told_otherwise(packed, packed_vocoder, tmp_path):
+    _, root = packed
+    _, weights, zip_path = packed_vocoder
+    original = Text2Speech(root / "exp/config.yaml", root / "exp/valid.loss.best.pth", vocoder_file=weights, **DECODE)
+    from_zip = Text2Speech.from_pretrained(zip_path, unpack_dir=tmp_path / "u", **DECODE)
+    assert isinstance(from_zip.vocoder, GANVocoder)
+    a, b = original("ab ba", emo_labs="happy"), from_zip("ab ba", emo_labs="happy")
+    assert torch.equal(a["wav"], b["wav"]) and a["wav"].shape == (a["feat_gen"].shape[0] * 64,)
+    as_model_file = Text2Speech(model_file=zip_path, **DECODE)  # a zip given as model_file: the same
+    assert isinstance(as_model_file.vocoder, GANVocoder)
+    griffin_lim = tmp_path / "griffin_lim.yaml"
+    griffin_lim.write_text("griffin_lim_iters: 4\n")
+    chosen = Text2Speech.from_pretrained(zip_path, unpack_dir=tmp_path / "u", vocoder_config=griffin_lim, **DECODE)
+    assert chosen.vocoder.griffin_lim_iters == 4
+
+
+def test_a_vocoder_that_does_not_fit_is_refused_before_writing(packed, tmp_path, capsys):
+    _, root = packed
+    config, weights = root / "exp/config.yaml", root / "exp/valid.loss.best.pth"
+    _, other = make_tiny_vocoder(tmp_path / "other", feats={"n_mels": 10})
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(PackError, match=r"^--vocoder_file: the vocoder .* trained on other features .*n_mels 8 vs 10"):
+        pack_model(config, weights, out / "m.zip", vocoder_file=other)
+    with pytest.raises(PackError, match=r"^--vocoder_file: .*valid.loss.best.pth holds a TTS \(acoustic\) model's"):
+        pack_model(config, weights, out / "m.zip", vocoder_file=weights)
+    vocoder_config, vocoder_weights = make_tiny_vocoder(tmp_path / "fits")
+    with pytest.raises(PackError, match=r"^--model_file: .*model.pth holds a vocoder's weights"):
+        pack_model(config, vocoder_weights, out / "m.zip")
+    with pytest.raises(PackError, match=r"^--train_config: .*config.yaml is a vocoder config"):
+        pack_model(vocoder_config, vocoder_weights, out / "m.zip")
+    assert _leftovers(out) == []

@@ -5,8 +5,9 @@ import sys
 
 import numpy as np
 import pytest
+from tiny_vocoder import make_tiny_vocoder
 
-from espkit.bin.tts_evaluate import evaluate, example_uids, get_parser, main, num_letters
+from espkit.bin.tts_evaluate import evaluate, example_uids, get_parser, load_audio, main, num_letters
 from espkit.fileio.sound_scp import write_wav
 
 FS = 8000
@@ -147,7 +148,8 @@ def test_evaluate_identical_audio(dirs, tmp_path):
     for name in ("emotion_confusion", "all_emotions_confusion", "reference_driven_confusion", "periodicity"):
         assert (out / f"{name}.png").stat().st_size > 0, name
     md = (out / "results.md").read_text()
-    assert "| metric | reference | copy-synthesis | system |" in md
+    assert "| metric | reference | copy-synthesis (Griffin-Lim, 32 iterations) | system |" in md
+    assert results["copy_synthesis_griffin_lim"] is None and results["vocoder_vs_griffin_lim"] is None
     assert "| MCD (dB, DTW, c1-c24) | — | " in md and md.count(" | 0.00 |") >= 1
     assert "| driven by a reference utterance of each emotion from another sentence | 0.333 |" in md
     assert "Attention failures: happy_0000, sad_0000" in md and "barely voiced" not in md
@@ -366,3 +368,39 @@ def test_example_uids():
     assert example_uids([]) == "none"
     assert example_uids(["b", "a"]) == "a, b"
     assert example_uids(["d", "c", "b", "a"], limit=2) == "a, b, ... (4 in all)"
+
+
+def test_copy_synthesis_through_a_trained_vocoder_keeps_a_griffin_lim_row(dirs, tmp_path, capsys):
+    """With --vocoder_file: the vocoder's copy-synthesis row, Griffin-Lim's beside it, both named in results.md."""
+    _, weights = make_tiny_vocoder(tmp_path / "vocoder", feats={"n_mels": 40})
+    out = tmp_path / "eval"
+    common = ["--ref_dir", str(dirs["ref"]), "--syn_dir", str(dirs["syn"]), "--train_config", str(dirs["config"])]
+    main([*common, "--output_dir", str(out), "--vocoder_file", str(weights), *ARGS])
+    results = json.loads((out / "results.json").read_text())
+    vocoder, griffin_lim = results["copy_synthesis"], results["copy_synthesis_griffin_lim"]
+    assert vocoder["vocoder"] == f"HiFiGANGenerator, {weights}"
+    assert griffin_lim["vocoder"] == "Griffin-Lim, 32 iterations"
+    assert vocoder["num_utts"] == griffin_lim["num_utts"] == 3 and vocoder["mcd_db"] != griffin_lim["mcd_db"]
+    gain = results["vocoder_vs_griffin_lim"]
+    assert gain["mcd_db"] == pytest.approx(1 - vocoder["mcd_db"] / griffin_lim["mcd_db"])
+    for name in ("copy_synthesis", "copy_synthesis_griffin_lim"):
+        assert len((out / name / "wav" / "wav.scp").read_text().splitlines()) == 3
+        assert len((out / f"per_utt_{name}.tsv").read_text().splitlines()) == 4
+    ref_wav = dict(line.split() for line in (dirs["ref"] / "wav.scp").read_text().splitlines())["happy_0000"]
+    copy_scp = (out / "copy_synthesis" / "wav" / "wav.scp").read_text().splitlines()
+    copy_wav = dict(line.split() for line in copy_scp)["happy_0000"]
+    ref_len, copy_len = len(load_audio(ref_wav, FS)), len(load_audio(copy_wav, FS))
+    assert copy_len == (ref_len // 64 + 1) * 64  # frames x hop: the vocoder's, not Griffin-Lim's length
+    md = (out / "results.md").read_text()
+    assert (
+        f"| metric | reference | copy-synthesis (Griffin-Lim, 32 iterations) | copy-synthesis (HiFiGANGenerator, "
+        f"{weights}) | system |" in md
+    )
+    assert "The trained vocoder against Griffin-Lim, both on the references' own features" in md
+    _, other = make_tiny_vocoder(tmp_path / "other")  # 8 mel bands, the model's are 40
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        main([*common, "--output_dir", str(tmp_path / "o2"), "--vocoder_file", str(other), *ARGS])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert info.value.code == 2 and len(err) == 1
+    assert f"--train_config {dirs['config']}: n_mels 40 vs 8 (TTS vs vocoder)" in err[0]

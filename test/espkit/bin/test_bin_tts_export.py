@@ -1,4 +1,5 @@
-"""TorchScript export: scripted Tacotron2 inference equals eager inference (same seed)."""
+"""TorchScript export: scripted Tacotron2 inference equals eager inference (same seed); a traced vocoder
+equals the eager one on the model's features."""
 
 import json
 import warnings
@@ -6,14 +7,17 @@ import warnings
 import pytest
 import torch
 from tiny_corpus import make_tiny_corpus, tiny_train_args
+from tiny_vocoder import make_tiny_vocoder
 
-from espkit.bin.tts_export import export_tts, main
+from espkit.bin.tts_export import export_tts, export_vocoder, main
 from espkit.bin.tts_inference import Text2Speech
 from espkit.bin.tts_train import main as train_main
 from espkit.tts.tacotron2.attention import AttLoc
 from espkit.tts.tacotron2.export import Tacotron2Inference, script_tacotron2
 from espkit.tts.tacotron2.tacotron2 import Tacotron2
 from espkit.utils.errors import ConfigError
+
+DECODE = dict(minlenratio=2.0, maxlenratio=4.0)
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +139,56 @@ def test_cli_prints_the_latency_report(exp, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "scripted == eager on 1 text(s)" in out and "eager" in out and "scripted" in out and "ms" in out
     assert (tmp_path / "m.pt").stat().st_size > 0
+
+
+@pytest.mark.parametrize("generator", ["hifigan", "istft"])
+def test_vocoder_trace_equals_eager_on_the_models_features(exp, tmp_path, generator):
+    _, weights = make_tiny_vocoder(tmp_path / generator, generator)
+    tts = Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", vocoder_file=weights, **DECODE)
+    report = export_vocoder(tts, tmp_path / "vocoder.pt", texts=["ab ba", "cab", "a"], emo_labs="sad", num_runs=1)
+    assert report["max_abs_diff"] <= 1e-5 and len(set(report["frames"])) > 1  # lengths other than the traced one
+    assert report["samples"] == [frames * 64 for frames in report["frames"]]
+    assert report["eager_ms"] > 0 and report["traced_ms"] > 0
+    extra = {"espkit.json": ""}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        module = torch.jit.load(str(tmp_path / "vocoder.pt"), _extra_files=extra)
+    meta = json.loads(extra["espkit.json"])
+    assert meta["kind"] == "vocoder" and meta["feats_extract"]["hop_length"] == 64
+    feats = torch.randn(7, 8) - 2.0  # any length: the trace follows it
+    with torch.inference_mode():
+        assert torch.allclose(module(feats), tts.vocoder.model.inference(feats)["wav"], atol=1e-5)
+    griffin_lim = Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", **DECODE)
+    with pytest.raises(ConfigError, match="no trained vocoder to export"):
+        export_vocoder(griffin_lim, tmp_path / "gl.pt")
+
+
+def test_cli_exports_the_vocoder_beside_the_model(exp, tmp_path, capsys):
+    _, weights = make_tiny_vocoder(tmp_path / "vocoder")
+    main(
+        [
+            "--train_config",
+            str(exp / "config.yaml"),
+            "--model_file",
+            str(exp / "valid.loss.best.pth"),
+            "--outpath",
+            str(tmp_path / "m.pt"),
+            "--vocoder_file",
+            str(weights),
+            "--text",
+            "ab",
+            "--text",
+            "cab ab",
+            "--minlenratio",
+            "2",
+            "--maxlenratio",
+            "3",
+            "--num_runs",
+            "1",
+            "--log_level",
+            "WARNING",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert f"wrote {tmp_path / 'm_vocoder.pt'}" in out and "vocoder traced == eager on the features of 2 text(s)" in out
+    assert (tmp_path / "m.pt").stat().st_size > 0 and (tmp_path / "m_vocoder.pt").stat().st_size > 0

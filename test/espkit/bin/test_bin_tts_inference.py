@@ -2,11 +2,14 @@
 and the CLI's one-line errors for unusable devices, inputs, model files and output directories."""
 
 import errno
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 from tiny_corpus import EMOTIONS, make_tiny_corpus, tiny_train_args
+from tiny_vocoder import make_tiny_vocoder
 
 from espkit.bin.tts_inference import OutputError, Text2Speech, check_emotion_labels, main, output_errors
 from espkit.bin.tts_inference_writers import InferenceWriters, parse_output_streams
@@ -17,6 +20,7 @@ from espkit.fileio.read_text import read_2columns_text
 from espkit.fileio.sound_scp import read_wav, write_wav
 from espkit.tts.emotion.emo_list import EmotionLabelConverter
 from espkit.tts.text2speech import attention_durations
+from espkit.tts.vocoder.gan_vocoder import GANVocoder
 from espkit.utils.errors import ConfigError
 
 HOP = 64
@@ -377,3 +381,86 @@ def test_check_emotion_labels_counts_bad_lines_and_models_without_emotions(tmp_p
         ConfigError, match=f"{utt2emo}:1: uid 'u1' has emotion label 'happy' but the model has no emotion list"
     ):
         check_emotion_labels(utt2emo, None)
+
+
+# --- a trained vocoder (tiny, random weights: how it is used, not what it sounds like) -----------------
+@pytest.fixture(scope="module")
+def vocoder(trained, tmp_path_factory):
+    """``(config.yaml, weights)`` of a tiny HiFi-GAN on the TTS model's features and statistics."""
+    _, exp = trained
+    stats = yaml.safe_load((exp / "config.yaml").read_text())["normalize_conf"]["stats_file"]
+    return make_tiny_vocoder(tmp_path_factory.mktemp("vocoder") / "exp", stats_file=Path(stats))
+
+
+def test_trained_vocoder_makes_a_waveform_of_frames_times_hop(tts, trained, vocoder):
+    _, exp = trained
+    config, weights = vocoder
+    before = torch.get_rng_state()
+    with_vocoder = Text2Speech(
+        exp / "config.yaml", exp / "valid.loss.best.pth", vocoder_file=weights, always_fix_seed=True, **DECODE
+    )
+    assert torch.equal(torch.get_rng_state(), before)  # the vocoder's initial weights moved no global state
+    assert isinstance(with_vocoder.vocoder, GANVocoder) and with_vocoder.fs == 8000
+    assert with_vocoder.vocoder_file == str(weights)
+    out = with_vocoder("ab ba", emo_labs="happy")
+    griffin_lim = tts("ab ba", emo_labs="happy")  # the same seed: the same features, another waveform
+    assert torch.equal(out["feat_gen"], griffin_lim["feat_gen"])
+    num_frames = out["feat_gen"].shape[0]
+    assert out["wav"].shape == (num_frames * HOP,) and griffin_lim["wav"].shape == ((num_frames - 1) * HOP,)
+    assert float(out["wav"].abs().max()) > 0
+    expected = with_vocoder.vocoder.model.inference(out["feat_gen_denorm"])["wav"]  # un-normalised features in
+    assert torch.allclose(out["wav"], expected)
+    assert with_vocoder.last_timing["vocoder_s"] > 0
+    explicit = Text2Speech(  # the config beside the weights is the default
+        exp / "config.yaml", exp / "valid.loss.best.pth", vocoder_file=weights, vocoder_config=config, **DECODE
+    )
+    assert torch.equal(
+        explicit.vocoder.model.generator.input_conv.weight, with_vocoder.vocoder.model.generator.input_conv.weight
+    )
+
+
+def test_vocoder_trained_on_other_features_is_one_error_naming_both(trained, tmp_path):
+    _, exp = trained
+    _, weights = make_tiny_vocoder(tmp_path / "other", feats={"n_mels": 10, "fmax": 3000})
+    with pytest.raises(ConfigError) as info:
+        Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", vocoder_file=weights)
+    message = str(info.value)
+    assert "\n" not in message and str(weights) in message and str(exp / "config.yaml") in message
+    assert "n_mels 8 vs 10, fmax 4000 vs 3000 (TTS vs vocoder)" in message
+
+
+def test_vocoder_and_tts_files_given_in_each_others_place_are_one_line_errors(trained, vocoder, tmp_path):
+    _, exp = trained
+    tts_config, tts_weights = exp / "config.yaml", exp / "valid.loss.best.pth"
+    config, weights = vocoder
+    cases = [
+        (dict(train_config=config, model_file=weights), f"{config} is a vocoder config"),
+        (dict(train_config=tts_config, model_file=weights), f"{weights} holds a vocoder's weights"),
+        (dict(vocoder_file=tts_weights), f"{tts_weights} holds a TTS \\(acoustic\\) model's weights"),
+        (dict(vocoder_file=weights, vocoder_config=tts_config), f"{tts_config} is a tts config"),
+        (dict(vocoder_config=config), "is a trained vocoder's config.yaml .* but no vocoder_file was given"),
+    ]
+    for kwargs, expected in cases:
+        kwargs = {"train_config": tts_config, "model_file": tts_weights, **kwargs}
+        with pytest.raises(ConfigError, match=expected) as info:
+            Text2Speech(**kwargs)
+        assert "\n" not in str(info.value)
+    griffin_lim = tmp_path / "griffin_lim.yaml"
+    griffin_lim.write_text("griffin_lim_iters: 4\n")
+    with pytest.raises(ConfigError, match="has no `generator` key"):
+        Text2Speech(tts_config, tts_weights, vocoder_file=weights, vocoder_config=griffin_lim)
+
+
+def test_cli_vocoder_file_writes_the_vocoders_wavs(trained, vocoder, tmp_path):
+    data, _ = trained
+    _, weights = vocoder
+    out_dir = tmp_path / "decode"
+    keys = tmp_path / "keys"
+    keys.write_text("happy_0001\n")
+    main(
+        _cli_base(trained)
+        + ["--output_dir", str(out_dir), "--key_file", str(keys), "--emo_labs", "sad", "--vocoder_file", str(weights)]
+    )
+    num_frames = NpyScpReader(out_dir / "denorm/feats.scp")["happy_0001"].shape[0]
+    fs, wav = read_wav(read_2columns_text(out_dir / "wav/wav.scp")["happy_0001"], dtype="float32")
+    assert fs == 8000 and wav.shape == (num_frames * HOP,)

@@ -12,6 +12,10 @@ key                           shape                 meaning
 ``speech``, ``speech_lengths`` ``(B, T_wav)``, (B,)  waveform
 ``pitch``, ``pitch_lengths``  ``(B, T_feats, 1)``   frame F0 in Hz, 0 unvoiced (optional; computed
                                                     when the generator needs F0 and it is absent)
+``feats``, ``feats_lengths``  ``(B, T_feats, D)``   un-normalised features to use instead of those
+                                                    of ``speech`` (optional: fine-tuning on the
+                                                    acoustic model's teacher-forced output, which
+                                                    has ``speech``'s frame count)
 ============================  ====================  =============================================
 
 One turn works on segments: the features (and F0) of each WHOLE utterance are computed first, then
@@ -188,12 +192,17 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         speech: torch.Tensor,
         speech_lengths: torch.Tensor,
         pitch: Optional[torch.Tensor] = None,
+        feats: Optional[torch.Tensor] = None,
+        feats_lengths: Optional[torch.Tensor] = None,
     ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor], int]:
         """Cut one segment per utterance.
 
         Args:
             speech: ``(B, T_wav)``; speech_lengths: ``(B,)``.
             pitch: ``(B, T_feats, 1)`` F0 in Hz (None: computed if the generator needs F0).
+            feats, feats_lengths: ``(B, T_feats, D)`` un-normalised features replacing those of
+                ``speech`` (each row must have as many frames as ``speech`` gives); the frames of
+                the zero padding of a short utterance stay those of silence.
 
         Returns:
             ``wav`` ``(B, 1, segment_size)``, normalised features ``c`` ``(B, n_mels, segment_frames)``,
@@ -206,16 +215,20 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         if num_padded:
             logger.debug("%d utterance(s) shorter than segment_size %d: zero-padded", num_padded, self.segment_size)
             # the padded waveform's features: the padding is silence in both the target and the input
-            speech_lengths = speech_lengths.clamp(min=self.segment_size)
             if speech.size(1) < self.segment_size:
                 speech = torch.nn.functional.pad(speech, (0, self.segment_size - speech.size(1)))
-        feats, feats_lengths = self.feats_extract(speech, speech_lengths)
-        c = self._normalized(feats, feats_lengths)  # (B, T_feats, n_mels)
+            samples = torch.arange(speech.size(1), device=speech.device)
+            speech = speech * (samples[None, :] < speech_lengths[:, None]).to(speech.dtype)
+            speech_lengths = speech_lengths.clamp(min=self.segment_size)
+        speech_feats, speech_feats_lengths = self.feats_extract(speech, speech_lengths)
+        if feats is not None:
+            speech_feats = self._replace_feats(speech_feats, speech_feats_lengths, short, feats, feats_lengths)
+        c = self._normalized(speech_feats, speech_feats_lengths)  # (B, T_feats, n_mels)
 
         f0 = None
         if self.requires_f0:
             if pitch is None:
-                pitch, _ = self.pitch_extract(speech, speech_lengths, feats_lengths=feats_lengths)
+                pitch, _ = self.pitch_extract(speech, speech_lengths, feats_lengths=speech_feats_lengths)
             f0 = pitch.to(c.dtype)[..., 0]  # (B, T_pitch)
             if f0.size(1) < c.size(1):  # given pitch of the unpadded utterance: pad with unvoiced frames
                 f0 = torch.nn.functional.pad(f0, (0, c.size(1) - f0.size(1)))
@@ -235,6 +248,34 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
             f0 = f0.gather(1, frame_index).unsqueeze(1)
         return wav, c, f0, num_padded
 
+    @staticmethod
+    def _replace_feats(
+        speech_feats: torch.Tensor,
+        speech_feats_lengths: torch.Tensor,
+        short: torch.Tensor,
+        feats: torch.Tensor,
+        feats_lengths: Optional[torch.Tensor],
+    ) -> torch.Tensor:
+        """``speech_feats`` ``(B, T_feats, D)`` with each row's first ``feats_lengths`` frames taken from
+        ``feats``; a row must have as many given frames as ``speech`` has (at most as many for the
+        zero-padded ``short`` rows, whose padding keeps the features of silence)."""
+        if feats_lengths is None:
+            raise ValueError("the batch has feats but no feats_lengths")
+        feats_lengths = feats_lengths.to(speech_feats_lengths.device)
+        wrong = torch.where(short, feats_lengths > speech_feats_lengths, feats_lengths != speech_feats_lengths)
+        if wrong.any() or feats.size(2) != speech_feats.size(2):
+            rows = wrong.nonzero().flatten().tolist()
+            raise ValueError(
+                f"feats {tuple(feats.shape)} with {feats_lengths.tolist()} frames do not fit speech's "
+                f"{speech_feats_lengths.tolist()} frames of {speech_feats.size(2)} (rows {rows}): feats and "
+                "speech must be the same utterances made with the same feats_extract (e.g. teacher-forced)"
+            )
+        num_frames = speech_feats.size(1)
+        feats = torch.nn.functional.pad(feats.to(speech_feats.dtype), (0, 0, 0, max(num_frames - feats.size(1), 0)))
+        frames = torch.arange(num_frames, device=speech_feats.device)
+        given = (frames[None, :] < feats_lengths[:, None])[..., None]
+        return torch.where(given, feats[:, :num_frames], speech_feats)
+
     # --- training --------------------------------------------------------------------------------
     def forward(
         self,
@@ -244,12 +285,14 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         speech_lengths: Optional[torch.Tensor] = None,
         pitch: Optional[torch.Tensor] = None,
         pitch_lengths: Optional[torch.Tensor] = None,
+        feats: Optional[torch.Tensor] = None,
+        feats_lengths: Optional[torch.Tensor] = None,
         **kwargs: Any,
     ) -> Dict[str, Any]:
         """One turn on a batch (see the module docstring for the keys and the class for the losses)."""
         if speech is None or speech_lengths is None:
             raise ValueError("the vocoder's batch needs speech and speech_lengths")
-        wav, c, f0, num_padded = self.make_segments(speech, speech_lengths, pitch)
+        wav, c, f0, num_padded = self.make_segments(speech, speech_lengths, pitch, feats, feats_lengths)
         if forward_generator:
             return self._generator_turn(wav, c, f0, num_padded, adversarial)
         return self._discriminator_turn(wav, c, f0, num_padded)

@@ -32,7 +32,7 @@ from espkit.tasks.tts import STATS_FILES, feats_extract_choices, normalize_choic
 from espkit.train.class_choices import ClassChoices
 from espkit.train.collate_fn import CommonCollateFn
 from espkit.train.gan_trainer import GANTrainer
-from espkit.train.preprocessor import TTSPreprocessor
+from espkit.train.preprocessor import VocoderPreprocessor
 from espkit.tts.feats_extract.abs_feats_extract import AbsFeatsExtract
 from espkit.utils.config_argparse import ArgumentParser
 from espkit.utils.errors import ConfigError
@@ -167,7 +167,7 @@ class GANTTSTask(AbsTask):
 
     @classmethod
     def optional_data_names(cls, train: bool = True, inference: bool = False) -> tuple:
-        return ("pitch",)
+        return ("pitch", "feats")
 
     @classmethod
     def shape_data_names(cls) -> tuple:
@@ -179,7 +179,10 @@ class GANTTSTask(AbsTask):
 
     @classmethod
     def build_preprocess_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
-        return TTSPreprocessor(speech_name="speech")  # mono check; no text here
+        feats_extract = feats_extract_choices.build(args.feats_extract, args.feats_extract_conf)
+        if feats_extract is None:
+            raise ConfigError("--feats_extract is required: the vocoder computes its features from speech")
+        return VocoderPreprocessor(frame_grid=feats_extract.stft)
 
     @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable:

@@ -1,4 +1,4 @@
-"""Per-example preprocessing for TTS: text -> token ids, emotion names -> label ids."""
+"""Per-example preprocessing: text -> token ids, emotion names -> label ids; vocoder speech/feature checks."""
 
 from __future__ import annotations
 
@@ -115,4 +115,36 @@ class TTSPreprocessor:
                     "mix it down (e.g. `sox in.wav -c 1 out.wav`)"
                 )
             data[self.speech_name] = speech[:, 0]
+        return data
+
+
+class VocoderPreprocessor:
+    """``preprocess(uid, data) -> data`` for the vocoder task (``GANTTSTask``).
+
+    - ``data["speech"]`` must be mono, as in :class:`TTSPreprocessor`;
+    - ``data["feats"]`` (optional: the acoustic model's teacher-forced features ``(T_feats, D)``
+      to fine-tune on) must have the frame count of ``speech`` on ``frame_grid``, e.g.
+      ``len(speech) // hop_length + 1``; otherwise ``DataFormatError`` names the uid.
+
+    Args:
+        frame_grid: the features' STFT (``n_frames(num_samples)``), e.g. ``LogMelFbank(...).stft``.
+    """
+
+    def __init__(self, frame_grid: Any, speech_name: str = "speech", feats_name: str = "feats"):
+        self.frame_grid = frame_grid
+        self.speech_name = speech_name
+        self.feats_name = feats_name
+        self.mono = TTSPreprocessor(speech_name=speech_name)
+
+    def __call__(self, uid: str, data: Dict[str, Any]) -> Dict[str, Any]:
+        data = self.mono(uid, data)
+        feats, speech = data.get(self.feats_name), data.get(self.speech_name)
+        if feats is not None and speech is not None:
+            expected = self.frame_grid.n_frames(len(speech))
+            if np.ndim(feats) != 2 or len(feats) != expected:
+                raise DataFormatError(
+                    f"uid {uid!r} ({self.feats_name}): {np.shape(feats)} but {self.speech_name}'s "
+                    f"{len(speech)} samples give {expected} frames; feats must be (T_feats, D) of the same "
+                    "utterance (e.g. tts_inference --use_teacher_forcing true, denorm/feats.scp)"
+                )
         return data

@@ -126,3 +126,48 @@ def test_resuming_after_the_first_epoch_equals_the_uninterrupted_run(trained, tm
     assert first.keys() == second.keys()
     for key in first:
         assert torch.equal(first[key], second[key]), key
+
+
+def write_feats(data: dict, path, frames_off: int = 0):
+    """Features of every utterance of the corpus as an npy scp (stand-ins for teacher-forced ones)."""
+    from espkit.fileio.npy_scp import NpyScpWriter
+    from espkit.fileio.sound_scp import SoundScpReader
+    from espkit.tts.feats_extract.fbank import LogMelFbank
+
+    fbank = LogMelFbank(fs=8000, n_fft=256, hop_length=64, n_mels=8, fmin=0, fmax=4000)
+    reader = SoundScpReader(data["wav.scp"])
+    with NpyScpWriter(path / "feats", path / "feats.scp") as writer:
+        for uid in reader.keys():
+            _, wave = reader[uid]
+            feats, _ = fbank(torch.as_tensor(wave, dtype=torch.float32)[None])
+            feats = feats[0].numpy() + 0.1
+            writer[uid] = feats[: len(feats) - frames_off]
+    return path / "feats.scp"
+
+
+def test_fine_tuning_on_given_features(trained, tmp_path, capsys):
+    data, root = trained
+    feats_scp = write_feats(data, tmp_path / "tf")
+    entry = f"{feats_scp},feats,npy"
+    fine_tune = [
+        "--init_param",
+        str(root / "exp" / "2epoch.pth"),
+        "--train_data_path_and_name_and_type",
+        entry,
+        "--valid_data_path_and_name_and_type",
+        entry,
+        "--normalize_conf",
+        f"stats_file={root / 'exp' / 'stats' / 'train' / 'feats_stats.npz'}",
+        "--max_epoch",
+        "1",
+    ]
+    main(train_args(data, tmp_path / "exp", fine_tune))
+    assert (tmp_path / "exp" / "1epoch.pth").exists()
+
+    bad_scp = write_feats(data, tmp_path / "bad", frames_off=2)
+    bad = [a.replace(str(feats_scp), str(bad_scp)) for a in fine_tune]
+    with pytest.raises(SystemExit) as info:
+        main(train_args(data, tmp_path / "bad_exp", bad))
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "(feats): (" in err and "give" in err and "frames" in err and "Traceback" not in err

@@ -119,6 +119,11 @@ def test_a_short_utterance_is_zero_padded_and_counted():
     assert num_padded == 1
     short = lengths[1].item()
     assert torch.equal(wav[1, 0, :short], speech[1, :short]) and torch.all(wav[1, 0, short:] == 0)
+    # what lies past an utterance's length in the batch is not taken for its padding
+    noisy = speech.clone()
+    noisy[1, short:] = 1.0
+    wav_noisy, c_noisy, _, _ = model.make_segments(noisy, lengths)
+    assert torch.equal(wav_noisy[1], wav[1]) and torch.equal(c_noisy[1], c[1])
     # its features are those of the zero-padded waveform (silence where the target is silent)
     padded = torch.nn.functional.pad(speech[1:, :short], (0, SEGMENT - short))
     feats, _ = model.feats_extract(padded, torch.tensor([SEGMENT]))
@@ -299,3 +304,28 @@ def test_bad_settings_are_refused():
         make_model(segment_size=1000)
     with pytest.raises(ValueError, match="makes 128 samples per frame but the features' hop_length is 64"):
         make_model(ToyGenerator(upsample_factor=128))
+
+
+def test_given_feats_replace_the_speech_features(tmp_path):
+    mean, std = np.linspace(-3, -1, N_MELS), np.linspace(0.5, 2, N_MELS)
+    model = make_model(normalize=GlobalMVN(write_stats(tmp_path / "feats_stats.npz", mean, std)))
+    model.eval()
+    speech, lengths = 0.1 * torch.randn(2, 4000), torch.tensor([4000, 700])  # the second is short
+    frames = (lengths // HOP + 1).tolist()  # 63 and 11
+    feats = torch.zeros(2, 63, N_MELS)
+    feats[0] = torch.arange(63, dtype=torch.float32)[:, None] + torch.arange(N_MELS)[None]
+    feats[1, :11] = -100.0
+    wav, c, _, num_padded = model.make_segments(speech, lengths, feats=feats, feats_lengths=torch.tensor(frames))
+    assert num_padded == 1
+    denorm = c.transpose(1, 2) * torch.tensor(std, dtype=torch.float32) + torch.tensor(mean, dtype=torch.float32)
+    start = (4000 - SEGMENT) // HOP // 2
+    torch.testing.assert_close(denorm[0], feats[0, start : start + SEGMENT // HOP], rtol=1e-4, atol=1e-3)
+    torch.testing.assert_close(denorm[1, :11], feats[1, :11], rtol=1e-4, atol=1e-3)
+    silence, _ = model.feats_extract(torch.zeros(1, SEGMENT), torch.tensor([SEGMENT]))
+    torch.testing.assert_close(denorm[1, 13:], silence[0, 13 : SEGMENT // HOP], rtol=1e-4, atol=1e-3)
+    with pytest.raises(
+        ValueError, match=r"with \[62, 11\] frames do not fit speech's \[63, 17\] frames of 8 \(rows \[0\]\)"
+    ):
+        model.make_segments(speech, lengths, feats=feats, feats_lengths=torch.tensor([62, 11]))
+    with pytest.raises(ValueError, match="feats but no feats_lengths"):
+        model(forward_generator=True, speech=speech, speech_lengths=lengths, feats=feats)

@@ -55,3 +55,16 @@ def test_speech_must_be_mono():
         pre("u2", {"speech": np.zeros((5, 2))})
     features = np.zeros((5, 80), dtype=np.float32)  # --feats_extract none: speech holds (T_feats, odim)
     assert TTSPreprocessor(speech_name=None)("u3", {"speech": features})["speech"].shape == (5, 80)
+
+
+def test_vocoder_preprocessor_checks_mono_speech_and_the_frame_count_of_feats():
+    from espkit.layers.stft import Stft
+    from espkit.train.preprocessor import VocoderPreprocessor
+
+    preprocess = VocoderPreprocessor(frame_grid=Stft(n_fft=256, hop_length=64))
+    speech = np.zeros((1000, 1), dtype=np.float32)
+    out = preprocess("u1", {"speech": speech, "feats": np.zeros((1000 // 64 + 1, 8), dtype=np.float32)})
+    assert out["speech"].shape == (1000,) and out["feats"].shape == (16, 8)
+    with pytest.raises(DataFormatError, match=r"uid 'u2' \(feats\): \(15, 8\) but speech's 1000 samples give 16"):
+        preprocess("u2", {"speech": speech[:, 0], "feats": np.zeros((15, 8), dtype=np.float32)})
+    assert preprocess("u3", {"speech": speech[:, 0]})["speech"].shape == (1000,)

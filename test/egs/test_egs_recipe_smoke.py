@@ -111,7 +111,8 @@ def test_every_stage_runs_and_writes_its_outputs(smoke_run):
     assert results["f0_tracker"]["yin_threshold"] == 0.45
     assert results["copy_synthesis_griffin_lim"]["num_utts"] == 8  # the vocoder's ceiling beside Griffin-Lim's
     md = (eval_dir / "results.md").read_text()
-    assert "| metric | reference | copy-synthesis | system |" in md and "| F0 frame error (FFE) |" in md
+    assert "| metric | reference | copy-synthesis (Griffin-Lim, 32 iterations) | copy-synthesis (NSFGenerator" in md
+    assert "| F0 frame error (FFE) |" in md
     for name in ("results.md", "emotion_confusion.png", "periodicity.png", "per_utt_copy_synthesis.tsv"):
         assert (eval_dir / name).exists(), name
     assert len(list((eval_dir / "copy_synthesis" / "wav").glob("*.wav"))) == 8

@@ -18,12 +18,14 @@ key                           shape                 meaning
                                                     has ``speech``'s frame count)
 ============================  ====================  =============================================
 
-One turn works on segments: the features (and F0) of each WHOLE utterance are computed first, then
-one hop-aligned window of ``segment_size`` samples and its ``segment_size / hop_length`` frames is
-cut per utterance. In training the start is drawn with torch's global RNG (so an exact resume draws
-the same windows); in eval mode it is the centre of the utterance (validation figures that do not
-depend on a draw). An utterance shorter than ``segment_size`` is zero-padded (its features are those
-of the padded waveform: silence) and counted in the ``padded_segments`` stat.
+One turn works on segments: one hop-aligned window of ``segment_size`` samples and its
+``segment_size / hop_length`` frames is cut per utterance. Their features are those of the whole
+utterance: computed from the segment plus the context a centred frame sees (equal by construction,
+checked against the whole-utterance path in the tests), and the F0 of just the segment's frames.
+In training the start is drawn with torch's global RNG (so an exact resume draws the same windows);
+in eval mode it is the centre of the utterance (validation figures that do not depend on a draw).
+An utterance shorter than ``segment_size`` is zero-padded (its features are those of the padded
+waveform: silence) and counted in the ``padded_segments`` stat.
 """
 
 from __future__ import annotations
@@ -44,8 +46,11 @@ from espkit.gan_tts.hifigan.loss import (
 )
 from espkit.gan_tts.stft_loss import MultiResolutionSTFTLoss
 from espkit.layers.abs_normalize import AbsNormalize
+from espkit.layers.stft import center_pad
 from espkit.tts.feats_extract.abs_feats_extract import AbsFeatsExtract
+from espkit.tts.feats_extract.fbank import LogMelFbank
 from espkit.tts.feats_extract.pitch import Pitch
+from espkit.utils.errors import ConfigError
 from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
@@ -154,6 +159,15 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         self.mel_loss = MelSpectrogramLoss(**mel_params)
         self.stft_loss = MultiResolutionSTFTLoss(**(stft_loss_params or {})) if lambda_stft > 0 else None
 
+        #: Samples of context each side of a segment that make its features equal to the whole
+        #: utterance's (a centred fbank frame sees n_fft // 2 samples each side); None: no local path.
+        self.context_samples: Optional[int] = None
+        if isinstance(feats_extract, LogMelFbank) and params.get("center", True):
+            half = int(params["n_fft"]) // 2
+            self.context_samples = -(-half // self.hop_length) * self.hop_length
+        #: True: always compute the features of the whole utterance (the reference path, for tests).
+        self.whole_utterance_features = False
+
         self.pitch_extract: Optional[Pitch] = None
         if self.requires_f0:
             conf = {
@@ -163,6 +177,11 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
                 **DEFAULT_PITCH_CONF,
                 **(pitch_extract_conf or {}),
             }
+            if conf["use_continuous_f0"] or conf["use_log_f0"]:
+                raise ConfigError(
+                    "model_conf.pitch_extract_conf: the vocoder's source needs raw F0 in Hz with 0 where "
+                    "unvoiced; use_continuous_f0 and use_log_f0 must be false"
+                )
             self.pitch_extract = Pitch(**conf)
 
     @property
@@ -220,33 +239,52 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
             samples = torch.arange(speech.size(1), device=speech.device)
             speech = speech * (samples[None, :] < speech_lengths[:, None]).to(speech.dtype)
             speech_lengths = speech_lengths.clamp(min=self.segment_size)
-        speech_feats, speech_feats_lengths = self.feats_extract(speech, speech_lengths)
-        if feats is not None:
-            speech_feats = self._replace_feats(speech_feats, speech_feats_lengths, short, feats, feats_lengths)
-        c = self._normalized(speech_feats, speech_feats_lengths)  # (B, T_feats, n_mels)
-
-        f0 = None
-        if self.requires_f0:
-            if pitch is None:
-                pitch, _ = self.pitch_extract(speech, speech_lengths, feats_lengths=speech_feats_lengths)
-            f0 = pitch.to(c.dtype)[..., 0]  # (B, T_pitch)
-            if f0.size(1) < c.size(1):  # given pitch of the unpadded utterance: pad with unvoiced frames
-                f0 = torch.nn.functional.pad(f0, (0, c.size(1) - f0.size(1)))
-
         last_start = torch.div(speech_lengths - self.segment_size, self.hop_length, rounding_mode="floor")
         if self.training:
             start_frames = (torch.rand(last_start.shape) * (last_start.cpu() + 1)).long().to(speech.device)
         else:
             start_frames = torch.div(last_start, 2, rounding_mode="floor")
         start_frames = start_frames.minimum(last_start)  # guards rand() == 1.0 after rounding
-
         frame_index = start_frames[:, None] + torch.arange(self.segment_frames, device=speech.device)  # (B, F)
         sample_index = start_frames[:, None] * self.hop_length + torch.arange(self.segment_size, device=speech.device)
         wav = speech.gather(1, sample_index).unsqueeze(1)
-        c = c.gather(1, frame_index[..., None].expand(-1, -1, c.size(2))).transpose(1, 2)
-        if f0 is not None:
-            f0 = f0.gather(1, frame_index).unsqueeze(1)
+
+        if feats is None and self.context_samples is not None and not self.whole_utterance_features:
+            segment_feats = self._local_segment_feats(speech, speech_lengths, start_frames)
+        else:  # the reference path: features of the whole utterance, then the segment's frames
+            speech_feats, speech_feats_lengths = self.feats_extract(speech, speech_lengths)
+            if feats is not None:
+                speech_feats = self._replace_feats(speech_feats, speech_feats_lengths, short, feats, feats_lengths)
+            segment_feats = speech_feats.gather(1, frame_index[..., None].expand(-1, -1, speech_feats.size(2)))
+        c = self._normalized(segment_feats, None).transpose(1, 2)  # (B, n_mels, F)
+
+        f0 = None
+        if self.requires_f0:
+            if pitch is None:  # only the segment's frames are tracked (same values as tracking it all)
+                f0, _ = self.pitch_extract.estimate_f0(speech, speech_lengths, frame_index)
+                f0 = f0.to(c.dtype)
+            else:
+                f0 = pitch.to(c.dtype)[..., 0]  # (B, T_pitch)
+                num_frames = int(frame_index.max()) + 1
+                if f0.size(1) < num_frames:  # given pitch of the unpadded utterance: pad with unvoiced frames
+                    f0 = torch.nn.functional.pad(f0, (0, num_frames - f0.size(1)))
+                f0 = f0.gather(1, frame_index)
+            f0 = f0.unsqueeze(1)
         return wav, c, f0, num_padded
+
+    def _local_segment_feats(
+        self, speech: torch.Tensor, speech_lengths: torch.Tensor, start_frames: torch.Tensor
+    ) -> torch.Tensor:
+        """Un-normalised features ``(B, F, n_mels)`` of each segment, from the segment and
+        :attr:`context_samples` around it (reflection-padded at the utterance's own ends, as the
+        whole-utterance STFT pads): equal to the whole utterance's frames at a fraction of the cost."""
+        context = int(self.context_samples)
+        padded = center_pad(speech, speech_lengths, context)
+        window = self.segment_size + 2 * context
+        index = start_frames[:, None] * self.hop_length + torch.arange(window, device=speech.device)
+        window_feats, _ = self.feats_extract(padded.gather(1, index))
+        first = context // self.hop_length
+        return window_feats[:, first : first + self.segment_frames]
 
     @staticmethod
     def _replace_feats(

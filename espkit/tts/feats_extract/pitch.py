@@ -10,7 +10,7 @@ are processed at once with FFT correlation.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Optional
 
 import torch
 from torch.nn import functional as F
@@ -157,9 +157,16 @@ class Pitch(AbsFeatsExtract):
         return f0.unsqueeze(-1).to(input.dtype), lengths
 
     @torch.no_grad()
-    def estimate_f0(self, input: torch.Tensor, input_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Raw YIN F0 in Hz ``(B, T_frames)`` (0 = unvoiced or padding) and frame counts."""
-        frames, valid, frame_lengths = self._analysis_frames(input, input_lengths)
+    def estimate_f0(
+        self, input: torch.Tensor, input_lengths: torch.Tensor, frame_index: Optional[torch.Tensor] = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw YIN F0 in Hz ``(B, T_frames)`` (0 = unvoiced or padding) and frame counts.
+
+        ``frame_index`` ``(B, F)``: analyse only these frames of each row (output ``(B, F)``, the
+        same values as the corresponding frames of the whole analysis): what a vocoder needs for a
+        training segment without tracking the whole utterance.
+        """
+        frames, valid, frame_lengths = self._analysis_frames(input, input_lengths, frame_index)
         return self._yin(self._cmnd(frames)) * valid, frame_lengths
 
     @torch.no_grad()
@@ -180,27 +187,30 @@ class Pitch(AbsFeatsExtract):
         return self._yin(cmnd) * valid, periodicity * valid, frame_lengths
 
     def _analysis_frames(
-        self, input: torch.Tensor, input_lengths: torch.Tensor
+        self, input: torch.Tensor, input_lengths: torch.Tensor, frame_index: Optional[torch.Tensor] = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Mean-removed analysis frames ``(B, T, N)`` (float64), the real-frame mask ``(B, T)`` and
-        the frame counts ``(B,)``."""
+        the frame counts ``(B,)`` (``T``: every frame, or the ``F`` frames of ``frame_index`` ``(B, F)``)."""
         x = input.to(torch.float64)
         input_lengths = input_lengths.to(device=x.device, dtype=torch.long)
         frame_lengths = self._frame_grid.n_frames(input_lengths)
-        t_frames = int(self._frame_grid.n_frames(x.size(1)))
+        if frame_index is None:
+            t_frames = int(self._frame_grid.n_frames(x.size(1)))
+            frame_index = torch.arange(t_frames, device=x.device)[None, :].expand(x.size(0), -1)
+        frame_index = frame_index.to(device=x.device, dtype=torch.long)
         n = self.frame_length
         # analysis frame t is centred on sample t * hop, shifted inwards where it would
         # cross an end of the utterance (reflection breaks periodicity at the edges)
-        centres = torch.arange(t_frames, device=x.device) * self.hop_length
+        centres = frame_index * self.hop_length
         last_start = (input_lengths - n).clamp(min=0)[:, None]
-        starts = (centres[None, :] - n // 2).clamp(min=0).minimum(last_start)  # (B, T)
+        starts = (centres - n // 2).clamp(min=0).minimum(last_start)  # (B, T)
         windows = F.pad(x, (0, n)).unfold(1, n, 1)  # (B, T_wav + 1, N), a view
         batch_index = torch.arange(x.size(0), device=x.device)[:, None]
         frames = windows[batch_index, starts]  # (B, T, N)
         inside = starts[..., None] + torch.arange(n, device=x.device) < input_lengths[:, None, None]
         frames = frames * inside
         frames = frames - frames.mean(dim=-1, keepdim=True)
-        valid = torch.arange(t_frames, device=x.device)[None, :] < frame_lengths[:, None]
+        valid = frame_index < frame_lengths[:, None]
         return frames, valid, frame_lengths
 
     def _cmnd(self, frames: torch.Tensor) -> torch.Tensor:

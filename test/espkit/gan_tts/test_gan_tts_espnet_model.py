@@ -329,3 +329,42 @@ def test_given_feats_replace_the_speech_features(tmp_path):
         model.make_segments(speech, lengths, feats=feats, feats_lengths=torch.tensor([62, 11]))
     with pytest.raises(ValueError, match="feats but no feats_lengths"):
         model(forward_generator=True, speech=speech, speech_lengths=lengths, feats=feats)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_segment_features_and_f0_equal_the_whole_utterance_path(training):
+    """The fast path (segment + context; F0 of the segment's frames only) against the reference path
+    (features of the whole utterance; F0 tracked over the whole utterance), incl. segments at both
+    ends of an utterance and a short, zero-padded one."""
+    torch.manual_seed(0)
+    lengths = torch.tensor([SEGMENT, SEGMENT + 3 * HOP + 5, 5 * SEGMENT + 17, SEGMENT // 2])
+    t = torch.arange(int(lengths.max())) / FS
+    speech = torch.zeros(len(lengths), int(lengths.max()))
+    for b, length in enumerate(lengths.tolist()):
+        tone = 0.5 * torch.sin(2 * math.pi * (120 + 40 * b) * t[:length]) + 0.05 * torch.randn(length)
+        speech[b, :length] = tone * torch.linspace(0.2, 1.0, length)
+    model = make_model(ToyF0Generator())
+    model.train(training)
+    assert model.context_samples == 2 * HOP  # n_fft 256 / 2, in hops
+    segments = {}
+    for whole in (False, True):
+        model.whole_utterance_features = whole
+        torch.manual_seed(3)
+        segments[whole] = model.make_segments(speech, lengths)
+    (wav, c, f0, num_padded), (wav_ref, c_ref, _, num_padded_ref) = segments[False], segments[True]
+    assert num_padded == num_padded_ref == 1
+    torch.testing.assert_close(wav, wav_ref, rtol=0, atol=0)
+    torch.testing.assert_close(c, c_ref, rtol=1e-5, atol=1e-5)
+    # F0 of the whole (zero-padded to the segment size) utterances at each segment's frames
+    padded_lengths = lengths.clamp(min=SEGMENT)
+    whole_f0, _ = model.pitch_extract.estimate_f0(torch.nn.functional.pad(speech, (0, SEGMENT)), padded_lengths)
+    for b in range(len(lengths)):
+        starts = [
+            s
+            for s in range(0, int(padded_lengths[b]) - SEGMENT + 1, HOP)
+            if torch.equal(torch.nn.functional.pad(speech[b], (0, SEGMENT))[s : s + SEGMENT], wav[b, 0])
+        ]
+        assert len(starts) == 1, b
+        first = starts[0] // HOP
+        torch.testing.assert_close(f0[b, 0], whole_f0[b, first : first + SEGMENT // HOP].float(), rtol=0, atol=0)
+    assert (f0 > 0).float().mean() > 0.5  # the tones are tracked: the comparison is not one of zeros

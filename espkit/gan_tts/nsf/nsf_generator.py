@@ -14,8 +14,12 @@ convolutions at the sampling rate; in the STFT domain the same conditioning cost
 network plus one STFT/iSTFT pair, which is what a 2-core CPU can train in minutes.
 
 F0 at synthesis time: the generator carries a small F0 predictor (dilated 1-D convolutions over
-the mel frames) that outputs log-F0 and a voicing logit per frame, trained beside the filter
-(``auxiliary_losses``) on the F0 of the training references. :meth:`NSFGenerator.inference` uses
+the mel frames) that outputs, per frame, a voicing logit and a distribution over ``f0_bins``
+log-spaced F0 bins from ``f0min`` to ``f0max``, trained beside the filter (``auxiliary_losses``) on
+the F0 of the training references. A classifier rather than a regression: where the mel leaves an
+octave in doubt a regression learns the mean of the two candidates (a gross error either way); the
+classifier keeps both and its peak picks one. The F0 is the probability-weighted mean log-F0 of the
+bins within ``f0_peak_bins`` of the peak. :meth:`NSFGenerator.inference` uses
 it when no F0 is given, so an acoustic model's predicted mel is all a synthesis needs.
 """
 
@@ -70,12 +74,12 @@ class HarmonicNoiseSource(nn.Module):
 
 
 class F0Predictor(nn.Module):
-    """Mel frames ``(B, in_channels, T)`` -> log-F0 ``(B, 1, T)`` and voicing logit ``(B, 1, T)``.
+    """Mel frames ``(B, in_channels, T)`` -> F0-bin logits ``(B, num_bins, T)`` and voicing logit ``(B, 1, T)``.
 
     Dilated convolutions see about ``sum(dilations) * (kernel_size - 1)`` frames of context.
     """
 
-    def __init__(self, in_channels: int, channels: int, kernel_size: int, dilations: tuple[int, ...]):
+    def __init__(self, in_channels: int, channels: int, kernel_size: int, dilations: tuple[int, ...], num_bins: int):
         super().__init__()
         layers = []
         for i, dilation in enumerate(dilations):
@@ -90,11 +94,12 @@ class F0Predictor(nn.Module):
                 nn.LeakyReLU(0.1),
             ]
         self.body = nn.Sequential(*layers)
-        self.out = nn.Conv1d(channels, 2, 1)
+        self.num_bins = num_bins
+        self.out = nn.Conv1d(channels, num_bins + 1, 1)
 
     def forward(self, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        log_f0, vuv_logit = self.out(self.body(c)).chunk(2, dim=1)
-        return log_f0, vuv_logit
+        out = self.out(self.body(c))
+        return out[:, : self.num_bins], out[:, self.num_bins :]
 
 
 class NSFGenerator(nn.Module):
@@ -112,8 +117,9 @@ class NSFGenerator(nn.Module):
         max_log_gain: the predicted log gains are clamped to this (keeps early training finite).
         num_harmonics, sine_amp, noise_std: the source (see :class:`HarmonicNoiseSource`).
         f0_predictor_channels, f0_predictor_kernel_size, f0_predictor_dilations: the F0 predictor.
-        log_f0_mean, log_f0_std: scale of the predictor's log-F0 output (it predicts
-            ``(log F0 - mean) / std``); the defaults cover speaking voices.
+        f0min, f0max, f0_bins: the predictor's F0 bins (log-spaced, centres at both ends).
+        f0_label_sigma: width (in bins) of the Gaussian-blurred one-hot target of a voiced frame.
+        f0_peak_bins: bins each side of the peak averaged at synthesis.
         vuv_threshold: voicing probability above which a predicted frame is voiced.
     """
 
@@ -138,9 +144,12 @@ class NSFGenerator(nn.Module):
         noise_std: float = 0.1,
         f0_predictor_channels: int = 128,
         f0_predictor_kernel_size: int = 5,
-        f0_predictor_dilations: tuple[int, ...] | list[int] = (1, 2, 4, 8, 1),
-        log_f0_mean: float = 5.0,
-        log_f0_std: float = 0.5,
+        f0_predictor_dilations: tuple[int, ...] | list[int] = (1, 2, 4, 8, 16, 1),
+        f0min: float = 60.0,
+        f0max: float = 500.0,
+        f0_bins: int = 96,
+        f0_label_sigma: float = 1.0,
+        f0_peak_bins: int = 3,
         vuv_threshold: float = 0.5,
     ):
         super().__init__()
@@ -158,14 +167,20 @@ class NSFGenerator(nn.Module):
                 f"generator_conf.kernel_size ({kernel_size}) and f0_predictor_kernel_size "
                 f"({f0_predictor_kernel_size}) must be odd"
             )
+        if not 0.0 < f0min < f0max < fs / 2 or f0_bins < 2:
+            raise ConfigError(
+                f"generator_conf: need 0 < f0min < f0max < fs / 2 and f0_bins >= 2; got f0min={f0min}, "
+                f"f0max={f0max}, f0_bins={f0_bins}, fs={fs}"
+            )
         if not 0.0 < vuv_threshold < 1.0:
             raise ConfigError(f"generator_conf.vuv_threshold must be in (0, 1), got {vuv_threshold}")
         self.in_channels = in_channels
         self.upsample_factor = upsample_factor
         self.n_fft = n_fft
         self.max_log_gain = max_log_gain
-        self.log_f0_mean = log_f0_mean
-        self.log_f0_std = log_f0_std
+        self.f0_label_sigma = f0_label_sigma
+        self.f0_peak_bins = f0_peak_bins
+        self.register_buffer("log_f0_bins", torch.linspace(math.log(f0min), math.log(f0max), f0_bins), persistent=False)
         self.vuv_threshold = vuv_threshold
         n_freq = n_fft // 2 + 1
         self.source = HarmonicNoiseSource(fs, upsample_factor, num_harmonics, sine_amp, noise_std)
@@ -174,7 +189,7 @@ class NSFGenerator(nn.Module):
         )
         self.gain_head = nn.Linear(channels, 2 * n_freq)
         self.f0_predictor = F0Predictor(
-            in_channels, f0_predictor_channels, f0_predictor_kernel_size, tuple(f0_predictor_dilations)
+            in_channels, f0_predictor_channels, f0_predictor_kernel_size, tuple(f0_predictor_dilations), f0_bins
         )
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
         init_convnext_(self.backbone)
@@ -185,19 +200,28 @@ class NSFGenerator(nn.Module):
     # --- F0 -------------------------------------------------------------------------------------
     def predict_f0(self, c: torch.Tensor) -> torch.Tensor:
         """Predicted F0 in Hz ``(B, 1, T_feats)`` (0 where unvoiced) from ``c`` ``(B, in_channels, T_feats)``."""
-        log_f0, vuv_logit = self.f0_predictor(c)
-        f0 = torch.exp(log_f0 * self.log_f0_std + self.log_f0_mean)
+        bin_logits, vuv_logit = self.f0_predictor(c)
+        prob = torch.softmax(bin_logits, dim=1)  # (B, K, T)
+        bins = torch.arange(prob.size(1), device=c.device)[None, :, None]
+        near_peak = (bins - prob.argmax(dim=1, keepdim=True)).abs() <= self.f0_peak_bins
+        weights = prob * near_peak.to(prob.dtype)
+        log_f0 = (weights * self.log_f0_bins[None, :, None]).sum(1, keepdim=True) / weights.sum(1, keepdim=True)
         voiced = torch.sigmoid(vuv_logit) > self.vuv_threshold
-        return f0 * voiced.to(f0.dtype)
+        return torch.exp(log_f0) * voiced.to(log_f0.dtype)
 
     def auxiliary_losses(self, c: torch.Tensor, f0: torch.Tensor) -> Dict[str, torch.Tensor]:
         """F0-predictor losses against reference ``f0`` ``(B, 1, T_feats)`` Hz: voicing BCE on every
-        frame, L1 on normalised log-F0 over voiced frames."""
-        log_f0, vuv_logit = self.f0_predictor(c)
+        frame; over voiced frames, the cross-entropy of the bin distribution with a Gaussian-blurred
+        one-hot target (``f0_label_sigma`` bins wide) at the reference log-F0."""
+        bin_logits, vuv_logit = self.f0_predictor(c)
         voiced = (f0 > 0).to(c.dtype)
         vuv_loss = F.binary_cross_entropy_with_logits(vuv_logit, voiced)
-        target = (torch.log(f0.clamp(min=1.0)) - self.log_f0_mean) / self.log_f0_std
-        f0_loss = ((log_f0 - target).abs() * voiced).sum() / voiced.sum().clamp(min=1.0)
+        step = self.log_f0_bins[1] - self.log_f0_bins[0]
+        position = (torch.log(f0.clamp(min=1.0)) - self.log_f0_bins[0]) / step  # (B, 1, T), in bins
+        bins = torch.arange(bin_logits.size(1), device=c.device, dtype=c.dtype)[None, :, None]
+        target = torch.softmax(-0.5 * ((bins - position) / self.f0_label_sigma) ** 2, dim=1)
+        cross_entropy = -(target * torch.log_softmax(bin_logits, dim=1)).sum(1, keepdim=True)
+        f0_loss = (cross_entropy * voiced).sum() / voiced.sum().clamp(min=1.0)
         return {"f0_vuv_loss": vuv_loss, "f0_loss": f0_loss}
 
     # --- waveform -------------------------------------------------------------------------------

@@ -76,21 +76,43 @@ def test_inference_with_f0_equals_forward_without_random_phase():
 
 
 def test_predicted_f0_and_auxiliary_losses():
-    gen = tiny()
+    gen = tiny(f0min=100.0, f0max=400.0, f0_bins=9)  # bins a quarter-octave apart
+    bins = gen.f0_predictor.num_bins
     c = torch.randn(1, 6, 10)
+    out = gen.f0_predictor.out
     with torch.no_grad():
-        gen.f0_predictor.out.weight.zero_()
-        gen.f0_predictor.out.bias.copy_(torch.tensor([0.0, -3.0]))  # log-F0 at the mean, unvoiced
+        out.weight.zero_()
+        out.bias.zero_()
+        out.bias[bins] = -3.0  # unvoiced
     assert torch.all(gen.predict_f0(c) == 0)
     with torch.no_grad():
-        gen.f0_predictor.out.bias.copy_(torch.tensor([0.0, 3.0]))
-    torch.testing.assert_close(gen.predict_f0(c), torch.full((1, 1, 10), math.exp(gen.log_f0_mean)))
-    f0 = torch.tensor([[[0.0] * 5 + [math.exp(gen.log_f0_mean + gen.log_f0_std)] * 5]])
+        out.bias[bins] = 3.0
+        out.bias[4] = 30.0  # all the mass on the middle bin: 200 Hz
+    torch.testing.assert_close(gen.predict_f0(c), torch.full((1, 1, 10), 200.0))
+    with torch.no_grad():  # two neighbouring bins equally likely: their geometric mean
+        out.bias[5] = 30.0
+    torch.testing.assert_close(gen.predict_f0(c), torch.full((1, 1, 10), 200.0 * 2**0.125))
+    with torch.no_grad():  # a far bin as likely as the peak is not averaged in (no octave blend)
+        out.bias[5] = 0.0
+        out.bias[8] = 30.0
+    assert gen.predict_f0(c)[0, 0, 0].item() in (pytest.approx(200.0, rel=1e-4), pytest.approx(400.0, rel=1e-4))
+
+    f0 = torch.tensor([[[0.0] * 5 + [200.0] * 5]])
+    with torch.no_grad():
+        out.bias.zero_()
+        out.bias[bins] = 3.0
     losses = gen.auxiliary_losses(c, f0)
     # logit 3 everywhere: BCE = mean over voiced (-log sigmoid 3) and unvoiced (-log(1 - sigmoid 3)) frames
     expected_bce = 0.5 * (-math.log(1 / (1 + math.exp(-3))) - math.log(1 - 1 / (1 + math.exp(-3))))
     assert losses["f0_vuv_loss"].item() == pytest.approx(expected_bce, rel=1e-5)
-    assert losses["f0_loss"].item() == pytest.approx(1.0, rel=1e-5)  # predicts 0, target 1 (normalised)
+    # uniform bin distribution: the cross-entropy with any target distribution is log(num_bins)
+    assert losses["f0_loss"].item() == pytest.approx(math.log(bins), rel=1e-5)
+    with torch.no_grad():
+        out.bias[:bins] = torch.tensor([-((k - 4) ** 2) / 2.0 for k in range(bins)])
+    # logits equal to the target's log-density: the cross-entropy is the target's entropy
+    target = torch.softmax(torch.tensor([-((k - 4) ** 2) / 2.0 for k in range(bins)]), 0)
+    entropy = -(target * target.log()).sum().item()
+    assert gen.auxiliary_losses(c, f0)["f0_loss"].item() == pytest.approx(entropy, rel=1e-4)
 
 
 class _Inference(torch.nn.Module):
@@ -134,6 +156,7 @@ def test_gradients_reach_filter_and_predictor():
         (dict(upsample_factor=64), "upsample_factor"),
         (dict(kernel_size=4), "kernel_size"),
         (dict(vuv_threshold=1.0), "vuv_threshold"),
+        (dict(f0min=600.0), "f0min"),
     ],
 )
 def test_bad_options_name_the_option(kwargs, option):

@@ -332,7 +332,10 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
             raise ValueError("the vocoder's batch needs speech and speech_lengths")
         wav, c, f0, num_padded = self.make_segments(speech, speech_lengths, pitch, feats, feats_lengths)
         if forward_generator:
-            return self._generator_turn(wav, c, f0, num_padded, adversarial)
+            aux_inputs = None
+            if f0 is not None and hasattr(self.generator, "auxiliary_losses"):
+                aux_inputs = self.auxiliary_inputs(speech, speech_lengths, pitch, feats, feats_lengths)
+            return self._generator_turn(wav, c, f0, num_padded, adversarial, aux_inputs)
         return self._discriminator_turn(wav, c, f0, num_padded)
 
     def _generate(self, c: torch.Tensor, f0: Optional[torch.Tensor]) -> torch.Tensor:
@@ -344,8 +347,43 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
             )
         return wav_hat
 
+    @torch.no_grad()
+    def auxiliary_inputs(
+        self,
+        speech: torch.Tensor,
+        speech_lengths: torch.Tensor,
+        pitch: Optional[torch.Tensor] = None,
+        feats: Optional[torch.Tensor] = None,
+        feats_lengths: Optional[torch.Tensor] = None,
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What the generator's auxiliary losses (NSF's F0 predictor) learn from: the WHOLE utterances,
+        not the segments (many more frames per step, and the context the predictor has at synthesis).
+
+        Returns normalised features ``(B, n_mels, T_feats)`` (``feats`` when given, e.g. teacher-forced),
+        F0 ``(B, 1, T_feats)`` in Hz (``pitch`` when given, else tracked) and frame counts ``(B,)``.
+        """
+        if feats is None:
+            feats, feats_lengths = self.feats_extract(speech, speech_lengths)
+        elif feats_lengths is None:
+            raise ValueError("the batch has feats but no feats_lengths")
+        feats_lengths = feats_lengths.to(feats.device)
+        c = self._normalized(feats, feats_lengths).transpose(1, 2)
+        if pitch is None:
+            f0, _ = self.pitch_extract.estimate_f0(speech, speech_lengths.to(speech.device))
+        else:
+            f0 = pitch[..., 0]
+        f0 = f0.to(c.dtype)[:, : c.size(2)]
+        f0 = torch.nn.functional.pad(f0, (0, c.size(2) - f0.size(1))).unsqueeze(1)
+        return c, f0, feats_lengths
+
     def _generator_turn(
-        self, wav: torch.Tensor, c: torch.Tensor, f0: Optional[torch.Tensor], num_padded: int, adversarial: bool
+        self,
+        wav: torch.Tensor,
+        c: torch.Tensor,
+        f0: Optional[torch.Tensor],
+        num_padded: int,
+        adversarial: bool,
+        aux_inputs: Optional[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = None,
     ) -> Dict[str, Any]:
         wav_hat = self._generate(c, f0)
         mel_loss = self.mel_loss(wav_hat, wav)
@@ -367,7 +405,7 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
             stats["generator_mag_loss"] = mag_loss.detach()
         auxiliary_losses = getattr(self.generator, "auxiliary_losses", None)
         if auxiliary_losses is not None and f0 is not None:
-            aux = auxiliary_losses(c, f0)
+            aux = auxiliary_losses(*aux_inputs) if aux_inputs is not None else auxiliary_losses(c, f0)
             if aux:
                 loss = loss + self.lambda_aux * sum(aux.values())
                 stats.update({f"generator_{name}": value.detach() for name, value in aux.items()})

@@ -209,13 +209,21 @@ class NSFGenerator(nn.Module):
         voiced = torch.sigmoid(vuv_logit) > self.vuv_threshold
         return torch.exp(log_f0) * voiced.to(log_f0.dtype)
 
-    def auxiliary_losses(self, c: torch.Tensor, f0: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def auxiliary_losses(
+        self, c: torch.Tensor, f0: torch.Tensor, lengths: Optional[torch.Tensor] = None
+    ) -> Dict[str, torch.Tensor]:
         """F0-predictor losses against reference ``f0`` ``(B, 1, T_feats)`` Hz: voicing BCE on every
         frame; over voiced frames, the cross-entropy of the bin distribution with a Gaussian-blurred
-        one-hot target (``f0_label_sigma`` bins wide) at the reference log-F0."""
+        one-hot target (``f0_label_sigma`` bins wide) at the reference log-F0. ``lengths`` ``(B,)``:
+        frames past a row's length are left out (padding)."""
         bin_logits, vuv_logit = self.f0_predictor(c)
-        voiced = (f0 > 0).to(c.dtype)
-        vuv_loss = F.binary_cross_entropy_with_logits(vuv_logit, voiced)
+        frames = torch.ones_like(f0)
+        if lengths is not None:
+            index = torch.arange(f0.size(2), device=f0.device)
+            frames = (index[None, None, :] < lengths.to(f0.device)[:, None, None]).to(f0.dtype)
+        voiced = (f0 > 0).to(c.dtype) * frames
+        bce = F.binary_cross_entropy_with_logits(vuv_logit, voiced, reduction="none")
+        vuv_loss = (bce * frames).sum() / frames.sum().clamp(min=1.0)
         step = self.log_f0_bins[1] - self.log_f0_bins[0]
         position = (torch.log(f0.clamp(min=1.0)) - self.log_f0_bins[0]) / step  # (B, 1, T), in bins
         bins = torch.arange(bin_logits.size(1), device=c.device, dtype=c.dtype)[None, :, None]

@@ -39,7 +39,10 @@ class ToyGenerator(nn.Module):
 class ToyF0Generator(ToyGenerator):
     requires_f0 = True
 
-    def auxiliary_losses(self, c: torch.Tensor, f0: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def auxiliary_losses(
+        self, c: torch.Tensor, f0: torch.Tensor, lengths: Optional[torch.Tensor] = None
+    ) -> Dict[str, torch.Tensor]:
+        self.aux_seen = (c.detach().clone(), f0.detach().clone(), lengths)
         return {"f0_loss": self.proj.weight.abs().sum() * 0 + 0.5, "f0_vuv_loss": c.new_tensor(0.25)}
 
 
@@ -368,3 +371,21 @@ def test_segment_features_and_f0_equal_the_whole_utterance_path(training):
         first = starts[0] // HOP
         torch.testing.assert_close(f0[b, 0], whole_f0[b, first : first + SEGMENT // HOP].float(), rtol=0, atol=0)
     assert (f0 > 0).float().mean() > 0.5  # the tones are tracked: the comparison is not one of zeros
+
+
+def test_auxiliary_losses_learn_from_whole_utterances():
+    """NSF's F0 predictor learns on every frame of each utterance (with its context), not on the segment."""
+    torch.manual_seed(0)
+    lengths = torch.tensor([3 * SEGMENT + 100, SEGMENT + 7])
+    t = torch.arange(int(lengths.max())) / FS
+    speech = torch.stack([0.5 * torch.sin(2 * math.pi * f * t) for f in (150.0, 210.0)])
+    speech[1, int(lengths[1]) :] = 0
+    model = make_model(ToyF0Generator())
+    model(forward_generator=True, speech=speech, speech_lengths=lengths)
+    c, f0, frame_lengths = model.generator.aux_seen
+    whole = fbank()(speech, lengths)[0]
+    assert frame_lengths.tolist() == (lengths // HOP + 1).tolist() and c.shape == (2, N_MELS, whole.size(1))
+    torch.testing.assert_close(c, whole.transpose(1, 2) * (torch.arange(c.size(2)) < frame_lengths[:, None])[:, None])
+    tracked, _ = model.pitch_extract.estimate_f0(speech, lengths)
+    torch.testing.assert_close(f0[:, 0], tracked.float()[:, : c.size(2)])
+    assert f0[0, 0, 5:-5].median().item() == pytest.approx(150.0, rel=0.02)

@@ -7,11 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
+from killed_job import finish_job, kill_when_checkpointed, start_job
 from toy_gan import GANIterFactory, ToyGAN, make_gan_batches, train_toy_gan
 from toy_task import ToyTask
 
@@ -340,50 +340,16 @@ def test_the_gan_options_reach_argparse_only_where_added():
 
 
 # --- SIGKILL mid-epoch, then --resume, in a subprocess ----------------------------------------
-def start(output_dir, resume, sleep_s):
-    env = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "test" / "helpers")]),
-        OMP_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
-    )
-    return subprocess.Popen(
-        [sys.executable, str(JOB), str(output_dir), "1" if resume else "0", str(sleep_s)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-def finish(process, timeout=60):
-    _, stderr = process.communicate(timeout=timeout)
-    assert process.returncode == 0, stderr.decode()[-3000:]
-
-
 def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_gan_run(tmp_path):
-    reference = start(tmp_path / "reference", resume=False, sleep_s=0.0)
-    killed = start(tmp_path / "killed", resume=False, sleep_s=0.05)
-    checkpoint_path = tmp_path / "killed" / "checkpoint.pth"
-    deadline = time.time() + 60
-    position = None
-    while time.time() < deadline and killed.poll() is None:
-        if checkpoint_path.exists():
-            try:
-                checkpoint = load_checkpoint(checkpoint_path)
-            except (CheckpointError, FileNotFoundError):
-                checkpoint = None
-            if checkpoint is not None and checkpoint["epoch"] == 2 and checkpoint["batch_index"] >= 1:
-                killed.send_signal(signal.SIGKILL)
-                position = (checkpoint["epoch"], checkpoint["batch_index"])
-                break
-        time.sleep(0.01)
-    killed.wait(timeout=30)
+    reference = start_job(JOB, tmp_path / "reference", resume=False, sleep_s=0.0)
+    killed = start_job(JOB, tmp_path / "killed", resume=False, sleep_s=0.05)
+    position = kill_when_checkpointed(killed, tmp_path / "killed", epoch=2, min_batch=1)
     assert position is not None, "the job finished or stalled before epoch 2 was reached"
     assert killed.returncode == -signal.SIGKILL
     assert not (tmp_path / "killed" / "final.pth").exists()
 
-    finish(start(tmp_path / "killed", resume=True, sleep_s=0.0))
-    finish(reference)
+    finish_job(start_job(JOB, tmp_path / "killed", resume=True, sleep_s=0.0))
+    finish_job(reference)
     expected = torch.load(tmp_path / "reference" / "final.pth", weights_only=True)
     resumed = torch.load(tmp_path / "killed" / "final.pth", weights_only=True)
     assert expected["generator_steps"] == resumed["generator_steps"] == 12

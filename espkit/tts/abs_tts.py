@@ -74,6 +74,22 @@ class AbsTTS(torch.nn.Module, ABC):
         """Whether the generated features need a vocoder to become a waveform."""
         return True
 
+    @property
+    def needs_durations(self) -> bool:
+        """Whether :meth:`forward` needs token ``durations`` ``(B, T_text + 1)`` (e.g. from a teacher)."""
+        return False
+
+    @property
+    def needs_pitch_energy(self) -> bool:
+        """Whether :meth:`forward` needs token-averaged, normalised ``pitch``/``energy`` ``(B, T_text + 1, 1)``."""
+        return False
+
+    @property
+    def supports_prosody_control(self) -> bool:
+        """Whether :meth:`inference` takes ``alpha`` and duration overrides (pitch/energy controls too
+        when :attr:`needs_pitch_energy`)."""
+        return False
+
     def num_emotions(self) -> int:
         """Number of emotion classes the model can be conditioned on (0: none)."""
         return 0

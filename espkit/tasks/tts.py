@@ -21,6 +21,8 @@ from espkit.tts.emotion.emo_list import load_emo_list
 from espkit.tts.emotion.prosody import ProsodyEmoExtract
 from espkit.tts.emotion.reference_encoder import ReferenceEncoder
 from espkit.tts.espnet_model import EMO_SOURCES, ESPnetTTSModel
+from espkit.tts.fastspeech.fastspeech import FastSpeech
+from espkit.tts.fastspeech2.fastspeech2 import FastSpeech2
 from espkit.tts.feats_extract.abs_feats_extract import AbsFeatsExtract
 from espkit.tts.feats_extract.energy import Energy
 from espkit.tts.feats_extract.fbank import LogMelFbank
@@ -71,7 +73,13 @@ emo_classifier_choices = ClassChoices(
 # that its configs still load; "tacotron2_controllable" is the same class.
 tts_choices = ClassChoices(
     "tts",
-    {"tacotron2": Tacotron2, "tacotron2_controllable": Tacotron2Controllable, "emocontrl": Tacotron2Controllable},
+    {
+        "tacotron2": Tacotron2,
+        "tacotron2_controllable": Tacotron2Controllable,
+        "emocontrl": Tacotron2Controllable,
+        "fastspeech2": FastSpeech2,
+        "fastspeech": FastSpeech,
+    },
     type_check=AbsTTS,
     default="tacotron2",
 )

@@ -47,9 +47,11 @@ class AbsTTS(torch.nn.Module, ABC):
             text: token ids ``(T_text,)`` (long).
 
         Returns:
-            A dict with at least ``feat_gen`` ``(T_feats, odim)``, ``prob`` ``(T_feats,)``
-            (stop probabilities) and ``att_w`` ``(T_feats, T_text')`` (attention weights;
-            ``T_text'`` may include an appended end-of-sentence token).
+            A dict with at least ``feat_gen`` ``(T_feats, odim)``. Attention models add
+            ``prob`` ``(T_feats,)`` (stop probabilities) and ``att_w`` ``(T_feats, T_text')``
+            (attention weights; ``T_text'`` may include an appended end-of-sentence token);
+            duration models (:attr:`needs_durations`) add ``duration`` ``(T_text + 1,)``
+            instead, and FastSpeech2 ``pitch`` / ``energy`` ``(T_text + 1, 1)``.
         """
         raise NotImplementedError
 
@@ -76,18 +78,18 @@ class AbsTTS(torch.nn.Module, ABC):
 
     @property
     def needs_durations(self) -> bool:
-        """Whether :meth:`forward` needs token ``durations`` ``(B, T_text + 1)`` (e.g. from a teacher)."""
+        """Whether :meth:`forward` needs per-token ``durations`` ``(B, T_text + 1)`` (FastSpeech)."""
         return False
 
     @property
     def needs_pitch_energy(self) -> bool:
-        """Whether :meth:`forward` needs token-averaged, normalised ``pitch``/``energy`` ``(B, T_text + 1, 1)``."""
+        """Whether :meth:`forward` needs token-averaged ``pitch`` / ``energy`` (FastSpeech2)."""
         return False
 
     @property
     def supports_prosody_control(self) -> bool:
-        """Whether :meth:`inference` takes ``alpha`` and duration overrides (pitch/energy controls too
-        when :attr:`needs_pitch_energy`)."""
+        """Whether :meth:`inference` takes ``alpha`` and duration overrides (and, with
+        :attr:`needs_pitch_energy`, pitch / energy overrides and controls)."""
         return False
 
     def num_emotions(self) -> int:

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from espkit.tts.tacotron2.masks import make_pad_mask
+from espkit.nets.masks import make_pad_mask
 
 ATTENTION_TYPES = ("location", "forward")
 

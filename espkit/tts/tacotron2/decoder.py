@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from espkit.layers.dropout import Dropout, dropout
+from espkit.nets.masks import make_pad_mask
 from espkit.tts.fast_path import choose_impl
 from espkit.tts.tacotron2.attention import AttLoc, AttMemory
 from espkit.tts.tacotron2.decoding_rules import (
@@ -26,7 +27,6 @@ from espkit.tts.tacotron2.fused_decoding import (
     loop_config,
 )
 from espkit.tts.tacotron2.fused_recurrence import LocationLSTMRecurrence, compiled
-from espkit.tts.tacotron2.masks import make_pad_mask
 from espkit.utils.errors import ConfigError
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from espkit.layers.dropout import Dropout
-from espkit.tts.tacotron2.masks import make_pad_mask
+from espkit.nets.masks import make_pad_mask
 
 
 class Encoder(nn.Module):

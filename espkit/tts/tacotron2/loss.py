@@ -6,24 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from espkit.tts.tacotron2.masks import make_non_pad_mask
-
-
-def _masked_mean(values: torch.Tensor, keep: torch.Tensor, per_utterance: bool) -> torch.Tensor:
-    """Mean of ``values`` ``(B, T, ...)`` over positions where ``keep`` ``(B, T)`` is True.
-
-    ``per_utterance=False``: every real element weighs the same (longer utterances count
-    more). ``per_utterance=True``: each utterance's mean weighs ``1 / B``.
-    """
-    keep = keep.to(values.dtype)
-    while keep.dim() < values.dim():
-        keep = keep.unsqueeze(-1)
-    keep = keep.expand_as(values)
-    if not per_utterance:
-        return (values * keep).sum() / keep.sum()
-    dims = tuple(range(1, values.dim()))
-    per_utt = (values * keep).sum(dim=dims) / keep.sum(dim=dims)
-    return per_utt.mean()
+from espkit.nets.masks import make_non_pad_mask, masked_mean
 
 
 class Tacotron2Loss(nn.Module):
@@ -79,9 +62,9 @@ class Tacotron2Loss(nn.Module):
             keep = torch.ones(ys.shape[:2], dtype=torch.bool, device=ys.device)
         per_utterance = self.use_weighted_masking
         return (
-            _masked_mean(l1, keep, per_utterance),
-            _masked_mean(mse, keep, per_utterance),
-            _masked_mean(bce, keep, per_utterance),
+            masked_mean(l1, keep, per_utterance),
+            masked_mean(mse, keep, per_utterance),
+            masked_mean(bce, keep, per_utterance),
         )
 
 

@@ -12,12 +12,12 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
+from espkit.nets.masks import append_eos
 from espkit.tts.abs_tts import AbsTTS
 from espkit.tts.tacotron2.attention import ATTENTION_TYPES, build_attention
 from espkit.tts.tacotron2.decoder import Decoder
 from espkit.tts.tacotron2.encoder import Encoder
 from espkit.tts.tacotron2.loss import GuidedAttentionLoss, Tacotron2Loss
-from espkit.tts.tacotron2.masks import make_non_pad_mask
 from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
@@ -223,12 +223,7 @@ class Tacotron2(AbsTTS):
     # ------------------------------------------------------------------------ training
     def _append_eos(self, text: torch.Tensor, text_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, T_text)`` -> ``(B, T_text + 1)`` with ``<sos/eos>`` after each text."""
-        max_len = text.size(1)
-        real = make_non_pad_mask(text_lengths, max_len)
-        xs = text.new_full((text.size(0), max_len + 1), self.padding_idx)
-        xs[:, :max_len] = torch.where(real, text, self.padding_idx)
-        xs.scatter_(1, text_lengths.unsqueeze(1), self.eos)
-        return xs, text_lengths + 1
+        return append_eos(text, text_lengths, self.eos, self.padding_idx)
 
     def forward(
         self,

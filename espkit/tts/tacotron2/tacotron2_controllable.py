@@ -1,12 +1,7 @@
 """Tacotron2 conditioned on an emotion (label, label mixture or emotion features).
 
-The emotion becomes one vector ``emo`` ``(B, emo_embed_dim)`` per utterance, from
-
-* ``emo_labs`` ``(B,)`` long: a row of the label embedding table;
-* ``emo_labs`` ``(B, num_emotions)`` float: a weighted mix of the table's rows (e.g.
-  0.7 happy + 0.3 neutral at inference);
-* ``emo_feats`` ``(B, emo_feat_dim)``: a linear projection of given features (from an
-  emotion extractor); used whenever given.
+The emotion becomes one vector ``emo`` ``(B, emo_embed_dim)`` per utterance, from label ids,
+label weights or emotion features (:mod:`espkit.tts.emotion.conditioning`).
 
 ``emo`` conditions the attention memory (``emo_integration``) and the decoder LSTM input
 (``emo_to_decoder``). Everything else is :class:`~espkit.tts.tacotron2.tacotron2.Tacotron2`.
@@ -20,12 +15,16 @@ from typing import Any
 
 import torch
 
+from espkit.tts.emotion.conditioning import (
+    batch_of_one,
+    build_emotion_tables,
+    check_emotion_options,
+    emotion_vector,
+)
 from espkit.tts.tacotron2.tacotron2 import Tacotron2, attach_to_memory
 from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
-
-EMO_INTEGRATION_TYPES = ("add", "concat", "none")
 
 
 @dataclass(frozen=True)
@@ -97,17 +96,9 @@ class Tacotron2Controllable(Tacotron2):
         emo_to_decoder: bool = True,
         decoder_impl: str = "auto",
     ):
-        if emo_integration not in EMO_INTEGRATION_TYPES:
-            raise ValueError(f"emo_integration must be one of {EMO_INTEGRATION_TYPES}, got {emo_integration!r}")
-        if num_emotions < 0 or (num_emotions == 0 and emo_feat_dim is None):
-            raise ValueError(
-                f"need num_emotions > 0 (labels) or emo_feat_dim (features), got "
-                f"num_emotions={num_emotions}, emo_feat_dim={emo_feat_dim}"
-            )
+        check_emotion_options(num_emotions, emo_embed_dim, emo_feat_dim, emo_integration, required=True)
         if emo_integration == "none" and not emo_to_decoder:
             logger.warning("emo_integration=none and emo_to_decoder=false: the emotion conditions nothing")
-        if emo_embed_dim < 1:
-            raise ValueError(f"emo_embed_dim must be >= 1, got {emo_embed_dim}")
         # Tacotron2.__init__ sizes the attention and decoder through
         # _build_extra_conditioning(), which reads these options: set them first (a plain
         # frozen dataclass, which nn.Module allows before its __init__).
@@ -160,9 +151,8 @@ class Tacotron2Controllable(Tacotron2):
 
     def _build_extra_conditioning(self, memory_dim: int) -> tuple[int, int]:
         opts = self.emotion_options
-        self.emo_embed = torch.nn.Embedding(opts.num_emotions, opts.emo_embed_dim) if opts.num_emotions > 0 else None
-        self.emo_feat_proj = (
-            torch.nn.Linear(opts.emo_feat_dim, opts.emo_embed_dim) if opts.emo_feat_dim is not None else None
+        self.emo_embed, self.emo_feat_proj = build_emotion_tables(
+            opts.num_emotions, opts.emo_embed_dim, opts.emo_feat_dim
         )
         self.emo_memory_proj = None
         if opts.emo_integration == "add":
@@ -182,36 +172,7 @@ class Tacotron2Controllable(Tacotron2):
             emo_labs: ``(B,)`` / ``(B, 1)`` long ids or ``(B, num_emotions)`` float weights.
             emo_feats: ``(B, emo_feat_dim)``; takes precedence over ``emo_labs``.
         """
-        opts = self.emotion_options
-        if emo_feats is not None:
-            if self.emo_feat_proj is None:
-                raise ValueError(
-                    "emo_feats given but this model has emo_feat_dim=None: set emo_feat_dim "
-                    "in tts_conf or pass emo_labs"
-                )
-            if emo_feats.dim() != 2 or emo_feats.size(1) != opts.emo_feat_dim:
-                raise ValueError(f"emo_feats must be (B, {opts.emo_feat_dim}), got {tuple(emo_feats.shape)}")
-            return self.emo_feat_proj(emo_feats.to(self.emo_feat_proj.weight.dtype))
-        if emo_labs is None:
-            raise ValueError(
-                "Tacotron2Controllable needs an emotion: pass emo_labs ((B,) ids or "
-                f"(B, {opts.num_emotions}) weights) or emo_feats (B, {opts.emo_feat_dim})"
-            )
-        if self.emo_embed is None:
-            raise ValueError("emo_labs given but this model has num_emotions=0: pass emo_feats")
-        if emo_labs.is_floating_point():
-            if emo_labs.dim() != 2 or emo_labs.size(1) != opts.num_emotions:
-                raise ValueError(
-                    f"float emo_labs are label weights (B, {opts.num_emotions}), got {tuple(emo_labs.shape)}"
-                )
-            return emo_labs.to(self.emo_embed.weight.dtype) @ self.emo_embed.weight
-        if emo_labs.dim() == 2 and emo_labs.size(1) == 1:
-            emo_labs = emo_labs.squeeze(1)
-        if emo_labs.dim() != 1:
-            raise ValueError(f"integer emo_labs must be (B,) ids, got {tuple(emo_labs.shape)}")
-        if emo_labs.numel() > 0 and (emo_labs.min() < 0 or emo_labs.max() >= opts.num_emotions):
-            raise ValueError(f"emo_labs must be in [0, {opts.num_emotions}), got {emo_labs.tolist()}")
-        return self.emo_embed(emo_labs)
+        return emotion_vector(self.emo_embed, self.emo_feat_proj, emo_labs, emo_feats, "Tacotron2Controllable")
 
     def _condition(
         self, hs: torch.Tensor, spembs: torch.Tensor | None, **kwargs: Any
@@ -240,12 +201,5 @@ class Tacotron2Controllable(Tacotron2):
             emo_feats: ``(emo_feat_dim,)``; takes precedence over ``emo_labs``.
             **kwargs: :meth:`Tacotron2.inference`'s options.
         """
-        if isinstance(emo_labs, int):
-            emo_labs = torch.tensor([emo_labs], dtype=torch.long, device=text.device)
-        elif emo_labs is not None:
-            emo_labs = emo_labs.to(text.device).reshape(1, -1)
-            if not emo_labs.is_floating_point():
-                emo_labs = emo_labs.reshape(-1)
-        if emo_feats is not None:
-            emo_feats = emo_feats.to(text.device).reshape(1, -1)
+        emo_labs, emo_feats = batch_of_one(emo_labs, emo_feats, text.device)
         return super().inference(text, emo_labs=emo_labs, emo_feats=emo_feats, **kwargs)

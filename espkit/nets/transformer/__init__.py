@@ -1,0 +1,1 @@
+"""Transformer blocks (ESPnet's names): positional encodings, attention, feed-forwards, encoder."""

@@ -1,0 +1,130 @@
+"""One emotion vector per utterance, shared by the emotion-conditioned TTS models.
+
+The vector ``emo`` ``(B, emo_embed_dim)`` comes from
+
+* ``emo_labs`` ``(B,)`` long: a row of the label embedding table ``emo_embed``;
+* ``emo_labs`` ``(B, num_emotions)`` float: the weighted sum of the table's rows (e.g.
+  0.7 happy + 0.3 neutral at inference);
+* ``emo_feats`` ``(B, emo_feat_dim)``: a linear projection ``emo_feat_proj`` of given
+  features (from an emotion extractor); used whenever given.
+
+The models own the two modules as their attributes ``emo_embed`` / ``emo_feat_proj`` (so
+their state-dict keys are those names); this module builds them and turns inputs into
+vectors. How the vector conditions a model (``emo_integration``) is the model's business.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+EMO_INTEGRATION_TYPES = ("add", "concat", "none")
+
+
+def check_emotion_options(
+    num_emotions: int,
+    emo_embed_dim: int,
+    emo_feat_dim: int | None,
+    emo_integration: str,
+    required: bool,
+) -> None:
+    """Raise ValueError on inconsistent emotion options.
+
+    Args:
+        required: the model must be conditioned on an emotion (labels or features);
+            otherwise ``num_emotions=0`` and ``emo_feat_dim=None`` mean no emotion.
+    """
+    if emo_integration not in EMO_INTEGRATION_TYPES:
+        raise ValueError(f"emo_integration must be one of {EMO_INTEGRATION_TYPES}, got {emo_integration!r}")
+    if num_emotions < 0:
+        raise ValueError(f"num_emotions must be >= 0, got {num_emotions}")
+    if required and num_emotions == 0 and emo_feat_dim is None:
+        raise ValueError(
+            f"need num_emotions > 0 (labels) or emo_feat_dim (features), got "
+            f"num_emotions={num_emotions}, emo_feat_dim={emo_feat_dim}"
+        )
+    if emo_embed_dim < 1:
+        raise ValueError(f"emo_embed_dim must be >= 1, got {emo_embed_dim}")
+    if emo_feat_dim is not None and emo_feat_dim < 1:
+        raise ValueError(f"emo_feat_dim must be >= 1 or None, got {emo_feat_dim}")
+
+
+def build_emotion_tables(
+    num_emotions: int, emo_embed_dim: int, emo_feat_dim: int | None
+) -> tuple[nn.Embedding | None, nn.Linear | None]:
+    """The label table ``(num_emotions, emo_embed_dim)`` (None if 0 labels) and the feature
+    projection ``emo_feat_dim -> emo_embed_dim`` (None without ``emo_feat_dim``)."""
+    emo_embed = nn.Embedding(num_emotions, emo_embed_dim) if num_emotions > 0 else None
+    emo_feat_proj = nn.Linear(emo_feat_dim, emo_embed_dim) if emo_feat_dim is not None else None
+    return emo_embed, emo_feat_proj
+
+
+def emotion_vector(
+    emo_embed: nn.Embedding | None,
+    emo_feat_proj: nn.Linear | None,
+    emo_labs: torch.Tensor | None = None,
+    emo_feats: torch.Tensor | None = None,
+    model_name: str = "this model",
+) -> torch.Tensor:
+    """Emotion vectors ``(B, emo_embed_dim)`` from batched inputs (see the module doc).
+
+    Args:
+        emo_embed: the model's label table (None: no labels).
+        emo_feat_proj: the model's feature projection (None: no features).
+        emo_labs: ``(B,)`` / ``(B, 1)`` long ids or ``(B, num_emotions)`` float weights.
+        emo_feats: ``(B, emo_feat_dim)``; takes precedence over ``emo_labs``.
+        model_name: named in the error when neither input is given.
+    """
+    num_emotions = 0 if emo_embed is None else emo_embed.num_embeddings
+    emo_feat_dim = None if emo_feat_proj is None else emo_feat_proj.in_features
+    if emo_feats is not None:
+        if emo_feat_proj is None:
+            raise ValueError(
+                "emo_feats given but this model has emo_feat_dim=None: set emo_feat_dim in tts_conf or pass emo_labs"
+            )
+        if emo_feats.dim() != 2 or emo_feats.size(1) != emo_feat_dim:
+            raise ValueError(f"emo_feats must be (B, {emo_feat_dim}), got {tuple(emo_feats.shape)}")
+        return emo_feat_proj(emo_feats.to(emo_feat_proj.weight.dtype))
+    if emo_labs is None:
+        raise ValueError(
+            f"{model_name} needs an emotion: pass emo_labs ((B,) ids or "
+            f"(B, {num_emotions}) weights) or emo_feats (B, {emo_feat_dim})"
+        )
+    if emo_embed is None:
+        raise ValueError("emo_labs given but this model has num_emotions=0: pass emo_feats")
+    if emo_labs.is_floating_point():
+        if emo_labs.dim() != 2 or emo_labs.size(1) != num_emotions:
+            raise ValueError(f"float emo_labs are label weights (B, {num_emotions}), got {tuple(emo_labs.shape)}")
+        return emo_labs.to(emo_embed.weight.dtype) @ emo_embed.weight
+    if emo_labs.dim() == 2 and emo_labs.size(1) == 1:
+        emo_labs = emo_labs.squeeze(1)
+    if emo_labs.dim() != 1:
+        raise ValueError(f"integer emo_labs must be (B,) ids, got {tuple(emo_labs.shape)}")
+    if emo_labs.numel() > 0 and (emo_labs.min() < 0 or emo_labs.max() >= num_emotions):
+        raise ValueError(f"emo_labs must be in [0, {num_emotions}), got {emo_labs.tolist()}")
+    return emo_embed(emo_labs)
+
+
+def batch_of_one(
+    emo_labs: int | torch.Tensor | None,
+    emo_feats: torch.Tensor | None,
+    device: torch.device,
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """One utterance's emotion inputs as a batch of one for :func:`emotion_vector`.
+
+    Args:
+        emo_labs: an id (int or 0-d / 1-element long tensor) or weights ``(num_emotions,)`` (float).
+        emo_feats: ``(emo_feat_dim,)``.
+
+    Returns:
+        ``emo_labs`` as ``(1,)`` long or ``(1, num_emotions)`` float, ``emo_feats`` as ``(1, emo_feat_dim)``.
+    """
+    if isinstance(emo_labs, int):
+        emo_labs = torch.tensor([emo_labs], dtype=torch.long, device=device)
+    elif emo_labs is not None:
+        emo_labs = emo_labs.to(device).reshape(1, -1)
+        if not emo_labs.is_floating_point():
+            emo_labs = emo_labs.reshape(-1)
+    if emo_feats is not None:
+        emo_feats = emo_feats.to(device).reshape(1, -1)
+    return emo_labs, emo_feats

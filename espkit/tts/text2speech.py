@@ -21,6 +21,25 @@ torch.Size([21248])
 A packed model (``pack_model --vocoder_file``) may carry its vocoder, which is then used unless
 ``vocoder_file`` names another one or a Griffin-Lim ``vocoder_config`` is given.
 ``espkit.bin.tts_inference`` is the command line around it.
+
+Duration models (FastSpeech2, FastSpeech: ``tts.supports_prosody_control``) take prosody
+controls instead of Tacotron2's decoding options: ``alpha`` (ESPnet's ``speed_control_alpha``;
+the predicted durations are multiplied by it, > 1 is slower), and for FastSpeech2
+``pitch_scale`` (excursions around the utterance's mean), ``pitch_shift_cents`` and
+``energy_scale``; per call also per-token overrides ``durations`` (frames), ``pitch`` (Hz, 0:
+unvoiced) and ``energy`` (the energy extractor's units), ``T_text + 1`` values each (the last for
+``<sos/eos>``), as the outputs ``duration``, ``pitch_denorm`` and ``energy_denorm`` give them:
+
+>>> tts = Text2Speech("exp/tts_fastspeech2/config.yaml", "exp/tts_fastspeech2/valid.loss.best.pth",  # doctest: +SKIP
+...                   alpha=1.2, pitch_shift_cents=200)
+>>> out = tts("the birch canoe", emo_labs="happy")  # doctest: +SKIP
+>>> again = tts("the birch canoe", emo_labs="happy", durations=out["duration"] * 2)  # doctest: +SKIP
+
+A control a model cannot honour (any of them for Tacotron2; pitch/energy for FastSpeech) is a
+ValueError naming the option and the model. Tacotron2's decoding options (``threshold``,
+``minlenratio``, ``maxlenratio``, ``use_att_constraint``, the windows) mean nothing to a duration
+model (no stop token, no attention): they are ignored, with a warning when one is set away from its
+default (:func:`~espkit.tts.decode_options.check_model_options`).
 """
 
 from __future__ import annotations
@@ -36,7 +55,12 @@ import torch
 from espkit.fileio.sound_scp import read_wav
 from espkit.tasks.tts import TTSTask
 from espkit.torch_utils.seeding import LocalRandomState, get_rng_states, set_rng_states
-from espkit.tts.decode_options import check_decode_conf
+from espkit.tts.decode_options import (
+    ATTENTION_OPTIONS,
+    DECODE_DEFAULTS,
+    check_decode_conf,
+    check_model_options,
+)
 from espkit.tts.inference_model import build_model_for_inference
 from espkit.tts.vocoder.abs_vocoder import AbsVocoder
 from espkit.tts.vocoder.build_vocoder import build_vocoder
@@ -121,7 +145,15 @@ class Text2Speech:
         threshold, minlenratio, maxlenratio, use_att_constraint, backward_window, forward_window:
             Tacotron2 decoding options (see ``Tacotron2.inference``; ranges:
             :func:`~espkit.tts.decode_options.check_decode_conf`).
-        use_teacher_forcing: decode with the reference ``speech``'s features as decoder inputs.
+            Ignored by duration models (FastSpeech2, FastSpeech), with a warning when not the default.
+        use_teacher_forcing: decode with the reference ``speech``'s features as decoder inputs (a
+            duration model: with the given ``durations`` and the reference's pitch/energy).
+        alpha: duration scale of a duration model (> 1: slower); ``speed_control_alpha`` is
+            ESPnet's name for it (give one of them).
+        pitch_scale: FastSpeech2: scale of the pitch excursions around the utterance's mean (>= 0;
+            0: monotone).
+        pitch_shift_cents: FastSpeech2 trained on log-F0: pitch shift in cents (1200: an octave up).
+        energy_scale: FastSpeech2: factor on the energy (>= 0).
         seed: seed of this object's own torch random stream (:attr:`random_state`), which the prenet
             dropout (on at inference) draws from; successive calls continue it. The process's global
             RNG state is neither used nor changed.
@@ -150,11 +182,22 @@ class Text2Speech:
         always_fix_seed: bool = False,
         dtype: str = "float32",
         vocoder: Optional[AbsVocoder] = None,
+        alpha: float = 1.0,
+        pitch_scale: float = 1.0,
+        pitch_shift_cents: float = 0.0,
+        energy_scale: float = 1.0,
+        speed_control_alpha: Optional[float] = None,
     ):
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
         check_device(device)  # before loading: a missing GPU is not a corrupt model file
-        self.decode_conf: Dict[str, Any] = check_decode_conf(
+        if speed_control_alpha is not None:
+            if alpha != 1.0 and alpha != speed_control_alpha:
+                raise ValueError(
+                    f"alpha={alpha} and speed_control_alpha={speed_control_alpha} are one option: give one of them"
+                )
+            alpha = speed_control_alpha
+        decode_conf: Dict[str, Any] = check_decode_conf(
             dict(
                 threshold=threshold,
                 minlenratio=minlenratio,
@@ -163,6 +206,10 @@ class Text2Speech:
                 use_att_constraint=use_att_constraint,
                 backward_window=backward_window,
                 forward_window=forward_window,
+                alpha=alpha,
+                pitch_scale=pitch_scale,
+                pitch_shift_cents=pitch_shift_cents,
+                energy_scale=energy_scale,
             )
         )
         if model_file is not None and Path(model_file).suffix == ".zip":
@@ -189,6 +236,9 @@ class Text2Speech:
         self.preprocess_fn = TTSTask.build_preprocess_fn(args, train=False)
         self.emotions = self.preprocess_fn.emotions
         self.vocab_size = len(args.token_list)
+        #: how messages call the acoustic model: its ``--tts`` choice
+        self.model_name: str = str(getattr(args, "tts", None) or type(self.model.tts).__name__.lower())
+        self.decode_conf: Dict[str, Any] = self._model_decode_conf(decode_conf)
         if vocoder is None and self.model.feats_extract is not None:
             # a trained vocoder's initial (then overwritten) weights are drawn from a global state
             # restored afterwards: neither the process's RNG nor this object's stream moves
@@ -245,6 +295,27 @@ class Text2Speech:
                 unpacked, kwargs.get("vocoder_config"), kwargs.get("vocoder_file")
             )
         return cls(train_config=unpacked["train_config"], model_file=unpacked["model_file"], **kwargs)
+
+    def _model_decode_conf(self, conf: Dict[str, Any]) -> Dict[str, Any]:
+        """The checked options ``conf`` that this model uses (ValueError for controls it cannot honour)."""
+        tts = self.model.tts
+        used = check_model_options(conf, tts, self.model_name)
+        if tts.supports_prosody_control:
+            ignored = [key for key in ATTENTION_OPTIONS if conf[key] != DECODE_DEFAULTS[key]]
+            if ignored:
+                logger.warning(
+                    "%s is a duration model (no stop token, no attention): %s ignored",
+                    self.model_name,
+                    ", ".join(f"{key}={conf[key]}" for key in ignored),
+                )
+        if used.get("pitch_shift_cents", 0.0) != 0.0:
+            pitch_extract = self.model.pitch_extract
+            if pitch_extract is None or not pitch_extract.get_parameters().get("use_log_f0", False):
+                raise ValueError(
+                    f"pitch_shift_cents needs a model trained on log-F0 (pitch_extract_conf use_log_f0: true); "
+                    f"this {self.model_name} is not"
+                )
+        return used
 
     # --- properties -------------------------------------------------------------------------------
     @property
@@ -392,6 +463,8 @@ class Text2Speech:
         emo_labs: Any = None,
         emo_feats: Any = None,
         use_teacher_forcing: bool = False,
+        pitch: Any = None,
+        energy: Any = None,
     ) -> tuple[Dict[str, Any], Dict[str, Any]]:
         """Check and convert the inputs of one call (see :meth:`__call__`).
 
@@ -412,11 +485,13 @@ class Text2Speech:
             durations=self._tensor(durations),
             use_teacher_forcing=use_teacher_forcing,
         )
+        if pitch is not None or energy is not None:  # models without them take no such keywords
+            inputs.update(pitch=self._tensor(pitch, torch.float32), energy=self._tensor(energy, torch.float32))
         return inputs, emotion
 
     def infer(self, inputs: Dict[str, Any], emotion: Dict[str, Any], decode_conf: Dict[str, Any]) -> Dict[str, Any]:
         """The acoustic model's outputs for :meth:`prepare`'s ``inputs`` and ``emotion``, decoded with
-        ``decode_conf`` (checked options, without ``use_teacher_forcing``): those of
+        ``decode_conf`` (checked options the model uses, without ``use_teacher_forcing``): those of
         ``ESPnetTTSModel.inference``, the ``emotion`` dict (given a reference, with the classifier's
         ``posterior``, which is also the ``weights`` when there were none) and, from the attention,
         ``duration`` and ``focus_rate``. Called alone it draws from the global RNG; :meth:`__call__`
@@ -449,6 +524,8 @@ class Text2Speech:
         emo_labs: Any = None,
         emo_feats: Any = None,
         decode_conf: Optional[Dict[str, Any]] = None,
+        pitch: Any = None,
+        energy: Any = None,
     ) -> Dict[str, Any]:
         """Synthesise one utterance.
 
@@ -456,15 +533,22 @@ class Text2Speech:
             text: a string, or token ids ``(T_text,)`` in ``[0, vocab_size)`` (array, tensor or list).
             speech: reference waveform ``(T_wav,)`` (array/tensor) or a WAV path at :attr:`fs`;
                 used as the emotion reference and for teacher forcing.
-            durations: token durations (passed on; Tacotron2 ignores them).
+            durations: frames per token ``(T_text + 1,)`` (``<sos/eos>`` last) replacing a duration
+                model's prediction (``alpha`` does not apply to them); a ValueError for Tacotron2.
             emo_labs: an emotion name (``"happy"``), id (``1``), mixture (``{"happy": 0.7,
                 "neutral": 0.3}`` or ``"happy:0.7,neutral:0.3"``) or weights ``(num_emotions,)``.
                 Without it, a label-conditioned model with an emotion classifier uses the
                 classifier's posterior of ``speech`` as the mixture.
             emo_feats: emotion features ``(D_emo,)`` (for ``emo_source: reference`` models).
             decode_conf: overrides of the decoding options
-                (:data:`~espkit.tts.decode_options.DECODE_OPTIONS`), checked with the
-                constructor's values by :func:`~espkit.tts.decode_options.check_decode_conf`.
+                (:data:`~espkit.tts.decode_options.DECODE_OPTIONS` and
+                :data:`~espkit.tts.decode_options.PROSODY_OPTIONS`), checked with the
+                constructor's values by :func:`~espkit.tts.decode_options.check_decode_conf` and
+                :func:`~espkit.tts.decode_options.check_model_options`.
+            pitch: FastSpeech2: F0 in Hz per token ``(T_text + 1,)`` (0: unvoiced) replacing the
+                prediction (``pitch_scale``/``pitch_shift_cents`` do not apply to it).
+            energy: FastSpeech2: energy per token ``(T_text + 1,)`` in the energy extractor's units,
+                likewise.
 
         Returns:
             ``wav`` ``(T_wav,)`` (when there is a vocoder), ``feat_gen`` ``(T_feats, odim)``
@@ -472,14 +556,25 @@ class Text2Speech:
             T_text + 1)``, ``duration`` ``(T_text + 1,)`` (frames per token incl. ``<sos/eos>``,
             summing to ``T_feats``), ``focus_rate`` ``()`` and ``emotion``: ``{"label": name, mix
             dict or None, "weights": (num_emotions,) or None}`` plus ``"posterior"`` when a
-            reference was given to a model with an emotion classifier.
+            reference was given to a model with an emotion classifier. Duration models give no
+            ``prob``/``att_w``/``focus_rate``: their ``duration`` is the one used (summing to
+            ``T_feats / reduction_factor``), and FastSpeech2 adds ``pitch``/``energy`` ``(T_text + 1,
+            1)`` (normalised) and ``pitch_denorm`` (Hz) / ``energy_denorm`` ``(T_text + 1,)``.
         """
+        overrides = [
+            name
+            for name, value in (("durations", durations), ("pitch", pitch), ("energy", energy))
+            if value is not None
+        ]
         conf = check_decode_conf({**self.decode_conf, **(decode_conf or {})})
+        conf = check_model_options(conf, self.model.tts, self.model_name, overrides)
         use_teacher_forcing = conf.pop("use_teacher_forcing")
         if self.always_fix_seed:
             self.random_state.reseed(self.seed)
         with self.random_state.activate(), torch.inference_mode():
-            inputs, emotion = self.prepare(text, speech, durations, emo_labs, emo_feats, use_teacher_forcing)
+            inputs, emotion = self.prepare(
+                text, speech, durations, emo_labs, emo_feats, use_teacher_forcing, pitch, energy
+            )
             start = time.perf_counter()
             out = self.infer(inputs, emotion, conf)
             acoustic_s = time.perf_counter() - start

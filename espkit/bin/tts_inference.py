@@ -15,6 +15,23 @@ beside the weights); its feature settings must be the acoustic model's. A packed
         --model_file exp/tts/valid.loss.best.pth --output_dir exp/tts/decode_test \\
         --data_path_and_name_and_type dump/test/text,text,text --emo_labs happy \\
         --vocoder_file exp/vocoder/train.total_count.best.pth
+
+A duration model (``--tts fastspeech2`` / ``fastspeech``) takes prosody controls for every utterance
+(``--speed_control_alpha``, alias ``--alpha``: durations x alpha, > 1 slower; FastSpeech2 also
+``--pitch_scale``, ``--pitch_shift_cents``, ``--energy_scale``) and per-utterance overrides as
+Kaldi-style text files, one line ``<uid> v_1 ... v_{T_text+1}`` per utterance (the last value for
+``<sos/eos>``): ``--durations_file`` (frames per token, e.g. the ``durations/durations`` an earlier
+run wrote), ``--pitch_file`` (F0 in Hz per token, 0 unvoiced: ``pitch/pitch``) and ``--energy_file``
+(``energy/energy``). Every line is checked against the utterance's token count before anything
+is decoded. Uids missing from a file are decoded with the prediction. Tacotron2 refuses them all
+(one error line naming the option); a duration model ignores Tacotron2's ``--threshold``,
+``--minlenratio``, ``--maxlenratio``, ``--use_att_constraint`` and windows (warning when set away
+from their defaults), so that one ``decode.yaml`` serves both::
+
+    python -m espkit.bin.tts_inference --train_config exp/tts_fastspeech2/config.yaml \\
+        --model_file exp/tts_fastspeech2/valid.loss.best.pth --output_dir exp/tts_fastspeech2/slow \\
+        --data_path_and_name_and_type dump/test/text,text,text --speed_control_alpha 1.3 \\
+        --pitch_shift_cents 200
 """
 
 from __future__ import annotations
@@ -25,8 +42,9 @@ import logging
 import sys
 import zipfile
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Dict, Iterator, Optional, Sequence
 
+import numpy as np
 import torch
 
 from espkit.bin.tts_inference_writers import InferenceWriters, parse_output_streams
@@ -35,6 +53,7 @@ from espkit.tasks.tts import TTSTask
 from espkit.torch_utils.host_allocator import keep_freed_memory
 from espkit.train.checkpoint import CheckpointError
 from espkit.train.dataset import ESPnetDataset
+from espkit.tts.decode_options import check_model_options
 from espkit.tts.text2speech import DTYPES, Text2Speech  # Text2Speech: ESPnet's import path
 from espkit.utils.cli_errors import exit_on_error
 from espkit.utils.config_argparse import ArgumentParser
@@ -89,6 +108,39 @@ def get_parser() -> argparse.ArgumentParser:
         help="Decode with the reference speech's features (needs speech data)",
     )
     group.add_argument("--always_fix_seed", type=str2bool, default=False, help="Re-seed before every utterance")
+    group.add_argument(
+        "--speed_control_alpha",
+        "--alpha",
+        dest="alpha",
+        type=float,
+        default=1.0,
+        help="Duration models: predicted durations x alpha (> 1: slower speech)",
+    )
+    group.add_argument(
+        "--pitch_scale", type=float, default=1.0, help="FastSpeech2: scale of pitch excursions around the mean (>= 0)"
+    )
+    group.add_argument(
+        "--pitch_shift_cents", type=float, default=0.0, help="FastSpeech2 (log-F0): pitch shift in cents"
+    )
+    group.add_argument("--energy_scale", type=float, default=1.0, help="FastSpeech2: factor on the energy (>= 0)")
+    group.add_argument(
+        "--durations_file",
+        type=str_or_none,
+        default=None,
+        help="Duration models: '<uid> d_1 ... d_{T_text+1}' frames per token replacing the prediction",
+    )
+    group.add_argument(
+        "--pitch_file",
+        type=str_or_none,
+        default=None,
+        help="FastSpeech2: '<uid> f_1 ... f_{T_text+1}' F0 in Hz per token (0: unvoiced) replacing the prediction",
+    )
+    group.add_argument(
+        "--energy_file",
+        type=str_or_none,
+        default=None,
+        help="FastSpeech2: '<uid> e_1 ... e_{T_text+1}' energy per token replacing the prediction",
+    )
     group.add_argument(
         "--emo_labs",
         type=str_or_none,
@@ -176,6 +228,76 @@ def check_emotion_labels(path: str | Path, emotions: Any) -> None:
         raise ConfigError(problems[0] + more + "; nothing was decoded")
 
 
+#: Per-token override files: option -> (Text2Speech keyword, whether the values are frame counts).
+OVERRIDE_FILES = {
+    "durations_file": ("durations", True),
+    "pitch_file": ("pitch", False),
+    "energy_file": ("energy", False),
+}
+
+
+def read_token_values(path: str | Path, option: str, integer: bool) -> Dict[str, tuple[int, np.ndarray]]:
+    """``uid -> (line number, values (N,))`` of a ``<uid> v_1 ... v_N`` file given as ``--<option>``.
+
+    Values must be numbers, finite and >= 0 (with ``integer``: whole numbers); a uid may appear once.
+    Errors are ConfigErrors naming ``--option path:line`` and the uid.
+    """
+    table: Dict[str, tuple[int, np.ndarray]] = {}
+    for lineno, uid, rest in read_lines_with_numbers(path):
+        where = f"--{option} {path}:{lineno}: uid {uid!r}"
+        if uid in table:
+            raise ConfigError(f"{where} is given twice (also line {table[uid][0]})")
+        try:
+            values = np.array([float(v) for v in rest.split()], dtype=np.float64)
+        except ValueError:
+            raise ConfigError(f"{where}: values must be numbers, got {rest!r}") from None
+        if values.size == 0:
+            raise ConfigError(f"{where} has no values")
+        if not np.isfinite(values).all() or (values < 0).any():
+            raise ConfigError(f"{where}: values must be finite and >= 0, got {rest!r}")
+        if integer and not np.equal(values, np.round(values)).all():
+            raise ConfigError(f"{where}: durations must be whole frame counts, got {rest!r}")
+        table[uid] = (lineno, values.astype(np.int64) if integer else values.astype(np.float32))
+    if not table:
+        raise ConfigError(f"--{option} {path} holds no utterance")
+    return table
+
+
+def read_overrides(
+    args: argparse.Namespace, dataset: ESPnetDataset, uids: Sequence[str], preprocess: Any
+) -> Dict[str, Dict[str, np.ndarray]]:
+    """``{keyword: {uid: values}}`` of the ``--*_file`` overrides, each checked to hold
+    ``T_text + 1`` values for its uid (and uids of the data) before anything is decoded."""
+    overrides: Dict[str, Dict[str, np.ndarray]] = {}
+    num_tokens: Dict[str, int] = {}
+    for option, (keyword, integer) in OVERRIDE_FILES.items():
+        path = getattr(args, option)
+        if path is None:
+            continue
+        if keyword == "durations" and dataset.has_name("durations"):
+            raise ConfigError(
+                f"--durations_file {path} and durations data ({dataset.paths['durations']}) are both given; keep one"
+            )
+        table = read_token_values(path, option, integer)
+        unknown = sorted(set(table) - set(dataset.uids))
+        if unknown:
+            raise ConfigError(f"--{option} {path}: {len(unknown)} uid(s) not in the data, e.g. {unknown[:3]}")
+        for uid in uids:
+            if uid not in table:
+                continue
+            if uid not in num_tokens:
+                num_tokens[uid] = len(preprocess(uid, {"text": dataset.loaders["text"][uid]})["text"])
+            lineno, values = table[uid]
+            if values.size != num_tokens[uid] + 1:
+                raise ConfigError(
+                    f"--{option} {path}:{lineno}: uid {uid!r} has {values.size} values but its text has "
+                    f"{num_tokens[uid]} tokens: give T_text + 1 = {num_tokens[uid] + 1} (the last for <sos/eos>); "
+                    "nothing was decoded"
+                )
+        overrides[keyword] = {uid: values for uid, (_, values) in table.items()}
+    return overrides
+
+
 def inference(args: argparse.Namespace) -> None:
     """Run the command described by parsed ``args`` (see :func:`get_parser`)."""
     from tqdm import tqdm
@@ -209,6 +331,10 @@ def inference(args: argparse.Namespace) -> None:
         seed=args.seed,
         always_fix_seed=args.always_fix_seed,
         dtype=args.dtype,
+        alpha=args.alpha,
+        pitch_scale=args.pitch_scale,
+        pitch_shift_cents=args.pitch_shift_cents,
+        energy_scale=args.energy_scale,
     )
     names = {name for _, name, _ in args.data_path_and_name_and_type}
     if "text" not in names:
@@ -226,6 +352,9 @@ def inference(args: argparse.Namespace) -> None:
         uids = keys
     if dataset.has_name("emo_labs") and dataset.types["emo_labs"] == "text":
         check_emotion_labels(dataset.paths["emo_labs"], text2speech.emotions)
+    overrides = read_overrides(args, dataset, uids, text2speech.preprocess_fn)
+    if overrides:  # a model that cannot honour them is refused before anything is decoded
+        check_model_options(text2speech.decode_conf, text2speech.model.tts, text2speech.model_name, list(overrides))
     with output_errors(args.output_dir):
         writers = InferenceWriters(
             Path(args.output_dir),
@@ -243,12 +372,15 @@ def inference(args: argparse.Namespace) -> None:
             emo_labs: Any = args.emo_labs
             if emo_labs is None and "emo_labs" in data:
                 emo_labs = int(data["emo_labs"])
+            given = {keyword: table[uid] for keyword, table in overrides.items() if uid in table}
             out = text2speech(
                 data["text"],
                 speech=data.get("speech"),
-                durations=data.get("durations"),
+                durations=given.get("durations", data.get("durations")),
                 emo_labs=emo_labs,
                 emo_feats=data.get("emo_feats"),
+                pitch=given.get("pitch"),
+                energy=given.get("energy"),
             )
             for key in totals:
                 totals[key] += text2speech.last_timing[key]

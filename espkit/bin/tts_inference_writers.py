@@ -6,14 +6,22 @@ path                               content
 ``wav/<uid>.wav``, ``wav/wav.scp``  16-bit PCM waveform at the model's ``fs``
 ``norm/<uid>.npy``, ``feats.scp``   generated features ``(T_feats, odim)``, normalised
 ``denorm/<uid>.npy``, ``feats.scp`` the same, de-normalised (what the vocoder reads)
-``probs/<uid>.npy``, ``probs.scp``  stop probabilities ``(T_feats,)``
-``att_ws/<uid>.npy``, ``att_ws.scp``  attention weights ``(T_feats, T_text + 1)`` (+ ``<uid>.png``)
-``durations/durations``            ``<uid> d_1 ... d_{T_text+1}`` (frames per token)
-``focus_rates/focus_rates``        ``<uid> <focus rate>``
+``probs/<uid>.npy``, ``probs.scp``  stop probabilities ``(T_feats,)`` (Tacotron2)
+``att_ws/<uid>.npy``, ``att_ws.scp``  attention weights ``(T_feats, T_text + 1)`` (+ ``<uid>.png``; Tacotron2)
+``durations/durations``            ``<uid> d_1 ... d_{T_text+1}`` (frames per token: from the
+                                   attention, or a duration model's own)
+``focus_rates/focus_rates``        ``<uid> <focus rate>`` (Tacotron2)
+``pitch/pitch``                    ``<uid> f_1 ... f_{T_text+1}``: F0 per token in Hz, 0 unvoiced
+                                   (FastSpeech2; ``tts_inference --pitch_file`` reads it back)
+``energy/energy``                  ``<uid> e_1 ... e_{T_text+1}``: energy per token (FastSpeech2;
+                                   ``--energy_file``)
 ``speech_shape/speech_shape``      ``<uid> T_feats,odim``
 ``emotions/emotions``              ``<uid> <emotion name or name:weight,...>``
 ``streams/<uid><ext>``             NSF-style streams (``--output_streams``), raw ``<f4`` or WAV
 =================================  ===========================================================
+
+Models without attention (FastSpeech2, FastSpeech) have no ``prob``/``att_w``: no ``probs/``,
+``att_ws/`` (nor plots) or ``focus_rates`` are written for them, and ``durations`` are the ones they used.
 """
 
 from __future__ import annotations
@@ -122,8 +130,9 @@ class InferenceWriters:
         self._warned_matplotlib = False
         self.norm = NpyScpWriter(output_dir / "norm", output_dir / "norm" / "feats.scp")
         self.denorm = NpyScpWriter(output_dir / "denorm", output_dir / "denorm" / "feats.scp")
-        self.probs = NpyScpWriter(output_dir / "probs", output_dir / "probs" / "probs.scp")
-        self.att_ws = NpyScpWriter(output_dir / "att_ws", output_dir / "att_ws" / "att_ws.scp")
+        # opened with the first utterance that has them: models without attention leave no empty files
+        self.probs: Optional[NpyScpWriter] = None
+        self.att_ws: Optional[NpyScpWriter] = None
         self.wav = SoundScpWriter(output_dir / "wav", output_dir / "wav" / "wav.scp") if self.fs else None
         self.text = DatadirWriter(output_dir)
         self.stream_scps = {}
@@ -193,9 +202,13 @@ class InferenceWriters:
         self.denorm[uid] = out["feat_gen_denorm"].float().cpu().numpy()
         self.text["speech_shape"]["speech_shape"][uid] = ",".join(map(str, feat_gen.shape))
         if out.get("prob") is not None:
+            if self.probs is None:
+                self.probs = NpyScpWriter(self.output_dir / "probs", self.output_dir / "probs" / "probs.scp")
             self.probs[uid] = out["prob"].float().cpu().numpy()
         if out.get("att_w") is not None:
             att_w = out["att_w"].float().cpu().numpy()
+            if self.att_ws is None:
+                self.att_ws = NpyScpWriter(self.output_dir / "att_ws", self.output_dir / "att_ws" / "att_ws.scp")
             self.att_ws[uid] = att_w
             self.text["durations"]["durations"][uid] = " ".join(str(int(d)) for d in out["duration"])
             self.text["focus_rates"]["focus_rates"][uid] = f"{float(out['focus_rate']):.6f}"
@@ -203,6 +216,12 @@ class InferenceWriters:
                 if not self._warned_matplotlib:
                     logger.info("matplotlib is not installed: attention plots are skipped")
                     self._warned_matplotlib = True
+        elif out.get("duration") is not None:  # a duration model: the durations it used
+            self.text["durations"]["durations"][uid] = " ".join(str(int(d)) for d in out["duration"])
+        for key, name in (("pitch_denorm", "pitch"), ("energy_denorm", "energy")):
+            if out.get(key) is not None:
+                values = out[key].float().cpu().reshape(-1).tolist()
+                self.text[name][name][uid] = " ".join(f"{v:.6g}" for v in values)
         label = out.get("emotion", {}).get("label")
         if label is not None:
             text = label if isinstance(label, str) else ",".join(f"{k}:{v:.4g}" for k, v in label.items())

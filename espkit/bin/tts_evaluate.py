@@ -35,7 +35,8 @@ DTW on mel-cepstra c1..c24); voiced-frame ratio and the periodicity distribution
 on its own; against the reference on the DTW path: V/UV error, gross pitch error, F0 frame error
 and the log-F0 RMSE (cents) with its coverage (the share of reference-voiced frames it is computed
 on); duration ratio (synth / reference samples); attention failures (focus rate below
-``--focus_rate_threshold`` or decoding that hit the ``maxlenratio`` limit); and the emotion
+``--focus_rate_threshold`` or decoding that hit the ``maxlenratio`` limit) or, for models without
+attention (FastSpeech2, FastSpeech), length failures (see below); and the emotion
 accuracy of a prosody classifier fitted on the training references
 (:mod:`espkit.evaluate.emotion_accuracy`), for the emotions asked in the eval set, for every
 ``--cross_emotion_dir`` (eval sentences decoded in one given emotion) and every
@@ -47,6 +48,14 @@ Utterance ids are matched between the reference and each synthesized ``wav.scp``
 utterance without a synthesized one is *missing* (``num_missing``, ``missing_uids``; not an
 attention failure), a synthesized one without a reference is left out (``num_not_in_reference``);
 both are logged as warnings. A synthesized ``wav.scp`` sharing no id with the reference is an error.
+
+Models without attention have no focus rate and no stop token to miss, so they get no attention
+failures: an utterance of theirs is a *length failure* when its duration ratio is outside
+``[1 / --max_duration_ratio, --max_duration_ratio]`` (too long or too short, e.g. a badly predicted
+duration), reported as ``length_failures`` in ``results.json`` (``attention_failures`` is then
+None) and as "length failures" in ``results.md``. Such a decoding is recognised by its side files
+(:func:`has_attention`): ``durations`` written without ``focus_rates``, as ``tts_inference`` writes
+them for duration models.
 """
 
 from __future__ import annotations
@@ -290,6 +299,23 @@ def inference_side_info(syn_dir: Path) -> Dict[str, Dict[str, str]]:
     }
 
 
+def has_attention(side: Dict[str, Dict[str, str]]) -> bool:
+    """Whether the decoding of :func:`inference_side_info`'s ``side`` came from an attention model:
+    ``tts_inference`` writes ``focus_rates`` for those only, and ``durations`` for every model. Without
+    either file it is taken to be one (the judgement then rests on the duration ratio, as before)."""
+    return bool(side["focus_rate"]) or not side["durations"]
+
+
+def length_failure(duration_ratio: float, max_duration_ratio: float) -> Optional[str]:
+    """``"too_long"`` / ``"too_short"`` when a model without attention made an utterance more than
+    ``max_duration_ratio`` times longer / shorter than its reference, else None."""
+    if duration_ratio > max_duration_ratio:
+        return "too_long"
+    if duration_ratio < 1.0 / max_duration_ratio:
+        return "too_short"
+    return None
+
+
 def stop_failure(
     uid: str,
     side: Dict[str, Dict[str, str]],
@@ -469,7 +495,13 @@ def evaluate(args: argparse.Namespace) -> dict:
         "system", syn_wavs, syn_scp, refs, utt2emo, config, args, scorer
     )
 
+    attention = has_attention(side)
     for row in per_utt:
+        if not attention:
+            kind = length_failure(row["duration_ratio"], args.max_duration_ratio)
+            row.update(too_long=kind == "too_long", too_short=kind == "too_short", length_failure=kind is not None)
+            row["missing"] = False
+            continue
         focus = side["focus_rate"].get(row["uid"])
         row["focus_rate"] = float(focus) if focus is not None else None
         low_focus = row["focus_rate"] is not None and row["focus_rate"] < args.focus_rate_threshold
@@ -483,7 +515,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     per_utt.sort(key=lambda r: r["uid"])
 
     focus_rates = [r["focus_rate"] for r in per_utt if r.get("focus_rate") is not None]
-    failures = [r["uid"] for r in per_utt if r.get("attention_failure")]
+    failures = [r["uid"] for r in per_utt if r.get("attention_failure" if attention else "length_failure")]
     results: dict = {
         "num_utts": len(per_utt),
         "num_missing": len(missing_uids),
@@ -510,7 +542,23 @@ def evaluate(args: argparse.Namespace) -> dict:
             "uids": failures,
             "focus_rate_threshold": args.focus_rate_threshold,
             "mean_focus_rate": float(np.mean(focus_rates)) if focus_rates else None,
-        },
+        }
+        if attention
+        else None,
+        **(
+            {}
+            if attention
+            else {
+                "length_failures": {
+                    "count": len(failures),
+                    "too_long": sum(1 for r in per_utt if r.get("too_long")),
+                    "too_short": sum(1 for r in per_utt if r.get("too_short")),
+                    "uids": failures,
+                    "min_duration_ratio": 1.0 / args.max_duration_ratio,
+                    "max_duration_ratio": args.max_duration_ratio,
+                }
+            }
+        ),
         "emotion_labels": labels,
         "emotion_classifier": classifier_info,
         "all_emotions_accuracy": None,
@@ -562,14 +610,16 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
     with exit_on_error((FileNotFoundError, ValueError, CheckpointError), logger, prog="tts_evaluate"):
         results = evaluate(args)
     system = results["system"]
+    failures = "attention failures" if results["attention_failures"] is not None else "length failures"
     logger.info(
-        "system: MCD %s dB, voiced ratio %s (references %s), FFE %s, emotion accuracy %s, attention failures %d -> %s",
+        "system: MCD %s dB, voiced ratio %s (references %s), FFE %s, emotion accuracy %s, %s %d -> %s",
         _short(system["mcd_db"]),
         _short(system["voiced_ratio"]),
         _short(results["reference"]["voiced_ratio"]),
         _short(system["ffe"]),
         _short(system.get("emotion_accuracy")),
-        results["attention_failures"]["count"],
+        failures,
+        (results["attention_failures"] or results.get("length_failures"))["count"],
         args.output_dir / "results.md",
     )
 

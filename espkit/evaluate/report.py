@@ -193,14 +193,14 @@ def write_outputs(
         "fpe_cents",
         "f0_rmse_coverage",
         "duration_ratio",
-        "focus_rate",
-        "attention_failure",
-        "missing",
     ]
+    att = results["attention_failures"]
+    # models without attention (no focus rate) are judged on their length instead
+    system_keys = ["focus_rate", "attention_failure"] if att is not None else ["length_failure"]
     for name, rows, columns in (
-        ("per_utt.tsv", per_utt, keys),
-        ("per_utt_copy_synthesis.tsv", copy_rows, keys[:-3]),
-        ("per_utt_copy_synthesis_griffin_lim.tsv", griffin_lim_rows, keys[:-3]),
+        ("per_utt.tsv", per_utt, keys + system_keys + ["missing"]),
+        ("per_utt_copy_synthesis.tsv", copy_rows, keys),
+        ("per_utt_copy_synthesis_griffin_lim.tsv", griffin_lim_rows, keys),
     ):
         if name != "per_utt.tsv" and not rows:
             continue
@@ -208,7 +208,6 @@ def write_outputs(
             f.write("\t".join(columns) + "\n")
             for row in rows:
                 f.write("\t".join(fmt(row.get(k)) for k in columns) + "\n")
-    att = results["attention_failures"]
     tracker = results["f0_tracker"]
     lines = [
         "# Objective evaluation",
@@ -229,11 +228,7 @@ def write_outputs(
         f"| driven by a reference utterance of each emotion from another sentence | "
         f"{fmt(results['reference_driven_accuracy'])} |",
         "",
-        "| attention | value |",
-        "|---|---|",
-        f"| attention failures | {att['count']} (focus rate < {att['focus_rate_threshold']}: {att['low_focus_rate']},"
-        f" not stopped: {att['not_stopped']}) |",
-        f"| mean focus rate | {fmt(att['mean_focus_rate'])} |",
+        *failure_table(results),
     ]
     labels = results["emotion_labels"]
     confusions = [
@@ -251,12 +246,35 @@ def write_outputs(
                 "|---" * (len(labels) + 1) + "|",
             ]
             lines += [f"| {label} | " + " | ".join(str(v) for v in row) + " |" for label, row in zip(labels, matrix)]
-    if att["uids"]:
-        lines += ["", "Attention failures: " + ", ".join(att["uids"])]
+    failures = att if att is not None else results["length_failures"]
+    if failures["uids"]:
+        what = "Attention failures" if att is not None else "Length failures"
+        lines += ["", f"{what}: " + ", ".join(failures["uids"])]
     if results["missing_uids"]:
         lines += ["", "Missing (no synthesized utterance): " + ", ".join(results["missing_uids"])]
     (output_dir / "results.md").write_text("\n".join(lines) + "\n")
     _plot_confusions(results, output_dir)
+
+
+def failure_table(results: dict) -> List[str]:
+    """The markdown rows of the system's failures: attention failures (focus rate, not stopping) of an
+    attention model, or length failures (duration ratio out of bounds) of a model without attention."""
+    att = results["attention_failures"]
+    if att is not None:
+        return [
+            "| attention | value |",
+            "|---|---|",
+            f"| attention failures | {att['count']} (focus rate < {att['focus_rate_threshold']}: "
+            f"{att['low_focus_rate']}, not stopped: {att['not_stopped']}) |",
+            f"| mean focus rate | {fmt(att['mean_focus_rate'])} |",
+        ]
+    length = results["length_failures"]
+    return [
+        "| length (no attention) | value |",
+        "|---|---|",
+        f"| length failures | {length['count']} (duration ratio > {length['max_duration_ratio']:g}: "
+        f"{length['too_long']}, < {length['min_duration_ratio']:.3g}: {length['too_short']}) |",
+    ]
 
 
 def _plot_confusions(results: dict, output_dir: Path) -> None:

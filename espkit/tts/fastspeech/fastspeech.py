@@ -307,9 +307,7 @@ class FastSpeech(AbsTTS):
         name = type(self).__name__.lower()
         if pitch is not None or energy is not None:
             given = "pitch" if pitch is not None else "energy"
-            raise ValueError(
-                f"{given} needs a model with pitch and energy predictors (fastspeech2); this model is {name}"
-            )
+            raise ValueError(f"{given} needs a model with pitch/energy predictors (fastspeech2); this model is {name}")
         defaults = {"pitch_scale": 1.0, "pitch_shift": 0.0, "energy_scale": 1.0, "energy_shift": 0.0}
         for option, default in defaults.items():
             if controls[option] != default:

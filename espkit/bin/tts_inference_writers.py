@@ -124,7 +124,8 @@ class InferenceWriters:
         self.denorm = NpyScpWriter(output_dir / "denorm", output_dir / "denorm" / "feats.scp")
         self.probs = NpyScpWriter(output_dir / "probs", output_dir / "probs" / "probs.scp")
         self.att_ws = NpyScpWriter(output_dir / "att_ws", output_dir / "att_ws" / "att_ws.scp")
-        self.wav = SoundScpWriter(output_dir / "wav", output_dir / "wav" / "wav.scp") if self.fs else None
+        has_wav = self.fs and text2speech.vocoder is not None  # no vocoder (--write_wav false): no wav/
+        self.wav = SoundScpWriter(output_dir / "wav", output_dir / "wav" / "wav.scp") if has_wav else None
         self.text = DatadirWriter(output_dir)
         self.stream_scps = {}
         if streams:

@@ -171,6 +171,12 @@ def get_parser() -> argparse.ArgumentParser:
         "mel, mel_norm, f0, wav); raw <f4 files <output_dir>/streams/<uid><ext>, WAV for .wav",
     )
     group.add_argument("--plot_att_ws", type=str2bool, default=True, help="Write att_ws/<uid>.png")
+    group.add_argument(
+        "--write_wav",
+        type=str2bool,
+        default=True,
+        help="false: run no vocoder and write no wav/ (e.g. teacher durations: --use_teacher_forcing true)",
+    )
     group.add_argument("--f0min", type=float_or_none, default=60.0, help="F0 search floor of the f0 stream (Hz)")
     group.add_argument("--f0max", type=float_or_none, default=500.0, help="F0 search ceiling of the f0 stream (Hz)")
     return parser
@@ -336,6 +342,10 @@ def inference(args: argparse.Namespace) -> None:
         pitch_shift_cents=args.pitch_shift_cents,
         energy_scale=args.energy_scale,
     )
+    if not args.write_wav:
+        if any(s.name in ("f0", "wav") for s in streams):
+            raise ConfigError("--output_streams f0/wav need a waveform: drop them or set --write_wav true")
+        text2speech.vocoder = None  # features, durations and focus rates only
     names = {name for _, name, _ in args.data_path_and_name_and_type}
     if "text" not in names:
         raise ConfigError("--data_path_and_name_and_type needs a text entry, e.g. dump/test/text,text,text")

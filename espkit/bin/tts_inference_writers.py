@@ -133,7 +133,8 @@ class InferenceWriters:
         # opened with the first utterance that has them: models without attention leave no empty files
         self.probs: Optional[NpyScpWriter] = None
         self.att_ws: Optional[NpyScpWriter] = None
-        self.wav = SoundScpWriter(output_dir / "wav", output_dir / "wav" / "wav.scp") if self.fs else None
+        has_wav = self.fs and text2speech.vocoder is not None  # no vocoder (--write_wav false): no wav/
+        self.wav = SoundScpWriter(output_dir / "wav", output_dir / "wav" / "wav.scp") if has_wav else None
         self.text = DatadirWriter(output_dir)
         self.stream_scps = {}
         if streams:

@@ -20,7 +20,7 @@ from espkit.tts.emotion.emo_classifier import EmotionClassifier, LinearEmotionCl
 from espkit.tts.emotion.emo_list import load_emo_list
 from espkit.tts.emotion.prosody import ProsodyEmoExtract
 from espkit.tts.emotion.reference_encoder import ReferenceEncoder
-from espkit.tts.espnet_model import EMO_SOURCES, ESPnetTTSModel
+from espkit.tts.espnet_model import EMO_SOURCES, ESPnetTTSModel, missing_durations_error
 from espkit.tts.fastspeech.fastspeech import FastSpeech
 from espkit.tts.fastspeech2.fastspeech2 import FastSpeech2
 from espkit.tts.feats_extract.abs_feats_extract import AbsFeatsExtract
@@ -112,6 +112,17 @@ def upgrade_linear_classifier(args: argparse.Namespace) -> None:
         conf["hidden_units"],
     )
     args.emo_classifier = "mlp"
+
+
+def check_durations_data(args: argparse.Namespace, tts: AbsTTS) -> None:
+    """ConfigError when a model that needs durations is given training/validation data without them
+    (checked where data options are given: training and statistics, not inference)."""
+    if not tts.needs_durations:
+        return
+    for option in ("train_data_path_and_name_and_type", "valid_data_path_and_name_and_type"):
+        entries = getattr(args, option, None)
+        if entries and not any(entry[1] == "durations" for entry in entries):
+            raise ConfigError(f"--{option}: {missing_durations_error(tts)}")
 
 
 class TTSTask(AbsTask):
@@ -221,7 +232,16 @@ class TTSTask(AbsTask):
             non_linguistic_symbols=args.non_linguistic_symbols,
             emo_list=args.emo_list,
             speech_name="speech" if args.feats_extract is not None else None,  # else features, not a waveform
+            frame_grid=cls.frame_grid(args),
         )
+
+    @classmethod
+    def frame_grid(cls, args: argparse.Namespace):
+        """The features' STFT (``n_frames(num_samples)``: what teacher durations must add up to), or
+        None without a feats_extract."""
+        if args.feats_extract is None:
+            return None
+        return feats_extract_choices.build(args.feats_extract, args.feats_extract_conf).stft
 
     @classmethod
     def prepare_dataset(cls, args: argparse.Namespace, dataset) -> None:
@@ -290,6 +310,7 @@ class TTSTask(AbsTask):
             raise ConfigError(
                 f"--tts {args.tts} is emotion-controllable: set --emo_list (e.g. neutral,happy,sad,angry)"
             )
+        check_durations_data(args, tts)
         try:
             return ESPnetTTSModel(
                 feats_extract=feats_extract,

@@ -27,15 +27,19 @@ class TTSPreprocessor:
     - ``data[emo_name]`` (str, an ``utt2emo`` value) -> label id ``()`` (int64);
     - ``data[speech_name]``, a waveform, must be mono: ``(T,)`` stays, ``(T, 1)`` becomes ``(T,)``
       (``speech_name=None`` when speech is given as features ``(T_feats, odim)``);
+    - ``data[durations_name]`` (teacher durations, ``(T_text + 1,)`` ints) must be >= 0, one per token
+      plus one for ``<sos/eos>``, and, with ``frame_grid`` and a waveform, sum to its frame count;
     - everything else passes through.
 
-    Bad data (an unknown emotion, multichannel speech) raises ``DataFormatError`` naming the uid.
+    Bad data (an unknown emotion, multichannel speech, durations that do not fit) raises
+    ``DataFormatError`` naming the uid.
 
     Args:
         token_type: ``char``, ``phn`` or ``word`` (see ``espkit.text.build_tokenizer``).
         token_list: Token list file or list; ids follow its order.
         emo_list: Emotion label names (list, file or comma-separated); needed when data has emotions.
         g2p_type: Grapheme-to-phoneme backend for ``phn`` (e.g. ``espeak_ng_english``).
+        frame_grid: the features' STFT (``n_frames(num_samples)``) that durations must add up to.
     """
 
     @typechecked
@@ -52,8 +56,12 @@ class TTSPreprocessor:
         text_name: str = "text",
         emo_name: str = "emo_labs",
         speech_name: Optional[str] = "speech",
+        durations_name: str = "durations",
+        frame_grid: Any = None,
     ):
         self.text_name = text_name
+        self.durations_name = durations_name
+        self.frame_grid = frame_grid
         self.emo_name = emo_name
         self.speech_name = speech_name
         self._unknown_tokens: set = set()
@@ -115,7 +123,35 @@ class TTSPreprocessor:
                     "mix it down (e.g. `sox in.wav -c 1 out.wav`)"
                 )
             data[self.speech_name] = speech[:, 0]
+        if self.durations_name in data:
+            self.check_durations(uid, data)
         return data
+
+    def check_durations(self, uid: str, data: Dict[str, Any]) -> None:
+        """DataFormatError naming the uid unless ``data``'s durations fit its text and speech."""
+        durations = np.asarray(data[self.durations_name])
+        name = self.durations_name
+        if durations.ndim != 1 or durations.dtype.kind not in "iu":
+            raise DataFormatError(
+                f"uid {uid!r} ({name}): durations must be integer frame counts, one per token; got "
+                f"{durations.shape} {durations.dtype} (give the file as text_int)"
+            )
+        if (durations < 0).any():
+            raise DataFormatError(f"uid {uid!r} ({name}): negative duration {int(durations.min())}")
+        text = data.get(self.text_name)
+        if isinstance(text, np.ndarray) and len(durations) != len(text) + 1:
+            raise DataFormatError(
+                f"uid {uid!r} ({name}): {len(durations)} durations for {len(text)} tokens; they need one per token "
+                "plus one for <sos/eos> (made with another token list or text?)"
+            )
+        speech = data.get(self.speech_name) if self.speech_name is not None else None
+        if self.frame_grid is not None and isinstance(speech, np.ndarray):
+            frames = int(self.frame_grid.n_frames(len(speech)))
+            if int(durations.sum()) != frames:
+                raise DataFormatError(
+                    f"uid {uid!r} ({name}): durations sum to {int(durations.sum())} frames but {self.speech_name}'s "
+                    f"{len(speech)} samples give {frames} (teacher decoded with other feature settings or audio?)"
+                )
 
 
 class VocoderPreprocessor:

@@ -464,3 +464,38 @@ def test_cli_vocoder_file_writes_the_vocoders_wavs(trained, vocoder, tmp_path):
     num_frames = NpyScpReader(out_dir / "denorm/feats.scp")["happy_0001"].shape[0]
     fs, wav = read_wav(read_2columns_text(out_dir / "wav/wav.scp")["happy_0001"], dtype="float32")
     assert fs == 8000 and wav.shape == (num_frames * HOP,)
+
+
+def test_cli_teacher_forcing_writes_durations_for_fastspeech_without_waveforms(trained, tmp_path):
+    """Teacher durations (tts.sh --teacher_dumpdir): T_text + 1 per utterance, summing to the reference's
+    frame count (r = 2 folded back into frames), and --write_wav false runs no vocoder."""
+    data, exp = trained
+    out_dir = tmp_path / "teacher"
+    main(
+        [
+            *_cli_base(trained),
+            "--output_dir",
+            str(out_dir),
+            "--data_path_and_name_and_type",
+            f"{data['wav.scp']},speech,sound",
+            "--data_path_and_name_and_type",
+            f"{data['utt2emo']},emo_labs,text",
+            "--use_teacher_forcing",
+            "true",
+            "--write_wav",
+            "false",
+        ]
+    )
+    assert yaml.safe_load((exp / "config.yaml").read_text())["tts_conf"]["reduction_factor"] == 2
+    durations = read_2columns_text(out_dir / "durations/durations")
+    focus = read_2columns_text(out_dir / "focus_rates/focus_rates")
+    texts = read_2columns_text(data["text"])
+    assert sorted(durations) == sorted(focus) == sorted(texts)
+    wavs = read_2columns_text(data["wav.scp"])
+    for uid, line in durations.items():
+        values = [int(d) for d in line.split()]
+        _, wav = read_wav(wavs[uid], dtype="float32")
+        assert len(values) == len(texts[uid]) + 1  # char tokens (spaces are <space>) + <sos/eos>
+        assert sum(values) == len(wav) // HOP + 1 and min(values) >= 0
+        assert 0 < float(focus[uid]) <= 1
+    assert not (out_dir / "wav").exists() and not list((out_dir / "att_ws").glob("*.png"))

@@ -10,7 +10,16 @@ prob (T_feats,), att_w (T_feats, T_text + 1))`` with the decoding options fixed 
 list, the emotion list and input kind, the feature parameters and the normalisation mean/std
 (``feat_gen * std + mean`` gives what the vocoder reads).
 
-Equality check: the prenet dropout stays on at inference (as in Tacotron2), so the eager and
+FastSpeech2 and FastSpeech models (``--tts fastspeech2`` / ``fastspeech``) are exported as
+:class:`espkit.tts.fastspeech2.export.FastSpeechInference`: ``module(text_ids (T_text,) long,
+emotion (D,) float) -> (feat_gen (T_feats, odim) normalised, duration (T_text + 1,) long, pitch
+(T_text + 1, 1), energy (T_text + 1, 1))`` (FastSpeech: empty pitch/energy), with the prosody
+controls (``--speed_control_alpha``, ``--pitch_scale``, ``--pitch_shift_cents``, ``--energy_scale``;
+default: none) fixed at export, mapped to the model's normalised domain as ``ESPnetTTSModel`` maps
+them. Inference is deterministic, so scripted and eager outputs must agree (atol 1e-5, durations
+exactly).
+
+Equality check (Tacotron2): the prenet dropout stays on at inference (as in Tacotron2), so the eager and
 scripted runs each start from the same seed (``torch.manual_seed(seed)``) and must then
 give the same frames (``allclose``, atol 1e-5) and the same length for every sample text.
 
@@ -46,6 +55,7 @@ import torch
 from espkit.bin.tts_inference import Text2Speech
 from espkit.gan_tts.export import trace_vocoder
 from espkit.train.checkpoint import CheckpointError
+from espkit.tts.fastspeech2.export import script_fastspeech
 from espkit.tts.tacotron2.export import script_tacotron2
 from espkit.tts.vocoder.gan_vocoder import GANVocoder
 from espkit.utils.errors import ConfigError
@@ -181,6 +191,8 @@ def export_tts(
     model = text2speech.model
     emotion_input, emo_labs, eager_emo = _emotion_input(text2speech, emo_labs)
     emotion = torch.zeros(0) if eager_emo is None else eager_emo
+    if model.tts.supports_prosody_control:
+        return _export_duration_model(text2speech, outpath, texts, emotion_input, eager_emo, num_runs, seed, atol)
     conf = text2speech.decode_conf
     if conf["use_att_constraint"] or conf["use_teacher_forcing"]:
         raise ConfigError("export supports free-running decoding only (no use_att_constraint / teacher forcing)")
@@ -196,6 +208,46 @@ def export_tts(
             else model.tts.inference(ids, **decode)
         )
         return out["feat_gen"], out["prob"], out["att_w"]
+
+    cases = [(f"text {text!r}", (text2speech.token_ids(text),)) for text in texts]
+    checked = check_against_eager(cases, eager, lambda ids: loaded(ids, emotion), "scripted", num_runs, seed, atol)
+    return {
+        "outpath": str(outpath),
+        "max_abs_diff": checked["max_abs_diff"],
+        "eager_ms": checked["eager_ms"],
+        "scripted_ms": checked["exported_ms"],
+        "frames": checked["lengths"],
+    }
+
+
+def _export_duration_model(
+    text2speech,
+    outpath: str | Path,
+    texts: Sequence[str],
+    emotion_input: str,
+    eager_emo: Optional[torch.Tensor],
+    num_runs: int,
+    seed: int,
+    atol: float,
+) -> Dict[str, Any]:
+    """:func:`export_tts` of a FastSpeech2 / FastSpeech (:class:`FastSpeechInference`)."""
+    model = text2speech.model
+    conf = text2speech.decode_conf
+    if conf["use_teacher_forcing"]:
+        raise ConfigError("export supports free-running synthesis only (no teacher forcing)")
+    user_controls = {key: conf[key] for key in ("alpha", "pitch_scale", "pitch_shift_cents", "energy_scale")}
+    probe = text2speech.token_ids(texts[0])
+    # the user-level controls in the model's normalised domain, as ESPnetTTSModel.inference maps them
+    controls = model.prosody_controls(probe, None, None, None, None, False, **user_controls)
+    emotion = torch.zeros(0) if eager_emo is None else eager_emo
+    outpath = Path(outpath)
+    module = script_fastspeech(model.tts, emotion_input, **controls)
+    loaded = _save_and_load(module, outpath, _export_metadata(text2speech, emotion_input))
+
+    def eager(ids):
+        out = model.tts.inference(ids, emo_labs=eager_emo, **controls)
+        empty = torch.zeros(0)
+        return out["feat_gen"], out["duration"], out.get("pitch", empty), out.get("energy", empty)
 
     cases = [(f"text {text!r}", (text2speech.token_ids(text),)) for text in texts]
     checked = check_against_eager(cases, eager, lambda ids: loaded(ids, emotion), "scripted", num_runs, seed, atol)
@@ -301,6 +353,12 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--minlenratio", type=float, default=0.0)
     parser.add_argument("--maxlenratio", type=float, default=10.0)
+    parser.add_argument(
+        "--speed_control_alpha", "--alpha", dest="alpha", type=float, default=1.0, help="Duration models: alpha"
+    )
+    parser.add_argument("--pitch_scale", type=float, default=1.0, help="FastSpeech2: pitch excursion scale")
+    parser.add_argument("--pitch_shift_cents", type=float, default=0.0, help="FastSpeech2: pitch shift (cents)")
+    parser.add_argument("--energy_scale", type=float, default=1.0, help="FastSpeech2: energy factor")
     parser.add_argument("--num_runs", type=int, default=5, help="Timing runs per text (median reported)")
     parser.add_argument("--num_threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
@@ -339,6 +397,10 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
             minlenratio=args.minlenratio,
             maxlenratio=args.maxlenratio,
             seed=args.seed,
+            alpha=args.alpha,
+            pitch_scale=args.pitch_scale,
+            pitch_shift_cents=args.pitch_shift_cents,
+            energy_scale=args.energy_scale,
         )
         texts: List[str] = args.text or list(DEFAULT_TEXTS)
         report = export_tts(text2speech, args.outpath, texts, args.emo_labs, args.num_runs, args.seed)

@@ -24,6 +24,13 @@ each sentence the acoustic model's features are vocoded by Griffin-Lim (inside `
 by the vocoder, and the table gains its load time, the median over sentences of (vocoder time / duration
 of its audio) and the total RTF with it. Its weights do not change its speed: an untrained vocoder of the
 same configuration gives the same figure.
+
+With ``--fastspeech2_config``/``--fastspeech2_model_file`` (a trained FastSpeech2 or FastSpeech, e.g.
+``exp/tts_fastspeech2/config.yaml`` and its ``valid.loss.best.pth``) that model is timed too, on the same
+machine, threads and sentences, after the Tacotron2 one: the table gains its load time and the median
+over sentences of its acoustic model time / duration of its audio (the audio of its own durations;
+Griffin-Lim is run as for Tacotron2, only the acoustic time counts), beside Tacotron2's acoustic RTF.
+Its prosody controls are the defaults (alpha 1).
 """
 
 from __future__ import annotations
@@ -101,8 +108,14 @@ def main() -> None:
     parser.add_argument(
         "--vocoder_config", type=Path, default=None, help="Its config.yaml (default: the one beside --vocoder_file)"
     )
+    parser.add_argument(
+        "--fastspeech2_config", type=Path, default=None, help="A trained FastSpeech2/FastSpeech config.yaml to time too"
+    )
+    parser.add_argument("--fastspeech2_model_file", type=Path, default=None, help="Its weights (or a packed .zip)")
     parser.add_argument("--write", type=Path, default=None, help="Append a section to this markdown file")
     cli = parser.parse_args()
+    if cli.fastspeech2_config is not None and cli.fastspeech2_model_file is None:
+        parser.error("--fastspeech2_config needs --fastspeech2_model_file")
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("espkit.tts.tacotron2.decoder").setLevel(logging.ERROR)  # "reached maxlen" is intended
     torch.set_num_threads(cli.num_threads)
@@ -161,6 +174,17 @@ def main() -> None:
                     start = time.perf_counter()
                     wav = vocoder(out["feat_gen_denorm"])
                     trained_rtf.append((time.perf_counter() - start) / (wav.numel() / vocoder.fs))
+        fs2_rtf: list[float] = []
+        if cli.fastspeech2_model_file is not None:
+            start = time.perf_counter()
+            fs2 = Text2Speech(cli.fastspeech2_config, cli.fastspeech2_model_file, vocoder_config=vocoder_config)
+            fs2_load_s = time.perf_counter() - start
+            fs2_name = f"{fs2.model_name}, {cli.fastspeech2_model_file}"
+            fs2_emotion = fs2.emotions.emo_list[0] if fs2.emotions is not None else None
+            fs2(sentences[0], emo_labs=fs2_emotion)  # warm-up, as the first Tacotron2 sentence above
+            for sentence in sentences:
+                fs2(sentence, emo_labs=fs2_emotion)
+                fs2_rtf.append(fs2.last_timing["acoustic_s"] / fs2.last_timing["audio_s"])
     rows = [
         ("model load (Text2Speech: config, weights, Griffin-Lim)", f"{load_s:.2f} s"),
         ("RTF acoustic model (median over sentences)", f"{statistics.median(acoustic_rtf):.3f}"),
@@ -175,6 +199,12 @@ def main() -> None:
             4, (f"RTF vocoder ({vocoder_name}; median over sentences)", f"{statistics.median(trained_rtf):.3f}")
         )
         rows.insert(6, ("RTF total with the vocoder", f"{total:.3f}"))
+    if fs2_rtf:  # after Tacotron2's acoustic RTF row
+        at = next(i for i, (name, _) in enumerate(rows) if name.startswith("RTF acoustic model")) + 1
+        rows.insert(
+            at, (f"RTF acoustic model, {fs2_name} (median over sentences)", f"{statistics.median(fs2_rtf):.3f}")
+        )
+        rows.insert(at + 1, (f"model load ({fs2_name})", f"{fs2_load_s:.2f} s"))
     lines = [
         f"## Inference speed ({time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
         f"torch {torch.__version__}, {cli.num_threads} threads)",

@@ -344,7 +344,7 @@ class FastSpeech(AbsTTS):
                 raise ValueError(
                     f"this model has spk_embed_dim={self.spk_embed_dim}: pass spembs (B, {self.spk_embed_dim})"
                 )
-            spembs = F.normalize(spembs.to(hs.dtype), dim=-1).unsqueeze(1)
+            spembs = F.normalize(spembs.to(hs.device, hs.dtype), dim=-1).unsqueeze(1)
             if self.spk_embed_integration_type == "add":
                 hs = hs + self.spk_projection(spembs)
             else:

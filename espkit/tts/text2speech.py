@@ -510,9 +510,12 @@ class Text2Speech:
         """Waveform ``(T_wav,)`` of denormalised features ``(T_feats, odim)``: ``T_feats * hop`` samples
         from a trained vocoder, ``(T_feats - 1) * hop`` from Griffin-Lim; empty below 2 frames."""
         if feat_gen_denorm.size(0) < 2:
-            logger.warning(
-                "only %d frame generated (stop token at once; raise minlenratio?): empty wav", feat_gen_denorm.size(0)
+            why = (
+                "durations too short; raise alpha?"
+                if self.model.tts.supports_prosody_control
+                else "stop token at once; raise minlenratio?"
             )
+            logger.warning("only %d frame generated (%s): empty wav", feat_gen_denorm.size(0), why)
             return torch.zeros(0, device=feat_gen_denorm.device)
         return self.vocoder(feat_gen_denorm.float())
 

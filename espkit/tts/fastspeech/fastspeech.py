@@ -307,9 +307,7 @@ class FastSpeech(AbsTTS):
         name = type(self).__name__.lower()
         if pitch is not None or energy is not None:
             given = "pitch" if pitch is not None else "energy"
-            raise ValueError(
-                f"{given} needs a model with pitch and energy predictors (fastspeech2); this model is {name}"
-            )
+            raise ValueError(f"{given} needs a model with pitch/energy predictors (fastspeech2); this model is {name}")
         defaults = {"pitch_scale": 1.0, "pitch_shift": 0.0, "energy_scale": 1.0, "energy_shift": 0.0}
         for option, default in defaults.items():
             if controls[option] != default:
@@ -346,7 +344,7 @@ class FastSpeech(AbsTTS):
                 raise ValueError(
                     f"this model has spk_embed_dim={self.spk_embed_dim}: pass spembs (B, {self.spk_embed_dim})"
                 )
-            spembs = F.normalize(spembs.to(hs.dtype), dim=-1).unsqueeze(1)
+            spembs = F.normalize(spembs.to(hs.device, hs.dtype), dim=-1).unsqueeze(1)
             if self.spk_embed_integration_type == "add":
                 hs = hs + self.spk_projection(spembs)
             else:

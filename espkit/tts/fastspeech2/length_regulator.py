@@ -37,6 +37,7 @@ class LengthRegulator(nn.Module):
         super().__init__()
         self.pad_value = pad_value
 
+    @torch.jit.unused
     def forward(
         self,
         xs: torch.Tensor,
@@ -66,19 +67,27 @@ class LengthRegulator(nn.Module):
             durations = durations * real
         return self.expand(xs, self.fix_empty(durations, real))
 
-    @staticmethod
-    def fix_empty(durations: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
-        """``durations`` ``(B, T_text)`` with all-zero rows set to 1 at real tokens (``real``
-        ``(B, T_text)`` True at real tokens; None: all), with a warning."""
+    @torch.jit.unused
+    def fix_empty(self, durations: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+        """:meth:`fill_empty` with a warning when it changes something."""
         empty = durations.sum(dim=1) == 0
         if not bool(empty.any()):
             return durations
         logger.warning("durations of %d utterance(s) are all zero: using 1 frame per token", int(empty.sum()))
-        fill = empty.unsqueeze(1) if real is None else empty.unsqueeze(1) & real
+        return self.fill_empty(durations, real)
+
+    def fill_empty(self, durations: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+        """``durations`` ``(B, T_text)`` with all-zero rows set to 1 at real tokens (``real``
+        ``(B, T_text)`` True at real tokens; None: all). Scriptable."""
+        empty = (durations.sum(dim=1) == 0).unsqueeze(1)
+        fill = empty if real is None else empty & real
         return torch.where(fill, torch.ones_like(durations), durations)
 
     def expand(self, xs: torch.Tensor, durations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`forward` without checks or fixes (``durations`` ``(B, T_text)`` long, >= 0)."""
+        """:meth:`forward` without checks or fixes (``durations`` ``(B, T_text)`` long, >= 0).
+
+        Scriptable (:meth:`forward` is not: an export calls this and :meth:`fill_empty`).
+        """
         feats_lengths = durations.sum(dim=1)
         max_frames = int(feats_lengths.max()) if feats_lengths.numel() > 0 else 0
         ends = durations.cumsum(dim=1)  # (B, T_text): first frame after each token

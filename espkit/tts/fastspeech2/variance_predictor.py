@@ -8,11 +8,25 @@ from torch import nn
 from espkit.tts.fastspeech2.length_regulator import scale_durations
 
 
+class _PredictorBlock(nn.Module):
+    """``Conv1d -> ReLU -> LayerNorm (over channels) -> Dropout`` on ``(B, T, idim)``."""
+
+    def __init__(self, idim: int, n_chans: int, kernel_size: int, dropout_rate: float, bias: bool):
+        super().__init__()
+        self.conv = nn.Conv1d(idim, n_chans, kernel_size, padding=(kernel_size - 1) // 2, bias=bias)
+        self.norm = nn.LayerNorm(n_chans)
+        self.dropout = nn.Dropout(dropout_rate)
+
+    def forward(self, xs: torch.Tensor) -> torch.Tensor:
+        xs = torch.relu(self.conv(xs.transpose(1, 2))).transpose(1, 2)
+        return self.dropout(self.norm(xs))
+
+
 class VariancePredictor(nn.Module):
     """``n_layers`` of ``Conv1d -> ReLU -> LayerNorm -> Dropout`` then ``Linear(n_chans, 1)``.
 
     Padded tokens are zeroed before each convolution (so padding does not change real
-    outputs) and their outputs are 0.
+    outputs) and their outputs are 0. Scriptable.
 
     Args:
         idim: input size (the model's ``adim``).
@@ -37,23 +51,22 @@ class VariancePredictor(nn.Module):
             raise ValueError(f"predictor kernel_size must be odd so that lengths are kept, got {kernel_size}")
         if n_layers < 1:
             raise ValueError(f"predictor n_layers must be >= 1, got {n_layers}")
-        self.convs = nn.ModuleList(
-            nn.Conv1d(idim if i == 0 else n_chans, n_chans, kernel_size, padding=(kernel_size - 1) // 2, bias=bias)
+        self.blocks = nn.ModuleList(
+            _PredictorBlock(idim if i == 0 else n_chans, n_chans, kernel_size, dropout_rate, bias)
             for i in range(n_layers)
         )
-        self.norms = nn.ModuleList(nn.LayerNorm(n_chans) for _ in range(n_layers))
-        self.dropout = nn.Dropout(dropout_rate)
         self.linear = nn.Linear(n_chans, 1)
 
     def forward(self, xs: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
         """``xs`` ``(B, T_text, idim)``, ``pad_mask`` ``(B, T_text)`` True at padded tokens
         -> ``(B, T_text, 1)``."""
-        keep = None if pad_mask is None else (~pad_mask).unsqueeze(-1).to(xs.dtype)
-        for conv, norm in zip(self.convs, self.norms):
-            if keep is not None:
-                xs = xs * keep
-            xs = torch.relu(conv(xs.transpose(1, 2))).transpose(1, 2)
-            xs = self.dropout(norm(xs))
+        return self._predict(xs, pad_mask)
+
+    def _predict(self, xs: torch.Tensor, pad_mask: torch.Tensor | None) -> torch.Tensor:
+        for block in self.blocks:
+            if pad_mask is not None:
+                xs = xs.masked_fill(pad_mask.unsqueeze(-1), 0.0)
+            xs = block(xs)
         out = self.linear(xs)
         if pad_mask is not None:
             out = out.masked_fill(pad_mask.unsqueeze(-1), 0.0)
@@ -85,10 +98,10 @@ class DurationPredictor(VariancePredictor):
 
     def forward(self, xs: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Log-domain predictions ``(B, T_text)`` (0 at padded tokens)."""
-        return super().forward(xs, pad_mask).squeeze(-1)
+        return self._predict(xs, pad_mask).squeeze(-1)
 
     def inference(self, xs: torch.Tensor, pad_mask: torch.Tensor | None = None, alpha: float = 1.0) -> torch.Tensor:
-        """Durations ``(B, T_text)`` long in frames (0 at padded tokens)."""
+        """Durations ``(B, T_text)`` long in frames (0 at padded tokens); scriptable."""
         log_d = self.forward(xs, pad_mask)
         durations = torch.clamp(torch.round(torch.exp(log_d) - self.offset), min=0).long()
         durations = scale_durations(durations, alpha)

@@ -31,6 +31,9 @@ def test_abs_tts_defaults():
     assert model.require_raw_speech is False
     assert model.require_vocoder is True
     assert model.num_emotions() == 0
+    assert model.needs_durations is False
+    assert model.needs_pitch_energy is False
+    assert model.supports_prosody_control is False
     assert isinstance(model, torch.nn.Module)
     out = model.inference(torch.tensor([1, 2]))
     assert out["att_w"].shape == (3, 2)

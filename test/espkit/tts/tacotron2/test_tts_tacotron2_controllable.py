@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from espkit.tts.tacotron2.tacotron2 import Tacotron2
 from espkit.tts.tacotron2.tacotron2_controllable import Tacotron2Controllable
 
 IDIM, ODIM = 10, 6
@@ -119,3 +120,16 @@ def test_teacher_forced_inference_with_emotion(tiny_kwargs):
     out = model.inference(torch.tensor([1, 2, 3]), emo_labs=0, feats=torch.randn(7, ODIM), use_teacher_forcing=True)
     assert out["feat_gen"].shape == (7, ODIM)
     assert out["att_w"].shape == (7, 4)
+
+
+@pytest.mark.parametrize("integration", ["add", "concat", "none"])
+def test_state_dict_keys_are_tacotron2_keys_plus_the_emotion_modules(tiny_kwargs, integration):
+    # Trained models on disk hold these keys: the shared emotion code must not rename them.
+    plain = set(Tacotron2(IDIM, ODIM, **tiny_kwargs).state_dict())
+    model = _model(tiny_kwargs, emo_feat_dim=4, emo_integration=integration)
+    extra = set(model.state_dict()) - plain
+    expected = {"emo_embed.weight", "emo_feat_proj.weight", "emo_feat_proj.bias"}
+    if integration == "add":
+        expected |= {"emo_memory_proj.weight", "emo_memory_proj.bias"}
+    assert extra == expected
+    assert plain <= set(model.state_dict())

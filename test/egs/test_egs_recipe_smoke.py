@@ -267,3 +267,42 @@ def test_fastspeech2_student_reuses_the_smoke_teacher_and_vocoder(smoke_run):
         and "Stage 5: training: already done (exp/smoke/tts_train_fastspeech2_smoke)" in again.stdout
     )
     assert "teacher-forced decoding" not in again.stdout and "Student data train: already done" in again.stdout
+
+
+def test_low_teacher_focus_rates_are_left_out_of_the_student_data(smoke_run):
+    """--teacher_min_focus_rate drops train/dev utterances of the student (listed, counted in the log);
+    the teacher is reused under its own tag even when --tag names the student."""
+    recipe, _, _ = smoke_run
+    teacher = recipe / "exp" / "smoke" / "tts_train_smoke"
+    if not (teacher / "teacher_durations" / "train" / "focus_rates").exists():
+        out = _run_recipe(recipe, "--tts_model", "fastspeech", "--stage", "4", "--stop_stage", "4")
+        assert out.returncode == 0, out.stdout[-3000:]
+    rates = {}
+    for dset in ("train", "dev"):
+        lines = (teacher / "teacher_durations" / dset / "focus_rates").read_text().splitlines()
+        rates[dset] = {uid: float(rate) for uid, rate in (line.split() for line in lines)}
+    # the lowest threshold that drops an utterance and keeps some of each set
+    every_rate = sorted(r for table in rates.values() for r in table.values())
+    threshold = next(
+        t
+        for t in every_rate
+        if any(r < t for r in every_rate) and all(any(r >= t for r in table.values()) for table in rates.values())
+    )
+    low = {dset: sorted(uid for uid, rate in table.items() if rate < threshold) for dset, table in rates.items()}
+    out = _run_recipe(
+        recipe,
+        *("--tts_model", "fastspeech", "--tag", "tts_focus_check", "--stage", "4", "--stop_stage", "4"),
+        *("--teacher_min_focus_rate", str(threshold)),
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "Stage 5: training: already done (exp/smoke/tts_train_smoke)" in out.stdout
+    for dset, num in (("train", 12), ("dev", 4)):
+        assert f"Student data {dset}: {len(low[dset])} of {num} utterances dropped" in out.stdout
+        student = teacher / "teacher_durations" / "student_data" / "tts_focus_check" / dset
+        dropped = sorted(line.split()[0] for line in (student / "dropped_low_focus_rate").read_text().splitlines())
+        assert dropped == low[dset]
+        kept = [line.split()[0] for line in (student / "wav.scp").read_text().splitlines()]
+        assert len(kept) == num - len(low[dset]) and not set(kept) & set(low[dset])
+        assert sorted(line.split()[0] for line in (student / "durations").read_text().splitlines()) == sorted(kept)
+    stats = recipe / "exp" / "smoke" / "tts_stats_raw_phn_espeak_ng_english_tts_focus_check" / "train"
+    assert len((stats / "speech_shape").read_text().splitlines()) == 12 - len(low["train"])

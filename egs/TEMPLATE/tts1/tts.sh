@@ -119,8 +119,8 @@ valid_data_dir=${dumpdir}/raw/${valid_set}
 if [ -n "${teacher_dumpdir}" ]; then
     # a duration model: its own data (teacher durations, low focus rates dropped) and statistics
     stats_dir=${stats_dir}_${tag}
-    train_data_dir=${teacher_dumpdir}/student_data/${train_set}
-    valid_data_dir=${teacher_dumpdir}/student_data/${valid_set}
+    train_data_dir=${teacher_dumpdir}/student_data/${tag}/${train_set}
+    valid_data_dir=${teacher_dumpdir}/student_data/${tag}/${valid_set}
 fi
 tts_exp=${expdir}/${tag}
 decode_tag=$( [ -n "${inference_config}" ] && basename "${inference_config}" .yaml || echo decode )_$(basename "${inference_model}" .pth)
@@ -186,11 +186,11 @@ data_opts() {
     true
 }
 
-# student_data SET: ${teacher_dumpdir}/student_data/SET = the dumped SET with the teacher's durations,
+# student_data SET: ${teacher_dumpdir}/student_data/${tag}/SET = the dumped SET with the teacher's durations,
 # without the utterances whose teacher focus rate is below --teacher_min_focus_rate (listed in
 # dropped_low_focus_rate)
 student_data() {
-    local dset=$1 src=${dumpdir}/raw/$1 teacher=${teacher_dumpdir}/$1 dst=${teacher_dumpdir}/student_data/$1
+    local dset=$1 src=${dumpdir}/raw/$1 teacher=${teacher_dumpdir}/$1 dst=${teacher_dumpdir}/student_data/${tag}/$1
     require "${src}/wav.scp" 2
     if [ ! -f "${teacher}/durations" ]; then
         log "ERROR: --teacher_dumpdir ${teacher_dumpdir}: no ${teacher}/durations (make it with tts.sh --stage 7" \

@@ -100,10 +100,11 @@ fi
 
 # A duration model: 1) the Tacotron2 teacher, trained as by a plain ./run.sh (same tag: shared, skipped
 # when done); 2) its teacher-forced durations of train/dev; 3) the student, every stage.
-teacher_dir=${expdir}/tts_$(basename "${teacher_config}" .yaml)/teacher_durations
-./tts.sh "${common[@]}" ${args[@]+"${args[@]}"} --train_config "${teacher_config}" --vocoder_config "" \
-    --stage 1 --stop_stage 5
-./tts.sh "${common[@]}" ${args[@]+"${args[@]}"} --train_config "${teacher_config}" --vocoder_config "" \
-    --stage 7 --stop_stage 7 --test_sets "" --teacher_outdir "${teacher_dir}"
+teacher_tag=tts_$(basename "${teacher_config}" .yaml)
+teacher_dir=${expdir}/${teacher_tag}/teacher_durations
+./tts.sh "${common[@]}" ${args[@]+"${args[@]}"} --train_config "${teacher_config}" --tag "${teacher_tag}" \
+    --vocoder_config "" --stage 1 --stop_stage 5
+./tts.sh "${common[@]}" ${args[@]+"${args[@]}"} --train_config "${teacher_config}" --tag "${teacher_tag}" \
+    --vocoder_config "" --stage 7 --stop_stage 7 --test_sets "" --teacher_outdir "${teacher_dir}"
 ./tts.sh "${common[@]}" --train_config "${student_config}" --vocoder_config "${vocoder_config}" \
     --teacher_dumpdir "${teacher_dir}" --teacher_min_focus_rate "${teacher_min_focus_rate}" ${args[@]+"${args[@]}"}

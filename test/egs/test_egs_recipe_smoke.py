@@ -12,7 +12,10 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from espkit.fileio.sound_scp import read_wav
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -156,6 +159,8 @@ def _run_recipe(recipe: Path, *options: str) -> subprocess.CompletedProcess:
         (("--token_type", "bpe"), "--token_type bpe: must be char or phn"),
         (("--stage", "2", "extra", "--nj", "0"), "unexpected argument 'extra'"),
         (("--smoke", "True"), "--smoke True: must be true or false"),
+        (("--tts_model", "tacotron3"), "--tts_model tacotron3: must be tacotron2, fastspeech2 or fastspeech"),
+        (("--teacher_min_focus_rate", "2"), "--teacher_min_focus_rate 2: must be a number in [0, 1]"),
     ],
 )
 def test_bad_options_stop_before_any_work(tmp_path, options, message):
@@ -211,3 +216,93 @@ def test_decoding_refuses_an_unfinished_vocoder_training(smoke_run):
     finally:
         done.write_text(kept)
     assert out.returncode == 1 and "has not finished" in out.stdout and "run stage 6" in out.stdout, out.stdout[-2000:]
+
+
+def test_fastspeech2_student_reuses_the_smoke_teacher_and_vocoder(smoke_run):
+    """run.sh --tts_model fastspeech2 on top of the smoke run: the teacher and the vocoder are not trained
+    again; teacher durations of train/dev fit the tokens and frames; the student's pitch/energy statistics
+    count tokens; it decodes, is evaluated and packed; a re-run does nothing. Emotion-crossed and
+    reference-driven decoding are covered by the plain run, so they are left out here (CI time)."""
+    recipe, _, _ = smoke_run
+    exp = recipe / "exp" / "smoke"
+    teacher_model = exp / "tts_train_smoke" / "valid.loss.best.pth"
+    teacher_bytes = teacher_model.read_bytes()
+    options = ("--tts_model", "fastspeech2", "--cross_emotion_decode", "false", "--reference_emotion_decode", "false")
+    start = time.time()
+    out = _run_recipe(recipe, *options)
+    elapsed = time.time() - start
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert elapsed < 120, f"the FastSpeech2 smoke run took {elapsed:.0f} s"
+    assert "Stage 5: training: already done (exp/smoke/tts_train_smoke)" in out.stdout
+    assert "Stage 6: vocoder training: already done (exp/smoke/vocoder_smoke)" in out.stdout
+    assert teacher_model.read_bytes() == teacher_bytes
+    stats = exp / "tts_stats_raw_phn_espeak_ng_english_tts_train_fastspeech2_smoke"
+    num_tokens = {}
+    for mode, dset, num in (("train", "train", 12), ("valid", "dev", 4)):
+        tokens = dict(line.split() for line in (stats / mode / "text_shape").read_text().splitlines())
+        durations = (exp / "tts_train_smoke" / "teacher_durations" / dset / "durations").read_text().splitlines()
+        wavs = dict(
+            line.split(maxsplit=1)
+            for line in (recipe / "dump" / "smoke" / "raw" / dset / "wav.scp").read_text().splitlines()
+        )
+        assert len(durations) == len(tokens) == num
+        for line in durations:
+            uid, *values = line.split()
+            _, wav = read_wav(recipe / wavs[uid], dtype="float32")
+            assert len(values) == int(tokens[uid]) + 1 and sum(map(int, values)) == len(wav) // 256 + 1, uid
+        num_tokens[mode] = sum(int(n) + 1 for n in tokens.values())
+    for name in ("pitch_stats.npz", "energy_stats.npz"):
+        with np.load(stats / "train" / name) as npz:
+            assert int(npz["count"]) == num_tokens["train"], name
+    student = exp / "tts_train_fastspeech2_smoke"
+    assert "tts: fastspeech2" in (student / "config.yaml").read_text()
+    decode = student / "decode_smoke_valid.loss.best_vocoder_smoke"
+    assert len((decode / "eval" / "wav" / "wav.scp").read_text().splitlines()) == 8
+    results = json.loads((student / "eval_vocoder_smoke" / "results.json").read_text())
+    assert results["num_utts"] == 8 and results["system"]["mcd_db"] > 0
+    assert (student / "packed" / "tts_train_fastspeech2_smoke_valid.loss.best_vocoder_smoke.zip").exists()
+    again = _run_recipe(recipe, *options)
+    assert (
+        again.returncode == 0
+        and "Stage 5: training: already done (exp/smoke/tts_train_fastspeech2_smoke)" in again.stdout
+    )
+    assert "teacher-forced decoding" not in again.stdout and "Student data train: already done" in again.stdout
+
+
+def test_low_teacher_focus_rates_are_left_out_of_the_student_data(smoke_run):
+    """--teacher_min_focus_rate drops train/dev utterances of the student (listed, counted in the log);
+    the teacher is reused under its own tag even when --tag names the student."""
+    recipe, _, _ = smoke_run
+    teacher = recipe / "exp" / "smoke" / "tts_train_smoke"
+    if not (teacher / "teacher_durations" / "train" / "focus_rates").exists():
+        out = _run_recipe(recipe, "--tts_model", "fastspeech", "--stage", "4", "--stop_stage", "4")
+        assert out.returncode == 0, out.stdout[-3000:]
+    rates = {}
+    for dset in ("train", "dev"):
+        lines = (teacher / "teacher_durations" / dset / "focus_rates").read_text().splitlines()
+        rates[dset] = {uid: float(rate) for uid, rate in (line.split() for line in lines)}
+    # the lowest threshold that drops an utterance and keeps some of each set
+    every_rate = sorted(r for table in rates.values() for r in table.values())
+    threshold = next(
+        t
+        for t in every_rate
+        if any(r < t for r in every_rate) and all(any(r >= t for r in table.values()) for table in rates.values())
+    )
+    low = {dset: sorted(uid for uid, rate in table.items() if rate < threshold) for dset, table in rates.items()}
+    out = _run_recipe(
+        recipe,
+        *("--tts_model", "fastspeech", "--tag", "tts_focus_check", "--stage", "4", "--stop_stage", "4"),
+        *("--teacher_min_focus_rate", str(threshold)),
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "Stage 5: training: already done (exp/smoke/tts_train_smoke)" in out.stdout
+    for dset, num in (("train", 12), ("dev", 4)):
+        assert f"Student data {dset}: {len(low[dset])} of {num} utterances dropped" in out.stdout
+        student = teacher / "teacher_durations" / "student_data" / "tts_focus_check" / dset
+        dropped = sorted(line.split()[0] for line in (student / "dropped_low_focus_rate").read_text().splitlines())
+        assert dropped == low[dset]
+        kept = [line.split()[0] for line in (student / "wav.scp").read_text().splitlines()]
+        assert len(kept) == num - len(low[dset]) and not set(kept) & set(low[dset])
+        assert sorted(line.split()[0] for line in (student / "durations").read_text().splitlines()) == sorted(kept)
+    stats = recipe / "exp" / "smoke" / "tts_stats_raw_phn_espeak_ng_english_tts_focus_check" / "train"
+    assert len((stats / "speech_shape").read_text().splitlines()) == 12 - len(low["train"])

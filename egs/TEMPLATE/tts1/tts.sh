@@ -8,6 +8,11 @@
 #                                           test sets also in every emotion and driven by references)
 #                                         8 objective evaluation (tts_evaluate, with copy-synthesis)
 #                                         9 model packing (pack_model, with the vocoder)
+# Duration models (FastSpeech2/FastSpeech) train on a teacher's durations: --teacher_outdir DIR makes
+# stage 7 also decode the train and valid sets teacher-forced (a Tacotron2) into DIR/<set>/durations
+# and focus_rates; a student run takes them with --teacher_dumpdir DIR (its statistics, stage 4, are
+# then token-level pitch/energy in a stats directory of its own; features keep the shared statistics,
+# so a neural vocoder trained for the teacher is reused). run.sh --tts_model fastspeech2 chains it all.
 # Each stage logs to a file and leaves a ".done" marker holding a signature of its inputs; a re-run
 # with the same inputs skips the stage ("already done"), changed inputs redo it.
 set -euo pipefail
@@ -42,6 +47,10 @@ cleaner=english
 train_config=""      # training yaml
 train_args=""        # extra options of tts_train
 tag=""               # experiment name (default: tts_<train_config basename>)
+# Teacher durations (duration models)
+teacher_dumpdir=""   # DIR/<set>/durations (+ focus_rates) of --train_set/--valid_set: train a duration model on them
+teacher_min_focus_rate="" # with --teacher_dumpdir: drop train/valid utterances whose teacher focus rate is below it
+teacher_outdir=""    # stage 7 also writes teacher-forced durations of --train_set/--valid_set here (no waveforms)
 # Vocoder
 vocoder_config=""    # gan_tts_train yaml of the neural vocoder trained in stage 6 ("" = Griffin-Lim)
 vocoder_args=""      # extra options of gan_tts_train
@@ -86,6 +95,12 @@ done
 [ -f "${train_config}" ] || { log "ERROR: --train_config ${train_config}: file not found"; exit 1; }
 [ -n "${inference_config}" ] && [ ! -f "${inference_config}" ] && { log "ERROR: --inference_config ${inference_config}: file not found"; exit 1; }
 [ -n "${vocoder_config}" ] && [ ! -f "${vocoder_config}" ] && { log "ERROR: --vocoder_config ${vocoder_config}: file not found"; exit 1; }
+if [ -n "${teacher_min_focus_rate}" ]; then
+    if ! [[ ${teacher_min_focus_rate} =~ ^(0(\.[0-9]*)?|1(\.0*)?|\.[0-9]+)$ ]]; then
+        log "ERROR: --teacher_min_focus_rate ${teacher_min_focus_rate}: must be a number in [0, 1]"; exit 1
+    fi
+    [ -z "${teacher_dumpdir}" ] && { log "ERROR: --teacher_min_focus_rate needs --teacher_dumpdir"; exit 1; }
+fi
 [ -f path.sh ] && . ./path.sh
 
 [ -z "${tag}" ] && tag=tts_$(basename "${train_config}" .yaml)
@@ -97,6 +112,16 @@ else
     stats_dir=${expdir}/tts_stats_raw_${token_type}
 fi
 token_list=${token_dir}/tokens.txt
+# the features' statistics (shared by every model of these features and by the vocoder)
+base_stats_dir=${stats_dir}
+train_data_dir=${dumpdir}/raw/${train_set}
+valid_data_dir=${dumpdir}/raw/${valid_set}
+if [ -n "${teacher_dumpdir}" ]; then
+    # a duration model: its own data (teacher durations, low focus rates dropped) and statistics
+    stats_dir=${stats_dir}_${tag}
+    train_data_dir=${teacher_dumpdir}/student_data/${tag}/${train_set}
+    valid_data_dir=${teacher_dumpdir}/student_data/${tag}/${valid_set}
+fi
 tts_exp=${expdir}/${tag}
 decode_tag=$( [ -n "${inference_config}" ] && basename "${inference_config}" .yaml || echo decode )_$(basename "${inference_model}" .pth)
 eval_name=eval
@@ -157,7 +182,52 @@ data_opts() {
     echo "--${prefix}data_path_and_name_and_type ${dir}/wav.scp${suffix},speech,sound"
     echo "--${prefix}data_path_and_name_and_type ${dir}/text${suffix},text,text"
     [ -f "${dir}/utt2emo${suffix//JOB/1}" ] && echo "--${prefix}data_path_and_name_and_type ${dir}/utt2emo${suffix},emo_labs,text"
+    [ -f "${dir}/durations${suffix//JOB/1}" ] && echo "--${prefix}data_path_and_name_and_type ${dir}/durations${suffix},durations,text_int"
     true
+}
+
+# student_data SET: ${teacher_dumpdir}/student_data/${tag}/SET = the dumped SET with the teacher's durations,
+# without the utterances whose teacher focus rate is below --teacher_min_focus_rate (listed in
+# dropped_low_focus_rate)
+student_data() {
+    local dset=$1 src=${dumpdir}/raw/$1 teacher=${teacher_dumpdir}/$1 dst=${teacher_dumpdir}/student_data/${tag}/$1
+    require "${src}/wav.scp" 2
+    if [ ! -f "${teacher}/durations" ]; then
+        log "ERROR: --teacher_dumpdir ${teacher_dumpdir}: no ${teacher}/durations (make it with tts.sh --stage 7" \
+            "--stop_stage 7 --teacher_outdir ${teacher_dumpdir} on a trained Tacotron2, or run.sh --tts_model fastspeech2)"
+        exit 1
+    fi
+    local marker=${dst}/.data.done
+    local signature="min_focus_rate=${teacher_min_focus_rate} $(checksum "${src}"/wav.scp "${src}"/text "${src}"/utt2emo "${teacher}"/durations "${teacher}"/focus_rates)"
+    if is_done "${marker}" "${signature}"; then
+        log "Student data ${dset}: already done (${dst}), skipping"
+        return
+    fi
+    local missing
+    missing=$(awk 'FILENAME == ARGV[1] {have[$1] = 1; next} !($1 in have) {n++} END {print n + 0}' "${teacher}/durations" "${src}/wav.scp")
+    if [ "${missing}" -gt 0 ]; then
+        log "ERROR: ${teacher}/durations lacks ${missing} utterance(s) of ${src}/wav.scp: decode the teacher again"
+        exit 1
+    fi
+    mkdir -p "${dst}"
+    : > "${dst}/dropped_low_focus_rate"
+    if [ -n "${teacher_min_focus_rate}" ]; then
+        require "${teacher}/focus_rates" 7
+        awk -v m="${teacher_min_focus_rate}" '$2 + 0 < m + 0 {print $1, $2}' "${teacher}/focus_rates" > "${dst}/dropped_low_focus_rate"
+    fi
+    local f
+    for f in wav.scp text utt2emo; do
+        [ -f "${src}/${f}" ] || continue
+        awk 'FILENAME == ARGV[1] {drop[$1] = 1; next} !($1 in drop)' "${dst}/dropped_low_focus_rate" "${src}/${f}" > "${dst}/${f}"
+    done
+    awk 'FILENAME == ARGV[1] {keep[$1] = 1; next} ($1 in keep)' "${dst}/wav.scp" "${teacher}/durations" > "${dst}/durations"
+    log "Student data ${dset}: $(wc -l < "${dst}/dropped_low_focus_rate") of $(wc -l < "${src}/wav.scp") utterances dropped" \
+        "(teacher focus rate below ${teacher_min_focus_rate:-none}; list: ${dst}/dropped_low_focus_rate)"
+    if [ ! -s "${dst}/wav.scp" ]; then
+        log "ERROR: no utterance of ${dset} is left: lower --teacher_min_focus_rate"
+        exit 1
+    fi
+    mark_done "${marker}" "${signature}"
 }
 
 run_stage() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }
@@ -233,13 +303,18 @@ emo_opts=()
 feats_opts=(--feats_extract_conf "fs=${fs}" --feats_extract_conf "n_fft=${n_fft}" --feats_extract_conf "hop_length=${n_shift}")
 
 # --- stage 4: statistics -----------------------------------------------------------------------------
+if [ -n "${teacher_dumpdir}" ] && { run_stage 4 || run_stage 5; }; then
+    student_data "${train_set}"
+    student_data "${valid_set}"
+fi
 if run_stage 4; then
-    train_dir=${dumpdir}/raw/${train_set}
-    valid_dir=${dumpdir}/raw/${valid_set}
+    train_dir=${train_data_dir}
+    valid_dir=${valid_data_dir}
     for f in "${train_dir}/wav.scp" "${valid_dir}/wav.scp"; do require "${f}" 2; done
     require "${token_list}" 3
     marker=${stats_dir}/.stats.done
     signature="${feats_opts[*]} ${train_args} $(checksum "${train_config}" "${token_list}" "${train_dir}"/wav.scp "${valid_dir}"/wav.scp)"
+    [ -n "${teacher_dumpdir}" ] && signature="${signature} teacher $(checksum "${train_dir}"/durations "${valid_dir}"/durations)"
     if is_done "${marker}" "${signature}"; then
         log "Stage 4: statistics: already done (${stats_dir}), skipping"
     else
@@ -247,12 +322,12 @@ if run_stage 4; then
         log "Stage 4: statistics with ${_nj} jobs -> ${stats_dir} (logs: ${stats_dir}/logs)"
         rm -rf "${stats_dir}"
         split_opts=()
-        for f in wav.scp text utt2emo; do
+        for f in wav.scp text utt2emo durations; do
             [ -f "${train_dir}/${f}" ] && split_opts+=(--split "${train_dir}/${f}:${stats_dir}/split/train/${f}.JOB")
         done
         run_logged "${stats_dir}/logs/split_train.log" ${python} utils/run_jobs.py --nj "${_nj}" --keys "${train_dir}/wav.scp" "${split_opts[@]}"
         split_opts=()
-        for f in wav.scp text utt2emo; do
+        for f in wav.scp text utt2emo durations; do
             [ -f "${valid_dir}/${f}" ] && split_opts+=(--split "${valid_dir}/${f}:${stats_dir}/split/valid/${f}.JOB")
         done
         run_logged "${stats_dir}/logs/split_valid.log" ${python} utils/run_jobs.py --nj "${_nj}" --keys "${valid_dir}/wav.scp" "${split_opts[@]}"
@@ -271,9 +346,20 @@ fi
 
 # --- stage 5: training ---------------------------------------------------------------------------------
 if run_stage 5; then
-    require "${stats_dir}/train/feats_stats.npz" 4
+    require "${base_stats_dir}/train/feats_stats.npz" 4
+    require "${stats_dir}/train/speech_shape" 4
+    prosody_stats_opts=()
+    if [ -n "${teacher_dumpdir}" ]; then
+        # token-level pitch/energy statistics of this duration model (configs with global_mvn normalisers)
+        for f in pitch energy; do
+            [ -f "${stats_dir}/train/${f}_stats.npz" ] && prosody_stats_opts+=(--${f}_normalize_conf "stats_file=${stats_dir}/train/${f}_stats.npz")
+        done
+    fi
     marker=${tts_exp}/.train.done
-    signature="${feats_opts[*]} ${train_args} $(checksum "${train_config}" "${token_list}" "${stats_dir}/train/feats_stats.npz")"
+    signature="${feats_opts[*]} ${train_args} $(checksum "${train_config}" "${token_list}" "${base_stats_dir}/train/feats_stats.npz")"
+    if [ -n "${teacher_dumpdir}" ]; then
+        signature="${signature} teacher $(checksum "${stats_dir}"/train/*_shape "${stats_dir}"/train/*_stats.npz)"
+    fi
     inputs=${tts_exp}/.train.inputs  # the signature the run in ${tts_exp} was started with
     if is_done "${marker}" "${signature}"; then
         log "Stage 5: training: already done (${tts_exp}), skipping"
@@ -294,10 +380,10 @@ if run_stage 5; then
         run_logged "${tts_exp}/logs/train.log" ${python} -m espkit.bin.tts_train --config "${train_config}" \
             --output_dir "${tts_exp}" --resume true --ngpu "${ngpu}" --token_list "${token_list}" \
             "${emo_opts[@]}" "${text_opts[@]}" "${feats_opts[@]}" \
-            --normalize_conf "stats_file=${stats_dir}/train/feats_stats.npz" \
+            --normalize_conf "stats_file=${base_stats_dir}/train/feats_stats.npz" ${prosody_stats_opts[@]+"${prosody_stats_opts[@]}"} \
             --train_shape_file "${stats_dir}/train/speech_shape" --train_shape_file "${stats_dir}/train/text_shape" \
             --valid_shape_file "${stats_dir}/valid/speech_shape" --valid_shape_file "${stats_dir}/valid/text_shape" \
-            $(data_opts train_ "${dumpdir}/raw/${train_set}") $(data_opts valid_ "${dumpdir}/raw/${valid_set}") ${train_args}
+            $(data_opts train_ "${train_data_dir}") $(data_opts valid_ "${valid_data_dir}") ${train_args}
         mark_done "${marker}" "${signature}"
     fi
 fi
@@ -307,10 +393,10 @@ if run_stage 6; then
     if [ -z "${vocoder_config}" ]; then
         log "Stage 6: vocoder training: no --vocoder_config, Griffin-Lim makes the waveforms; skipping"
     else
-        require "${stats_dir}/train/feats_stats.npz" 4
+        require "${base_stats_dir}/train/feats_stats.npz" 4
         marker=${vocoder_exp}/.train.done
         # the vocoder reads the TTS model's statistics, so that the two normalise features alike
-        signature="${feats_opts[*]} ${vocoder_args} $(checksum "${vocoder_config}" "${stats_dir}/train/feats_stats.npz" "${dumpdir}/raw/${train_set}/wav.scp")"
+        signature="${feats_opts[*]} ${vocoder_args} $(checksum "${vocoder_config}" "${base_stats_dir}/train/feats_stats.npz" "${dumpdir}/raw/${train_set}/wav.scp")"
         inputs=${vocoder_exp}/.train.inputs
         if is_done "${marker}" "${signature}"; then
             log "Stage 6: vocoder training: already done (${vocoder_exp}), skipping"
@@ -330,8 +416,8 @@ if run_stage 6; then
             # shellcheck disable=SC2086
             run_logged "${vocoder_exp}/logs/train.log" ${python} -m espkit.bin.gan_tts_train --config "${vocoder_config}" \
                 --output_dir "${vocoder_exp}" --resume true --ngpu "${ngpu}" "${feats_opts[@]}" \
-                --normalize_conf "stats_file=${stats_dir}/train/feats_stats.npz" \
-                --train_shape_file "${stats_dir}/train/speech_shape" --valid_shape_file "${stats_dir}/valid/speech_shape" \
+                --normalize_conf "stats_file=${base_stats_dir}/train/feats_stats.npz" \
+                --train_shape_file "${base_stats_dir}/train/speech_shape" --valid_shape_file "${base_stats_dir}/valid/speech_shape" \
                 --train_data_path_and_name_and_type "${dumpdir}/raw/${train_set}/wav.scp,speech,sound" \
                 --valid_data_path_and_name_and_type "${dumpdir}/raw/${valid_set}/wav.scp,speech,sound" ${vocoder_args}
             mark_done "${marker}" "${signature}"
@@ -381,6 +467,30 @@ if run_stage 7; then
         log "ERROR: the training in ${tts_exp} has not finished (stopped or failed; no ${tts_exp}/.train.done):" \
             "run stage 5 to finish it before decoding"
         exit 1
+    fi
+    if [ -n "${teacher_outdir}" ]; then
+        # teacher durations for a duration model (--teacher_dumpdir of its run): features only
+        for dset in ${train_set} ${valid_set}; do
+            src=${dumpdir}/raw/${dset}
+            require "${src}/wav.scp" 2
+            out=${teacher_outdir}/${dset}
+            marker=${out}/.decode.done
+            signature="teacher_forcing ${inference_args} $(checksum "${model_file}" "${src}/text" "${src}/wav.scp" "${src}/utt2emo" ${inference_config})"
+            if is_done "${marker}" "${signature}" && [ -f "${out}/durations" ]; then
+                log "Stage 7: teacher durations of ${dset}: already done (${out}), skipping"
+                continue
+            fi
+            log "Stage 7: teacher-forced decoding of ${dset} (durations, focus rates) with ${inference_nj} jobs -> ${out}"
+            emo_data=()
+            [ -f "${src}/utt2emo" ] && emo_data=(--data_path_and_name_and_type "${src}/utt2emo,emo_labs,text")
+            decode "${out}" "${src}/text" --data_path_and_name_and_type "${src}/text,text,text" \
+                --data_path_and_name_and_type "${src}/wav.scp,speech,sound" "${emo_data[@]}" \
+                --use_teacher_forcing true --write_wav false --plot_att_ws false
+            for f in durations focus_rates; do  # ESPnet's layout: <teacher_dumpdir>/<set>/durations
+                mv "${out}/${f}/${f}" "${out}/${f}.merged" && rmdir "${out}/${f}" && mv "${out}/${f}.merged" "${out}/${f}"
+            done
+            mark_done "${marker}" "${signature}"
+        done
     fi
     for dset in ${test_sets}; do
         src=${dumpdir}/raw/${dset}

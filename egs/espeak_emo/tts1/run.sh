@@ -5,10 +5,18 @@
 #   ./run.sh --stage 5 --stop_stage 5 --train_config conf/tuning/<other>.yaml
 #   ./run.sh --vocoder griffin_lim  waveforms by Griffin-Lim, no vocoder training (stage 6 skipped)
 #   ./run.sh --vocoder hifigan      another neural vocoder: conf/tuning/train_vocoder_<name>.yaml
+#   ./run.sh --tts_model fastspeech2  a FastSpeech2 student (conf/tuning/train_fastspeech2.yaml, tag
+#                                   tts_train_fastspeech2) on the durations of the Tacotron2 teacher: the
+#                                   teacher is the default model (trained first unless done), decoded
+#                                   teacher-forced on train/dev into exp/tts_train/teacher_durations;
+#                                   utterances with a teacher focus rate below --teacher_min_focus_rate
+#                                   (default 0.5) are left out. --tts_model fastspeech: without pitch/energy.
 # Any tts.sh option can be given here; see ./tts.sh --help.
 set -euo pipefail
 
 smoke=false
+tts_model=tacotron2       # tacotron2 (the default model), fastspeech2 or fastspeech (students of it)
+teacher_min_focus_rate="" # students: default 0.5 (smoke: none, its teacher is barely trained)
 vocoder=nsf   # the default neural vocoder (docs/design.md, "Neural vocoders": why this one)
 args=()
 while [ $# -gt 0 ]; do
@@ -19,6 +27,12 @@ while [ $# -gt 0 ]; do
         --vocoder) [ $# -ge 2 ] || { echo "$0: error: option --vocoder needs a value" >&2; exit 1; }
                    vocoder=$2; shift 2 ;;
         --vocoder=*) vocoder=${1#*=}; shift ;;
+        --tts_model) [ $# -ge 2 ] || { echo "$0: error: option --tts_model needs a value" >&2; exit 1; }
+                     tts_model=$2; shift 2 ;;
+        --tts_model=*) tts_model=${1#*=}; shift ;;
+        --teacher_min_focus_rate) [ $# -ge 2 ] || { echo "$0: error: option --teacher_min_focus_rate needs a value" >&2; exit 1; }
+                                  teacher_min_focus_rate=$2; shift 2 ;;
+        --teacher_min_focus_rate=*) teacher_min_focus_rate=${1#*=}; shift ;;
         *) args+=("$1"); shift ;;
     esac
 done
@@ -27,6 +41,15 @@ case "${smoke}" in
     true|false) ;;
     *) echo "$0: error: --smoke ${smoke}: must be true or false" >&2; exit 1 ;;
 esac
+
+case "${tts_model}" in
+    tacotron2|fastspeech2|fastspeech) ;;
+    *) echo "$0: error: --tts_model ${tts_model}: must be tacotron2, fastspeech2 or fastspeech" >&2; exit 1 ;;
+esac
+
+if [ -n "${teacher_min_focus_rate}" ] && ! [[ ${teacher_min_focus_rate} =~ ^(0(\.[0-9]*)?|1(\.0*)?|\.[0-9]+)$ ]]; then
+    echo "$0: error: --teacher_min_focus_rate ${teacher_min_focus_rate}: must be a number in [0, 1]" >&2; exit 1
+fi
 
 case "${vocoder}" in
     griffin_lim) vocoder_config="" ;;
@@ -44,21 +67,44 @@ n_shift=256
 
 if [ "${smoke}" = true ]; then
     # 3 training, 1 dev and 2 eval sentences in 4 emotions (two: references come from another sentence); kept apart from the full run's directories
+    expdir=exp/smoke
     opts=(
-        --datadir data/smoke --dumpdir dump/smoke --expdir exp/smoke
+        --datadir data/smoke --dumpdir dump/smoke --expdir "${expdir}"
         --local_data_opts "--datadir data/smoke --train_sentences 3 --dev_sentences 1 --eval_sentences 2"
-        --train_config conf/tuning/train_smoke.yaml --inference_config conf/tuning/decode_smoke.yaml
+        --inference_config conf/tuning/decode_smoke.yaml
         --eval_args "--max_train_utts 0"
     )
+    teacher_config=conf/tuning/train_smoke.yaml
+    student_config=conf/tuning/train_${tts_model}_smoke.yaml
     # every neural vocoder is smoke-tested with one tiny configuration of the default family
     if [ -n "${vocoder_config}" ]; then vocoder_config=conf/tuning/train_vocoder_smoke.yaml; fi
 else
-    opts=(--train_config conf/train.yaml --inference_config conf/decode.yaml)
+    expdir=exp
+    opts=(--inference_config conf/decode.yaml)
+    teacher_config=conf/train.yaml
+    student_config=conf/tuning/train_${tts_model}.yaml
+    teacher_min_focus_rate=${teacher_min_focus_rate:-0.5}
 fi
 
-./tts.sh \
-    --train_set train --valid_set dev --test_sets eval \
-    --fs "${fs}" --n_fft "${n_fft}" --n_shift "${n_shift}" \
-    --token_type phn --g2p espeak_ng_english --cleaner english \
-    --nj 2 --inference_nj 2 --vocoder_config "${vocoder_config}" \
-    "${opts[@]}" ${args[@]+"${args[@]}"}
+common=(
+    --train_set train --valid_set dev --test_sets eval
+    --fs "${fs}" --n_fft "${n_fft}" --n_shift "${n_shift}"
+    --token_type phn --g2p espeak_ng_english --cleaner english
+    --nj 2 --inference_nj 2 "${opts[@]}"
+)
+
+if [ "${tts_model}" = tacotron2 ]; then
+    ./tts.sh "${common[@]}" --train_config "${teacher_config}" --vocoder_config "${vocoder_config}" ${args[@]+"${args[@]}"}
+    exit 0
+fi
+
+# A duration model: 1) the Tacotron2 teacher, trained as by a plain ./run.sh (same tag: shared, skipped
+# when done); 2) its teacher-forced durations of train/dev; 3) the student, every stage.
+teacher_tag=tts_$(basename "${teacher_config}" .yaml)
+teacher_dir=${expdir}/${teacher_tag}/teacher_durations
+./tts.sh "${common[@]}" ${args[@]+"${args[@]}"} --train_config "${teacher_config}" --tag "${teacher_tag}" \
+    --vocoder_config "" --stage 1 --stop_stage 5
+./tts.sh "${common[@]}" ${args[@]+"${args[@]}"} --train_config "${teacher_config}" --tag "${teacher_tag}" \
+    --vocoder_config "" --stage 7 --stop_stage 7 --test_sets "" --teacher_outdir "${teacher_dir}"
+./tts.sh "${common[@]}" --train_config "${student_config}" --vocoder_config "${vocoder_config}" \
+    --teacher_dumpdir "${teacher_dir}" --teacher_min_focus_rate "${teacher_min_focus_rate}" ${args[@]+"${args[@]}"}

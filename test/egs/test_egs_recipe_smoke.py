@@ -240,7 +240,7 @@ def test_fastspeech2_student_reuses_the_smoke_teacher_and_vocoder(smoke_run):
     num_tokens = {}
     for mode, dset, num in (("train", "train", 12), ("valid", "dev", 4)):
         tokens = dict(line.split() for line in (stats / mode / "text_shape").read_text().splitlines())
-        durations = (exp / "tts_train_smoke" / "teacher_durations" / dset / "durations").read_text().splitlines()
+        durations = (exp / "tts_train_smoke" / "teacher_forced" / dset / "durations").read_text().splitlines()
         wavs = dict(
             line.split(maxsplit=1)
             for line in (recipe / "dump" / "smoke" / "raw" / dset / "wav.scp").read_text().splitlines()
@@ -274,12 +274,12 @@ def test_low_teacher_focus_rates_are_left_out_of_the_student_data(smoke_run):
     the teacher is reused under its own tag even when --tag names the student."""
     recipe, _, _ = smoke_run
     teacher = recipe / "exp" / "smoke" / "tts_train_smoke"
-    if not (teacher / "teacher_durations" / "train" / "focus_rates").exists():
+    if not (teacher / "teacher_forced" / "train" / "focus_rates").exists():
         out = _run_recipe(recipe, "--tts_model", "fastspeech", "--stage", "4", "--stop_stage", "4")
         assert out.returncode == 0, out.stdout[-3000:]
     rates = {}
     for dset in ("train", "dev"):
-        lines = (teacher / "teacher_durations" / dset / "focus_rates").read_text().splitlines()
+        lines = (teacher / "teacher_forced" / dset / "focus_rates").read_text().splitlines()
         rates[dset] = {uid: float(rate) for uid, rate in (line.split() for line in lines)}
     # the lowest threshold that drops an utterance and keeps some of each set
     every_rate = sorted(r for table in rates.values() for r in table.values())
@@ -298,7 +298,7 @@ def test_low_teacher_focus_rates_are_left_out_of_the_student_data(smoke_run):
     assert "Stage 5: training: already done (exp/smoke/tts_train_smoke)" in out.stdout
     for dset, num in (("train", 12), ("dev", 4)):
         assert f"Student data {dset}: {len(low[dset])} of {num} utterances dropped" in out.stdout
-        student = teacher / "teacher_durations" / "student_data" / "tts_focus_check" / dset
+        student = teacher / "teacher_forced" / "student_data" / "tts_focus_check" / dset
         dropped = sorted(line.split()[0] for line in (student / "dropped_low_focus_rate").read_text().splitlines())
         assert dropped == low[dset]
         kept = [line.split()[0] for line in (student / "wav.scp").read_text().splitlines()]

@@ -3,14 +3,17 @@
 # directory (egs/<corpus>/tts1) through its run.sh:
 #   1 data preparation (local/data.sh)    5 training of the acoustic model (tts_train)
 #   2 format/dump (check/resample --fs)   6 training of the neural vocoder (gan_tts_train; skipped
-#   3 token list                            without --vocoder_config: Griffin-Lim makes the waveforms)
+#   3 token list                            without --vocoder_config: Griffin-Lim makes the waveforms),
+#                                           then with --vocoder_finetune_config its adversarial fine-tune
+#                                           on the acoustic model's teacher-forced train/valid features
 #   4 statistics collection (--nj jobs)   7 decoding (tts_inference, split in --inference_nj jobs; the
 #                                           test sets also in every emotion and driven by references)
 #                                         8 objective evaluation (tts_evaluate, with copy-synthesis)
 #                                         9 model packing (pack_model, with the vocoder)
-# Duration models (FastSpeech2/FastSpeech) train on a teacher's durations: --teacher_outdir DIR makes
-# stage 7 also decode the train and valid sets teacher-forced (a Tacotron2) into DIR/<set>/durations
-# and focus_rates; a student run takes them with --teacher_dumpdir DIR (its statistics, stage 4, are
+# Teacher-forced decoding of the train and valid sets (a Tacotron2; one function, teacher_forced_decode,
+# writes DIR/<set>/{durations,focus_rates,norm,denorm}) serves two users: the vocoder fine-tune of stage
+# 6 (into <acoustic model exp>/teacher_forced) and duration models (FastSpeech2/FastSpeech), which
+# train on a teacher's durations: --teacher_outdir DIR makes stage 7 decode into DIR; a student run takes them with --teacher_dumpdir DIR (its statistics, stage 4, are
 # then token-level pitch/energy in a stats directory of its own; features keep the shared statistics,
 # so a neural vocoder trained for the teacher is reused). run.sh --tts_model fastspeech2 chains it all.
 # Each stage logs to a file and leaves a ".done" marker holding a signature of its inputs; a re-run
@@ -56,6 +59,11 @@ vocoder_config=""    # gan_tts_train yaml of the neural vocoder trained in stage
 vocoder_args=""      # extra options of gan_tts_train
 vocoder_tag=""       # vocoder experiment name (default: vocoder_<vocoder_config basename without train_vocoder_>)
 vocoder_model=valid.generator_mel_loss.best.pth  # the vocoder weights used for decoding and evaluation
+vocoder_finetune_config=""  # gan_tts_train yaml of overrides (e.g. optim_conf, discriminator_start_step) applied
+                            # to --vocoder_config: stage 6 then fine-tunes the trained vocoder on the teacher-
+                            # forced train/valid features of --vocoder_finetune_tts ("" = no fine-tune)
+vocoder_finetune_tts=""     # experiment dir of the Tacotron2 whose features the vocoder is fine-tuned on
+                            # (default: this run's model; a duration-model student names its teacher)
 # Decoding and evaluation
 inference_config=""  # decoding yaml
 inference_args=""    # extra options of tts_inference
@@ -95,6 +103,10 @@ done
 [ -f "${train_config}" ] || { log "ERROR: --train_config ${train_config}: file not found"; exit 1; }
 [ -n "${inference_config}" ] && [ ! -f "${inference_config}" ] && { log "ERROR: --inference_config ${inference_config}: file not found"; exit 1; }
 [ -n "${vocoder_config}" ] && [ ! -f "${vocoder_config}" ] && { log "ERROR: --vocoder_config ${vocoder_config}: file not found"; exit 1; }
+if [ -n "${vocoder_finetune_config}" ]; then
+    [ -f "${vocoder_finetune_config}" ] || { log "ERROR: --vocoder_finetune_config ${vocoder_finetune_config}: file not found"; exit 1; }
+    [ -z "${vocoder_config}" ] && { log "ERROR: --vocoder_finetune_config needs --vocoder_config (the vocoder it fine-tunes)"; exit 1; }
+fi
 if [ -n "${teacher_min_focus_rate}" ]; then
     if ! [[ ${teacher_min_focus_rate} =~ ^(0(\.[0-9]*)?|1(\.0*)?|\.[0-9]+)$ ]]; then
         log "ERROR: --teacher_min_focus_rate ${teacher_min_focus_rate}: must be a number in [0, 1]"; exit 1
@@ -126,17 +138,25 @@ tts_exp=${expdir}/${tag}
 decode_tag=$( [ -n "${inference_config}" ] && basename "${inference_config}" .yaml || echo decode )_$(basename "${inference_model}" .pth)
 eval_name=eval
 vocoder_opts=()
+synth_vocoder_exp=""
 if [ -n "${vocoder_config}" ]; then
     if [ -z "${vocoder_tag}" ]; then
         vocoder_tag=$(basename "${vocoder_config}" .yaml)
         vocoder_tag=vocoder_${vocoder_tag#train_vocoder_}
     fi
     vocoder_exp=${expdir}/${vocoder_tag}
-    vocoder_file=${vocoder_exp}/${vocoder_model}
-    vocoder_opts=(--vocoder_file "${vocoder_file}" --vocoder_config "${vocoder_exp}/config.yaml")
+    # the vocoder that decodes: the one trained on the references, or its fine-tune on an acoustic model's
+    # teacher-forced features (named after that model: a teacher and its students share it)
+    synth_vocoder_exp=${vocoder_exp}
+    if [ -n "${vocoder_finetune_config}" ]; then
+        finetune_tts_exp=${vocoder_finetune_tts:-${tts_exp}}
+        synth_vocoder_exp=${vocoder_exp}_ft_$(basename "${finetune_tts_exp}")
+    fi
+    vocoder_file=${synth_vocoder_exp}/${vocoder_model}
+    vocoder_opts=(--vocoder_file "${vocoder_file}" --vocoder_config "${synth_vocoder_exp}/config.yaml")
     # Griffin-Lim runs keep their directories; a neural vocoder's decodes and evaluation sit beside them
-    decode_tag=${decode_tag}_${vocoder_tag}
-    eval_name=eval_${vocoder_tag}
+    decode_tag=${decode_tag}_$(basename "${synth_vocoder_exp}")
+    eval_name=eval_$(basename "${synth_vocoder_exp}")
 fi
 text_opts=(--token_type "${token_type}" --cleaner "${cleaner}")
 [ "${token_type}" = phn ] && text_opts+=(--g2p "${g2p}")
@@ -388,6 +408,75 @@ if run_stage 5; then
     fi
 fi
 
+model_file=${tts_exp}/${inference_model}
+decode_opts=()
+if [ -n "${inference_config}" ]; then
+    # the decoding yaml's keys become tts_inference options (--threshold 0.5 --maxlenratio 10 ...)
+    read -r -a decode_opts <<< "$(${python} -c 'import sys, yaml
+conf = yaml.safe_load(open(sys.argv[1])) or {}
+print(" ".join(f"--{k} {str(v).lower() if isinstance(v, bool) else v}" for k, v in conf.items()))' "${inference_config}")"
+fi
+
+# decode_with EXP MODEL VOCODER DIR KEYFILE [options of tts_inference...]: decode KEYFILE with the model
+# EXP/config.yaml + MODEL (with this run's vocoder when VOCODER is true), split into jobs whose outputs
+# are merged into DIR
+decode_with() {
+    local exp=$1 model=$2 use_vocoder=$3 dir=$4 keys=$5; shift 5
+    local merge_opts=() voc_opts=()
+    for f in wav/wav.scp norm/feats.scp denorm/feats.scp focus_rates/focus_rates durations/durations speech_shape/speech_shape; do
+        merge_opts+=(--merge "${dir}/output.JOB/${f}:${dir}/${f}")
+    done
+    [ "${use_vocoder}" = true ] && voc_opts=(${vocoder_opts[@]+"${vocoder_opts[@]}"})
+    rm -rf "${dir}"
+    mkdir -p "${dir}"
+    # shellcheck disable=SC2086
+    run_logged "${dir}/logs/inference.log" ${python} utils/run_jobs.py --nj "${inference_nj}" --keys "${keys}" \
+        --split "${keys}:${dir}/split/keys.JOB" --log "${dir}/logs/inference.JOB.log" "${merge_opts[@]}" \
+        -- ${python} -m espkit.bin.tts_inference --output_dir "${dir}/output.JOB" --train_config "${exp}/config.yaml" \
+        --model_file "${model}" --key_file "${dir}/split/keys.JOB" --ngpu 0 "${decode_opts[@]}" \
+        ${voc_opts[@]+"${voc_opts[@]}"} "$@" ${inference_args}
+}
+
+# decode DIR KEYFILE [options...]: decode with this run's model and vocoder
+decode() { decode_with "${tts_exp}" "${model_file}" true "$@"; }
+
+# teacher_forced_decode EXP OUTDIR STAGE: the trained Tacotron2 in EXP decodes --train_set and --valid_set
+# teacher-forced (no waveforms) into OUTDIR/<set>: durations and focus_rates (ESPnet's layout of a
+# teacher_dumpdir), norm/ and denorm/ features (frame-aligned with the references: the vocoder
+# fine-tune's input); skipped when done with the same inputs
+teacher_forced_decode() {
+    local exp=$1 outdir=$2 stage_no=$3 dset src out marker signature f
+    local model=${exp}/${inference_model}
+    require "${model}" 5
+    require "${exp}/config.yaml" 5
+    if [ -f "${exp}/.train.inputs" ] && [ ! -f "${exp}/.train.done" ]; then
+        log "ERROR: the training in ${exp} has not finished (no ${exp}/.train.done): run its stage 5 first"
+        exit 1
+    fi
+    for dset in ${train_set} ${valid_set}; do
+        src=${dumpdir}/raw/${dset}
+        require "${src}/wav.scp" 2
+        out=${outdir}/${dset}
+        marker=${out}/.decode.done
+        signature="teacher_forcing ${inference_args} $(checksum "${model}" "${src}/text" "${src}/wav.scp" "${src}/utt2emo" ${inference_config})"
+        if is_done "${marker}" "${signature}" && [ -f "${out}/durations" ]; then
+            log "Stage ${stage_no}: teacher-forced decoding of ${dset}: already done (${out}), skipping"
+            continue
+        fi
+        log "Stage ${stage_no}: teacher-forced decoding of ${dset} by ${exp} (features, durations, focus rates)" \
+            "with ${inference_nj} jobs -> ${out}"
+        local emo_data=()
+        [ -f "${src}/utt2emo" ] && emo_data=(--data_path_and_name_and_type "${src}/utt2emo,emo_labs,text")
+        decode_with "${exp}" "${model}" false "${out}" "${src}/text" --data_path_and_name_and_type "${src}/text,text,text" \
+            --data_path_and_name_and_type "${src}/wav.scp,speech,sound" "${emo_data[@]}" \
+            --use_teacher_forcing true --write_wav false --plot_att_ws false
+        for f in durations focus_rates; do  # ESPnet's layout: <teacher_dumpdir>/<set>/durations
+            mv "${out}/${f}/${f}" "${out}/${f}.merged" && rmdir "${out}/${f}" && mv "${out}/${f}.merged" "${out}/${f}"
+        done
+        mark_done "${marker}" "${signature}"
+    done
+}
+
 # --- stage 6: vocoder training -----------------------------------------------------------------------------
 if run_stage 6; then
     if [ -z "${vocoder_config}" ]; then
@@ -423,33 +512,48 @@ if run_stage 6; then
             mark_done "${marker}" "${signature}"
         fi
     fi
+    if [ -n "${vocoder_finetune_config}" ]; then
+        # The fine-tune: the vocoder above (its last epoch), trained on the features the acoustic model
+        # makes from the references' own alignment (teacher forcing, frame-aligned with the waveforms),
+        # with --vocoder_finetune_config's overrides (docs/design.md, "Neural vocoders": why).
+        teacher_forced=${finetune_tts_exp}/teacher_forced
+        teacher_forced_decode "${finetune_tts_exp}" "${teacher_forced}" 6
+        ft_exp=${synth_vocoder_exp}
+        marker=${ft_exp}/.train.done
+        signature="${feats_opts[*]} ${vocoder_args} $(checksum "${vocoder_exp}/.train.done" "${vocoder_config}" \
+            "${vocoder_finetune_config}" "${teacher_forced}/${train_set}/.decode.done" "${teacher_forced}/${valid_set}/.decode.done")"
+        inputs=${ft_exp}/.train.inputs
+        if is_done "${marker}" "${signature}"; then
+            log "Stage 6: vocoder fine-tune: already done (${ft_exp}), skipping"
+        else
+            recorded=""
+            if [ -f "${inputs}" ]; then recorded=$(cat "${inputs}"); elif [ -f "${marker}" ]; then recorded=$(cat "${marker}"); fi
+            if [ -f "${ft_exp}/checkpoint.pth" ] && [ -n "${recorded}" ] && [ "${recorded}" != "${signature}" ]; then
+                log "ERROR: the inputs of the vocoder fine-tune (vocoder, --vocoder_finetune_config or the teacher-forced" \
+                    "features) changed since ${ft_exp} was trained; remove ${ft_exp} to fine-tune anew"
+                exit 1
+            fi
+            [ -f "${ft_exp}/checkpoint.pth" ] && log "Stage 6: resuming the vocoder fine-tune in ${ft_exp} from its checkpoint"
+            log "Stage 6: fine-tuning ${vocoder_tag} on the teacher-forced features of ${finetune_tts_exp}" \
+                "with ${vocoder_finetune_config} (log: ${ft_exp}/logs/train.log)"
+            mkdir -p "${ft_exp}"
+            printf '%s' "${signature}" > "${inputs}"
+            run_logged "${ft_exp}/logs/merge_config.log" ${python} utils/merge_yaml.py "${vocoder_config}" \
+                "${vocoder_finetune_config}" --output "${ft_exp}/finetune.yaml"
+            # shellcheck disable=SC2086
+            run_logged "${ft_exp}/logs/train.log" ${python} -m espkit.bin.gan_tts_train --config "${ft_exp}/finetune.yaml" \
+                --output_dir "${ft_exp}" --resume true --ngpu "${ngpu}" "${feats_opts[@]}" \
+                --init_param "${vocoder_exp}/latest.pth" \
+                --normalize_conf "stats_file=${base_stats_dir}/train/feats_stats.npz" \
+                --train_shape_file "${base_stats_dir}/train/speech_shape" --valid_shape_file "${base_stats_dir}/valid/speech_shape" \
+                --train_data_path_and_name_and_type "${dumpdir}/raw/${train_set}/wav.scp,speech,sound" \
+                --train_data_path_and_name_and_type "${teacher_forced}/${train_set}/denorm/feats.scp,feats,npy" \
+                --valid_data_path_and_name_and_type "${dumpdir}/raw/${valid_set}/wav.scp,speech,sound" \
+                --valid_data_path_and_name_and_type "${teacher_forced}/${valid_set}/denorm/feats.scp,feats,npy" ${vocoder_args}
+            mark_done "${marker}" "${signature}"
+        fi
+    fi
 fi
-
-model_file=${tts_exp}/${inference_model}
-decode_opts=()
-if [ -n "${inference_config}" ]; then
-    # the decoding yaml's keys become tts_inference options (--threshold 0.5 --maxlenratio 10 ...)
-    read -r -a decode_opts <<< "$(${python} -c 'import sys, yaml
-conf = yaml.safe_load(open(sys.argv[1])) or {}
-print(" ".join(f"--{k} {str(v).lower() if isinstance(v, bool) else v}" for k, v in conf.items()))' "${inference_config}")"
-fi
-
-# decode DIR KEYFILE [options of tts_inference...]: split KEYFILE into jobs and merge their outputs
-decode() {
-    local dir=$1 keys=$2; shift 2
-    local merge_opts=()
-    for f in wav/wav.scp norm/feats.scp denorm/feats.scp focus_rates/focus_rates durations/durations speech_shape/speech_shape; do
-        merge_opts+=(--merge "${dir}/output.JOB/${f}:${dir}/${f}")
-    done
-    rm -rf "${dir}"
-    mkdir -p "${dir}"
-    # shellcheck disable=SC2086
-    run_logged "${dir}/logs/inference.log" ${python} utils/run_jobs.py --nj "${inference_nj}" --keys "${keys}" \
-        --split "${keys}:${dir}/split/keys.JOB" --log "${dir}/logs/inference.JOB.log" "${merge_opts[@]}" \
-        -- ${python} -m espkit.bin.tts_inference --output_dir "${dir}/output.JOB" --train_config "${tts_exp}/config.yaml" \
-        --model_file "${model_file}" --key_file "${dir}/split/keys.JOB" --ngpu 0 "${decode_opts[@]}" \
-        ${vocoder_opts[@]+"${vocoder_opts[@]}"} "$@" ${inference_args}
-}
 
 # --- stage 7: decoding ---------------------------------------------------------------------------------
 if run_stage 7; then
@@ -457,8 +561,8 @@ if run_stage 7; then
     require "${tts_exp}/config.yaml" 5
     if [ -n "${vocoder_config}" ]; then
         require "${vocoder_file}" 6
-        if [ ! -f "${vocoder_exp}/.train.done" ]; then
-            log "ERROR: the vocoder training in ${vocoder_exp} has not finished (no ${vocoder_exp}/.train.done):" \
+        if [ ! -f "${synth_vocoder_exp}/.train.done" ]; then
+            log "ERROR: the vocoder training in ${synth_vocoder_exp} has not finished (no ${synth_vocoder_exp}/.train.done):" \
                 "run stage 6 to finish it before decoding"
             exit 1
         fi
@@ -470,27 +574,7 @@ if run_stage 7; then
     fi
     if [ -n "${teacher_outdir}" ]; then
         # teacher durations for a duration model (--teacher_dumpdir of its run): features only
-        for dset in ${train_set} ${valid_set}; do
-            src=${dumpdir}/raw/${dset}
-            require "${src}/wav.scp" 2
-            out=${teacher_outdir}/${dset}
-            marker=${out}/.decode.done
-            signature="teacher_forcing ${inference_args} $(checksum "${model_file}" "${src}/text" "${src}/wav.scp" "${src}/utt2emo" ${inference_config})"
-            if is_done "${marker}" "${signature}" && [ -f "${out}/durations" ]; then
-                log "Stage 7: teacher durations of ${dset}: already done (${out}), skipping"
-                continue
-            fi
-            log "Stage 7: teacher-forced decoding of ${dset} (durations, focus rates) with ${inference_nj} jobs -> ${out}"
-            emo_data=()
-            [ -f "${src}/utt2emo" ] && emo_data=(--data_path_and_name_and_type "${src}/utt2emo,emo_labs,text")
-            decode "${out}" "${src}/text" --data_path_and_name_and_type "${src}/text,text,text" \
-                --data_path_and_name_and_type "${src}/wav.scp,speech,sound" "${emo_data[@]}" \
-                --use_teacher_forcing true --write_wav false --plot_att_ws false
-            for f in durations focus_rates; do  # ESPnet's layout: <teacher_dumpdir>/<set>/durations
-                mv "${out}/${f}/${f}" "${out}/${f}.merged" && rmdir "${out}/${f}" && mv "${out}/${f}.merged" "${out}/${f}"
-            done
-            mark_done "${marker}" "${signature}"
-        done
+        teacher_forced_decode "${tts_exp}" "${teacher_outdir}" 7
     fi
     for dset in ${test_sets}; do
         src=${dumpdir}/raw/${dset}
@@ -594,7 +678,7 @@ fi
 # --- stage 9: packing ---------------------------------------------------------------------------------------
 if run_stage 9; then
     require "${model_file}" 5
-    packed=${tts_exp}/packed/${tag}_$(basename "${inference_model}" .pth)${vocoder_tag:+_${vocoder_tag}}.zip
+    packed=${tts_exp}/packed/${tag}_$(basename "${inference_model}" .pth)${synth_vocoder_exp:+_$(basename "${synth_vocoder_exp}")}.zip
     marker=${packed}.done
     signature=$(checksum "${model_file}" "${tts_exp}/config.yaml" ${vocoder_file:-})
     [ -n "${vocoder_config}" ] && require "${vocoder_file}" 6

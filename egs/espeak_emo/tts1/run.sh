@@ -5,10 +5,13 @@
 #   ./run.sh --stage 5 --stop_stage 5 --train_config conf/tuning/<other>.yaml
 #   ./run.sh --vocoder griffin_lim  waveforms by Griffin-Lim, no vocoder training (stage 6 skipped)
 #   ./run.sh --vocoder hifigan      another neural vocoder: conf/tuning/train_vocoder_<name>.yaml
+#   ./run.sh --vocoder_finetune false  the vocoder as trained on the references (default true: then
+#                                   fine-tuned on the acoustic model's teacher-forced features with
+#                                   conf/tuning/finetune_vocoder_<name>.yaml, where there is one)
 #   ./run.sh --tts_model fastspeech2  a FastSpeech2 student (conf/tuning/train_fastspeech2.yaml, tag
 #                                   tts_train_fastspeech2) on the durations of the Tacotron2 teacher: the
 #                                   teacher is the default model (trained first unless done), decoded
-#                                   teacher-forced on train/dev into exp/tts_train/teacher_durations;
+#                                   teacher-forced on train/dev into exp/tts_train/teacher_forced;
 #                                   utterances with a teacher focus rate below --teacher_min_focus_rate
 #                                   (default 0.5) are left out. --tts_model fastspeech: without pitch/energy.
 # Any tts.sh option can be given here; see ./tts.sh --help.
@@ -18,6 +21,7 @@ smoke=false
 tts_model=tacotron2       # tacotron2 (the default model), fastspeech2 or fastspeech (students of it)
 teacher_min_focus_rate="" # students: default 0.5 (smoke: none, its teacher is barely trained)
 vocoder=nsf   # the default neural vocoder (docs/design.md, "Neural vocoders": why this one)
+vocoder_finetune=true     # fine-tune it on the teacher-forced features of the (teacher) Tacotron2
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -27,6 +31,9 @@ while [ $# -gt 0 ]; do
         --vocoder) [ $# -ge 2 ] || { echo "$0: error: option --vocoder needs a value" >&2; exit 1; }
                    vocoder=$2; shift 2 ;;
         --vocoder=*) vocoder=${1#*=}; shift ;;
+        --vocoder_finetune) [ $# -ge 2 ] || { echo "$0: error: option --vocoder_finetune needs a value (true or false)" >&2; exit 1; }
+                            vocoder_finetune=$2; shift 2 ;;
+        --vocoder_finetune=*) vocoder_finetune=${1#*=}; shift ;;
         --tts_model) [ $# -ge 2 ] || { echo "$0: error: option --tts_model needs a value" >&2; exit 1; }
                      tts_model=$2; shift 2 ;;
         --tts_model=*) tts_model=${1#*=}; shift ;;
@@ -37,10 +44,12 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-case "${smoke}" in
-    true|false) ;;
-    *) echo "$0: error: --smoke ${smoke}: must be true or false" >&2; exit 1 ;;
-esac
+for _option in smoke vocoder_finetune; do
+    case "${!_option}" in
+        true|false) ;;
+        *) echo "$0: error: --${_option} ${!_option}: must be true or false" >&2; exit 1 ;;
+    esac
+done
 
 case "${tts_model}" in
     tacotron2|fastspeech2|fastspeech) ;;
@@ -51,6 +60,7 @@ if [ -n "${teacher_min_focus_rate}" ] && ! [[ ${teacher_min_focus_rate} =~ ^(0(\
     echo "$0: error: --teacher_min_focus_rate ${teacher_min_focus_rate}: must be a number in [0, 1]" >&2; exit 1
 fi
 
+vocoder_finetune_config=""
 case "${vocoder}" in
     griffin_lim) vocoder_config="" ;;
     *) vocoder_config=conf/tuning/train_vocoder_${vocoder}.yaml
@@ -58,6 +68,13 @@ case "${vocoder}" in
            echo "$0: error: --vocoder ${vocoder}: no ${vocoder_config}; choose griffin_lim or one of:" \
                "$(cd conf/tuning && ls train_vocoder_*.yaml | sed 's/train_vocoder_//; s/\.yaml//' | grep -v smoke | tr '\n' ' ')" >&2
            exit 1
+       fi
+       if [ "${vocoder_finetune}" = true ]; then
+           vocoder_finetune_config=conf/tuning/finetune_vocoder_${vocoder}.yaml
+           if [ ! -f "${vocoder_finetune_config}" ]; then
+               echo "$0: no ${vocoder_finetune_config}: the ${vocoder} vocoder is used as trained on the references" >&2
+               vocoder_finetune_config=""
+           fi
        fi ;;
 esac
 
@@ -78,6 +95,7 @@ if [ "${smoke}" = true ]; then
     student_config=conf/tuning/train_${tts_model}_smoke.yaml
     # every neural vocoder is smoke-tested with one tiny configuration of the default family
     if [ -n "${vocoder_config}" ]; then vocoder_config=conf/tuning/train_vocoder_smoke.yaml; fi
+    if [ -n "${vocoder_finetune_config}" ]; then vocoder_finetune_config=conf/tuning/finetune_vocoder_smoke.yaml; fi
 else
     expdir=exp
     opts=(--inference_config conf/decode.yaml)
@@ -94,17 +112,20 @@ common=(
 )
 
 if [ "${tts_model}" = tacotron2 ]; then
-    ./tts.sh "${common[@]}" --train_config "${teacher_config}" --vocoder_config "${vocoder_config}" ${args[@]+"${args[@]}"}
+    ./tts.sh "${common[@]}" --train_config "${teacher_config}" --vocoder_config "${vocoder_config}" \
+        --vocoder_finetune_config "${vocoder_finetune_config}" ${args[@]+"${args[@]}"}
     exit 0
 fi
 
 # A duration model: 1) the Tacotron2 teacher, trained as by a plain ./run.sh (same tag: shared, skipped
-# when done); 2) its teacher-forced durations of train/dev; 3) the student, every stage.
+# when done); 2) its teacher-forced durations of train/dev; 3) the student, every stage, with the
+# vocoder fine-tuned on the teacher's teacher-forced features (the same decode as the durations').
 teacher_tag=tts_$(basename "${teacher_config}" .yaml)
-teacher_dir=${expdir}/${teacher_tag}/teacher_durations
+teacher_dir=${expdir}/${teacher_tag}/teacher_forced
 ./tts.sh "${common[@]}" ${args[@]+"${args[@]}"} --train_config "${teacher_config}" --tag "${teacher_tag}" \
     --vocoder_config "" --stage 1 --stop_stage 5
 ./tts.sh "${common[@]}" ${args[@]+"${args[@]}"} --train_config "${teacher_config}" --tag "${teacher_tag}" \
     --vocoder_config "" --stage 7 --stop_stage 7 --test_sets "" --teacher_outdir "${teacher_dir}"
 ./tts.sh "${common[@]}" --train_config "${student_config}" --vocoder_config "${vocoder_config}" \
+    --vocoder_finetune_config "${vocoder_finetune_config}" --vocoder_finetune_tts "${expdir}/${teacher_tag}" \
     --teacher_dumpdir "${teacher_dir}" --teacher_min_focus_rate "${teacher_min_focus_rate}" ${args[@]+"${args[@]}"}

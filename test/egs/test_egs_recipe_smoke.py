@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from espkit.fileio.sound_scp import read_wav
 
@@ -79,7 +80,30 @@ def test_every_stage_runs_and_writes_its_outputs(smoke_run):
     vocoder_dir = exp / "vocoder_smoke"  # stage 6: the tiny neural vocoder of train_vocoder_smoke.yaml
     assert (vocoder_dir / "valid.generator_mel_loss.best.pth").exists() and (vocoder_dir / ".train.done").exists()
     assert "generator:" in (vocoder_dir / "config.yaml").read_text()
-    decode = model_dir / "decode_smoke_valid.loss.best_vocoder_smoke"
+    # stage 6, then: the Tacotron2 decodes train/dev teacher-forced, frame-aligned with the references ...
+    wavs = dict(
+        line.split(maxsplit=1)
+        for line in (recipe / "dump" / "smoke" / "raw" / "train" / "wav.scp").read_text().splitlines()
+    )
+    feats = dict(
+        line.split(maxsplit=1)
+        for line in (model_dir / "teacher_forced" / "train" / "denorm" / "feats.scp").read_text().splitlines()
+    )
+    assert sorted(feats) == sorted(wavs)
+    for uid in list(wavs)[:3]:
+        _, wav = read_wav(recipe / wavs[uid], dtype="float32")
+        assert np.load(recipe / feats[uid]).shape == (len(wav) // 256 + 1, 80), uid
+    # ... and the vocoder is fine-tuned on those features, starting from its trained weights
+    finetuned = exp / "vocoder_smoke_ft_tts_train_smoke"
+    assert (finetuned / ".train.done").exists() and (finetuned / "valid.generator_mel_loss.best.pth").exists()
+    merged = yaml.safe_load((finetuned / "finetune.yaml").read_text())
+    assert merged["discriminator_start_step"] == 0 and merged["generator"] == "nsf"
+    config = yaml.safe_load((finetuned / "config.yaml").read_text())
+    assert config["init_param"] == ["exp/smoke/vocoder_smoke/latest.pth"]
+    assert ["exp/smoke/tts_train_smoke/teacher_forced/train/denorm/feats.scp", "feats", "npy"] in config[
+        "train_data_path_and_name_and_type"
+    ]
+    decode = model_dir / "decode_smoke_valid.loss.best_vocoder_smoke_ft_tts_train_smoke"
     assert len((decode / "eval" / "wav" / "wav.scp").read_text().splitlines()) == 8
     for emotion in ("angry", "happy", "neutral", "sad"):
         assert (decode / f"eval_as_{emotion}" / "wav" / "wav.scp").read_text().startswith("neutral_0571 ")
@@ -89,7 +113,7 @@ def test_every_stage_runs_and_writes_its_outputs(smoke_run):
             line.split() for line in (decode / f"eval_ref_{emotion}" / "reference_pairs").read_text().splitlines()
         )
         assert pairs == {"neutral_0571": f"{emotion}_0572", "neutral_0572": f"{emotion}_0571"}
-    eval_dir = model_dir / "eval_vocoder_smoke"
+    eval_dir = model_dir / "eval_vocoder_smoke_ft_tts_train_smoke"
     results = json.loads((eval_dir / "results.json").read_text())
     system, copy, reference = results["system"], results["copy_synthesis"], results["reference"]
     for key in (
@@ -120,7 +144,7 @@ def test_every_stage_runs_and_writes_its_outputs(smoke_run):
         assert (eval_dir / name).exists(), name
     assert len(list((eval_dir / "copy_synthesis" / "wav").glob("*.wav"))) == 8
     assert len(list((eval_dir / "copy_synthesis_griffin_lim" / "wav").glob("*.wav"))) == 8
-    packed = model_dir / "packed" / "tts_train_smoke_valid.loss.best_vocoder_smoke.zip"
+    packed = model_dir / "packed" / "tts_train_smoke_valid.loss.best_vocoder_smoke_ft_tts_train_smoke.zip"
     with zipfile.ZipFile(packed) as archive:
         assert any(name.startswith("vocoder/") for name in archive.namelist())
 
@@ -137,6 +161,7 @@ def test_rerun_does_no_work_twice(smoke_run):
         assert f"Stage {n}:" in second.stdout and f"Stage {n}: " in second.stdout
     assert "Stage 5: training: already done" in second.stdout
     assert "Stage 6: vocoder training: already done" in second.stdout
+    assert "Stage 6: vocoder fine-tune: already done" in second.stdout
     assert model.stat().st_mtime == mtime
     assert second_s < first_s / 3, (first_s, second_s)
 
@@ -154,6 +179,7 @@ def _run_recipe(recipe: Path, *options: str) -> subprocess.CompletedProcess:
         (("--stage", "abc"), "--stage abc: must be an integer >= 1"),
         (("--stage", "10"), "--stage 10: the stages are 1-9"),
         (("--vocoder", "wavenet"), "--vocoder wavenet: no conf/tuning/train_vocoder_wavenet.yaml"),
+        (("--vocoder_finetune", "maybe"), "--vocoder_finetune maybe: must be true or false"),
         (("--stage", "3", "--stop_stage", "2"), "--stop_stage 2 is below --stage 3"),
         (("--inference_nj", "0"), "--inference_nj 0: must be an integer >= 1"),
         (("--token_type", "bpe"), "--token_type bpe: must be char or phn"),
@@ -208,7 +234,7 @@ def test_decoding_refuses_an_unfinished_training(smoke_run):
 
 def test_decoding_refuses_an_unfinished_vocoder_training(smoke_run):
     recipe, _, _ = smoke_run
-    done = recipe / "exp" / "smoke" / "vocoder_smoke" / ".train.done"
+    done = recipe / "exp" / "smoke" / "vocoder_smoke_ft_tts_train_smoke" / ".train.done"
     kept = done.read_text()
     done.unlink()
     try:
@@ -235,6 +261,9 @@ def test_fastspeech2_student_reuses_the_smoke_teacher_and_vocoder(smoke_run):
     assert elapsed < 120, f"the FastSpeech2 smoke run took {elapsed:.0f} s"
     assert "Stage 5: training: already done (exp/smoke/tts_train_smoke)" in out.stdout
     assert "Stage 6: vocoder training: already done (exp/smoke/vocoder_smoke)" in out.stdout
+    # the teacher's teacher-forced decode made for the vocoder fine-tune gives the durations too
+    assert "Stage 7: teacher-forced decoding of train: already done" in out.stdout
+    assert "Stage 6: vocoder fine-tune: already done (exp/smoke/vocoder_smoke_ft_tts_train_smoke)" in out.stdout
     assert teacher_model.read_bytes() == teacher_bytes
     stats = exp / "tts_stats_raw_phn_espeak_ng_english_tts_train_fastspeech2_smoke"
     num_tokens = {}
@@ -256,17 +285,21 @@ def test_fastspeech2_student_reuses_the_smoke_teacher_and_vocoder(smoke_run):
             assert int(npz["count"]) == num_tokens["train"], name
     student = exp / "tts_train_fastspeech2_smoke"
     assert "tts: fastspeech2" in (student / "config.yaml").read_text()
-    decode = student / "decode_smoke_valid.loss.best_vocoder_smoke"
+    decode = student / "decode_smoke_valid.loss.best_vocoder_smoke_ft_tts_train_smoke"
     assert len((decode / "eval" / "wav" / "wav.scp").read_text().splitlines()) == 8
-    results = json.loads((student / "eval_vocoder_smoke" / "results.json").read_text())
+    results = json.loads((student / "eval_vocoder_smoke_ft_tts_train_smoke" / "results.json").read_text())
     assert results["num_utts"] == 8 and results["system"]["mcd_db"] > 0
-    assert (student / "packed" / "tts_train_fastspeech2_smoke_valid.loss.best_vocoder_smoke.zip").exists()
+    assert (
+        student / "packed" / "tts_train_fastspeech2_smoke_valid.loss.best_vocoder_smoke_ft_tts_train_smoke.zip"
+    ).exists()
     again = _run_recipe(recipe, *options)
     assert (
         again.returncode == 0
         and "Stage 5: training: already done (exp/smoke/tts_train_fastspeech2_smoke)" in again.stdout
     )
-    assert "teacher-forced decoding" not in again.stdout and "Student data train: already done" in again.stdout
+    assert (
+        "teacher-forced decoding of train by" not in again.stdout and "Student data train: already done" in again.stdout
+    )
 
 
 def test_low_teacher_focus_rates_are_left_out_of_the_student_data(smoke_run):

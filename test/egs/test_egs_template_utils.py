@@ -1,4 +1,5 @@
-"""parse_options.sh (in a bash subprocess) and utils/run_jobs.py of egs/TEMPLATE/tts1."""
+"""parse_options.sh (in a bash subprocess), utils/run_jobs.py, make_reference_pairs.py and merge_yaml.py of
+egs/TEMPLATE/tts1."""
 
 import subprocess
 import sys
@@ -172,3 +173,49 @@ def test_reference_pairs_errors(tmp_path):
         )
         assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr
         assert not (tmp_path / "o.scp").exists()
+
+
+def test_merge_yaml_puts_overrides_over_the_base(tmp_path):
+    import yaml
+
+    (tmp_path / "base.yaml").write_text(
+        "generator: nsf\noptim_conf:\n    lr: 0.001\n    betas: [0.8, 0.99]\nmax_epoch: 10\nperiods: [2, 3, 5]\n"
+    )
+    (tmp_path / "ft.yaml").write_text(
+        "# comment only keys below\noptim_conf:\n    lr: 0.0003\nperiods: [7]\nmax_epoch: 2\n"
+    )
+    out = subprocess.run(
+        [sys.executable, str(UTILS / "merge_yaml.py"), tmp_path / "base.yaml", tmp_path / "ft.yaml"]
+        + ["--output", tmp_path / "out" / "merged.yaml"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    merged = yaml.safe_load((tmp_path / "out" / "merged.yaml").read_text())
+    # mappings merged key by key, lists and scalars replaced, order of the base kept
+    assert merged == {
+        "generator": "nsf",
+        "optim_conf": {"lr": 0.0003, "betas": [0.8, 0.99]},
+        "max_epoch": 2,
+        "periods": [7],
+    }
+    assert list(merged) == ["generator", "optim_conf", "max_epoch", "periods"]
+
+
+def test_merge_yaml_errors_name_the_file(tmp_path):
+    (tmp_path / "base.yaml").write_text("a: 1\n")
+    (tmp_path / "list.yaml").write_text("- a\n- b\n")
+    (tmp_path / "broken.yaml").write_text("a: [1\n")
+    for name, message in (
+        ("list.yaml", "the top level must be a mapping"),
+        ("broken.yaml", "broken.yaml"),
+        ("missing.yaml", "missing.yaml"),
+    ):
+        out = subprocess.run(
+            [sys.executable, str(UTILS / "merge_yaml.py"), tmp_path / "base.yaml", tmp_path / name]
+            + ["--output", tmp_path / "merged.yaml"],
+            capture_output=True,
+            text=True,
+        )
+        assert out.returncode == 1 and message in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+        assert not (tmp_path / "merged.yaml").exists()

@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> None:
         conf = merge(conf, load_mapping(path))
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     with open(args.output, "w", encoding="utf-8") as f:
-        f.write(f"# {Path(args.base).name} with {', '.join(Path(p).name for p in args.overrides)} over it (utils/merge_yaml.py)\n")
+        names = ", ".join(Path(p).name for p in args.overrides)
+        f.write(f"# {Path(args.base).name} with {names} over it (utils/merge_yaml.py)\n")
         yaml.safe_dump(conf, f, sort_keys=False, default_flow_style=None)
 
 

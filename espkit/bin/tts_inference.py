@@ -124,6 +124,13 @@ def get_parser() -> argparse.ArgumentParser:
     )
     group.add_argument("--energy_scale", type=float, default=1.0, help="FastSpeech2: factor on the energy (>= 0)")
     group.add_argument(
+        "--vocoder_f0",
+        choices=("model", "vocoder"),
+        default="model",
+        help="A vocoder driven by F0 (nsf) takes a FastSpeech2's predicted pitch (model) or only its own F0 "
+        "predictor (vocoder)",
+    )
+    group.add_argument(
         "--durations_file",
         type=str_or_none,
         default=None,
@@ -341,6 +348,7 @@ def inference(args: argparse.Namespace) -> None:
         pitch_scale=args.pitch_scale,
         pitch_shift_cents=args.pitch_shift_cents,
         energy_scale=args.energy_scale,
+        vocoder_f0=args.vocoder_f0,
     )
     if not args.write_wav:
         if any(s.name in ("f0", "wav") for s in streams):

@@ -189,6 +189,15 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         """Whether the generator is driven by F0 (``generator.requires_f0``)."""
         return bool(getattr(self.generator, "requires_f0", False))
 
+    @torch.no_grad()
+    def predict_f0(self, feats: torch.Tensor) -> torch.Tensor:
+        """F0 in Hz ``(T_feats,)`` (0 unvoiced) the generator's own F0 predictor reads from un-normalised
+        features ``(T_feats, n_mels)``: what drives the source when :meth:`inference` gets no F0."""
+        if not self.requires_f0:
+            raise ValueError(f"{type(self.generator).__name__} takes no F0 and has no F0 predictor")
+        c = self._normalized(feats.unsqueeze(0), None)  # (1, T_feats, n_mels)
+        return self.generator.predict_f0(c.transpose(1, 2)).reshape(-1)
+
     def feats_params(self) -> Dict[str, Any]:
         """The feature settings a TTS model must share with this vocoder (:data:`FEATS_PARAM_KEYS`)."""
         params = self.feats_extract.get_parameters()
@@ -444,6 +453,8 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         if feats.dim() != 2:
             raise ValueError(f"feats must be (T_feats, n_mels), got {tuple(feats.shape)}")
         c = self._normalized(feats.unsqueeze(0), None)[0]
+        if f0 is not None and f0.numel() != feats.size(0):
+            raise ValueError(f"f0 has {f0.numel()} frames, feats {feats.size(0)}")
         if not self.requires_f0:
             f0 = None
         wav = self.generator.inference(c, f0=f0)

@@ -64,6 +64,7 @@ from espkit.tts.decode_options import (
 from espkit.tts.inference_model import build_model_for_inference
 from espkit.tts.vocoder.abs_vocoder import AbsVocoder
 from espkit.tts.vocoder.build_vocoder import build_vocoder
+from espkit.tts.vocoder.token_f0 import frame_f0_from_token_pitch
 from espkit.utils.errors import ConfigError
 from espkit.utils.model_pack import unpack_model
 from espkit.utils.typecheck import typechecked
@@ -154,6 +155,10 @@ class Text2Speech:
             0: monotone).
         pitch_shift_cents: FastSpeech2 trained on log-F0: pitch shift in cents (1200: an octave up).
         energy_scale: FastSpeech2: factor on the energy (>= 0).
+        vocoder_f0: with a vocoder driven by F0 (NSF): ``"model"`` (default) drives it with a
+            FastSpeech2's predicted pitch (the level of each token; the vocoder's predictor gives the
+            voicing and the contour within it: :func:`frame_f0_from_token_pitch`), ``"vocoder"`` with
+            its own F0 predictor only. Models without predicted pitch always use the latter.
         seed: seed of this object's own torch random stream (:attr:`random_state`), which the prenet
             dropout (on at inference) draws from; successive calls continue it. The process's global
             RNG state is neither used nor changed.
@@ -187,10 +192,14 @@ class Text2Speech:
         pitch_shift_cents: float = 0.0,
         energy_scale: float = 1.0,
         speed_control_alpha: Optional[float] = None,
+        vocoder_f0: str = "model",
     ):
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
         check_device(device)  # before loading: a missing GPU is not a corrupt model file
+        if vocoder_f0 not in ("model", "vocoder"):
+            raise ValueError(f"vocoder_f0 must be 'model' or 'vocoder', got {vocoder_f0!r}")
+        self.vocoder_f0 = vocoder_f0
         if speed_control_alpha is not None:
             if alpha != 1.0 and alpha != speed_control_alpha:
                 raise ValueError(
@@ -506,9 +515,17 @@ class Text2Speech:
             out["duration"], out["focus_rate"] = attention_durations(out["att_w"])
         return out
 
-    def vocode(self, feat_gen_denorm: torch.Tensor) -> torch.Tensor:
+    def vocode(
+        self,
+        feat_gen_denorm: torch.Tensor,
+        token_f0: Optional[torch.Tensor] = None,
+        durations: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         """Waveform ``(T_wav,)`` of denormalised features ``(T_feats, odim)``: ``T_feats * hop`` samples
-        from a trained vocoder, ``(T_feats - 1) * hop`` from Griffin-Lim; empty below 2 frames."""
+        from a trained vocoder, ``(T_feats - 1) * hop`` from Griffin-Lim; empty below 2 frames.
+
+        ``token_f0`` ``(T_text + 1,)`` (Hz, a duration model's ``pitch_denorm``) with its ``durations``
+        drive a vocoder that takes F0 (:func:`frame_f0_from_token_pitch`); other vocoders ignore them."""
         if feat_gen_denorm.size(0) < 2:
             why = (
                 "durations too short; raise alpha?"
@@ -517,6 +534,10 @@ class Text2Speech:
             )
             logger.warning("only %d frame generated (%s): empty wav", feat_gen_denorm.size(0), why)
             return torch.zeros(0, device=feat_gen_denorm.device)
+        if token_f0 is not None and durations is not None and self.vocoder.requires_f0:
+            feats = feat_gen_denorm.float()
+            f0 = frame_f0_from_token_pitch(self.vocoder.predict_f0(feats), token_f0.float(), durations)
+            return self.vocoder(feats, f0=f0)
         return self.vocoder(feat_gen_denorm.float())
 
     def __call__(
@@ -584,7 +605,12 @@ class Text2Speech:
             vocoder_s = 0.0
             if self.vocoder is not None:
                 start = time.perf_counter()
-                out["wav"] = self.vocode(out["feat_gen_denorm"])
+                driven = self.vocoder_f0 == "model" and "pitch_denorm" in out
+                out["wav"] = self.vocode(
+                    out["feat_gen_denorm"],
+                    out["pitch_denorm"] if driven else None,
+                    out["duration"] if driven else None,
+                )
                 vocoder_s = time.perf_counter() - start
         audio_s = out["wav"].numel() / self.fs if "wav" in out and self.fs else 0.0
         self.last_timing = {"acoustic_s": acoustic_s, "vocoder_s": vocoder_s, "audio_s": audio_s}

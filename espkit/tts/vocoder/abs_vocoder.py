@@ -11,6 +11,9 @@ from torch import nn
 class AbsVocoder(nn.Module, ABC):
     """Turn features ``(T_feats, D)`` into a waveform ``(T_wav,)`` at :attr:`fs` Hz."""
 
+    #: whether the waveform is driven by F0 (``forward(feats, f0=...)`` and ``predict_f0(feats)``)
+    requires_f0: bool = False
+
     @property
     @abstractmethod
     def fs(self) -> int:

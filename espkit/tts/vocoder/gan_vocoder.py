@@ -119,8 +119,9 @@ class GANVocoder(AbsVocoder):
 
     ``forward(feats (T_feats, n_mels))`` takes the log-mel the acoustic model outputs (de-normalised,
     as the feature extractor computes it; the vocoder model applies its own normalisation) and
-    returns ``wav (T_feats * hop_length,)``. A generator that needs F0 (``nsf``) gets none here: the
-    vocoder model takes it from its own F0 predictor, which reads the same features.
+    returns ``wav (T_feats * hop_length,)``. A generator that needs F0 (``nsf``) takes it from its own
+    F0 predictor, which reads the same features, unless ``f0`` is given (a duration model's predicted
+    pitch: :func:`espkit.tts.vocoder.token_f0.frame_f0_from_token_pitch`).
 
     The model is prepared for inference here: the generator's weight norm is folded into plain
     weights (``remove_weight_norm``; the same outputs up to rounding, faster) and the
@@ -151,10 +152,20 @@ class GANVocoder(AbsVocoder):
     def extra_repr(self) -> str:
         return f"name={self.name}, generator={self.generator_name}, fs={self.fs}, hop_length={self.hop_length}"
 
-    def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        """``feats`` ``(T_feats, n_mels)`` -> ``wav`` ``(T_feats * hop_length,)``."""
+    @property
+    def requires_f0(self) -> bool:
+        """Whether the generator is driven by F0 (then :meth:`forward` takes one, or predicts it)."""
+        return self.model.requires_f0
+
+    def predict_f0(self, feats: torch.Tensor) -> torch.Tensor:
+        """The F0 ``(T_feats,)`` in Hz (0 unvoiced) the generator's predictor reads from ``feats``."""
+        return self.model.predict_f0(feats.float())
+
+    def forward(self, feats: torch.Tensor, f0: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``feats`` ``(T_feats, n_mels)`` (and, for a generator driven by F0, optionally ``f0``
+        ``(T_feats,)`` in Hz, 0 unvoiced, instead of its own prediction) -> ``wav`` ``(T_feats * hop_length,)``."""
         with torch.no_grad():
-            return self.model.inference(feats.float())["wav"].reshape(-1)
+            return self.model.inference(feats.float(), f0=None if f0 is None else f0.float())["wav"].reshape(-1)
 
 
 def default_vocoder_config(vocoder_file: str | Path) -> Path:

@@ -287,6 +287,13 @@ def test_fastspeech2_student_reuses_the_smoke_teacher_and_vocoder(smoke_run):
     assert "tts: fastspeech2" in (student / "config.yaml").read_text()
     decode = student / "decode_smoke_valid.loss.best_vocoder_smoke_ft_tts_train_smoke"
     assert len((decode / "eval" / "wav" / "wav.scp").read_text().splitlines()) == 8
+    # the jobs' per-token outputs are merged: durations, F0 (Hz) and energy, T_text + 1 values per uid
+    merged = {
+        name: [line.split() for line in (decode / "eval" / name / name).read_text().splitlines()]
+        for name in ("durations", "pitch", "energy")
+    }
+    assert [len(rows) for rows in merged.values()] == [8, 8, 8]
+    assert all(len(p) == len(d) and p[0] == d[0] for p, d in zip(merged["pitch"], merged["durations"]))
     results = json.loads((student / "eval_vocoder_smoke_ft_tts_train_smoke" / "results.json").read_text())
     assert results["num_utts"] == 8 and results["system"]["mcd_db"] > 0
     assert (

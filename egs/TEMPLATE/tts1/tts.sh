@@ -423,7 +423,8 @@ fi
 decode_with() {
     local exp=$1 model=$2 use_vocoder=$3 dir=$4 keys=$5; shift 5
     local merge_opts=() voc_opts=()
-    for f in wav/wav.scp norm/feats.scp denorm/feats.scp focus_rates/focus_rates durations/durations speech_shape/speech_shape; do
+    for f in wav/wav.scp norm/feats.scp denorm/feats.scp focus_rates/focus_rates durations/durations \
+        pitch/pitch energy/energy speech_shape/speech_shape; do
         merge_opts+=(--merge "${dir}/output.JOB/${f}:${dir}/${f}")
     done
     [ "${use_vocoder}" = true ] && voc_opts=(${vocoder_opts[@]+"${vocoder_opts[@]}"})

@@ -23,6 +23,12 @@ extras_require = {
     # ruff: pinned, so that the format check means the same everywhere (tools/test.sh runs it)
     "test": ["pytest>=7.0", "scipy>=1.9", "ruff==0.17.6"],
     "plot": ["matplotlib>=3.6"],
+    # the synthesis server (espkit.bin.tts_server): an ASGI framework, its server, and multipart uploads.
+    # Pinned: versions this project's registries hold and its tests ran on.
+    "server": ["starlette==1.10.0", "uvicorn==0.54.0", "python-multipart==0.0.34"],
+    # the server's tests: Starlette's test client (httpx) and the browser test's driver (Selenium with
+    # Debian's chromium and chromium-driver, which tools/test.sh installs).
+    "server-test": ["httpx==0.28.1", "selenium==4.51.0"],
     "tensorboard": ["tensorboard>=2.10"],
     # Praat's pitch tracker, the independent reference of bench/validate_f0_tracker.py (not used by
     # espkit itself; not installed by tools/install.sh).
@@ -38,7 +44,7 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     packages=find_packages(include=["espkit", "espkit.*"]),
-    package_data={"espkit": ["version.txt"]},
+    package_data={"espkit": ["version.txt", "server/static/*"]},
     python_requires=">=3.10",
     install_requires=install_requires,
     extras_require=extras_require,

@@ -7,7 +7,7 @@
 # Environment overrides:
 #   ESPKIT_PYTHON         interpreter used to create the venv   (default: python3)
 #   ESPKIT_TORCH_SPEC     pip requirement for torch             (default: torch==2.13.0)
-#   ESPKIT_EXTRAS         espkit extras to install              (default: test,plot,recipe)
+#   ESPKIT_EXTRAS         espkit extras to install              (default: test,plot,recipe,server,server-test)
 #   ESPKIT_SKIP_ESPEAK=1  do not try to install espeak-ng
 #   ESPKIT_SKIP_JEMALLOC=1  do not try to install libjemalloc2 (training's allocator, optional)
 set -euo pipefail
@@ -16,7 +16,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv="${root}/tools/venv"
 python="${ESPKIT_PYTHON:-python3}"
 torch_spec="${ESPKIT_TORCH_SPEC:-torch==2.13.0}"
-extras="${ESPKIT_EXTRAS:-test,plot,recipe}"
+extras="${ESPKIT_EXTRAS:-test,plot,recipe,server,server-test}"
 stamp="${venv}/.espkit_installed"
 
 log() { echo "[install.sh] $*" >&2; }

@@ -46,7 +46,13 @@ def parse_wav(path: str | Path) -> tuple[int, np.ndarray]:
     Raises:
         WavFormatError: not RIFF/WAVE, no fmt or data chunk, or an unsupported encoding.
     """
-    data = Path(path).read_bytes()
+    return parse_wav_bytes(Path(path).read_bytes(), str(path))
+
+
+def parse_wav_bytes(data: bytes, name: str = "<bytes>") -> tuple[int, np.ndarray]:
+    """``(fs, samples)`` of the bytes of a WAV file (e.g. an upload), as :func:`parse_wav`;
+    ``name`` is how warnings call it."""
+    path = name
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise WavFormatError("no RIFF/WAVE header")
     fmt = None

@@ -4,6 +4,7 @@ inference-side tests: no durations data or training needed, only the model's sha
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import torch
 from tiny_corpus import EMOTIONS, TOKENS
@@ -24,12 +25,15 @@ TTS_CONFS = {"fastspeech2": FS2_CONF, "fastspeech": FS_CONF, "tacotron2_controll
 FEATS_CONF = "{fs: 8000, n_fft: 256, hop_length: 64, n_mels: 8, fmin: 0, fmax: 4000}"
 
 
-def make_tiny_fastspeech(root: Path, tts: str = "fastspeech2", emotions: bool = True, seed: int = 0) -> dict:
+def make_tiny_fastspeech(
+    root: Path, tts: str = "fastspeech2", emotions: bool = True, seed: int = 0, extra: Sequence[str] = ()
+) -> dict:
     """Write ``tokens.txt``, ``config.yaml`` and ``model.pth`` of an untrained ``tts`` (a key of
     :data:`TTS_CONFS`) under ``root``.
 
     Returns ``{"config": path, "model": path}``. With ``emotions`` the model is conditioned on the
     tiny corpus's emotion labels. Its durations are random but deterministic in eval mode.
+    ``extra``: more ``tts_train`` arguments (e.g. an emotion extractor and classifier).
     """
     from espkit.tasks.tts import TTSTask
 
@@ -66,7 +70,7 @@ def make_tiny_fastspeech(root: Path, tts: str = "fastspeech2", emotions: bool = 
             "--energy_extract_conf",
             "{use_token_averaged_energy: true}",
         ]
-    args = TTSTask.get_parser().parse_args(argv)
+    args = TTSTask.get_parser().parse_args(argv + list(extra))
     TTSTask.resolve_args(args)
     torch.manual_seed(seed)
     model = TTSTask.build_model(args)

@@ -26,9 +26,9 @@ extras_require = {
     # the synthesis server (espkit.bin.tts_server): an ASGI framework, its server, and multipart uploads.
     # Pinned: versions this project's registries hold and its tests ran on.
     "server": ["starlette==1.10.0", "uvicorn==0.54.0", "python-multipart==0.0.34"],
-    # the server's tests: Starlette's test client (httpx) and the browser test's driver (Selenium with
+    # the server's tests: Starlette's test client (httpx2) and the browser test's driver (Selenium with
     # Debian's chromium and chromium-driver, which tools/test.sh installs).
-    "server-test": ["httpx==0.28.1", "selenium==4.51.0"],
+    "server-test": ["httpx2==2.16.2", "selenium==4.51.0"],
     "tensorboard": ["tensorboard>=2.10"],
     # Praat's pitch tracker, the independent reference of bench/validate_f0_tracker.py (not used by
     # espkit itself; not installed by tools/install.sh).

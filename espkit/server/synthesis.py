@@ -145,7 +145,10 @@ def describe(name: str, tts: Text2Speech) -> Dict[str, Any]:
 
 def _emotion_json(emotion: Dict[str, Any]) -> Dict[str, Any]:
     """``Text2Speech``'s ``emotion`` output as JSON values."""
-    out: Dict[str, Any] = {"label": emotion.get("label")}
+    label = emotion.get("label")
+    out: Dict[str, Any] = {
+        "label": {name: round(weight, 4) for name, weight in label.items()} if isinstance(label, dict) else label
+    }
     for key in ("weights", "posterior"):
         value = emotion.get(key)
         out[key] = None if value is None else [round(float(v), 4) for v in value]

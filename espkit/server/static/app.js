@@ -194,9 +194,12 @@ async function synthesize(event) {
     drawMel(sentences);
     drawAlignment(sentences);
     const seconds = sentences.reduce((n, s) => n + s.num_samples, 0) / fs;
-    const label = JSON.stringify(sentences[0].emotion.label);
+    const emotion = sentences[0].emotion.label;
+    const label = emotion && typeof emotion === "object"
+      ? Object.entries(emotion).map(([name, w]) => `${name} ${w.toFixed(2)}`).join(", ")
+      : emotion || "none";
     $("status").textContent =
-      `${seconds.toFixed(2)} s of audio in ${((performance.now() - started) / 1000).toFixed(2)} s; emotion ${label}`;
+      `${seconds.toFixed(2)} s of audio in ${((performance.now() - started) / 1000).toFixed(2)} s; emotion: ${label}`;
     audio.dataset.ready = "true";
   } catch (error) {
     showError(error.message);

@@ -149,6 +149,10 @@ class SoundScpReader(AbsScpReader):
 
     Each WAV file is read when its uid is accessed; see :func:`read_wav` for the arguments.
     Relative paths are resolved against the current working directory.
+
+    With ``multi_columns`` (ESPnet2), a line may list several files (``<uid> <wav1> <wav2> ...``,
+    e.g. one per microphone): they are read as ``(T, C_i)`` and concatenated along
+    ``concat_axis`` (1: channels); their sampling rates and lengths must agree.
     """
 
     @typechecked
@@ -157,15 +161,31 @@ class SoundScpReader(AbsScpReader):
         fname: str | Path,
         dtype: str | None = None,
         always_2d: bool = False,
+        multi_columns: bool = False,
+        concat_axis: int = 1,
         expected_fs: int | None = None,
     ):
         super().__init__(fname)
         self.dtype = dtype
         self.always_2d = always_2d
+        self.multi_columns = multi_columns
+        self.concat_axis = concat_axis
         self.expected_fs = expected_fs
 
     def load(self, path: str) -> tuple[int, np.ndarray]:
-        return read_wav(path, expected_fs=self.expected_fs, dtype=self.dtype, always_2d=self.always_2d)
+        if not self.multi_columns:
+            return read_wav(path, expected_fs=self.expected_fs, dtype=self.dtype, always_2d=self.always_2d)
+        loaded = [read_wav(p, expected_fs=self.expected_fs, dtype=self.dtype, always_2d=True) for p in path.split()]
+        rates = {fs for fs, _ in loaded}
+        if len(rates) != 1:
+            raise ValueError(f"{self.fname}: the files of {path!r} have different sampling rates {sorted(rates)}")
+        try:
+            array = np.concatenate([a for _, a in loaded], axis=self.concat_axis)
+        except ValueError as exc:
+            raise ValueError(f"{self.fname}: cannot concatenate the files of {path!r}: {exc}") from None
+        if array.shape[1] == 1 and not self.always_2d:
+            array = array[:, 0]
+        return rates.pop(), array
 
 
 class SoundScpWriter(AbsScpWriter):
@@ -181,8 +201,12 @@ class SoundScpWriter(AbsScpWriter):
         outdir: str | Path,
         scpfile: str | Path,
         format: str = "wav",
-        subtype: str = "PCM_16",
+        multi_columns: bool = False,
+        subtype: str | None = None,
     ):
+        if multi_columns:
+            raise ValueError(f"{scpfile}: SoundScpWriter(multi_columns=True) is not supported; write one file per uid")
+        subtype = "PCM_16" if subtype is None else subtype  # ESPnet2's None: soundfile's default for WAV
         if format != "wav":
             raise ValueError(f"Unsupported audio format {format!r}; valid: wav")
         if subtype not in WAV_SUBTYPES:

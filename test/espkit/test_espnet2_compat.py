@@ -160,8 +160,17 @@ def test_normalizers_read_the_espnet2_stats_npz(tmp_path):
     assert torch.allclose(x.mean(dim=1), torch.zeros(1, 2), atol=1e-6)
     assert torch.allclose(x.std(dim=1, unbiased=False), torch.ones(1, 2), atol=1e-5)
     assert torch.allclose(mvn.inverse(x, x_lengths)[0][0], torch.tensor(feats, dtype=torch.float32), atol=1e-4)
+    kaldi = tmp_path / "stats.npy"  # Kaldi's layout, which ESPnet2 also reads
+    np.save(kaldi, np.stack([np.append(feats.sum(0), 6), np.append((feats**2).sum(0), 0)]))
+    assert torch.allclose(GlobalMVN(kaldi).mean, mvn.mean) and torch.allclose(GlobalMVN(kaldi).std, mvn.std)
     y, _ = UtteranceMVN()(torch.tensor(feats, dtype=torch.float32)[None], torch.tensor([6]))
     assert torch.allclose(y.mean(dim=1), torch.zeros(1, 2), atol=1e-6)
+    # ESPnet2 also normalises (B, T) inputs, e.g. waveforms
+    wav, wav_lengths = UtteranceMVN(norm_vars=True)(
+        torch.tensor([[1.0, 3.0, 9.0], [2.0, 4.0, 0.0]]), torch.tensor([3, 2])
+    )
+    assert wav_lengths.tolist() == [3, 2] and wav[1].tolist() == [-1.0, 1.0, 0.0]
+    assert torch.allclose(wav[0].std(unbiased=False), torch.tensor(1.0))
 
 
 def test_tokenizers_and_converter_with_espnet2_defaults(tmp_path):
@@ -264,6 +273,13 @@ def test_sound_scp_reader_and_writer_options(tmp_path):
     scp.write_text(f"u1 {tmp_path / 'a.wav'} {tmp_path / 'b.wav'}\n")
     fs, array = SoundScpReader(scp, multi_columns=True)["u1"]
     assert array.shape == (4, 2) and array[:, 1].tolist() == [1, 2, 3, 4]
+    # older ESPnet2: numpy dtypes, normalize=True for float in [-1, 1]
+    assert SoundScpReader(scp, dtype=np.int16, multi_columns=True)["u1"][1].dtype == np.int16
+    scp.write_text(f"u1 {tmp_path / 'a.wav'}\n")
+    np.testing.assert_allclose(SoundScpReader(scp, normalize=True)["u1"][1], np.array([0, 100, -100, 200]) / 32768)
+    with SoundScpWriter(tmp_path / "out32", tmp_path / "out32.scp", dtype=np.int32) as writer:
+        writer["u1"] = (16000, np.array([0, 1 << 20], np.int32))
+    assert SoundScpReader(tmp_path / "out32.scp")["u1"][1].tolist() == [0, 1 << 20]
     with SoundScpWriter(tmp_path / "out", tmp_path / "out.scp") as writer:  # ESPnet2's subtype=None
         writer["u1"] = (16000, array[:, 0])
     assert SoundScpReader(tmp_path / "out.scp")["u1"][1].tolist() == [0, 100, -100, 200]

@@ -211,14 +211,17 @@ class Reporter:
         epoch: Optional[int] = None,
         logger: Optional[logging.Logger] = None,
     ) -> bool:
-        """True when the best ``phase``/``key`` is ``patience`` or more epochs behind ``epoch``."""
+        """True when the best ``phase``/``key`` is more than ``patience`` epochs behind ``epoch``.
+
+        ESPnet2's rule: with ``patience=2`` and the best at epoch 3, training stops after epoch 6.
+        """
         if patience is None:
             return False
         epoch = self.last_epoch if epoch is None else epoch
         best = self.best_epoch(phase, key, mode)
         if best is None:
             return False
-        if epoch - best >= patience:
+        if epoch - best > patience:
             (logger or _logger).info(
                 "Early stopping: %s %s has not improved for %d epochs (best: epoch %d, patience %d)",
                 phase,

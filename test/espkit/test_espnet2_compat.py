@@ -339,8 +339,8 @@ def test_reporter_espnet2_api():
     assert reporter.get_keys() == ("valid",) and reporter.get_keys2("valid") == ("loss",)
     assert reporter.has("valid", "loss") and not reporter.has("train", "loss")
     assert reporter.log_message().startswith("3epoch results: [valid] loss=3.5")
-    assert reporter.check_early_stopping(1, "valid", "loss", "min")
-    assert not reporter.check_early_stopping(2, "valid", "loss", "min")
+    assert not reporter.check_early_stopping(1, "valid", "loss", "min")  # ESPnet2: 3 - 2 > patience
+    assert reporter.check_early_stopping(0, "valid", "loss", "min")
 
 
 def test_average_nbest_models_espnet2_signature(tmp_path):

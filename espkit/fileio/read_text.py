@@ -28,6 +28,10 @@ class DataFormatError(ValueError):
     """A data file is malformed; the message names the file and the 1-based line number."""
 
 
+class DuplicateKeyError(DataFormatError, RuntimeError):
+    """A uid appears twice in a table (also a ``RuntimeError``, what ESPnet2's readers raise)."""
+
+
 def read_lines_with_numbers(path: str | Path) -> list[tuple[int, str, str]]:
     """Parse ``path`` into ``(lineno, uid, value)`` triples, in file order.
 
@@ -63,7 +67,7 @@ def _read_table(path: str | Path) -> dict[str, tuple[int, str]]:
             raise DataFormatError(f"{path}:{lineno}: uid {uid!r} has no value; expected '<uid> <value>'")
         if uid in table:
             first = table[uid][0]
-            raise DataFormatError(
+            raise DuplicateKeyError(
                 f"{path}:{lineno}: duplicate uid {uid!r} (first seen at line {first}, again at line {lineno})"
             )
         table[uid] = (lineno, value)
@@ -83,14 +87,22 @@ def read_2columns_text(path: str | Path) -> dict[str, str]:
     return {uid: value for uid, (_, value) in _read_table(path).items()}
 
 
-def read_multi_columns_text(path: str | Path) -> dict[str, list[str]]:
+def read_multi_columns_text(
+    path: str | Path, return_unsplit: bool = False
+) -> tuple[dict[str, list[str]], dict[str, str] | None]:
     """Read ``<uid> <col1> <col2> ...`` lines into ``uid -> [col1, col2, ...]``, in file order.
+
+    Returns ESPnet2's pair ``(columns, unsplit)``: ``unsplit`` maps each uid to the rest of its
+    line as one string when ``return_unsplit``, else it is None.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
         DataFormatError: a line has no columns after the uid, or a uid repeats.
     """
-    return {uid: value.split() for uid, (_, value) in _read_table(path).items()}
+    table = _read_table(path)
+    columns = {uid: value.split() for uid, (_, value) in table.items()}
+    unsplit = {uid: value for uid, (_, value) in table.items()} if return_unsplit else None
+    return columns, unsplit
 
 
 def load_num_sequence_text(path: str | Path, loader_type: str = "csv_int") -> dict[str, np.ndarray]:

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 WAV_SUBTYPES = ("PCM_16", "PCM_32", "FLOAT")
 FLOAT_DTYPES = ("float32", "float64")
+PCM_DTYPES = ("int16", "int32")
+_DTYPE_SUBTYPES = {"int16": "PCM_16", "int32": "PCM_32", "float32": "FLOAT", "float64": "FLOAT"}
 
 # Full scale of each stored integer type: float value = int value / full scale.
 _INT_FULL_SCALE = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31}
@@ -149,23 +151,59 @@ class SoundScpReader(AbsScpReader):
 
     Each WAV file is read when its uid is accessed; see :func:`read_wav` for the arguments.
     Relative paths are resolved against the current working directory.
+
+    ``dtype`` may be a name or a numpy type (``np.int16``): a float type converts to [-1, 1], an
+    integer type gives PCM samples of that width. ``normalize=True`` (older ESPnet2) with no
+    ``dtype`` means float64 in [-1, 1].
+
+    With ``multi_columns`` (ESPnet2), a line may list several files (``<uid> <wav1> <wav2> ...``,
+    e.g. one per microphone): they are read as ``(T, C_i)`` and concatenated along
+    ``concat_axis`` (1: channels); their sampling rates and lengths must agree.
     """
 
     @typechecked
     def __init__(
         self,
         fname: str | Path,
-        dtype: str | None = None,
+        dtype: str | type | np.dtype | None = None,
         always_2d: bool = False,
+        multi_columns: bool = False,
+        concat_axis: int = 1,
+        normalize: bool = False,
         expected_fs: int | None = None,
     ):
         super().__init__(fname)
-        self.dtype = dtype
+        if dtype is None and normalize:
+            dtype = "float64"
+        self.dtype = None if dtype is None else np.dtype(dtype).name
+        if self.dtype is not None and self.dtype not in FLOAT_DTYPES + PCM_DTYPES:
+            valid = ", ".join(FLOAT_DTYPES + PCM_DTYPES)
+            raise ValueError(f"{fname}: unsupported dtype {self.dtype!r}; valid: {valid}")
         self.always_2d = always_2d
+        self.multi_columns = multi_columns
+        self.concat_axis = concat_axis
         self.expected_fs = expected_fs
 
+    def _read(self, path: str, always_2d: bool) -> tuple[int, np.ndarray]:
+        if self.dtype in PCM_DTYPES:
+            fs, array = read_wav(path, expected_fs=self.expected_fs, always_2d=always_2d)
+            return fs, array if array.dtype == np.dtype(self.dtype) else _to_pcm(array, np.dtype(self.dtype).type)
+        return read_wav(path, expected_fs=self.expected_fs, dtype=self.dtype, always_2d=always_2d)
+
     def load(self, path: str) -> tuple[int, np.ndarray]:
-        return read_wav(path, expected_fs=self.expected_fs, dtype=self.dtype, always_2d=self.always_2d)
+        if not self.multi_columns:
+            return self._read(path, self.always_2d)
+        loaded = [self._read(p, True) for p in path.split()]
+        rates = {fs for fs, _ in loaded}
+        if len(rates) != 1:
+            raise ValueError(f"{self.fname}: the files of {path!r} have different sampling rates {sorted(rates)}")
+        try:
+            array = np.concatenate([a for _, a in loaded], axis=self.concat_axis)
+        except ValueError as exc:
+            raise ValueError(f"{self.fname}: cannot concatenate the files of {path!r}: {exc}") from None
+        if array.shape[1] == 1 and not self.always_2d:
+            array = array[:, 0]
+        return rates.pop(), array
 
 
 class SoundScpWriter(AbsScpWriter):
@@ -181,8 +219,14 @@ class SoundScpWriter(AbsScpWriter):
         outdir: str | Path,
         scpfile: str | Path,
         format: str = "wav",
-        subtype: str = "PCM_16",
+        multi_columns: bool = False,
+        subtype: str | None = None,
+        dtype: str | type | np.dtype | None = None,
     ):
+        if multi_columns:
+            raise ValueError(f"{scpfile}: SoundScpWriter(multi_columns=True) is not supported; write one file per uid")
+        if subtype is None:  # ESPnet2's None: soundfile's default for WAV, or older ESPnet2's dtype
+            subtype = _DTYPE_SUBTYPES.get(None if dtype is None else np.dtype(dtype).name, "PCM_16")
         if format != "wav":
             raise ValueError(f"Unsupported audio format {format!r}; valid: wav")
         if subtype not in WAV_SUBTYPES:

@@ -13,6 +13,7 @@ import torch.distributed
 from torch.utils.data import DataLoader
 
 from espkit.iterators.abs_iter_factory import AbsIterFactory
+from espkit.samplers.abs_sampler import AbsSampler
 from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class SequenceIterFactory(AbsIterFactory):
     def __init__(
         self,
         dataset: Any,
-        batches: Sequence[Sequence[str]],
+        batches: AbsSampler | Sequence[Sequence[Any]],
         num_iters_per_epoch: int | None = None,
         seed: int = 0,
         shuffle: bool = False,
@@ -91,6 +92,7 @@ class SequenceIterFactory(AbsIterFactory):
         pin_memory: bool = False,
         distributed: bool = False,
     ) -> None:
+        batches = [tuple(batch) for batch in batches]  # a sampler, or lists/tuples of uids (or indices)
         if len(batches) == 0:
             raise ValueError("SequenceIterFactory needs at least one batch, got none")
         if any(len(batch) == 0 for batch in batches):
@@ -100,7 +102,7 @@ class SequenceIterFactory(AbsIterFactory):
         if num_workers < 0:
             raise ValueError(f"num_workers must be >= 0, got {num_workers}")
         self.dataset = dataset
-        self.batches = [tuple(batch) for batch in batches]
+        self.batches = batches
         self.num_iters_per_epoch = num_iters_per_epoch
         self.seed = seed
         self.shuffle = shuffle

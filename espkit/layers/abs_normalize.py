@@ -23,8 +23,10 @@ class AbsNormalize(nn.Module, ABC):
 
 
 def valid_frame_mask(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
-    """Boolean ``(B, T, 1)``: True where frame ``t < lengths[b]`` (all True when None)."""
-    frames = torch.arange(x.size(1), device=x.device)
+    """Boolean ``(B, T, 1, ...)`` (as many trailing 1s as ``x`` has dims after ``T``; ``(B, T)`` for
+    a 2-d ``x``): True where frame ``t < lengths[b]`` (all True when None)."""
+    trailing = (1,) * (x.dim() - 2)
     if lengths is None:
-        return torch.ones(x.size(0), x.size(1), 1, dtype=torch.bool, device=x.device)
-    return (frames[None, :] < lengths.to(x.device)[:, None]).unsqueeze(-1)
+        return torch.ones(x.size(0), x.size(1), *trailing, dtype=torch.bool, device=x.device)
+    frames = torch.arange(x.size(1), device=x.device)
+    return (frames[None, :] < lengths.to(x.device)[:, None]).reshape(x.size(0), x.size(1), *trailing)

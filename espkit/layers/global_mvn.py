@@ -69,14 +69,29 @@ class GlobalMVN(AbsNormalize):
 
 
 def load_mean_std(stats_file: Path, eps: float = 1.0e-20) -> tuple[np.ndarray, np.ndarray]:
-    """Read ``count``/``sum``/``sum_square`` from ``stats_file``; return float64 (mean, std)."""
+    """Read ``count``/``sum``/``sum_square`` from ``stats_file``; return float64 (mean, std).
+
+    As ESPnet2, also reads Kaldi's layout saved as one ``(2, D + 1)`` array (``.npy``): row 0
+    holds the sums and, last, the frame count; row 1 the sums of squares.
+    """
     if not stats_file.is_file():
         raise FileNotFoundError(
             f"Normalisation statistics '{stats_file}' not found: run statistics collection "
             "first (espkit task with --collect_stats true, i.e. recipe stage 4) and point "
             "--normalize_conf stats_file= at its feats_stats.npz"
         )
-    with np.load(stats_file) as stats:
+    loaded = np.load(stats_file)
+    if isinstance(loaded, np.ndarray):
+        if loaded.ndim != 2 or loaded.shape[0] != 2 or loaded.shape[1] < 2:
+            raise ValueError(
+                f"{stats_file}: a stats array must be (2, D + 1) (sums + count, sums of squares), "
+                f"got shape {loaded.shape}"
+            )
+        count = float(loaded[0, -1])
+        total = loaded[0, :-1].astype(np.float64)
+        total_square = loaded[1, :-1].astype(np.float64)
+        return _mean_std(stats_file, count, total, total_square, eps)
+    with loaded as stats:
         missing = [key for key in STATS_KEYS if key not in stats.files]
         if missing:
             raise ValueError(
@@ -86,6 +101,12 @@ def load_mean_std(stats_file: Path, eps: float = 1.0e-20) -> tuple[np.ndarray, n
         count = float(np.asarray(stats["count"], dtype=np.float64).reshape(-1)[0])
         total = np.asarray(stats["sum"], dtype=np.float64)
         total_square = np.asarray(stats["sum_square"], dtype=np.float64)
+    return _mean_std(stats_file, count, total, total_square, eps)
+
+
+def _mean_std(
+    stats_file: Path, count: float, total: np.ndarray, total_square: np.ndarray, eps: float
+) -> tuple[np.ndarray, np.ndarray]:
     if count <= 0:
         raise ValueError(f"{stats_file}: count is {count}; statistics were collected on no frames")
     mean = total / count

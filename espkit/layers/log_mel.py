@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from espkit.utils.typecheck import typechecked
+from espkit.utils.types import parse_sampling_rate
 
 # Slaney's Auditory Toolbox scale: linear below 1 kHz (3 mels per 200 Hz), logarithmic above.
 _SLANEY_HZ_PER_MEL = 200.0 / 3.0
@@ -83,7 +84,7 @@ class LogMel(nn.Module):
     @typechecked
     def __init__(
         self,
-        fs: int = 22050,
+        fs: int | str = 22050,
         n_fft: int = 1024,
         n_mels: int = 80,
         fmin: float | None = 0.0,
@@ -92,6 +93,7 @@ class LogMel(nn.Module):
         log_base: float | None = 10.0,
     ):
         super().__init__()
+        fs = parse_sampling_rate(fs)
         fmin = 0.0 if fmin is None else float(fmin)
         fmax = fs / 2.0 if fmax is None else float(fmax)
         self.fs, self.n_fft, self.n_mels = fs, n_fft, n_mels

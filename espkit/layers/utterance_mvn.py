@@ -28,9 +28,9 @@ class UtteranceMVN(AbsNormalize):
         return f"norm_means={self.norm_means}, norm_vars={self.norm_vars}"
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Normalise ``x`` ``(B, T, D)``; statistics per row over ``t < lengths[b]``."""
-        mask = valid_frame_mask(x, lengths).to(x.dtype)  # (B, T, 1)
-        count = mask.sum(dim=1, keepdim=True).clamp(min=1.0)  # (B, 1, 1)
+        """Normalise ``x`` ``(B, T, D...)`` or ``(B, T)``; statistics per row over ``t < lengths[b]``."""
+        mask = valid_frame_mask(x, lengths).to(x.dtype)  # (B, T, 1...)
+        count = mask.sum(dim=1, keepdim=True).clamp(min=1.0)  # (B, 1, 1...)
         mean = (x * mask).sum(dim=1, keepdim=True) / count
         if self.norm_means:
             x = x - mean

@@ -1,11 +1,23 @@
-"""Greedy packing of length-sorted utterances into batches of at most ``batch_bins``.
+"""Greedy packing of length-sorted utterances into batches by ``batch_bins``.
 
 Shared by :class:`LengthBatchSampler` (bins = lengths) and :class:`NumElementsBatchSampler`
-(bins = elements). Each utterance has, per shape file, a ``(length, dim)`` cost: the batch
-tensor for that file is ``(B, max length, dim)`` when padded, so
+(bins = elements). Each utterance has, per shape file, a ``(length, dim)`` cost. Two rules
+(``packing``):
 
-- with padding, bins = sum over files of ``B * max(length) * max(dim)``;
-- without padding, bins = sum over files and utterances of ``length * dim``.
+- ``"espnet"`` (default): ESPnet2's rule (espnet 202511), so an ESPnet2 config's
+  ``batch_bins`` makes the same batches. Utterances are added one by one; with padding the
+  batch's bins are ``B * sum over files of (length * dim of the utterance just added)``,
+  without padding the sum of ``length * dim``. Once the bins exceed ``batch_bins`` (and the
+  batch holds ``min_batch_size``), the batch is closed *with* that utterance, so every batch
+  but the last crosses ``batch_bins``. The rest forms the last batch (dropped with
+  ``drop_last`` unless it is the only one); a last batch smaller than ``min_batch_size`` is
+  dealt out one utterance at a time to the batches before it, last batch first.
+- ``"within_bins"``: espkit's stricter rule. The padded tensor of each file is
+  ``(B, max length, max dim)``, so with padding the bins are ``B * sum over files of
+  (max length * max dim)`` over the batch; a batch is closed *before* the utterance that
+  would take it over ``batch_bins``, so a batch exceeds ``batch_bins`` only when one
+  utterance alone does or ``min_batch_size`` forces it. The memory bound is real; batches
+  are smaller (more steps per epoch) for the same ``batch_bins``.
 """
 
 from __future__ import annotations
@@ -56,6 +68,9 @@ class _BatchBins:
         self.uids.append(uid)
 
 
+PACKINGS = ("espnet", "within_bins")
+
+
 def pack_by_bins(
     ascending_keys: Sequence[str],
     costs: Costs,
@@ -64,8 +79,71 @@ def pack_by_bins(
     padding: bool,
     drop_last: bool,
     sampler_name: str,
+    packing: str = "espnet",
 ) -> list[list[str]]:
-    """Split ``ascending_keys`` (shortest first) into consecutive batches.
+    """Split ``ascending_keys`` (shortest first) into consecutive batches by ``packing`` (module docstring).
+
+    Raises:
+        ValueError: ``batch_bins`` or ``min_batch_size`` below 1, or an unknown ``packing``.
+    """
+    if packing not in PACKINGS:
+        raise ValueError(f"unknown packing {packing!r}; valid: {', '.join(PACKINGS)}")
+    if batch_bins < 1:
+        raise ValueError(f"batch_bins must be >= 1, got {batch_bins}")
+    if min_batch_size < 1:
+        raise ValueError(f"min_batch_size must be >= 1, got {min_batch_size}")
+    if packing == "espnet":
+        return _pack_like_espnet(ascending_keys, costs, batch_bins, min_batch_size, padding, drop_last)
+    return _pack_within_bins(ascending_keys, costs, batch_bins, min_batch_size, padding, drop_last, sampler_name)
+
+
+def _pack_like_espnet(
+    ascending_keys: Sequence[str],
+    costs: Costs,
+    batch_bins: int,
+    min_batch_size: int,
+    padding: bool,
+    drop_last: bool,
+) -> list[list[str]]:
+    """ESPnet2's rule: close a batch once it has crossed ``batch_bins`` (see the module docstring)."""
+    sizes: list[int] = []
+    count = 0
+    unpadded = 0
+    for uid in ascending_keys:
+        count += 1
+        row = sum(cost[uid][0] * cost[uid][1] for cost in costs)
+        if padding:
+            bins = count * row
+        else:
+            unpadded += row
+            bins = unpadded
+        if bins > batch_bins and count >= min_batch_size:
+            sizes.append(count)
+            count = 0
+            unpadded = 0
+    if count > 0 and (not drop_last or len(sizes) == 0):
+        sizes.append(count)
+    if len(sizes) > 1 and sizes[-1] < min_batch_size:
+        for i in range(sizes.pop()):
+            sizes[-(i % len(sizes)) - 1] += 1
+    batches: list[list[str]] = []
+    start = 0
+    for size in sizes:
+        batches.append(list(ascending_keys[start : start + size]))
+        start += size
+    return batches
+
+
+def _pack_within_bins(
+    ascending_keys: Sequence[str],
+    costs: Costs,
+    batch_bins: int,
+    min_batch_size: int,
+    padding: bool,
+    drop_last: bool,
+    sampler_name: str,
+) -> list[list[str]]:
+    """espkit's stricter rule (``packing="within_bins"``).
 
     A batch is closed when the next utterance would push it over ``batch_bins`` and it
     already holds ``min_batch_size`` utterances. So a batch exceeds ``batch_bins`` only
@@ -77,10 +155,6 @@ def pack_by_bins(
     batch); otherwise, if it holds fewer than ``min_batch_size`` utterances, it is merged
     into the previous batch.
     """
-    if batch_bins < 1:
-        raise ValueError(f"batch_bins must be >= 1, got {batch_bins}")
-    if min_batch_size < 1:
-        raise ValueError(f"min_batch_size must be >= 1, got {min_batch_size}")
     batches: list[list[str]] = []
     current = _BatchBins(costs, padding)
     oversized: list[str] = []

@@ -35,13 +35,16 @@ def build_batch_sampler(
     min_batch_size: int = 1,
     fold_lengths: Sequence[int] = (),
     padding: bool = True,
+    packing: str = "espnet",
 ) -> AbsSampler:
     """Make the sampler for ``type`` (one of :data:`BATCH_TYPES`).
 
     ``unsorted``/``sorted``/``folded`` use ``batch_size``; ``length``/``numel`` use
     ``batch_bins``. ``unsorted`` reads only the uids of ``shape_files[0]``; ``sorted`` uses
     ``shape_files[0]``; the others use all shape files. ``fold_lengths`` (one per shape
-    file) is for ``folded``; ``padding`` for ``length``/``numel``.
+    file) is for ``folded``; ``padding`` and ``packing`` (``"espnet"``: ESPnet2's batches;
+    ``"within_bins"``: never over ``batch_bins``; :mod:`espkit.samplers.bin_packing`) for
+    ``length``/``numel``.
     """
     if type not in BATCH_TYPES:
         raise ValueError(f"unknown batch_type {type!r}; valid types: {', '.join(BATCH_TYPES)}")
@@ -82,4 +85,5 @@ def build_batch_sampler(
         sort_batch=sort_batch,
         drop_last=drop_last,
         padding=padding,
+        packing=packing,
     )

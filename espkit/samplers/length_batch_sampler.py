@@ -31,10 +31,11 @@ class LengthBatchSampler(AbsSampler):
     - ``padding=False``: bins = sum of the lengths.
 
     Only the first number of each shape counts (feature dims are ignored; see
-    :class:`NumElementsBatchSampler` for that). A single utterance longer than
-    ``batch_bins`` forms a batch of its own (a warning is logged once). See
-    :func:`espkit.samplers.bin_packing.pack_by_bins` for ``min_batch_size`` and
-    ``drop_last``.
+    :class:`NumElementsBatchSampler` for that). ``packing="espnet"`` (default) closes a
+    batch as ESPnet2 does, once it has crossed ``batch_bins``; ``"within_bins"`` closes it
+    before, so that it stays within ``batch_bins`` (a single utterance longer than
+    ``batch_bins`` forms a batch of its own). See :mod:`espkit.samplers.bin_packing` for the
+    two rules, ``min_batch_size`` and ``drop_last``.
 
     Args:
         batch_bins: the budget of bins per batch.
@@ -44,6 +45,7 @@ class LengthBatchSampler(AbsSampler):
         sort_batch: order of the batches by length, "ascending" or "descending".
         drop_last: drop the incomplete last batch.
         padding: count padded (True) or actual (False) lengths.
+        packing: ``"espnet"`` or ``"within_bins"`` (:data:`espkit.samplers.bin_packing.PACKINGS`).
 
     >>> sampler = LengthBatchSampler(
     ...     batch_bins=2000000,
@@ -63,6 +65,7 @@ class LengthBatchSampler(AbsSampler):
         sort_batch: str = "ascending",
         drop_last: bool = False,
         padding: bool = True,
+        packing: str = "espnet",
     ) -> None:
         check_sort_order("sort_in_batch", sort_in_batch)
         check_sort_order("sort_batch", sort_batch)
@@ -73,6 +76,7 @@ class LengthBatchSampler(AbsSampler):
         self.sort_batch = sort_batch
         self.drop_last = drop_last
         self.padding = padding
+        self.packing = packing
 
         shape_dicts = load_shape_files(self.shape_files)
         keys = keys_by_ascending_length(shape_dicts[0])
@@ -85,6 +89,7 @@ class LengthBatchSampler(AbsSampler):
             padding=padding,
             drop_last=drop_last,
             sampler_name=type(self).__name__,
+            packing=packing,
         )
         self.batches = order_batches(batches, sort_in_batch, sort_batch)
         log_batch_summary(f"{type(self).__name__}({self.shape_files[0]})", self.batches)
@@ -97,5 +102,5 @@ class LengthBatchSampler(AbsSampler):
     def __repr__(self) -> str:
         return (
             f"{self.__class__.__name__}(N-batch={len(self)}, batch_bins={self.batch_bins}, "
-            f"shape_files={self.shape_files}, padding={self.padding})"
+            f"shape_files={self.shape_files}, padding={self.padding}, packing={self.packing!r})"
         )

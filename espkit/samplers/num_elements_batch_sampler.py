@@ -13,16 +13,18 @@ class NumElementsBatchSampler(LengthBatchSampler):
     An utterance with shape ``L,D`` costs ``L x D`` elements (the product of its shape;
     ``L`` alone when there is no dim). Uids are sorted by their length in the first shape
     file, shortest first, so that utterances in a batch have similar lengths and little
-    padding, and packed greedily so that each batch's bins, summed over all shape files,
-    stay within ``batch_bins``:
+    padding, and packed greedily by their bins summed over all shape files:
 
-    - ``padding=True``: bins = batch size x longest length x dim (the padded tensor
-      ``(B, T_max, D)``);
-    - ``padding=False``: bins = sum of ``L x D`` over the batch.
+    - ``packing="espnet"`` (default, ESPnet2's batches for the same ``batch_bins``): with
+      ``padding=True`` bins = batch size x (``L x D`` of the utterance just added), and the
+      batch is closed once the bins exceed ``batch_bins``, with that utterance in it;
+    - ``packing="within_bins"``: with ``padding=True`` bins = batch size x longest length x
+      dim (the padded tensor ``(B, T_max, D)``), and the batch is closed before it would
+      exceed ``batch_bins`` (a single utterance larger than ``batch_bins`` forms a batch of
+      its own; a warning is logged once);
+    - ``padding=False`` (both): bins = sum of ``L x D`` over the batch.
 
-    A single utterance larger than ``batch_bins`` forms a batch of its own (a warning is
-    logged once). See :func:`espkit.samplers.bin_packing.pack_by_bins` for
-    ``min_batch_size`` and ``drop_last``.
+    See :mod:`espkit.samplers.bin_packing` for ``min_batch_size`` and ``drop_last``.
 
     Args:
         batch_bins: the budget of elements per batch.
@@ -32,6 +34,7 @@ class NumElementsBatchSampler(LengthBatchSampler):
         sort_batch: order of the batches by length, "ascending" or "descending".
         drop_last: drop the incomplete last batch.
         padding: count padded (True) or actual (False) elements.
+        packing: ``"espnet"`` or ``"within_bins"`` (:data:`espkit.samplers.bin_packing.PACKINGS`).
 
     >>> sampler = NumElementsBatchSampler(
     ...     batch_bins=3000000,

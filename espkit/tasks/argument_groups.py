@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from espkit.samplers.bin_packing import PACKINGS
 from espkit.train import trainer_options
 from espkit.utils.types import (
     humanfriendly_parse_size_or_none,
@@ -144,6 +145,14 @@ def add_batch_sampler_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--sort_batch", type=str, default="descending", choices=("descending", "ascending"), help="Order of the batches"
+    )
+    group.add_argument(
+        "--batch_packing",
+        type=str,
+        default="espnet",
+        choices=PACKINGS,
+        help="How length/numel batches meet --batch_bins: espnet (ESPnet2's batches: closed once over "
+        "batch_bins) or within_bins (never over batch_bins; smaller batches)",
     )
     group.add_argument("--min_batch_size", type=int, default=1, help="Smallest batch size")
     group.add_argument("--drop_last_iter", type=str2bool, default=False, help="Drop the last incomplete batch")

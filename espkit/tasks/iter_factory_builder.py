@@ -126,6 +126,7 @@ def build_sequence_iter_factory(task, args: argparse.Namespace, distributed: boo
             drop_last=args.drop_last_iter if train else False,
             min_batch_size=args.min_batch_size,
             fold_lengths=args.fold_length or [],
+            packing=args.batch_packing,
         )
     except ValueError as exc:
         raise ConfigError(f"batch sampler ({mode}): {exc}") from None

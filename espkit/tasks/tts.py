@@ -31,7 +31,7 @@ from espkit.tts.feats_extract.pitch import Pitch
 from espkit.tts.tacotron2.tacotron2 import Tacotron2
 from espkit.tts.tacotron2.tacotron2_controllable import Tacotron2Controllable
 from espkit.utils.errors import ConfigError
-from espkit.utils.types import int_or_none, str_or_none
+from espkit.utils.types import int_or_none, parse_sampling_rate, str_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,12 @@ feats_extract_choices = ClassChoices(
     default="fbank",
     optional=True,
 )
-pitch_extract_choices = ClassChoices("pitch_extract", {"pitch": Pitch}, type_check=AbsFeatsExtract, optional=True)
+# "dio" is ESPnet2's name for its pitch extractor (WORLD's DIO, via pyworld); espkit's is a YIN tracker
+# with the same arguments (fs, n_fft, hop_length, f0min, f0max, use_*_f0, reduction_factor), so an
+# ESPnet2 config loads (docs/espnet_compat.md).
+pitch_extract_choices = ClassChoices(
+    "pitch_extract", {"pitch": Pitch, "dio": Pitch}, type_check=AbsFeatsExtract, optional=True
+)
 energy_extract_choices = ClassChoices("energy_extract", {"energy": Energy}, type_check=AbsFeatsExtract, optional=True)
 normalize_choices = ClassChoices(
     "normalize",
@@ -84,12 +89,41 @@ tts_choices = ClassChoices(
     default="tacotron2",
 )
 
+# ESPnet2's variable names for the same registries (espnet2/tasks/tts.py).
+feats_extractor_choices = feats_extract_choices
+pitch_extractor_choices = pitch_extract_choices
+energy_extractor_choices = energy_extract_choices
+
 #: ``normalize`` option -> the statistics file that stats collection writes for it.
 STATS_FILES = {
     "normalize": "feats_stats.npz",
     "pitch_normalize": "pitch_stats.npz",
     "energy_normalize": "energy_stats.npz",
 }
+
+
+def read_token_list(token_list: str | Path | list[str] | tuple[str, ...] | None) -> list[str] | None:
+    """``--token_list`` as a list: a file (one token per line, blank lines skipped) is read; a list is kept.
+
+    Raises:
+        ConfigError: the file does not exist.
+    """
+    if token_list is None or isinstance(token_list, (list, tuple)):
+        return None if token_list is None else list(token_list)
+    path = Path(token_list)
+    if not path.is_file():
+        raise ConfigError(f"--token_list: file not found: {path} (make it with python -m espkit.bin.tokenize_text)")
+    return [line.rstrip("\n") for line in path.open(encoding="utf-8") if line.strip()]
+
+
+def check_normalize_invertible(args: argparse.Namespace) -> None:
+    """Refuse ``--normalize utterance_mvn``: synthesis must denormalise the features it predicts, and
+    per-utterance statistics are gone by then (ESPnet2 fails only at synthesis, after training)."""
+    if getattr(args, "normalize", None) == "utterance_mvn":
+        raise ConfigError(
+            "--normalize utterance_mvn: a TTS model's predicted features cannot be denormalised with "
+            "per-utterance statistics; use --normalize global_mvn (or none)"
+        )
 
 
 def upgrade_linear_classifier(args: argparse.Namespace) -> None:
@@ -187,14 +221,9 @@ class TTSTask(AbsTask):
         """Also reads ``--token_list``/``--emo_list`` files into lists (so config.yaml is self-contained)
         and reads an older config's ``emo_classifier: linear`` (:func:`upgrade_linear_classifier`)."""
         upgrade_linear_classifier(args)
+        check_normalize_invertible(args)
         super().resolve_args(args)
-        if isinstance(args.token_list, str):
-            path = Path(args.token_list)
-            if not path.is_file():
-                raise ConfigError(
-                    f"--token_list: file not found: {path} (make it with python -m espkit.bin.tokenize_text)"
-                )
-            args.token_list = [line.rstrip("\n") for line in path.open(encoding="utf-8") if line.strip()]
+        args.token_list = read_token_list(args.token_list)
         if args.emo_list is not None and not isinstance(args.emo_list, list):
             try:
                 args.emo_list = load_emo_list(args.emo_list)
@@ -220,7 +249,8 @@ class TTSTask(AbsTask):
     def expected_fs(cls, args: argparse.Namespace) -> Optional[int]:
         if args.feats_extract is None:
             return None
-        return args.feats_extract_conf.get("fs")
+        fs = args.feats_extract_conf.get("fs")
+        return None if fs is None else parse_sampling_rate(fs, "--feats_extract_conf fs")
 
     @classmethod
     def build_preprocess_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
@@ -256,6 +286,9 @@ class TTSTask(AbsTask):
     # --- model ----------------------------------------------------------------------------------------
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> ESPnetTTSModel:
+        """The model of ``args``; ``args.token_list`` may be a list or, as in ESPnet2, a file path."""
+        check_normalize_invertible(args)
+        args.token_list = read_token_list(args.token_list)
         if args.token_list is None:
             raise ConfigError("--token_list is required to build a TTS model")
         if not args.token_list or args.token_list[-1] != "<sos/eos>":

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from espkit.text.english_cleaner import english_cleaner
+from espkit.text.tacotron_cleaner import tacotron_cleaner
 from espkit.utils.typecheck import typechecked
 
 
@@ -20,7 +21,7 @@ def _no_cleaning(text: str) -> str:
 CLEANERS: dict[str, Callable[[str], str]] = {
     "none": _no_cleaning,
     "english": english_cleaner,
-    "tacotron": english_cleaner,  # ESPnet's name for the same English cleaner
+    "tacotron": tacotron_cleaner,  # ESPnet2's cleaner: upper case, its symbol rules
 }
 
 
@@ -29,7 +30,8 @@ class TextCleaner:
 
     Args:
         cleaner_types: a cleaner name, a list of names, or None (no cleaning). Valid names are the
-            keys of :data:`CLEANERS`: ``none``, ``english``, ``tacotron`` (= ``english``).
+            keys of :data:`CLEANERS`: ``none``, ``english`` (lower case), ``tacotron`` (ESPnet2's:
+            ``english``, then its symbol rules, upper case; :mod:`espkit.text.tacotron_cleaner`).
     """
 
     @typechecked

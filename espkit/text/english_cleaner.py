@@ -1,4 +1,4 @@
-"""The ``english`` (alias ``tacotron``) text cleaner.
+"""The ``english`` text cleaner (``tacotron``, ESPnet2's, builds on it: :mod:`espkit.text.tacotron_cleaner`).
 
 Steps, in order: normalise quotes/dashes/accents to plain ASCII where a Latin equivalent exists,
 lower-case, expand numbers (:func:`espkit.text.english_numbers.expand_numbers`), expand common

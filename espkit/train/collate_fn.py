@@ -6,6 +6,9 @@ Batch schema (written once here; the TTS model documents its keys):
   with ``float_pad_value``/``int_pad_value``, plus ``x_lengths`` ``(B,)`` (int64);
 - keys listed in ``not_sequence`` (emotion labels, utterance vectors) are stacked without padding:
   ``(B,)`` for scalars, ``(B, D)`` for vectors, and get no ``_lengths``.
+
+The defaults are ESPnet2's (``int_pad_value=-32768``, so a padded token id is never a valid
+one); the TTS tasks pass ``int_pad_value=0``, as ESPnet2's TTS task does.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import torch
 class CommonCollateFn:
     """``collate([(uid, {name: array}), ...]) -> (uids, {name: tensor, name_lengths: tensor})``.
 
-    >>> collate = CommonCollateFn(not_sequence=["emo_labs"])
+    >>> collate = CommonCollateFn(int_pad_value=0, not_sequence=["emo_labs"])
     >>> uids, batch = collate([("a", {"text": np.array([3, 4]), "emo_labs": np.array(1)}),
     ...                        ("b", {"text": np.array([5]), "emo_labs": np.array(2)})])
     >>> batch["text"].tolist(), batch["text_lengths"].tolist(), batch["emo_labs"].tolist()
@@ -29,7 +32,7 @@ class CommonCollateFn:
     def __init__(
         self,
         float_pad_value: float = 0.0,
-        int_pad_value: int = 0,
+        int_pad_value: int = -32768,
         not_sequence: Collection[str] = (),
     ):
         self.float_pad_value = float_pad_value
@@ -70,3 +73,13 @@ class CommonCollateFn:
         for i, array in enumerate(arrays):
             padded[i, : array.shape[0]] = array
         return torch.from_numpy(padded), torch.from_numpy(lengths)
+
+
+def common_collate_fn(
+    data: Sequence[Tuple[str, Dict[str, np.ndarray]]],
+    float_pad_value: float = 0.0,
+    int_pad_value: int = -32768,
+    not_sequence: Collection[str] = (),
+) -> Tuple[List[str], Dict[str, torch.Tensor]]:
+    """ESPnet2's function form of :class:`CommonCollateFn` (same arguments, same result)."""
+    return CommonCollateFn(float_pad_value, int_pad_value, not_sequence)(data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Dict, List, Sequence, Union
+from typing import Collection, Dict, List, Optional, Sequence, Union
 
 from espkit.train.checkpoint import average_model_files, copy_atomic, save_atomic
 from espkit.train.reporter import Reporter
@@ -29,15 +29,19 @@ def average_nbest_models(
     output_dir: Union[str, Path],
     reporter: Reporter,
     best_model_criterion: Sequence[Sequence[str]],
-    keep_nbest_models: Sequence[int],
-    suffix: str = "",
+    nbest: Union[int, Collection[int]],
+    suffix: Optional[str] = None,
 ) -> List[Path]:
-    """Write ``<phase>.<stat>.ave_<n>best<suffix>.pth`` for each criterion and each n.
+    """Write ``<phase>.<stat>.ave_<n>best<suffix>.pth`` for each criterion and each n in ``nbest``.
 
-    Each file is the mean of the ``<N>epoch.pth`` of the n best epochs (fewer when fewer
-    epochs were reported); ``<phase>.<stat>.ave<suffix>.pth`` is a copy of the largest n.
+    ESPnet2's signature: ``nbest`` is one n or several (``--keep_nbest_models``), ``suffix``
+    None means "". Each file is the mean of the ``<N>epoch.pth`` of the n best epochs (fewer
+    when fewer epochs were reported); ``<phase>.<stat>.ave<suffix>.pth`` is a copy of the
+    largest n. Returns the files written.
     """
     output_dir = Path(output_dir)
+    keep_nbest_models = [nbest] if isinstance(nbest, int) else list(nbest)
+    suffix = "" if suffix is None else suffix
     written = []
     for phase, key, mode in best_model_criterion:
         pairs = reporter.sort_epochs_and_values(phase, key, mode)

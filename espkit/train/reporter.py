@@ -22,12 +22,14 @@ import datetime
 import logging
 import math
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 import torch
 
 logger = logging.getLogger(__name__)
+_logger = logger  # check_early_stopping's default (its parameter `logger` shadows the name)
 
 Number = Union[torch.Tensor, float, int]
 MODES = ("min", "max")
@@ -42,7 +44,10 @@ def _as_float(value: Number) -> float:
 class Reporter:
     """History of ``{epoch: {phase: {stat: value}}}`` plus the sums of the phase in progress."""
 
-    def __init__(self) -> None:
+    def __init__(self, epoch: int = 0) -> None:
+        if epoch < 0:
+            raise ValueError(f"epoch must be 0 or more, got {epoch}")
+        self._current_epoch = epoch  # ESPnet2's get_epoch()/set_epoch()
         self.history: Dict[int, Dict[str, Dict[str, float]]] = {}
         self._epoch: Optional[int] = None
         self._phase: Optional[str] = None
@@ -198,17 +203,26 @@ class Reporter:
         return pairs[0][0] if pairs else None
 
     def check_early_stopping(
-        self, patience: Optional[int], phase: str, key: str, mode: str, epoch: Optional[int] = None
+        self,
+        patience: Optional[int],
+        phase: str,
+        key: str,
+        mode: str,
+        epoch: Optional[int] = None,
+        logger: Optional[logging.Logger] = None,
     ) -> bool:
-        """True when the best ``phase``/``key`` is ``patience`` or more epochs behind ``epoch``."""
+        """True when the best ``phase``/``key`` is more than ``patience`` epochs behind ``epoch``.
+
+        ESPnet2's rule: with ``patience=2`` and the best at epoch 3, training stops after epoch 6.
+        """
         if patience is None:
             return False
         epoch = self.last_epoch if epoch is None else epoch
         best = self.best_epoch(phase, key, mode)
         if best is None:
             return False
-        if epoch - best >= patience:
-            logger.info(
+        if epoch - best > patience:
+            (logger or _logger).info(
                 "Early stopping: %s %s has not improved for %d epochs (best: epoch %d, patience %d)",
                 phase,
                 key,
@@ -218,6 +232,66 @@ class Reporter:
             )
             return True
         return False
+
+    # --- ESPnet2's API (espnet2.train.reporter.Reporter): the same history, ESPnet2's names ---------
+    def get_epoch(self) -> int:
+        """The epoch :meth:`observe` uses when none is given (ESPnet2)."""
+        return self._current_epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        if epoch < 0:
+            raise ValueError(f"epoch must be 0 or more, got {epoch}")
+        self._current_epoch = epoch
+
+    def start_epoch(self, key: str, epoch: Optional[int] = None) -> "SubReporter":
+        """Open phase ``key`` (e.g. "train") of ``epoch`` (default :meth:`get_epoch`); ESPnet2's name."""
+        if epoch is not None:
+            self.set_epoch(epoch)
+        self.start_phase(key, self._current_epoch)
+        return SubReporter(self, key, self._current_epoch)
+
+    def finish_epoch(self, sub_reporter: "SubReporter") -> None:
+        """Close the phase ``sub_reporter`` reports to (ESPnet2's name for :meth:`finish_phase`)."""
+        if sub_reporter.epoch != self._epoch or sub_reporter.key != self._phase:
+            raise RuntimeError(
+                f"finish_epoch: {sub_reporter.key} of epoch {sub_reporter.epoch} is not the open phase "
+                f"({self._phase} of epoch {self._epoch})"
+            )
+        self.finish_phase()
+
+    @contextmanager
+    def observe(self, key: str, epoch: Optional[int] = None) -> Iterator["SubReporter"]:
+        """``with reporter.observe("train", 1) as sub: sub.register({"loss": x}, weight=n)``."""
+        sub_reporter = self.start_epoch(key, epoch)
+        yield sub_reporter
+        self.finish_epoch(sub_reporter)
+
+    def sort_epochs(self, key: str, key2: str, mode: str) -> List[int]:
+        return [epoch for epoch, _ in self.sort_epochs_and_values(key, key2, mode)]
+
+    def sort_values(self, key: str, key2: str, mode: str) -> List[float]:
+        return [value for _, value in self.sort_epochs_and_values(key, key2, mode)]
+
+    def get_best_epoch(self, key: str, key2: str, mode: str, nbest: int = 0) -> int:
+        """The ``nbest``-th best epoch (0: the best); ``IndexError`` beyond the epochs reported."""
+        return self.sort_epochs(key, key2, mode)[nbest]
+
+    def get_keys(self, epoch: Optional[int] = None) -> Tuple[str, ...]:
+        """The phases reported at ``epoch`` (default: the last epoch), e.g. ``("train", "valid")``."""
+        epoch = self.last_epoch if epoch is None else epoch
+        return tuple(self.history.get(epoch, {}))
+
+    def get_keys2(self, key: str, epoch: Optional[int] = None) -> Tuple[str, ...]:
+        """The stats of phase ``key`` at ``epoch`` (default: the last epoch), ``time`` left out."""
+        epoch = self.last_epoch if epoch is None else epoch
+        return tuple(k for k in self.history.get(epoch, {}).get(key, {}) if k != "time")
+
+    def get_all_keys(self, epoch: Optional[int] = None) -> Tuple[Tuple[str, str], ...]:
+        return tuple((key, key2) for key in self.get_keys(epoch) for key2 in self.get_keys2(key, epoch))
+
+    def log_message(self, epoch: Optional[int] = None) -> str:
+        """ESPnet2's name for :meth:`epoch_summary` (default: the last epoch)."""
+        return self.epoch_summary(self.last_epoch if epoch is None else epoch)
 
     # --- persistence -------------------------------------------------------------------------
     def state_dict(self) -> Dict[str, Any]:
@@ -300,3 +374,29 @@ class Reporter:
         for phase, values in self.history.get(epoch, {}).items():
             for key, value in values.items():
                 writer.add_scalar(f"{phase}/{key}", value, epoch)
+
+
+class SubReporter:
+    """ESPnet2's per-phase handle (``Reporter.observe``): :meth:`register` adds one batch's stats.
+
+    ``weight=None`` averages plainly (weight 1), as ESPnet2's ``Average``; a weight makes a
+    weighted mean (``WeightedAverage``). ``next()`` exists for ESPnet2's loop and does nothing:
+    every ``register`` call counts as one batch.
+    """
+
+    def __init__(self, reporter: Reporter, key: str, epoch: int) -> None:
+        self.reporter = reporter
+        self.key = key
+        self.epoch = epoch
+
+    def get_epoch(self) -> int:
+        return self.epoch
+
+    def register(self, stats: Mapping[str, Optional[Number]], weight: Optional[Number] = None) -> None:
+        self.reporter.register(stats, 1 if weight is None else weight)
+
+    def next(self) -> None:
+        """ESPnet2 closes a step here; espkit's averages need nothing."""
+
+    def log_message(self) -> str:
+        return self.reporter.progress_message(0, None)

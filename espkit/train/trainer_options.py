@@ -71,7 +71,11 @@ class TrainerOptions:
     ngpu: int = _option(0, type=int, help="Number of GPUs (0: CPU)")
     seed: int = _option(0, type=int, help="Random seed")
     max_epoch: int = _option(40, type=int, help="Number of epochs")
-    patience: Optional[int] = _option(None, type=int_or_none, help="Early-stopping patience in epochs")
+    patience: Optional[int] = _option(
+        None,
+        type=int_or_none,
+        help="Early-stopping patience: stop once the best epoch is more than N epochs back (ESPnet2)",
+    )
     val_scheduler_criterion: List[str] = _option(
         factory=lambda: ["valid", "loss"],
         type=str,

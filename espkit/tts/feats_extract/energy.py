@@ -10,6 +10,7 @@ from espkit.layers.stft import Stft
 from espkit.tts.feats_extract.abs_feats_extract import AbsFeatsExtract
 from espkit.tts.feats_extract.frame_alignment import adjust_num_frames, average_by_duration
 from espkit.utils.typecheck import typechecked
+from espkit.utils.types import parse_sampling_rate
 
 
 class Energy(AbsFeatsExtract):
@@ -22,7 +23,7 @@ class Energy(AbsFeatsExtract):
     @typechecked
     def __init__(
         self,
-        fs: int = 22050,
+        fs: int | str = 22050,
         n_fft: int = 1024,
         win_length: int | None = None,
         hop_length: int = 256,
@@ -31,12 +32,13 @@ class Energy(AbsFeatsExtract):
         normalized: bool = False,
         onesided: bool = True,
         use_token_averaged_energy: bool = False,
-        reduction_factor: int = 1,
+        reduction_factor: int | None = 1,
     ):
         super().__init__()
+        reduction_factor = 1 if reduction_factor is None else reduction_factor  # ESPnet2's default None
         if reduction_factor < 1:
             raise ValueError(f"reduction_factor must be >= 1, got {reduction_factor}")
-        self.fs = fs
+        self.fs = parse_sampling_rate(fs)
         self.use_token_averaged_energy = use_token_averaged_energy
         self.reduction_factor = reduction_factor
         self.stft = Stft(n_fft, win_length, hop_length, window, center, normalized, onesided)

@@ -10,6 +10,7 @@ from espkit.layers.log_mel import LogMel
 from espkit.layers.stft import Stft
 from espkit.tts.feats_extract.abs_feats_extract import AbsFeatsExtract
 from espkit.utils.typecheck import typechecked
+from espkit.utils.types import parse_sampling_rate
 
 
 class LogMelFbank(AbsFeatsExtract):
@@ -22,7 +23,7 @@ class LogMelFbank(AbsFeatsExtract):
     @typechecked
     def __init__(
         self,
-        fs: int = 22050,
+        fs: int | str = 22050,
         n_fft: int = 1024,
         win_length: int | None = None,
         hop_length: int = 256,
@@ -39,6 +40,7 @@ class LogMelFbank(AbsFeatsExtract):
         super().__init__()
         if not onesided:
             raise ValueError("LogMelFbank needs onesided=True (mel filters cover 0..fs/2)")
+        fs = parse_sampling_rate(fs)
         self.fs = fs
         self.n_mels = n_mels
         self.stft = Stft(n_fft, win_length, hop_length, window, center, normalized, onesided)

@@ -19,6 +19,7 @@ from espkit.layers.stft import Stft
 from espkit.tts.feats_extract.abs_feats_extract import AbsFeatsExtract
 from espkit.tts.feats_extract.frame_alignment import adjust_num_frames, average_by_duration
 from espkit.utils.typecheck import typechecked
+from espkit.utils.types import parse_sampling_rate
 
 
 class Pitch(AbsFeatsExtract):
@@ -51,21 +52,23 @@ class Pitch(AbsFeatsExtract):
     @typechecked
     def __init__(
         self,
-        fs: int = 22050,
+        fs: int | str = 22050,
         n_fft: int = 1024,
         hop_length: int = 256,
         f0min: float = 60.0,
         f0max: float = 500.0,
         use_continuous_f0: bool = True,
         use_log_f0: bool = True,
-        reduction_factor: int = 1,
+        reduction_factor: int | None = 1,
         use_token_averaged_f0: bool = False,
         yin_threshold: float = 0.15,
         yin_trough_margin: float | None = None,
     ):
         super().__init__()
+        fs = parse_sampling_rate(fs)
         if not 0 < f0min < f0max < fs / 2:
             raise ValueError(f"Need 0 < f0min < f0max < fs/2; got {f0min}, {f0max}, fs={fs}")
+        reduction_factor = 1 if reduction_factor is None else reduction_factor  # ESPnet2's default None
         if reduction_factor < 1:
             raise ValueError(f"reduction_factor must be >= 1, got {reduction_factor}")
         self.fs = fs

@@ -58,12 +58,17 @@ def test_data_format_error_is_value_error():
 
 def test_read_multi_columns_text(tmp_path):
     p = write(tmp_path / "utt2cols", "a 1 2  3\nb x\n")
-    assert read_multi_columns_text(p) == {"a": ["1", "2", "3"], "b": ["x"]}
+    assert read_multi_columns_text(p) == ({"a": ["1", "2", "3"], "b": ["x"]}, None)
+    columns, unsplit = read_multi_columns_text(p, return_unsplit=True)
+    assert columns == {"a": ["1", "2", "3"], "b": ["x"]}
+    assert unsplit == {"a": "1 2  3", "b": "x"}
     write(p, "a 1\nb\n")
     with pytest.raises(DataFormatError, match=":2: uid 'b' has no value"):
         read_multi_columns_text(p)
     write(p, "a 1\na 2\n")
     with pytest.raises(DataFormatError, match=":2: duplicate uid 'a'"):
+        read_multi_columns_text(p)
+    with pytest.raises(RuntimeError, match="duplicate uid"):  # ESPnet2's readers raise RuntimeError
         read_multi_columns_text(p)
 
 

@@ -155,7 +155,7 @@ def test_length_bins_respected(shape_files, padding):
     feats = load_shape_file(feats_shape)
     text = load_shape_file(text_shape)
     batch_bins = 8000
-    batches = list(LengthBatchSampler(batch_bins, [feats_shape, text_shape], padding=padding))
+    batches = list(LengthBatchSampler(batch_bins, [feats_shape, text_shape], padding=padding, packing="within_bins"))
     assert_exact_cover(batches, feats_shape)
     for batch in batches:
         if padding:
@@ -172,7 +172,7 @@ def test_numel_bins_respected_and_small_padding(shape_files):
     text_shape, feats_shape = shape_files
     shapes_list = [load_shape_file(feats_shape), load_shape_file(text_shape)]
     batch_bins = 400000
-    sampler = NumElementsBatchSampler(batch_bins, [feats_shape, text_shape])
+    sampler = NumElementsBatchSampler(batch_bins, [feats_shape, text_shape], packing="within_bins")
     batches = list(sampler)
     assert_exact_cover(batches, feats_shape)
     assert all(padded_numel(batch, shapes_list) <= batch_bins for batch in batches)
@@ -190,23 +190,23 @@ def test_numel_counts_feature_dims(tmp_path):
     shape = tmp_path / "shape"
     write_shape_file(shape, {"a": (10, 4), "b": (10, 4), "c": (10, 4), "d": (10, 4)})
     # each utterance is 40 elements: 2 fit in 80, 4 would fit by length only
-    assert [len(b) for b in NumElementsBatchSampler(80, [shape])] == [2, 2]
-    assert [len(b) for b in LengthBatchSampler(80, [shape])] == [4]
+    assert [len(b) for b in NumElementsBatchSampler(80, [shape], packing="within_bins")] == [2, 2]
+    assert [len(b) for b in LengthBatchSampler(80, [shape], packing="within_bins")] == [4]
 
 
 def test_numel_padding_false_counts_actual_elements(tmp_path):
     shape = tmp_path / "shape"
     write_shape_file(shape, {"a": (1, 10), "b": (1, 10), "c": (9, 10)})
     # padded: (a, b, c) would be 3 * 90 = 270; actual 10 + 10 + 90 = 110
-    assert [len(b) for b in NumElementsBatchSampler(110, [shape], padding=False)] == [3]
-    assert [len(b) for b in NumElementsBatchSampler(110, [shape], padding=True)] == [2, 1]
+    assert [len(b) for b in NumElementsBatchSampler(110, [shape], padding=False, packing="within_bins")] == [3]
+    assert [len(b) for b in NumElementsBatchSampler(110, [shape], padding=True, packing="within_bins")] == [2, 1]
 
 
 def test_bins_smaller_than_one_utterance_warns_once(tmp_path, caplog):
     shape = tmp_path / "shape"
     write_shape_file(shape, {"a": (5,), "b": (50,), "c": (60,), "d": (70,)})
     with caplog.at_level(logging.WARNING):
-        batches = list(LengthBatchSampler(20, [shape]))
+        batches = list(LengthBatchSampler(20, [shape], packing="within_bins"))
     assert batches == [("a",), ("b",), ("c",), ("d",)]
     warnings = [r for r in caplog.records if "batch_bins=20" in r.getMessage()]
     assert len(warnings) == 1
@@ -216,16 +216,16 @@ def test_bins_smaller_than_one_utterance_warns_once(tmp_path, caplog):
 def test_min_batch_size_and_drop_last_for_bins(tmp_path):
     shape = tmp_path / "shape"
     write_shape_file(shape, {f"u{i}": (10,) for i in range(7)})
-    assert [len(b) for b in LengthBatchSampler(30, [shape])] == [3, 3, 1]
+    assert [len(b) for b in LengthBatchSampler(30, [shape], packing="within_bins")] == [3, 3, 1]
     # the last batch has room for more -> dropped
-    assert [len(b) for b in LengthBatchSampler(30, [shape], drop_last=True)] == [3, 3]
+    assert [len(b) for b in LengthBatchSampler(30, [shape], drop_last=True, packing="within_bins")] == [3, 3]
     # a too-small last batch is merged into the previous one
-    assert [len(b) for b in LengthBatchSampler(30, [shape], min_batch_size=2)] == [3, 4]
+    assert [len(b) for b in LengthBatchSampler(30, [shape], min_batch_size=2, packing="within_bins")] == [3, 4]
     # min_batch_size may exceed the bins
-    assert [len(b) for b in LengthBatchSampler(30, [shape], min_batch_size=4)] == [7]
+    assert [len(b) for b in LengthBatchSampler(30, [shape], min_batch_size=4, packing="within_bins")] == [7]
     # a full last batch is kept with drop_last
     write_shape_file(shape, {f"u{i}": (10,) for i in range(6)})
-    assert [len(b) for b in LengthBatchSampler(30, [shape], drop_last=True)] == [3, 3]
+    assert [len(b) for b in LengthBatchSampler(30, [shape], drop_last=True, packing="within_bins")] == [3, 3]
 
 
 def test_sort_options_for_bins_samplers(shape_files):
@@ -285,3 +285,48 @@ def test_build_batch_sampler_passes_options(shape_files):
     assert sampler.padding is False and sampler.sort_batch == "descending"
     direct = LengthBatchSampler(5000, [feats_shape, text_shape], padding=False, sort_batch="descending")
     assert list(sampler) == list(direct)
+
+
+# ESPnet2's packing (the default): a batch is closed once its bins exceed batch_bins, with the
+# utterance that crossed; padded bins count the length of the utterance just added.
+
+
+def test_espnet_packing_closes_after_crossing(tmp_path):
+    shape = tmp_path / "shape"
+    write_shape_file(shape, {f"u{i}": (10,) for i in range(7)})
+    # 4 x 10 = 40 is the first size over 30: batches of 4, then the rest
+    assert [len(b) for b in LengthBatchSampler(30, [shape])] == [4, 3]
+    assert [len(b) for b in LengthBatchSampler(30, [shape], drop_last=True)] == [4]
+    # a last batch under min_batch_size is dealt out to the batches before it
+    assert [len(b) for b in LengthBatchSampler(30, [shape], min_batch_size=4)] == [7]
+    assert [len(b) for b in LengthBatchSampler(30, [shape], packing="within_bins")] == [3, 3, 1]
+
+
+def test_espnet_packing_numel_dims_and_unpadded(tmp_path):
+    shape = tmp_path / "shape"
+    write_shape_file(shape, {"a": (10, 4), "b": (10, 4), "c": (10, 4), "d": (10, 4)})
+    # 40 elements each: 2 x 40 = 80 is not over 80, 3 x 40 is
+    assert [len(b) for b in NumElementsBatchSampler(80, [shape])] == [3, 1]
+    write_shape_file(shape, {"a": (1, 10), "b": (1, 10), "c": (9, 10)})
+    assert [len(b) for b in NumElementsBatchSampler(109, [shape], padding=False)] == [3]
+    assert [len(b) for b in NumElementsBatchSampler(110, [shape], padding=False)] == [3]
+
+
+def test_espnet_packing_counts_the_added_utterance_not_the_batch_maximum(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_shape_file(first, {"a": (1,), "b": (2,), "c": (3,)})
+    write_shape_file(second, {"a": (10,), "b": (1,), "c": (1,)})
+    # ESPnet2: b adds 2 x (2 + 1) = 6, c adds 3 x (3 + 1) = 12, never over 20
+    assert list(LengthBatchSampler(20, [first, second], sort_in_batch="ascending")) == [("a", "b", "c")]
+    # within_bins: (a, b) padded is 2 x (2 + 10) = 24 > 20
+    within = LengthBatchSampler(20, [first, second], sort_in_batch="ascending", packing="within_bins")
+    assert list(within) == [("a",), ("b", "c")]
+
+
+def test_build_batch_sampler_packing_option(tmp_path):
+    shape = tmp_path / "shape"
+    write_shape_file(shape, {f"u{i}": (10,) for i in range(7)})
+    assert [len(b) for b in build_batch_sampler("numel", None, 30, [shape])] == [4, 3]
+    assert [len(b) for b in build_batch_sampler("numel", None, 30, [shape], packing="within_bins")] == [3, 3, 1]
+    with pytest.raises(ValueError, match="unknown packing 'tight'; valid: espnet, within_bins"):
+        build_batch_sampler("length", None, 30, [shape], packing="tight")

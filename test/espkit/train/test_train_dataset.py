@@ -98,7 +98,7 @@ def test_collate_pads_and_keeps_labels_unpadded():
     assert batch["speech"].shape == (2, 5, 2)
     assert batch["speech"][0, 3:].abs().sum() == 0
     assert batch["speech_lengths"].tolist() == [3, 5]
-    assert batch["text"].tolist() == [[1, 2], [3, 0]]
+    assert batch["text"].tolist() == [[1, 2], [3, -32768]]  # ESPnet2's default int_pad_value
     assert batch["emo_labs"].tolist() == [2, 0] and "emo_labs_lengths" not in batch
     with pytest.raises(ValueError, match="scalar"):
         CommonCollateFn()([("a", {"x": np.array(1)})])

@@ -77,8 +77,8 @@ def test_best_epoch_sorting_and_early_stopping():
     assert reporter.best_epoch("valid", "loss", "min") == 2
     assert reporter.best_epoch("valid", "loss", "max") == 5
     assert reporter.best_epoch("valid", "acc", "max") is None
-    assert reporter.check_early_stopping(3, "valid", "loss", "min") is True  # 5 - 2 >= 3
-    assert reporter.check_early_stopping(4, "valid", "loss", "min") is False
+    assert reporter.check_early_stopping(2, "valid", "loss", "min") is True  # 5 - 2 > 2 (ESPnet2's rule)
+    assert reporter.check_early_stopping(3, "valid", "loss", "min") is False
     assert reporter.check_early_stopping(None, "valid", "loss", "min") is False
     assert reporter.check_early_stopping(1, "valid", "loss", "min", epoch=2) is False
     with pytest.raises(KeyError, match="no stat 'acc' in the valid results of epoch 5; valid: \\['loss', 'time'\\]"):

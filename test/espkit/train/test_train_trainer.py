@@ -236,15 +236,15 @@ def test_nbest_pruning_best_files_and_averaging(tmp_path):
 
 def test_early_stopping_fires_at_the_right_epoch_and_resume_keeps_it(tmp_path):
     torch.manual_seed(0)
-    model = ToyModel(valid_losses=[3.0, 2.0, 1.0, 1.5, 1.6, 0.1, 0.1, 0.1])
+    model = ToyModel(valid_losses=[3.0, 2.0, 1.0, 1.5, 1.6, 1.7, 0.1, 0.1])
     reporter, _ = run(tmp_path, model, make_batches(1), max_epoch=8, patience=2, keep_nbest_models=[1])
-    assert reporter.last_epoch == 5
+    assert reporter.last_epoch == 6  # best at 3; 6 - 3 > patience (ESPnet2's rule)
     checkpoint = load_checkpoint(tmp_path / "checkpoint.pth")
-    assert checkpoint["early_stopped"] and checkpoint["epoch"] == 5
+    assert checkpoint["early_stopped"] and checkpoint["epoch"] == 6
     assert [p.name for p in tmp_path.glob("*epoch.pth")] == ["3epoch.pth"]
     weights = clone_state(model)
     reporter, _ = run(tmp_path, model, make_batches(1), max_epoch=8, patience=2, keep_nbest_models=[1], resume=True)
-    assert reporter.last_epoch == 5
+    assert reporter.last_epoch == 6
     assert all(torch.equal(v, weights[k]) for k, v in model.state_dict().items())
 
 

@@ -180,8 +180,8 @@ fi
 # ------------------------------------------------------------------------------------------------ prep
 if want prep; then
     rm -f "${RES}/divergences.txt"
-    # espkit's `tacotron` cleaner is not ESPnet2's (it lower-cases and keeps '-'), which would change the
-    # token ids; so the text is cleaned once here with ESPnet2's cleaner and both toolkits read it uncleaned.
+    # The text is cleaned once here with ESPnet2's cleaner and both toolkits read it uncleaned, so that the
+    # per-utterance cleaning is out of both timings (espkit's `tacotron` cleaner now follows ESPnet2's).
     log "prep: text cleaned with ESPnet2's tacotron cleaner -> ${DATA} (both toolkits: --cleaner none)"
     for split in train dev eval; do
         mkdir -p "${DATA}/${split}"

@@ -209,8 +209,16 @@ def export_tts(
         )
         return out["feat_gen"], out["prob"], out["att_w"]
 
+    return _check_scripted(text2speech, texts, eager, lambda ids: loaded(ids, emotion), outpath, num_runs, seed, atol)
+
+
+def _check_scripted(
+    text2speech, texts: Sequence[str], eager, scripted, outpath: Path, num_runs: int, seed: int, atol: float
+) -> Dict[str, Any]:
+    """Run ``eager`` and ``scripted`` on the token ids of each text (:func:`check_against_eager`) and
+    report the export: path, largest difference, timings, frames."""
     cases = [(f"text {text!r}", (text2speech.token_ids(text),)) for text in texts]
-    checked = check_against_eager(cases, eager, lambda ids: loaded(ids, emotion), "scripted", num_runs, seed, atol)
+    checked = check_against_eager(cases, eager, scripted, "scripted", num_runs, seed, atol)
     return {
         "outpath": str(outpath),
         "max_abs_diff": checked["max_abs_diff"],
@@ -249,15 +257,7 @@ def _export_duration_model(
         empty = torch.zeros(0)
         return out["feat_gen"], out["duration"], out.get("pitch", empty), out.get("energy", empty)
 
-    cases = [(f"text {text!r}", (text2speech.token_ids(text),)) for text in texts]
-    checked = check_against_eager(cases, eager, lambda ids: loaded(ids, emotion), "scripted", num_runs, seed, atol)
-    return {
-        "outpath": str(outpath),
-        "max_abs_diff": checked["max_abs_diff"],
-        "eager_ms": checked["eager_ms"],
-        "scripted_ms": checked["exported_ms"],
-        "frames": checked["lengths"],
-    }
+    return _check_scripted(text2speech, texts, eager, lambda ids: loaded(ids, emotion), outpath, num_runs, seed, atol)
 
 
 def export_vocoder(

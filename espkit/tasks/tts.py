@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 from pathlib import Path
 from typing import Callable, Optional
@@ -28,6 +29,7 @@ from espkit.tts.feats_extract.energy import Energy
 from espkit.tts.feats_extract.fbank import LogMelFbank
 from espkit.tts.feats_extract.linear_spectrogram import LinearSpectrogram
 from espkit.tts.feats_extract.pitch import Pitch
+from espkit.tts.speaker.spk_list import load_spk_list
 from espkit.tts.tacotron2.tacotron2 import Tacotron2
 from espkit.tts.tacotron2.tacotron2_controllable import Tacotron2Controllable
 from espkit.utils.errors import ConfigError
@@ -102,6 +104,11 @@ STATS_FILES = {
 }
 
 
+def _positive(value):
+    """An ``spks`` / ``langs`` option as a table size to check ids against (None or <= 0: None)."""
+    return value if isinstance(value, int) and value > 0 else None
+
+
 def read_token_list(token_list: str | Path | list[str] | tuple[str, ...] | None) -> list[str] | None:
     """``--token_list`` as a list: a file (one token per line, blank lines skipped) is read; a list is kept.
 
@@ -146,6 +153,54 @@ def upgrade_linear_classifier(args: argparse.Namespace) -> None:
         conf["hidden_units"],
     )
     args.emo_classifier = "mlp"
+
+
+def apply_spk_list(args: argparse.Namespace) -> None:
+    """``--spk_list`` sets the model's ``spks`` (``tts_conf``): its length. ConfigError when the chosen
+    ``--tts`` takes no speaker ids or ``tts_conf`` gives another positive ``spks``."""
+    if not args.spk_list:
+        return
+    num_speakers = len(args.spk_list)
+    tts_class = tts_choices.get_class(args.tts)
+    if "spks" not in inspect.signature(tts_class.__init__).parameters:
+        raise ConfigError(f"--spk_list: --tts {args.tts} takes no speaker ids (spks)")
+    conf = dict(args.tts_conf or {})
+    given = conf.get("spks")
+    if isinstance(given, int) and given > 0 and given != num_speakers:
+        raise ConfigError(
+            f"--tts_conf spks={given} but --spk_list has {num_speakers} speakers: drop spks (the list sets it)"
+        )
+    conf["spks"] = num_speakers
+    args.tts_conf = conf
+
+
+def check_speaker_data(args: argparse.Namespace, tts: AbsTTS) -> None:
+    """ConfigError when training/validation data and the model disagree on speaker inputs: ``sids``
+    (``lids``, ``spembs``) data for a model without ``spks`` (``langs``, ``spk_embed_dim``), or such a
+    model without the data."""
+    needs = {
+        "sids": (
+            tts.num_speakers() > 0,
+            "--spk_list (or tts_conf spks)",
+            "utt2sid,sids,text_int (tts.sh --use_sid true)",
+        ),
+        "lids": (tts.num_languages() > 0, "tts_conf langs", "utt2lid,lids,text_int"),
+        "spembs": (
+            tts.spembs_dim() is not None,
+            "tts_conf spk_embed_dim",
+            "spembs.scp,spembs,npy (tts.sh --use_spembs true)",
+        ),
+    }
+    for option in ("train_data_path_and_name_and_type", "valid_data_path_and_name_and_type"):
+        entries = getattr(args, option, None)
+        if not entries:
+            continue
+        names = {entry[1] for entry in entries}
+        for name, (model_has, model_option, data_hint) in needs.items():
+            if name in names and not model_has:
+                raise ConfigError(f"--{option}: {name} data given but the model takes no {name}: set {model_option}")
+            if model_has and name not in names:
+                raise ConfigError(f"--{option}: the model takes {name} but the data has none: add {data_hint}")
 
 
 def check_durations_data(args: argparse.Namespace, tts: AbsTTS) -> None:
@@ -197,6 +252,13 @@ class TTSTask(AbsTask):
             help="Emotion labels: a file (one per line) or comma-separated, e.g. neutral,happy,sad,angry",
         )
         group.add_argument(
+            "--spk_list",
+            type=str_or_none,
+            default=None,
+            help="Speaker names: a file (one per line) or comma-separated; sets the model's spks and lets "
+            "sids data and Text2Speech name speakers",
+        )
+        group.add_argument(
             "--emo_source",
             type=str,
             default="label",
@@ -218,8 +280,9 @@ class TTSTask(AbsTask):
 
     @classmethod
     def resolve_args(cls, args: argparse.Namespace) -> argparse.Namespace:
-        """Also reads ``--token_list``/``--emo_list`` files into lists (so config.yaml is self-contained)
-        and reads an older config's ``emo_classifier: linear`` (:func:`upgrade_linear_classifier`)."""
+        """Also reads ``--token_list``/``--emo_list``/``--spk_list`` files into lists (so config.yaml is
+        self-contained; the speaker list sets ``tts_conf`` ``spks``: :func:`apply_spk_list`) and reads
+        an older config's ``emo_classifier: linear`` (:func:`upgrade_linear_classifier`)."""
         upgrade_linear_classifier(args)
         check_normalize_invertible(args)
         super().resolve_args(args)
@@ -229,6 +292,12 @@ class TTSTask(AbsTask):
                 args.emo_list = load_emo_list(args.emo_list)
             except (ValueError, FileNotFoundError) as exc:
                 raise ConfigError(f"--emo_list: {exc}") from None
+        if args.spk_list is not None and not isinstance(args.spk_list, list):
+            try:
+                args.spk_list = load_spk_list(args.spk_list)
+            except (ValueError, FileNotFoundError) as exc:
+                raise ConfigError(f"--spk_list: {exc}") from None
+        apply_spk_list(args)
         return args
 
     # --- data ---------------------------------------------------------------------------------------
@@ -238,7 +307,7 @@ class TTSTask(AbsTask):
 
     @classmethod
     def optional_data_names(cls, train: bool = True, inference: bool = False) -> tuple:
-        return ("speech", "emo_labs", "emo_feats", "durations", "pitch", "energy")
+        return ("speech", "emo_labs", "emo_feats", "durations", "pitch", "energy", "sids", "lids", "spembs")
 
     @classmethod
     def shape_data_names(cls) -> tuple:
@@ -254,6 +323,7 @@ class TTSTask(AbsTask):
 
     @classmethod
     def build_preprocess_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
+        tts_conf = getattr(args, "tts_conf", None) or {}
         return TTSPreprocessor(
             token_type=args.token_type if args.token_list is not None else None,
             token_list=args.token_list,
@@ -263,6 +333,10 @@ class TTSTask(AbsTask):
             emo_list=args.emo_list,
             speech_name="speech" if args.feats_extract is not None else None,  # else features, not a waveform
             frame_grid=cls.frame_grid(args),
+            spk_list=getattr(args, "spk_list", None),
+            spks=_positive(tts_conf.get("spks")),
+            langs=_positive(tts_conf.get("langs")),
+            spk_embed_dim=tts_conf.get("spk_embed_dim"),
         )
 
     @classmethod
@@ -281,7 +355,9 @@ class TTSTask(AbsTask):
 
     @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
-        return CommonCollateFn(float_pad_value=0.0, int_pad_value=0, not_sequence=("emo_labs", "emo_feats"))
+        return CommonCollateFn(
+            float_pad_value=0.0, int_pad_value=0, not_sequence=("emo_labs", "emo_feats", "sids", "lids", "spembs")
+        )
 
     # --- model ----------------------------------------------------------------------------------------
     @classmethod
@@ -289,6 +365,7 @@ class TTSTask(AbsTask):
         """The model of ``args``; ``args.token_list`` may be a list or, as in ESPnet2, a file path."""
         check_normalize_invertible(args)
         args.token_list = read_token_list(args.token_list)
+        apply_spk_list(args)
         if args.token_list is None:
             raise ConfigError("--token_list is required to build a TTS model")
         if not args.token_list or args.token_list[-1] != "<sos/eos>":
@@ -344,6 +421,7 @@ class TTSTask(AbsTask):
                 f"--tts {args.tts} is emotion-controllable: set --emo_list (e.g. neutral,happy,sad,angry)"
             )
         check_durations_data(args, tts)
+        check_speaker_data(args, tts)
         try:
             return ESPnetTTSModel(
                 feats_extract=feats_extract,

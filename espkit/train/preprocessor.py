@@ -1,4 +1,4 @@
-"""Per-example preprocessing: text -> token ids, emotion names -> label ids; vocoder speech/feature checks."""
+"""Per-example preprocessing: text -> token ids, emotion / speaker names -> ids; vocoder speech/feature checks."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from espkit.text.build_tokenizer import build_tokenizer
 from espkit.text.cleaner import TextCleaner
 from espkit.text.token_id_converter import TokenIDConverter
 from espkit.tts.emotion.emo_list import EmotionLabelConverter
+from espkit.tts.speaker.spk_list import SpeakerConverter
 from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
@@ -25,14 +26,18 @@ class TTSPreprocessor:
       the token list becomes ``<unk>`` with a warning (once per distinct token and process: each
       DataLoader worker warns for itself);
     - ``data[emo_name]`` (str, an ``utt2emo`` value) -> label id ``()`` (int64);
+    - ``data["sids"]``: one speaker id (``utt2sid`` as ``text_int``) or a speaker name of
+      ``spk_list`` (``utt2spk`` as ``text``) -> ``(1,)`` int64 in ``[0, spks)``; ``data["lids"]``
+      likewise (ids only, in ``[0, langs)``); ``data["spembs"]`` (a speaker vector from a ``*.npy``
+      scp) must be ``(spk_embed_dim,)``;
     - ``data[speech_name]``, a waveform, must be mono: ``(T,)`` stays, ``(T, 1)`` becomes ``(T,)``
       (``speech_name=None`` when speech is given as features ``(T_feats, odim)``);
     - ``data[durations_name]`` (teacher durations, ``(T_text + 1,)`` ints) must be >= 0, one per token
       plus one for ``<sos/eos>``, and, with ``frame_grid`` and a waveform, sum to its frame count;
     - everything else passes through.
 
-    Bad data (an unknown emotion, multichannel speech, durations that do not fit) raises
-    ``DataFormatError`` naming the uid.
+    Bad data (an unknown emotion or speaker, a speaker id >= ``spks``, multichannel speech,
+    durations that do not fit) raises ``DataFormatError`` naming the uid.
 
     Args:
         token_type: ``char``, ``phn`` or ``word`` (see ``espkit.text.build_tokenizer``).
@@ -40,6 +45,10 @@ class TTSPreprocessor:
         emo_list: Emotion label names (list, file or comma-separated); needed when data has emotions.
         g2p_type: Grapheme-to-phoneme backend for ``phn`` (e.g. ``espeak_ng_english``).
         frame_grid: the features' STFT (``n_frames(num_samples)``) that durations must add up to.
+        spk_list: speaker names (list, file or comma-separated): ``sids`` may then be names.
+        spks: number of speaker ids (default: the length of ``spk_list``; None: not checked).
+        langs: number of language ids (None: not checked).
+        spk_embed_dim: size of ``spembs`` (None: not checked).
     """
 
     @typechecked
@@ -58,6 +67,10 @@ class TTSPreprocessor:
         speech_name: Optional[str] = "speech",
         durations_name: str = "durations",
         frame_grid: Any = None,
+        spk_list: Union[str, Path, Sequence[str], None] = None,
+        spks: Optional[int] = None,
+        langs: Optional[int] = None,
+        spk_embed_dim: Optional[int] = None,
     ):
         self.text_name = text_name
         self.durations_name = durations_name
@@ -80,6 +93,11 @@ class TTSPreprocessor:
             self.tokenizer = None
             self.converter = None
         self.emotions = EmotionLabelConverter(emo_list) if emo_list is not None else None
+        self.speakers = SpeakerConverter(spk_list) if spk_list is not None else None
+        if spks is None and self.speakers is not None:
+            spks = len(self.speakers)
+        self.num_ids = {"sids": spks, "lids": langs}
+        self.spk_embed_dim = spk_embed_dim
 
     def warm_up(self, texts: Iterable[str]) -> None:
         """Tokenise many texts in one batch (one g2p process) so later lookups hit the cache."""
@@ -125,7 +143,48 @@ class TTSPreprocessor:
             data[self.speech_name] = speech[:, 0]
         if self.durations_name in data:
             self.check_durations(uid, data)
+        for name in ("sids", "lids"):
+            if name in data:
+                data[name] = self.one_id(uid, name, data[name])
+        if "spembs" in data:
+            self.check_spembs(uid, np.asarray(data["spembs"]))
         return data
+
+    def one_id(self, uid: str, name: str, value: Any) -> np.ndarray:
+        """A ``sids`` / ``lids`` value as ``(1,)`` int64; DataFormatError naming the uid unless it is one
+        integer id in range (or, for ``sids`` with a speaker list, a speaker's name)."""
+        option = "spks" if name == "sids" else "langs"
+        if isinstance(value, str):
+            if name != "sids" or self.speakers is None:
+                raise DataFormatError(
+                    f"uid {uid!r} ({name}): got the name {value.strip()!r} but no "
+                    + ("--spk_list is set (give ids: utt2sid,sids,text_int)" if name == "sids" else "names are known")
+                )
+            try:
+                value = self.speakers.to_id(value.strip())
+            except ValueError as error:
+                raise DataFormatError(f"uid {uid!r} ({name}): {error}") from None
+        ids = np.asarray(value)
+        if ids.size != 1 or ids.dtype.kind not in "iu":
+            raise DataFormatError(
+                f"uid {uid!r} ({name}): need one integer id (give the file as text_int), got {ids.tolist()!r}"
+            )
+        number, limit = int(ids.reshape(-1)[0]), self.num_ids[name]
+        if number < 0 or (limit is not None and number >= limit):
+            bound = f"[0, {limit}) ({option}={limit})" if limit is not None else "[0, ...)"
+            raise DataFormatError(f"uid {uid!r} ({name}): id {number} is out of range {bound}")
+        return np.asarray([number], dtype=np.int64)
+
+    def check_spembs(self, uid: str, spembs: np.ndarray) -> None:
+        """DataFormatError naming the uid unless ``spembs`` is a finite vector ``(spk_embed_dim,)``."""
+        dim = self.spk_embed_dim
+        if spembs.ndim != 1 or (dim is not None and spembs.shape[0] != dim) or spembs.dtype.kind != "f":
+            want = f"({dim},)" if dim is not None else "a float vector"
+            raise DataFormatError(
+                f"uid {uid!r} (spembs): speaker embedding must be {want}, got {spembs.shape} {spembs.dtype}"
+            )
+        if not np.isfinite(spembs).all():
+            raise DataFormatError(f"uid {uid!r} (spembs): speaker embedding has non-finite values")
 
     def check_durations(self, uid: str, data: Dict[str, Any]) -> None:
         """DataFormatError naming the uid unless ``data``'s durations fit its text and speech."""

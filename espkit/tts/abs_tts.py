@@ -95,3 +95,15 @@ class AbsTTS(torch.nn.Module, ABC):
     def num_emotions(self) -> int:
         """Number of emotion classes the model can be conditioned on (0: none)."""
         return 0
+
+    def num_speakers(self) -> int:
+        """Number of speaker ids ``sids`` the model can be conditioned on (``spks``; 0: none)."""
+        return 0
+
+    def num_languages(self) -> int:
+        """Number of language ids ``lids`` the model can be conditioned on (``langs``; 0: none)."""
+        return 0
+
+    def spembs_dim(self) -> int | None:
+        """Size of the speaker embeddings ``spembs`` the model takes (``spk_embed_dim``; None: none)."""
+        return None

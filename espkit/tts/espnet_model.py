@@ -13,6 +13,10 @@ key                           shape                 meaning
                                                     with ``needs_durations``: FastSpeech2/FastSpeech)
 ``pitch``/``energy``          ``(B, T_feats, 1)``   precomputed frame pitch/energy (optional); for
                               ``(B, T_text + 1, 1)``  models with ``needs_pitch_energy``: token level
+``sids``                      ``(B, 1)``            speaker ids (``utt2sid``; models with ``spks``)
+``lids``                      ``(B, 1)``            language ids (``utt2lid``; models with ``langs``)
+``spembs``                    ``(B, spk_embed_dim)`` speaker embeddings (``*.npy`` scp; models with
+                                                    ``spk_embed_dim``)
 ============================  ====================  =============================================
 
 Models that need durations (``tts.needs_durations``) get ``durations`` from the data (teacher
@@ -86,6 +90,13 @@ def normalizer_mean_std(normalize: Optional[AbsNormalize], option: str) -> Tuple
     mean = float(normalize.mean.reshape(-1)[0]) if normalize.norm_means else 0.0
     std = float(normalize.std.reshape(-1)[0]) if normalize.norm_vars else 1.0
     return mean, std
+
+
+def speaker_inputs(sids: Any = None, lids: Any = None, spembs: Any = None) -> Dict[str, Any]:
+    """The given speaker inputs as keyword arguments of the TTS model (absent ones left out, so that
+    a model without speaker conditioning is called as before)."""
+    given = {"sids": sids, "lids": lids, "spembs": spembs}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def reference_sets_emotion(emo_source: str, has_emo_extract: bool, has_emo_classifier: bool) -> bool:
@@ -245,6 +256,9 @@ class ESPnetTTSModel(AbsESPnetModel):
         pitch_lengths: Optional[torch.Tensor] = None,
         energy: Optional[torch.Tensor] = None,
         energy_lengths: Optional[torch.Tensor] = None,
+        sids: Optional[torch.Tensor] = None,
+        lids: Optional[torch.Tensor] = None,
+        spembs: Optional[torch.Tensor] = None,
         **kwargs: Any,
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
         """Loss of one batch (see the module docstring for the keys and shapes)."""
@@ -257,7 +271,7 @@ class ESPnetTTSModel(AbsESPnetModel):
             None if token_level else pitch,
             None if token_level else energy,
         )
-        tts_kwargs = self._conditioning(emo_labs, emo_embed)
+        tts_kwargs = {**self._conditioning(emo_labs, emo_embed), **speaker_inputs(sids, lids, spembs)}
         if self.tts.needs_durations:
             tts_kwargs.update(
                 self.duration_inputs(
@@ -340,6 +354,9 @@ class ESPnetTTSModel(AbsESPnetModel):
         emo_feats: Optional[torch.Tensor] = None,
         pitch: Optional[torch.Tensor] = None,
         energy: Optional[torch.Tensor] = None,
+        sids: Optional[torch.Tensor] = None,
+        lids: Optional[torch.Tensor] = None,
+        spembs: Optional[torch.Tensor] = None,
         **kwargs: Any,
     ) -> Dict[str, torch.Tensor]:
         """Teacher-forced attention weights of the TTS model, ``{name: (B, T_out, T_in)}``."""
@@ -352,6 +369,7 @@ class ESPnetTTSModel(AbsESPnetModel):
             feats=feats_norm,
             feats_lengths=feats_lengths,
             **self._conditioning(emo_labs, emo_embed),
+            **speaker_inputs(sids, lids, spembs),
         )
 
     def _conditioning(self, emo_labs, emo_embed) -> Dict[str, torch.Tensor]:
@@ -406,6 +424,9 @@ class ESPnetTTSModel(AbsESPnetModel):
         pitch_scale: float = 1.0,
         pitch_shift_cents: float = 0.0,
         energy_scale: float = 1.0,
+        sids: Optional[torch.Tensor] = None,
+        lids: Optional[torch.Tensor] = None,
+        spembs: Optional[torch.Tensor] = None,
         **decode_config: Any,
     ) -> Dict[str, torch.Tensor]:
         """Synthesise one utterance.
@@ -428,6 +449,9 @@ class ESPnetTTSModel(AbsESPnetModel):
                 utterance's mean.
             pitch_shift_cents: Pitch shift in cents (needs ``use_log_f0``).
             energy_scale: Factor on the (linear) energy.
+            sids, lids: Speaker / language id (an int or a one-element long tensor) of a model with
+                ``spks`` / ``langs``.
+            spembs: Speaker embedding ``(spk_embed_dim,)`` of a model with ``spk_embed_dim``.
 
         Returns:
             ``feat_gen`` (normalised, ``(T_feats, odim)``), ``feat_gen_denorm`` and the model's other
@@ -447,7 +471,7 @@ class ESPnetTTSModel(AbsESPnetModel):
                 out["emo_posterior"] = reference["emo_posterior"]
         elif use_teacher_forcing:
             raise ValueError("use_teacher_forcing needs the reference speech")
-        kwargs: Dict[str, Any] = dict(decode_config)
+        kwargs: Dict[str, Any] = {**decode_config, **speaker_inputs(sids, lids, spembs)}
         if self.emo_source == "label" and emo_labs is not None:
             kwargs["emo_labs"] = emo_labs
         elif self.emo_source == "reference":

@@ -27,7 +27,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from espkit.nets.initialize import initialize
 from espkit.nets.masks import append_eos, make_non_pad_mask, make_pad_mask
@@ -43,12 +42,11 @@ from espkit.tts.emotion.conditioning import (
 from espkit.tts.fastspeech2.length_regulator import LengthRegulator
 from espkit.tts.fastspeech2.loss import FastSpeech2Loss
 from espkit.tts.fastspeech2.variance_predictor import DurationPredictor
+from espkit.tts.speaker.conditioning import SpeakerConditioning, speaker_batch_of_one
 from espkit.tts.tacotron2.decoder import Postnet
 from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
-
-SPK_EMBED_INTEGRATION_TYPES = ("add", "concat")
 
 
 def _check_block_type(option: str, value: str) -> None:
@@ -60,7 +58,7 @@ def _check_block_type(option: str, value: str) -> None:
         raise ValueError(f"{option} must be 'transformer' (or ESPnet's 'conformer', not built here), got {value!r}")
 
 
-class FastSpeech(AbsTTS):
+class FastSpeech(SpeakerConditioning, AbsTTS):
     """FastSpeech acoustic model (``--tts fastspeech``); see the module doc.
 
     Args:
@@ -92,7 +90,7 @@ class FastSpeech(AbsTTS):
         langs: language-id table size (``lids``); <= 0 or None: none.
         spk_embed_dim: size of speaker embeddings ``spembs`` (None: none).
         spk_embed_integration_type: ``add`` (projected and added) or ``concat`` (appended, then
-            projected back to ``adim``).
+            projected back to ``adim``); see :mod:`espkit.tts.speaker.conditioning`.
         init_type: ``xavier_uniform``, ``xavier_normal``, ``kaiming_uniform``,
             ``kaiming_normal`` or ``pytorch``.
         init_enc_alpha, init_dec_alpha: initial ``alpha`` of the scaled positional encodings.
@@ -170,11 +168,6 @@ class FastSpeech(AbsTTS):
         _check_block_type("decoder_type", decoder_type)
         if reduction_factor < 1:
             raise ValueError(f"reduction_factor must be >= 1, got {reduction_factor}")
-        if spk_embed_integration_type not in SPK_EMBED_INTEGRATION_TYPES:
-            raise ValueError(
-                f"spk_embed_integration_type must be one of {SPK_EMBED_INTEGRATION_TYPES}, "
-                f"got {spk_embed_integration_type!r}"
-            )
         check_emotion_options(num_emotions, emo_embed_dim, emo_feat_dim, emo_integration, required=False)
         self.idim = idim
         self.odim = odim
@@ -182,8 +175,6 @@ class FastSpeech(AbsTTS):
         self.padding_idx = 0
         self.reduction_factor = reduction_factor
         self.use_scaled_pos_enc = use_scaled_pos_enc
-        self.spk_embed_dim = spk_embed_dim
-        self.spk_embed_integration_type = spk_embed_integration_type
         self.emo_integration = emo_integration
         pos_enc_class = ScaledPositionalEncoding if use_scaled_pos_enc else PositionalEncoding
 
@@ -204,12 +195,9 @@ class FastSpeech(AbsTTS):
             pos_enc_class=pos_enc_class,
             padding_idx=self.padding_idx,
         )
-        self.sid_emb = nn.Embedding(spks, adim) if spks is not None and spks > 0 else None
-        self.lid_emb = nn.Embedding(langs, adim) if langs is not None and langs > 0 else None
-        self.spk_projection: nn.Linear | None = None
-        if spk_embed_dim is not None:
-            in_dim = spk_embed_dim if spk_embed_integration_type == "add" else adim + spk_embed_dim
-            self.spk_projection = nn.Linear(in_dim, adim)
+        self.build_speaker_conditioning(
+            adim, spks, langs, spk_embed_dim, spk_embed_integration_type, project_concat=True
+        )
 
         self.emo_embed, self.emo_feat_proj = build_emotion_tables(num_emotions, emo_embed_dim, emo_feat_dim)
         self.emo_memory_proj: nn.Linear | None = None
@@ -331,24 +319,7 @@ class FastSpeech(AbsTTS):
         mask ``(B, T_text)`` (True at padded tokens)."""
         masks = make_non_pad_mask(ilens, xs.size(1)).unsqueeze(1)
         hs, _ = self.encoder(xs, masks)
-        if self.sid_emb is not None:
-            if sids is None:
-                raise ValueError(f"this model has spks={self.sid_emb.num_embeddings}: pass sids (B,)")
-            hs = hs + self.sid_emb(sids.view(-1).to(hs.device)).unsqueeze(1)
-        if self.lid_emb is not None:
-            if lids is None:
-                raise ValueError(f"this model has langs={self.lid_emb.num_embeddings}: pass lids (B,)")
-            hs = hs + self.lid_emb(lids.view(-1).to(hs.device)).unsqueeze(1)
-        if self.spk_projection is not None:
-            if spembs is None:
-                raise ValueError(
-                    f"this model has spk_embed_dim={self.spk_embed_dim}: pass spembs (B, {self.spk_embed_dim})"
-                )
-            spembs = F.normalize(spembs.to(hs.device, hs.dtype), dim=-1).unsqueeze(1)
-            if self.spk_embed_integration_type == "add":
-                hs = hs + self.spk_projection(spembs)
-            else:
-                hs = self.spk_projection(torch.cat([hs, spembs.expand(-1, hs.size(1), -1)], dim=-1))
+        hs = self.condition_on_speaker(hs, sids, lids, spembs)
         if self.has_emotion:
             emo = emotion_vector(self.emo_embed, self.emo_feat_proj, emo_labs, emo_feats, type(self).__name__)
             if emo.size(0) != hs.size(0):
@@ -424,7 +395,8 @@ class FastSpeech(AbsTTS):
                 ignored here), with their lengths.
             emo_labs: ``(B,)`` long or ``(B, num_emotions)`` float, or emo_feats
                 ``(B, emo_feat_dim)``, when the model has an emotion (ignored otherwise).
-            spembs: ``(B, spk_embed_dim)``; sids, lids: ``(B,)`` or ``(B, 1)``.
+            spembs: ``(B, spk_embed_dim)``; sids, lids: ``(B, 1)`` or ``(B,)``, when the model has
+                ``spk_embed_dim`` / ``spks`` / ``langs``.
             **kwargs: other batch entries, ignored.
 
         Returns:
@@ -512,7 +484,7 @@ class FastSpeech(AbsTTS):
             pitch, energy: ``(T_text + 1, 1)`` normalised token values used instead of the
                 predicted ones (FastSpeech2; the controls below are not applied to them).
             emo_labs: an id or ``(num_emotions,)`` weights; emo_feats: ``(emo_feat_dim,)``.
-            spembs: ``(spk_embed_dim,)``; sids, lids: ids ``(1,)``.
+            spembs: ``(spk_embed_dim,)``; sids, lids: an id (int or one-element tensor).
             alpha: predicted durations are multiplied by it, then rounded (> 1: slower).
             use_teacher_forcing: require and use the given durations (and pitch / energy).
             pitch_scale, pitch_shift: predicted normalised pitch ``p`` becomes
@@ -533,15 +505,8 @@ class FastSpeech(AbsTTS):
         num_tokens = x.size(1)
         ilens = torch.tensor([num_tokens], device=x.device)
         emo_labs, emo_feats = batch_of_one(emo_labs, emo_feats, x.device)
-        hs, _ = self._encode(
-            x,
-            ilens,
-            None if spembs is None else spembs.view(1, -1),
-            None if sids is None else sids.view(1),
-            None if lids is None else lids.view(1),
-            emo_labs,
-            emo_feats,
-        )
+        sids, lids, spembs = speaker_batch_of_one(sids, lids, spembs, x.device)
+        hs, _ = self._encode(x, ilens, spembs, sids, lids, emo_labs, emo_feats)
         if use_teacher_forcing and durations is None:
             raise ValueError("use_teacher_forcing=True needs durations (T_text + 1,)")
         if durations is not None:

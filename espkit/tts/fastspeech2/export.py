@@ -22,6 +22,7 @@ from torch import nn
 
 from espkit.tts.fastspeech.fastspeech import FastSpeech
 from espkit.tts.fastspeech2.fastspeech2 import FastSpeech2
+from espkit.tts.speaker.conditioning import refuse_speaker_conditioning
 from espkit.utils.errors import ConfigError
 
 #: How the emotion input of :meth:`FastSpeechInference.forward` is read.
@@ -62,8 +63,7 @@ class FastSpeechInference(nn.Module):
             raise ConfigError(f"FastSpeechInference exports FastSpeech2 / FastSpeech, not {type(tts).__name__}")
         if emotion_input not in EMOTION_INPUTS:
             raise ConfigError(f"emotion_input must be one of {EMOTION_INPUTS}, got {emotion_input!r}")
-        if tts.sid_emb is not None or tts.lid_emb is not None or tts.spk_projection is not None:
-            raise ConfigError("export does not support speaker ids, language ids or speaker embeddings")
+        refuse_speaker_conditioning(tts)
         if not alpha > 0.0:
             raise ConfigError(f"alpha must be > 0, got {alpha}")
         self.with_pitch_energy = isinstance(tts, FastSpeech2)

@@ -10,9 +10,10 @@ The prenet dropout stays on, as in eager Tacotron2 inference: it draws from torc
 RNG, so eager and scripted outputs agree when both start from the same seed
 (``torch.manual_seed``), which is how :mod:`espkit.bin.tts_export` checks them.
 
-Not supported here (eager inference still supports them): speaker embeddings
-(``spk_embed_dim``), the attention window (``use_att_constraint``), teacher forcing, and
-attention classes without a scripted step (``fused_step`` None).
+Not supported here (eager inference still supports them): speaker ids, language ids and
+speaker embeddings (``spks``, ``langs``, ``spk_embed_dim``), the attention window
+(``use_att_constraint``), teacher forcing, and attention classes without a scripted step
+(``fused_step`` None).
 """
 
 import warnings
@@ -21,6 +22,7 @@ from typing import Optional, Tuple
 import torch
 from torch import nn
 
+from espkit.tts.speaker.conditioning import refuse_speaker_conditioning
 from espkit.tts.tacotron2.decoding_rules import activate, assemble_steps, length_bounds
 from espkit.tts.tacotron2.fused_decoding import (
     FREE_RUN_STEPS,
@@ -70,8 +72,7 @@ class Tacotron2Inference(nn.Module):
         controllable = isinstance(tts, Tacotron2Controllable)
         if controllable == (emotion_input == "none"):
             raise ConfigError(f"emotion_input={emotion_input!r} does not fit {type(tts).__name__}")
-        if tts.spk_embed_dim is not None:
-            raise ConfigError("export does not support speaker embeddings (spk_embed_dim)")
+        refuse_speaker_conditioning(tts)
         att_class = type(tts.dec.att)
         if att_class.fused_step not in FREE_RUN_STEPS:
             raise ConfigError(

@@ -14,6 +14,7 @@ from torch.nn import functional as F
 
 from espkit.nets.masks import append_eos
 from espkit.tts.abs_tts import AbsTTS
+from espkit.tts.speaker.conditioning import SpeakerConditioning, speaker_batch_of_one
 from espkit.tts.tacotron2.attention import ATTENTION_TYPES, build_attention
 from espkit.tts.tacotron2.decoder import Decoder
 from espkit.tts.tacotron2.encoder import Encoder
@@ -23,7 +24,6 @@ from espkit.utils.typecheck import typechecked
 logger = logging.getLogger(__name__)
 
 LOSS_TYPES = ("L1+L2", "L1", "L2")
-SPK_EMBED_INTEGRATION_TYPES = ("add", "concat")
 
 
 def attach_to_memory(hs: torch.Tensor, vec: torch.Tensor, integration: str) -> torch.Tensor:
@@ -37,7 +37,7 @@ def attach_to_memory(hs: torch.Tensor, vec: torch.Tensor, integration: str) -> t
     return hs
 
 
-class Tacotron2(AbsTTS):
+class Tacotron2(SpeakerConditioning, AbsTTS):
     """Tacotron2 acoustic model.
 
     Token ids get ``<sos/eos>`` (id ``idim - 1``) appended, as in ESPnet, so that attending
@@ -61,9 +61,11 @@ class Tacotron2(AbsTTS):
         use_concate: project ``cat(decoder state, attention context)`` to frames.
         use_residual: residual connections in the encoder convolutions.
         reduction_factor: frames generated per decoder step.
+        spks: speaker-id table size (``sids``, added to every encoder state); None or <= 0: none.
+        langs: language-id table size (``lids``, likewise); None or <= 0: none.
         spk_embed_dim: size of a speaker embedding ``spembs`` (None: not used).
         spk_embed_integration_type: ``concat`` to or ``add`` (after a projection) to every
-            encoder state.
+            encoder state (:mod:`espkit.tts.speaker.conditioning`).
         use_masking, use_weighted_masking, bce_pos_weight: see
             :class:`~espkit.tts.tacotron2.loss.Tacotron2Loss`.
         loss_type: ``L1+L2``, ``L1`` or ``L2`` for the feature regression.
@@ -104,6 +106,8 @@ class Tacotron2(AbsTTS):
         use_concate: bool = True,
         use_residual: bool = False,
         reduction_factor: int = 1,
+        spks: int | None = None,
+        langs: int | None = None,
         spk_embed_dim: int | None = None,
         spk_embed_integration_type: str = "concat",
         use_masking: bool = True,
@@ -124,11 +128,6 @@ class Tacotron2(AbsTTS):
             raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {loss_type!r}")
         if atype not in ATTENTION_TYPES:
             raise ValueError(f"atype must be one of {ATTENTION_TYPES}, got {atype!r}")
-        if spk_embed_integration_type not in SPK_EMBED_INTEGRATION_TYPES:
-            raise ValueError(
-                f"spk_embed_integration_type must be one of {SPK_EMBED_INTEGRATION_TYPES}, "
-                f"got {spk_embed_integration_type!r}"
-            )
         if atype == "forward" and cumulate_att_w:
             logger.info("atype=forward uses the previous attention weights: cumulate_att_w ignored")
             cumulate_att_w = False
@@ -139,8 +138,6 @@ class Tacotron2(AbsTTS):
         self.reduction_factor = reduction_factor
         self.loss_type = loss_type
         self.use_guided_attn_loss = use_guided_attn_loss
-        self.spk_embed_dim = spk_embed_dim
-        self.spk_embed_integration_type = spk_embed_integration_type
 
         self.enc = Encoder(
             idim=idim,
@@ -155,13 +152,9 @@ class Tacotron2(AbsTTS):
             dropout_rate=dropout_rate,
             padding_idx=self.padding_idx,
         )
-        memory_dim = self.enc.output_size()
-        self.spk_projection: torch.nn.Linear | None = None
-        if spk_embed_dim is not None:
-            if spk_embed_integration_type == "add":
-                self.spk_projection = torch.nn.Linear(spk_embed_dim, memory_dim)
-            else:
-                memory_dim += spk_embed_dim
+        memory_dim = self.build_speaker_conditioning(
+            self.enc.output_size(), spks, langs, spk_embed_dim, spk_embed_integration_type, project_concat=False
+        )
         memory_dim, cond_dim = self._build_extra_conditioning(memory_dim)
         att = build_attention(atype, memory_dim, dunits, adim, aconv_chans, aconv_filts)
         self.dec = Decoder(
@@ -202,23 +195,20 @@ class Tacotron2(AbsTTS):
         return memory_dim, 0
 
     def _condition(
-        self, hs: torch.Tensor, spembs: torch.Tensor | None, **kwargs: Any
+        self,
+        hs: torch.Tensor,
+        spembs: torch.Tensor | None = None,
+        sids: torch.Tensor | None = None,
+        lids: torch.Tensor | None = None,
+        **kwargs: Any,
     ) -> tuple[torch.Tensor, torch.Tensor | None, dict[str, torch.Tensor]]:
-        """Add global conditioning to the encoder states ``(B, T_text, D)``.
+        """Add global conditioning to the encoder states ``(B, T_text, D)``: the speaker's
+        (:meth:`~espkit.tts.speaker.conditioning.SpeakerConditioning.condition_on_speaker`) here.
 
         Returns the conditioned states ``(B, T_text, memory_dim)``, the decoder vector
         ``(B, cond_dim)`` (None here) and extra outputs for :meth:`inference`'s dict.
         """
-        if self.spk_embed_dim is None:
-            return hs, None, {}
-        if spembs is None:
-            raise ValueError(
-                f"this Tacotron2 has spk_embed_dim={self.spk_embed_dim}: pass spembs "
-                f"(B, {self.spk_embed_dim}) to forward / ({self.spk_embed_dim},) to inference"
-            )
-        spembs = F.normalize(spembs.to(hs.dtype), dim=-1)
-        vec = spembs if self.spk_projection is None else self.spk_projection(spembs)
-        return attach_to_memory(hs, vec, self.spk_embed_integration_type), None, {}
+        return self.condition_on_speaker(hs, sids, lids, spembs), None, {}
 
     # ------------------------------------------------------------------------ training
     def _append_eos(self, text: torch.Tensor, text_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -232,6 +222,8 @@ class Tacotron2(AbsTTS):
         feats: torch.Tensor,
         feats_lengths: torch.Tensor,
         spembs: torch.Tensor | None = None,
+        sids: torch.Tensor | None = None,
+        lids: torch.Tensor | None = None,
         **kwargs: Any,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
         """Training loss of a padded batch.
@@ -242,13 +234,14 @@ class Tacotron2(AbsTTS):
             feats: ``(B, T_feats, odim)``.
             feats_lengths: ``(B,)``.
             spembs: ``(B, spk_embed_dim)`` when the model has ``spk_embed_dim``.
+            sids, lids: ``(B, 1)`` speaker / language ids when the model has ``spks`` / ``langs``.
             **kwargs: conditioning inputs of subclasses; other keys are ignored.
 
         Returns:
             ``loss``, stats (``loss``, ``l1_loss``, ``mse_loss``, ``bce_loss`` and, with
             ``use_guided_attn_loss``, ``attn_loss``) and the batch size as ``weight``.
         """
-        outs = self._teacher_forced(text, text_lengths, feats, feats_lengths, spembs, **kwargs)
+        outs = self._teacher_forced(text, text_lengths, feats, feats_lengths, spembs, sids, lids, **kwargs)
         after_outs, before_outs, logits, att_ws, ys, labels, olens, hlens = outs
         batch_size = text.size(0)
         r = self.reduction_factor
@@ -274,7 +267,7 @@ class Tacotron2(AbsTTS):
         weight = torch.tensor(float(batch_size), dtype=loss.dtype, device=loss.device)
         return loss, stats, weight
 
-    def _teacher_forced(self, text, text_lengths, feats, feats_lengths, spembs=None, **kwargs):
+    def _teacher_forced(self, text, text_lengths, feats, feats_lengths, spembs=None, sids=None, lids=None, **kwargs):
         """Teacher-forced decoder pass shared by :meth:`forward` and :meth:`forward_attention`.
 
         Returns ``(after_outs, before_outs, logits, att_ws (B, T_feats // r, T_text + 1), ys, labels,
@@ -294,7 +287,7 @@ class Tacotron2(AbsTTS):
         labels = (frames[None, :] >= (olens - 1)[:, None]).to(ys.dtype)  # 1 from the last frame
 
         hs, hlens = self.enc(xs, ilens)
-        hs, cond, _ = self._condition(hs, spembs, **kwargs)
+        hs, cond, _ = self._condition(hs, spembs, sids, lids, **kwargs)
         after_outs, before_outs, logits, att_ws = self.dec(hs, hlens, ys, olens, cond)
 
         return after_outs, before_outs, logits, att_ws, ys, labels, olens, hlens
@@ -307,10 +300,12 @@ class Tacotron2(AbsTTS):
         feats: torch.Tensor,
         feats_lengths: torch.Tensor,
         spembs: torch.Tensor | None = None,
+        sids: torch.Tensor | None = None,
+        lids: torch.Tensor | None = None,
         **kwargs: Any,
     ) -> dict[str, torch.Tensor]:
         """Teacher-forced attention weights ``{"att_ws": (B, T_feats // r, T_text + 1)}`` for plots."""
-        outs = self._teacher_forced(text, text_lengths, feats, feats_lengths, spembs, **kwargs)
+        outs = self._teacher_forced(text, text_lengths, feats, feats_lengths, spembs, sids, lids, **kwargs)
         return {"att_ws": outs[3]}
 
     # ----------------------------------------------------------------------- inference
@@ -320,6 +315,8 @@ class Tacotron2(AbsTTS):
         text: torch.Tensor,
         feats: torch.Tensor | None = None,
         spembs: torch.Tensor | None = None,
+        sids: int | torch.Tensor | None = None,
+        lids: int | torch.Tensor | None = None,
         threshold: float = 0.5,
         minlenratio: float = 0.0,
         maxlenratio: float = 10.0,
@@ -335,6 +332,8 @@ class Tacotron2(AbsTTS):
             text: ``(T_text,)`` token ids (without ``<sos/eos>``).
             feats: reference ``(T_feats, odim)``, needed with ``use_teacher_forcing``.
             spembs: ``(spk_embed_dim,)`` when the model has ``spk_embed_dim``.
+            sids, lids: a speaker / language id (int or one-element tensor) when the model has
+                ``spks`` / ``langs``.
             threshold: stop when a stop probability reaches it.
             minlenratio, maxlenratio: output length bounds as multiples of ``T_text + 1``.
             use_att_constraint: attend only within ``[peak - backward_window,
@@ -349,7 +348,8 @@ class Tacotron2(AbsTTS):
         """
         x = torch.cat([text, text.new_tensor([self.eos])])
         hs = self.enc.inference(x).unsqueeze(0)  # (1, T_text + 1, D)
-        hs, cond, extras = self._condition(hs, None if spembs is None else spembs.unsqueeze(0), **kwargs)
+        sids, lids, spembs = speaker_batch_of_one(sids, lids, spembs, hs.device)
+        hs, cond, extras = self._condition(hs, spembs, sids, lids, **kwargs)
         if use_teacher_forcing:
             if feats is None:
                 raise ValueError("use_teacher_forcing=True needs the reference feats (T_feats, odim)")

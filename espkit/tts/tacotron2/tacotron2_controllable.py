@@ -3,8 +3,9 @@
 The emotion becomes one vector ``emo`` ``(B, emo_embed_dim)`` per utterance, from label ids,
 label weights or emotion features (:mod:`espkit.tts.emotion.conditioning`).
 
-``emo`` conditions the attention memory (``emo_integration``) and the decoder LSTM input
-(``emo_to_decoder``). Everything else is :class:`~espkit.tts.tacotron2.tacotron2.Tacotron2`.
+``emo`` conditions the attention memory (``emo_integration``, after the speaker conditioning of
+:mod:`espkit.tts.speaker.conditioning`) and the decoder LSTM input (``emo_to_decoder``).
+Everything else is :class:`~espkit.tts.tacotron2.tacotron2.Tacotron2`.
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ class Tacotron2Controllable(Tacotron2):
         use_concate: bool = True,
         use_residual: bool = False,
         reduction_factor: int = 1,
+        spks: int | None = None,
+        langs: int | None = None,
         spk_embed_dim: int | None = None,
         spk_embed_integration_type: str = "concat",
         use_masking: bool = True,
@@ -131,6 +134,8 @@ class Tacotron2Controllable(Tacotron2):
             use_concate=use_concate,
             use_residual=use_residual,
             reduction_factor=reduction_factor,
+            spks=spks,
+            langs=langs,
             spk_embed_dim=spk_embed_dim,
             spk_embed_integration_type=spk_embed_integration_type,
             use_masking=use_masking,
@@ -175,9 +180,14 @@ class Tacotron2Controllable(Tacotron2):
         return emotion_vector(self.emo_embed, self.emo_feat_proj, emo_labs, emo_feats, "Tacotron2Controllable")
 
     def _condition(
-        self, hs: torch.Tensor, spembs: torch.Tensor | None, **kwargs: Any
+        self,
+        hs: torch.Tensor,
+        spembs: torch.Tensor | None = None,
+        sids: torch.Tensor | None = None,
+        lids: torch.Tensor | None = None,
+        **kwargs: Any,
     ) -> tuple[torch.Tensor, torch.Tensor | None, dict[str, torch.Tensor]]:
-        hs, _, extras = super()._condition(hs, spembs)
+        hs, _, extras = super()._condition(hs, spembs, sids, lids)
         emo = self.emotion_vector(kwargs.get("emo_labs"), kwargs.get("emo_feats"))
         if emo.size(0) != hs.size(0):
             raise ValueError(f"emotion batch size {emo.size(0)} != text batch size {hs.size(0)}")

@@ -32,6 +32,16 @@ from their defaults), so that one ``decode.yaml`` serves both::
         --model_file exp/tts_fastspeech2/valid.loss.best.pth --output_dir exp/tts_fastspeech2/slow \\
         --data_path_and_name_and_type dump/test/text,text,text --speed_control_alpha 1.3 \\
         --pitch_shift_cents 200
+
+A multi-speaker model takes each utterance's speaker from the data, as in training
+(``utt2sid,sids,text_int``, or ``utt2spk,sids,text`` with speaker names of the model's list;
+``spembs.scp,spembs,npy`` for a model trained on speaker embeddings), or one speaker for all
+utterances from ``--sids`` (a name or an id); every utterance's speaker is checked before anything
+is decoded::
+
+    python -m espkit.bin.tts_inference --train_config exp/tts_vctk/config.yaml \\
+        --model_file exp/tts_vctk/valid.loss.best.pth --output_dir exp/tts_vctk/decode_p226 \\
+        --data_path_and_name_and_type dump/test/text,text,text --sids p226
 """
 
 from __future__ import annotations
@@ -82,7 +92,8 @@ def get_parser() -> argparse.ArgumentParser:
         type=str2triple_str,
         action="append",
         required=True,
-        help="path,name,type like training: text (required), speech (reference / teacher forcing), emo_labs (utt2emo)",
+        help="path,name,type like training: text (required), speech (reference / teacher forcing), emo_labs (utt2emo), "
+        "sids (utt2sid), spembs (*.npy scp)",
     )
     group.add_argument(
         "--key_file",
@@ -155,6 +166,13 @@ def get_parser() -> argparse.ArgumentParser:
         help="Emotion for all utterances: a name (happy), an id, or a mix happy:0.7,neutral:0.3; "
         "overrides emo_labs data",
     )
+    group.add_argument(
+        "--sids",
+        type=str_or_none,
+        default=None,
+        help="Speaker for all utterances of a multi-speaker model: a name of its speaker list or an id; "
+        "overrides sids data",
+    )
     group = parser.add_argument_group("vocoder related")
     group.add_argument(
         "--vocoder_config",
@@ -213,6 +231,20 @@ def output_errors(output_dir: str | Path, uid: Optional[str] = None) -> Iterator
     except OSError as exc:
         what = f"the outputs of {uid!r}" if uid is not None else "the outputs"
         raise OutputError(f"cannot write {what} under --output_dir {output_dir}: {exc}") from exc
+
+
+def check_speakers(dataset: ESPnetDataset, uids: Sequence[str], preprocess: Any) -> None:
+    """Check every utterance's ``sids`` / ``lids`` / ``spembs`` data (names, id ranges, sizes) before
+    anything is decoded: the first bad one is a ConfigError naming its uid and file."""
+    for name in ("sids", "lids", "spembs"):
+        if not dataset.has_name(name):
+            continue
+        loader = dataset.loaders[name]
+        for uid in uids:
+            try:
+                preprocess(uid, {name: loader[uid]})
+            except ValueError as exc:
+                raise ConfigError(f"{dataset.paths[name]}: {exc}; nothing was decoded") from None
 
 
 def check_emotion_labels(path: str | Path, emotions: Any) -> None:
@@ -370,6 +402,12 @@ def inference(args: argparse.Namespace) -> None:
         uids = keys
     if dataset.has_name("emo_labs") and dataset.types["emo_labs"] == "text":
         check_emotion_labels(dataset.paths["emo_labs"], text2speech.emotions)
+    check_speakers(dataset, uids, text2speech.preprocess_fn)
+    if args.sids is not None:
+        try:
+            text2speech.resolve_speaker(args.sids)
+        except ValueError as exc:
+            raise ConfigError(f"--sids {args.sids}: {exc}") from None
     overrides = read_overrides(args, dataset, uids, text2speech.preprocess_fn)
     if overrides:  # a model that cannot honour them is refused before anything is decoded
         check_model_options(text2speech.decode_conf, text2speech.model.tts, text2speech.model_name, list(overrides))
@@ -399,6 +437,9 @@ def inference(args: argparse.Namespace) -> None:
                 emo_feats=data.get("emo_feats"),
                 pitch=given.get("pitch"),
                 energy=given.get("energy"),
+                sids=args.sids if args.sids is not None else data.get("sids"),
+                spembs=data.get("spembs"),
+                lids=data.get("lids"),
             )
             for key in totals:
                 totals[key] += text2speech.last_timing[key]

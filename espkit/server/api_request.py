@@ -19,6 +19,7 @@ FIELDS = (
     "model",
     "text",
     "emotion",
+    "speaker",
     "speed",
     "pitch_scale",
     "pitch_shift_cents",
@@ -41,6 +42,7 @@ _CANNOT = {
     "energy_scale": "has no energy predictor (only FastSpeech2 has)",
     "pitch_shift_cents": "was not trained on log-F0 (FastSpeech2 with use_log_f0)",
     "emotion": "is not conditioned on emotion labels",
+    "speaker": "has one speaker (no speaker ids)",
     "reference": "cannot take an emotion from a reference utterance (no emotion extractor and classifier)",
 }
 MAX_SEED = 2**63 - 1
@@ -74,7 +76,8 @@ class RequestError(Exception):
 @dataclass
 class TTSRequest:
     """A checked request: ``sentences`` of ``text``, the model's ``emotion`` input, ``decode_conf``
-    (prosody controls), ``reference`` ``(T_wav,)`` float32 or None, ``seed``, ``format`` and ``stream``."""
+    (prosody controls), ``reference`` ``(T_wav,)`` float32 or None, ``seed``, ``format``, ``stream``
+    and the ``speaker``'s name (None for a single-speaker model)."""
 
     model: str
     text: str
@@ -85,6 +88,7 @@ class TTSRequest:
     seed: int = 777
     format: str = "wav"
     stream: bool = False
+    speaker: Optional[str] = None
 
 
 def _number(name: str, value: Any, from_strings: bool) -> float:
@@ -226,5 +230,18 @@ def parse_tts_request(
     elif caps["emotion"] and waveform is None:
         emotion = tts.emotions.emo_list[0]
 
+    speaker = fields.get("speaker")
+    if speaker is not None:
+        if not caps["speaker"]:
+            raise _cannot(models, name, tts, "speaker")
+        if isinstance(speaker, bool) or not isinstance(speaker, (str, int)):
+            raise RequestError("speaker", f"must be a speaker's name or id, got {speaker!r}")
+        try:
+            _, speaker = tts.resolve_speaker(speaker)
+        except ValueError as e:
+            raise RequestError("speaker", str(e)) from None
+    elif caps["speaker"]:
+        speaker = tts.speaker_names()[0]
+
     seed = _seed(fields["seed"], from_strings) if fields.get("seed") is not None else default_seed
-    return TTSRequest(name, text, sentences, emotion, decode_conf, waveform, seed, request_format, stream)
+    return TTSRequest(name, text, sentences, emotion, decode_conf, waveform, seed, request_format, stream, speaker)

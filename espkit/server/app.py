@@ -94,7 +94,7 @@ def _rounded(array: Optional[np.ndarray], decimals: int) -> Optional[List[Any]]:
 
 
 def sentence_json(text: str, result: Dict[str, Any], fs: int) -> Dict[str, Any]:
-    """The JSON of one synthesised sentence: text, samples, emotion, tokens, ``duration`` (frames per
+    """The JSON of one synthesised sentence: text, samples, emotion, speaker, tokens, ``duration`` (frames per
     token), ``features`` ``(T_feats, odim)`` and ``attention`` ``(T_feats, T_text + 1)`` or null."""
     num_samples = int(result["wav"].size)
     return {
@@ -102,6 +102,7 @@ def sentence_json(text: str, result: Dict[str, Any], fs: int) -> Dict[str, Any]:
         "num_samples": num_samples,
         "duration_s": num_samples / fs,
         "emotion": result["emotion"],
+        "speaker": result.get("speaker"),
         "tokens": result.get("tokens"),
         "duration": None if result.get("duration") is None else result["duration"].tolist(),
         "features": _rounded(result.get("features"), 2),
@@ -159,9 +160,10 @@ class TTSServer:
         ---
         summary: The served models
         description: >
-          For each model its name, architecture, sampling_rate, emotions (default_emotion first) and
-          controls (speed, pitch_scale, energy_scale, pitch_shift_cents, emotion, reference:
-          whether a request may set them), and the limits of a request.
+          For each model its name, architecture, sampling_rate, emotions (default_emotion first),
+          speakers (default_speaker first; empty for a single-speaker model) and controls (speed,
+          pitch_scale, energy_scale, pitch_shift_cents, emotion, reference, speaker: whether a
+          request may set them), and the limits of a request.
         responses:
           200:
             description: "{models: [...], limits: {...}}"
@@ -180,6 +182,7 @@ class TTSServer:
           - {name: text, in: query, required: true, schema: {type: string}}
           - {name: model, in: query, schema: {type: string}}
           - {name: emotion, in: query, schema: {type: string}}
+          - {name: speaker, in: query, schema: {type: string}}
           - {name: speed, in: query, schema: {type: number}}
           - {name: pitch_scale, in: query, schema: {type: number}}
           - {name: pitch_shift_cents, in: query, schema: {type: number}}
@@ -201,7 +204,8 @@ class TTSServer:
         ---
         summary: Synthesise text
         description: >
-          A JSON body {model, text, emotion (a name or {name: weight}), speed (> 1 faster), pitch_scale,
+          A JSON body {model, text, emotion (a name or {name: weight}), speaker (a name of the model's
+          speakers, or an id; default: its first), speed (> 1 faster), pitch_scale,
           pitch_shift_cents, energy_scale, seed, format (wav | json | ndjson), stream}, or a multipart
           form with the same fields as text and a file "reference" (a WAV at the model's rate whose
           emotion the model's classifier recognises). format json answers {audio (base64 WAV),
@@ -309,6 +313,7 @@ class TTSServer:
                 request.decode_conf,
                 (request.seed + index) % (MAX_SEED + 1),
                 details,
+                request.speaker,
             )
             for index, sentence in enumerate(request.sentences)
         ]
@@ -342,6 +347,7 @@ class TTSServer:
                 "num_samples": int(pcm.size),
                 "duration_s": pcm.size / fs,
                 "emotion": results[0]["emotion"],
+                "speaker": request.speaker,
                 "audio": base64.b64encode(wav_bytes(fs, pcm)).decode("ascii"),
                 "sentences": [sentence_json(text, result, fs) for text, result in zip(request.sentences, results)],
             }

@@ -46,6 +46,7 @@ class SentenceJob:
         model: the model's name.
         text: the sentence.
         emotion: an emotion name or a ``{name: weight}`` mix (None: the reference's or none).
+        speaker: a multi-speaker model's speaker name (None: a single-speaker model).
         reference: reference waveform ``(T_wav,)`` float32 at the model's rate, or None.
         decode_conf: prosody controls (``alpha``, ``pitch_scale``, ...), checked.
         seed: the seed of this sentence's random stream.
@@ -59,6 +60,7 @@ class SentenceJob:
     decode_conf: Dict[str, float] = field(default_factory=dict)
     seed: int = 777
     details: bool = False
+    speaker: Optional[str] = None
 
 
 #: This worker's models by name (filled by :func:`load_models` or :func:`use_models`).
@@ -109,8 +111,8 @@ def split_sentences(text: str) -> List[str]:
 def capabilities(tts: Text2Speech) -> Dict[str, Any]:
     """What a request may set for this model: ``speed`` (a duration model), ``pitch_scale`` and
     ``energy_scale`` (pitch and energy predictors), ``pitch_shift_cents`` (trained on log-F0),
-    ``emotion`` (label-conditioned), ``reference`` (an emotion from a reference utterance) and
-    ``needs_reference`` (conditioned on a reference only)."""
+    ``emotion`` (label-conditioned), ``reference`` (an emotion from a reference utterance),
+    ``needs_reference`` (conditioned on a reference only) and ``speaker`` (speaker ids)."""
     model, acoustic = tts.model, tts.model.tts
     duration = bool(acoustic.supports_prosody_control)
     pitch_energy = duration and bool(acoustic.needs_pitch_energy)
@@ -125,19 +127,24 @@ def capabilities(tts: Text2Speech) -> Dict[str, Any]:
         "emotion": labelled,
         "reference": bool(model.emotion_from_reference),
         "needs_reference": model.emo_source == "reference",
+        "speaker": acoustic.num_speakers() > 0,
     }
 
 
 def describe(name: str, tts: Text2Speech) -> Dict[str, Any]:
-    """The ``/api/models`` entry of a model: name, architecture, rate, emotions and controls."""
+    """The ``/api/models`` entry of a model: name, architecture, rate, emotions, speakers (the names of
+    its speaker list, or ids as strings; empty for a single-speaker model) and controls."""
     caps = capabilities(tts)
     emotions = list(tts.emotions.emo_list) if caps["emotion"] else []
+    speakers = tts.speaker_names()
     return {
         "name": name,
         "architecture": tts.model_name,
         "sampling_rate": tts.fs,
         "emotions": emotions,
         "default_emotion": emotions[0] if emotions else None,
+        "speakers": speakers,
+        "default_speaker": speakers[0] if speakers else None,
         "controls": caps,
         "vocoder": "griffin_lim" if tts.vocoder_file is None else "trained",
     }
@@ -162,7 +169,7 @@ def synthesize_sentence(job: SentenceJob) -> Dict[str, Any]:
     ``Text2Speech(..., seed=job.seed)`` called once on the sentence.
 
     Returns:
-        ``wav`` ``(T_wav,)`` float32, ``emotion`` (JSON), ``timing`` and, with ``job.details``,
+        ``wav`` ``(T_wav,)`` float32, ``emotion`` (JSON), ``speaker``, ``timing`` and, with ``job.details``,
         ``features`` ``(T_feats, odim)`` (denormalised, float32), ``duration`` ``(T_text + 1,)``
         frames per token, ``tokens`` (``T_text + 1`` strings, ``<sos/eos>`` last) and ``attention``
         ``(T_feats, T_text + 1)`` (None for duration models).
@@ -173,11 +180,12 @@ def synthesize_sentence(job: SentenceJob) -> Dict[str, Any]:
     tts = _MODELS[job.model]
     start = time.perf_counter()
     tts.random_state.reseed(job.seed)
-    out = tts(job.text, speech=job.reference, emo_labs=job.emotion, decode_conf=dict(job.decode_conf))
+    out = tts(job.text, speech=job.reference, emo_labs=job.emotion, decode_conf=dict(job.decode_conf), sids=job.speaker)
     wav = out["wav"].detach().float().cpu().numpy() if "wav" in out else np.zeros(0, np.float32)
     result: Dict[str, Any] = {
         "wav": wav,
         "emotion": _emotion_json(out["emotion"]),
+        "speaker": out["speaker"],
         "timing": {**tts.last_timing, "total_s": time.perf_counter() - start},
     }
     if job.details:

@@ -35,6 +35,15 @@ unvoiced) and ``energy`` (the energy extractor's units), ``T_text + 1`` values e
 >>> out = tts("the birch canoe", emo_labs="happy")  # doctest: +SKIP
 >>> again = tts("the birch canoe", emo_labs="happy", durations=out["duration"] * 2)  # doctest: +SKIP
 
+A multi-speaker model (trained with ``--spk_list``, or ``spks`` / ``spk_embed_dim`` in its
+``tts_conf``) takes the speaker per call: ``sids`` as a name of its speaker list or an id, and
+``spembs``, a speaker embedding ``(spk_embed_dim,)``, for a model trained on given vectors:
+
+>>> tts = Text2Speech("exp/tts_vctk/config.yaml", "exp/tts_vctk/valid.loss.best.pth")  # doctest: +SKIP
+>>> out = tts("the birch canoe", sids="p226")  # doctest: +SKIP
+>>> out["speaker"], tts.speakers.spk_list[:2]  # doctest: +SKIP
+('p226', ['p225', 'p226'])
+
 A control a model cannot honour (any of them for Tacotron2; pitch/energy for FastSpeech) is a
 ValueError naming the option and the model. Tacotron2's decoding options (``threshold``,
 ``minlenratio``, ``maxlenratio``, ``use_att_constraint``, the windows) mean nothing to a duration
@@ -244,6 +253,8 @@ class Text2Speech:
         self.train_args = args
         self.preprocess_fn = TTSTask.build_preprocess_fn(args, train=False)
         self.emotions = self.preprocess_fn.emotions
+        #: the speaker names (``--spk_list``) of a multi-speaker model, None without a list
+        self.speakers = self.preprocess_fn.speakers
         self.vocab_size = len(args.token_list)
         #: how messages call the acoustic model: its ``--tts`` choice
         self.model_name: str = str(getattr(args, "tts", None) or type(self.model.tts).__name__.lower())
@@ -275,11 +286,12 @@ class Text2Speech:
         self.load_time_s = time.perf_counter() - start
         self.last_timing: Dict[str, float] = {}
         logger.info(
-            "loaded %s in %.2f s (emo_source=%s, emotions=%s)",
+            "loaded %s in %.2f s (emo_source=%s, emotions=%s, speakers=%s)",
             model_file,
             self.load_time_s,
             self.model.emo_source,
             None if self.emotions is None else self.emotions.emo_list,
+            self.speaker_names() or None,
         )
 
     @classmethod
@@ -408,6 +420,84 @@ class Text2Speech:
         label = {name: float(w) for name, w in zip(self.emotions.emo_list, weights) if w > 0}
         return weights_t.to(self.device, getattr(torch, self.dtype)), label, weights_t
 
+    def speaker_names(self) -> list[str]:
+        """The names of the model's speakers in id order: its speaker list, or the ids as strings
+        (``"0"``, ``"1"``...) when it has ``spks`` but no list; empty for a single-speaker model."""
+        if self.speakers is not None:
+            return list(self.speakers.spk_list)
+        return [str(i) for i in range(self.model.tts.num_speakers())]
+
+    def resolve_speaker(self, sids: Any) -> tuple[Optional[torch.Tensor], Optional[str]]:
+        """A speaker -> ``(model input (1,) long, the speaker's name)``; ``(None, None)`` for a model
+        without speaker ids when ``sids`` is None.
+
+        Args:
+            sids: a name of the speaker list (case-insensitive), an id (int, a one-element array or
+                tensor, or a decimal string that names no speaker).
+
+        Raises:
+            ValueError: no speaker for a multi-speaker model, a speaker for another model, an
+                unknown name or an id out of range (listing the speakers).
+        """
+        num_speakers = self.model.tts.num_speakers()
+        if sids is None:
+            if num_speakers:
+                raise ValueError(
+                    f"this model has {num_speakers} speakers: pass sids (a name: {', '.join(self.speaker_names())}; "
+                    f"or an id in [0, {num_speakers}))"
+                )
+            return None, None
+        if num_speakers == 0:
+            raise ValueError("sids given but this model has no speaker ids (it was trained without --spk_list / spks)")
+        if isinstance(sids, (torch.Tensor, np.ndarray)):
+            array = np.asarray(sids.cpu() if isinstance(sids, torch.Tensor) else sids)
+            if array.size != 1 or array.dtype.kind not in "iu":
+                raise ValueError(f"sids must be one speaker id or name, got {array.tolist()!r}")
+            sids = int(array.reshape(-1)[0])
+        if self.speakers is not None:
+            sid = self.speakers.to_id(sids)
+        else:
+            text = sids.strip() if isinstance(sids, str) else None
+            if text is not None and not text.isdigit():
+                raise ValueError(
+                    f"speaker {sids!r}: this model has no speaker list (trained with tts_conf spks, not "
+                    f"--spk_list), so speakers are ids in [0, {num_speakers})"
+                )
+            sid = int(text) if text is not None else sids
+            if isinstance(sid, bool) or not isinstance(sid, int) or not 0 <= sid < num_speakers:
+                raise ValueError(f"speaker id {sids!r} out of range [0, {num_speakers})")
+        name = self.speaker_names()[sid]
+        return torch.tensor([sid], dtype=torch.long, device=self.device), name
+
+    def _speaker_vector(self, spembs: Any) -> Optional[torch.Tensor]:
+        """``spembs`` ``(spk_embed_dim,)`` as a tensor on the device; ValueError when the model needs
+        one and none is given, takes none, or the size differs."""
+        dim = self.model.tts.spembs_dim()
+        if spembs is None:
+            if dim is not None:
+                raise ValueError(f"this model takes a speaker embedding: pass spembs ({dim},)")
+            return None
+        if dim is None:
+            raise ValueError("spembs given but this model takes no speaker embedding (spk_embed_dim)")
+        tensor = self._tensor(spembs, getattr(torch, self.dtype))
+        if tuple(tensor.shape) != (dim,) or not torch.isfinite(tensor).all():
+            raise ValueError(f"spembs must be ({dim},) finite values, got {tuple(tensor.shape)}")
+        return tensor
+
+    def _language(self, lids: Any) -> Optional[torch.Tensor]:
+        """A language id as ``(1,)`` long (None when the model takes none and none is given)."""
+        num_languages = self.model.tts.num_languages()
+        if lids is None:
+            if num_languages:
+                raise ValueError(f"this model has {num_languages} languages: pass lids (an id in [0, {num_languages}))")
+            return None
+        if num_languages == 0:
+            raise ValueError("lids given but this model has no language ids (tts_conf langs)")
+        array = np.asarray(lids.cpu() if isinstance(lids, torch.Tensor) else lids)
+        if array.size != 1 or array.dtype.kind not in "iu" or not 0 <= int(array.reshape(-1)[0]) < num_languages:
+            raise ValueError(f"lids must be one language id in [0, {num_languages}), got {array.tolist()!r}")
+        return torch.tensor([int(array.reshape(-1)[0])], dtype=torch.long, device=self.device)
+
     def _weights_to_mix(self, weights: np.ndarray) -> Dict[str, float]:
         """``{name: weight}`` of weights ``(num_emotions,)``; ValueError unless they are one finite
         value >= 0 per emotion with a positive sum (as the mapping and string forms require)."""
@@ -474,6 +564,9 @@ class Text2Speech:
         use_teacher_forcing: bool = False,
         pitch: Any = None,
         energy: Any = None,
+        sids: Any = None,
+        spembs: Any = None,
+        lids: Any = None,
     ) -> tuple[Dict[str, Any], Dict[str, Any]]:
         """Check and convert the inputs of one call (see :meth:`__call__`).
 
@@ -486,6 +579,7 @@ class Text2Speech:
         if use_teacher_forcing and reference is None:
             raise ValueError("use_teacher_forcing needs the reference speech (speech=...)")
         model_emo, emotion = self._emotion(emo_labs, reference, use_teacher_forcing)
+        model_sid, _ = self.resolve_speaker(sids)
         inputs = dict(
             text=ids,
             speech=reference,
@@ -493,6 +587,9 @@ class Text2Speech:
             emo_feats=self._tensor(emo_feats, getattr(torch, self.dtype)),
             durations=self._tensor(durations),
             use_teacher_forcing=use_teacher_forcing,
+            sids=model_sid,
+            lids=self._language(lids),
+            spembs=self._speaker_vector(spembs),
         )
         if pitch is not None or energy is not None:  # models without them take no such keywords
             inputs.update(pitch=self._tensor(pitch, torch.float32), energy=self._tensor(energy, torch.float32))
@@ -550,6 +647,9 @@ class Text2Speech:
         decode_conf: Optional[Dict[str, Any]] = None,
         pitch: Any = None,
         energy: Any = None,
+        sids: Any = None,
+        spembs: Any = None,
+        lids: Any = None,
     ) -> Dict[str, Any]:
         """Synthesise one utterance.
 
@@ -573,6 +673,10 @@ class Text2Speech:
                 prediction (``pitch_scale``/``pitch_shift_cents`` do not apply to it).
             energy: FastSpeech2: energy per token ``(T_text + 1,)`` in the energy extractor's units,
                 likewise.
+            sids: a multi-speaker model's speaker: a name of its speaker list or an id
+                (:meth:`resolve_speaker`); required by such a model, refused by others.
+            spembs: speaker embedding ``(spk_embed_dim,)`` of a model trained on given vectors.
+            lids: language id of a model with ``langs``.
 
         Returns:
             ``wav`` ``(T_wav,)`` (when there is a vocoder), ``feat_gen`` ``(T_feats, odim)``
@@ -584,6 +688,7 @@ class Text2Speech:
             ``prob``/``att_w``/``focus_rate``: their ``duration`` is the one used (summing to
             ``T_feats / reduction_factor``), and FastSpeech2 adds ``pitch``/``energy`` ``(T_text + 1,
             1)`` (normalised) and ``pitch_denorm`` (Hz) / ``energy_denorm`` ``(T_text + 1,)``.
+            ``speaker`` is the speaker's name (None for a model without speaker ids).
         """
         overrides = [
             name
@@ -597,10 +702,11 @@ class Text2Speech:
             self.random_state.reseed(self.seed)
         with self.random_state.activate(), torch.inference_mode():
             inputs, emotion = self.prepare(
-                text, speech, durations, emo_labs, emo_feats, use_teacher_forcing, pitch, energy
+                text, speech, durations, emo_labs, emo_feats, use_teacher_forcing, pitch, energy, sids, spembs, lids
             )
             start = time.perf_counter()
             out = self.infer(inputs, emotion, conf)
+            out["speaker"] = None if inputs["sids"] is None else self.speaker_names()[int(inputs["sids"])]
             acoustic_s = time.perf_counter() - start
             vocoder_s = 0.0
             if self.vocoder is not None:

@@ -17,7 +17,7 @@ function showError(message) {
   $("error").hidden = !message;
 }
 
-// --- model, emotion and controls -------------------------------------------------------------
+// --- model, emotion, speaker and controls -------------------------------------------------------------
 function fillModel() {
   const model = currentModel();
   const emotion = $("emotion");
@@ -30,6 +30,10 @@ function fillModel() {
   mixWeights = model.emotions.map((_, i) => (i === 0 ? 1 : 0));
   buildMix(model.emotions);
   $("mix").hidden = true;
+  const speaker = $("speaker");
+  speaker.innerHTML = "";
+  for (const name of model.speakers || []) speaker.add(new Option(name, name));
+  $("speaker-row").hidden = !model.controls.speaker;
   for (const control of CONTROLS) $(`${control}-row`).hidden = !model.controls[control];
   $("reference-row").hidden = !model.controls.reference;
   $("model-info").textContent = `${model.architecture}, ${model.sampling_rate} Hz, ${model.vocoder} vocoder`;
@@ -101,6 +105,7 @@ function requestBody() {
     const value = Number($(control).value);
     if (model.controls[control] && value !== NEUTRAL[control]) fields[control] = value;
   }
+  if (model.controls.speaker) fields.speaker = $("speaker").value;
   const file = model.controls.reference ? $("reference").files[0] : undefined;
   if (file) {
     const form = new FormData();

@@ -403,6 +403,12 @@ def inference(args: argparse.Namespace) -> None:
     if dataset.has_name("emo_labs") and dataset.types["emo_labs"] == "text":
         check_emotion_labels(dataset.paths["emo_labs"], text2speech.emotions)
     check_speakers(dataset, uids, text2speech.preprocess_fn)
+    num_speakers = text2speech.model.tts.num_speakers()
+    if num_speakers and args.sids is None and not dataset.has_name("sids"):
+        raise ConfigError(
+            f"the model has {num_speakers} speakers ({', '.join(text2speech.speaker_names())}): give --sids "
+            "NAME|ID or the speakers as data (--data_path_and_name_and_type <dir>/utt2sid,sids,text_int)"
+        )
     if args.sids is not None:
         try:
             text2speech.resolve_speaker(args.sids)

@@ -95,7 +95,9 @@ def test_healthz_and_models_describe_what_each_model_can_control(client):
         "emotion": True,
         "reference": False,
         "needs_reference": False,
+        "speaker": False,
     }
+    assert fs2["speakers"] == [] and fs2["default_speaker"] is None
     assert taco["architecture"] == "tacotron2_controllable" and taco["vocoder"] == "griffin_lim"
     assert taco["controls"]["speed"] is False and taco["controls"]["pitch_scale"] is False
     assert taco["controls"]["reference"] is True and taco["controls"]["emotion"] is True
@@ -283,6 +285,7 @@ def test_reference_upload_sets_the_emotion_as_text2speech_does(client, zips):
         ({"text": "ab", "model": "taco", "speed": 1.2}, 400, "speed", "no duration predictor.*models that can: fs2"),
         ({"text": "ab", "model": "taco", "energy_scale": 1.2}, 400, "energy_scale", "no energy predictor"),
         ({"text": "ab", "model": "taco", "pitch_shift_cents": 100}, 400, "pitch_shift_cents", "log-F0"),
+        ({"text": "ab", "speaker": "p225"}, 400, "speaker", r"has one speaker \(no speaker ids\)"),
         ({"text": "ab", "seed": -1}, 400, "seed", r"integer in \[0, 2\*\*63 - 1\]"),
         ({"text": "ab", "seed": 1.5}, 400, "seed", "integer"),
     ],

@@ -16,6 +16,12 @@
 # train on a teacher's durations: --teacher_outdir DIR makes stage 7 decode into DIR; a student run takes them with --teacher_dumpdir DIR (its statistics, stage 4, are
 # then token-level pitch/energy in a stats directory of its own; features keep the shared statistics,
 # so a neural vocoder trained for the teacher is reused). run.sh --tts_model fastspeech2 chains it all.
+# Multi-speaker data: --use_sid true turns each set's utt2spk into speaker ids in stage 2
+# (dump/raw/<set>/utt2sid, ids into dump/raw/<train_set>/spk_list, the training set's speakers; a
+# speaker of another set that the training set lacks is an error) and trains with --spk_list (the
+# model's spks) and utt2sid,sids,text_int data; --use_spembs true uses the speaker vectors of each
+# set's spembs.scp (<uid> <vector.npy>, made by the user) as spembs,npy data (the model's tts_conf sets
+# spk_embed_dim). Decoding takes each test utterance's speaker from the same files.
 # Each stage logs to a file and leaves a ".done" marker holding a signature of its inputs; a re-run
 # with the same inputs skips the stage ("already done"), changed inputs redo it.
 set -euo pipefail
@@ -74,6 +80,9 @@ reference_emotion_decode=true # ... and driven by a reference utterance of each 
                           # sentence (models that can take an emotion from a reference)
 eval_args=""         # extra options of tts_evaluate
 smoke=false          # accepted for symmetry with run.sh (run.sh picks the smoke settings)
+# Speakers
+use_sid=false        # speaker ids from utt2spk (stage 2 writes utt2sid and spk_list; training gets --spk_list)
+use_spembs=false     # speaker embeddings from data/<set>/spembs.scp (<uid> <vector.npy>) as spembs,npy
 
 help_message="Usage: $0 --train_set <set> --valid_set <set> --test_sets \"<sets>\" --train_config <yaml> [options]"
 . utils/parse_options.sh
@@ -93,7 +102,7 @@ check_int ngpu 0
 [ "${stage}" -le "${last_stage}" ] || { log "ERROR: --stage ${stage}: the stages are 1-${last_stage}"; exit 1; }
 [ "${stop_stage}" -ge "${stage}" ] || { log "ERROR: --stop_stage ${stop_stage} is below --stage ${stage}"; exit 1; }
 case "${token_type}" in char|phn) ;; *) log "ERROR: --token_type ${token_type}: must be char or phn"; exit 1 ;; esac
-for _option in smoke cross_emotion_decode reference_emotion_decode; do
+for _option in smoke cross_emotion_decode reference_emotion_decode use_sid use_spembs; do
     case "${!_option}" in true|false) ;; *) log "ERROR: --${_option} ${!_option}: must be true or false"; exit 1 ;; esac
 done
 
@@ -203,7 +212,41 @@ data_opts() {
     echo "--${prefix}data_path_and_name_and_type ${dir}/text${suffix},text,text"
     [ -f "${dir}/utt2emo${suffix//JOB/1}" ] && echo "--${prefix}data_path_and_name_and_type ${dir}/utt2emo${suffix},emo_labs,text"
     [ -f "${dir}/durations${suffix//JOB/1}" ] && echo "--${prefix}data_path_and_name_and_type ${dir}/durations${suffix},durations,text_int"
+    speaker_data "${dir}" "${suffix}" "${prefix}"
+}
+
+# speaker_data DIR [SUFFIX [PREFIX]]: the speaker data triples of a dumped set (--use_sid: utt2sid as
+# sids; --use_spembs: spembs.scp as spembs) as --<prefix>data_path_and_name_and_type options
+speaker_data() {
+    local dir=$1 suffix=${2:-} prefix=${3:-}
+    [ "${use_sid}" = true ] && echo "--${prefix}data_path_and_name_and_type ${dir}/utt2sid${suffix},sids,text_int"
+    [ "${use_spembs}" = true ] && echo "--${prefix}data_path_and_name_and_type ${dir}/spembs.scp${suffix},spembs,npy"
     true
+}
+
+# subset_speaker_data DIR KEYS OUT: speaker_data of the utterances in KEYS only (the lines of DIR's speaker
+# files whose uid is in KEYS, written to OUT.utt2sid / OUT.spembs.scp: all data files of a decode hold
+# the same uids)
+subset_speaker_data() {
+    local dir=$1 keys=$2 out=$3
+    if [ "${use_sid}" = true ]; then
+        awk 'NR == FNR {keep[$1] = 1; next} ($1 in keep)' "${keys}" "${dir}/utt2sid" > "${out}.utt2sid"
+        echo "--data_path_and_name_and_type ${out}.utt2sid,sids,text_int"
+    fi
+    if [ "${use_spembs}" = true ]; then
+        awk 'NR == FNR {keep[$1] = 1; next} ($1 in keep)' "${keys}" "${dir}/spembs.scp" > "${out}.spembs.scp"
+        echo "--data_path_and_name_and_type ${out}.spembs.scp,spembs,npy"
+    fi
+    true
+}
+
+# speaker_signature DIR...: the speaker data of the DIRs (and the speaker list) for a stage's signature;
+# empty without --use_sid / --use_spembs (single-speaker runs keep their signatures)
+speaker_signature() {
+    [ "${use_sid}" = true ] || [ "${use_spembs}" = true ] || return 0
+    local dir files=()
+    for dir in "$@"; do files+=("${dir}/utt2sid" "${dir}/spembs.scp"); done
+    echo " speakers sid=${use_sid} spembs=${use_spembs} $(checksum "${files[@]}" "${dumpdir}/raw/${train_set}/spk_list")"
 }
 
 # student_data SET: ${teacher_dumpdir}/student_data/${tag}/SET = the dumped SET with the teacher's durations,
@@ -218,7 +261,7 @@ student_data() {
         exit 1
     fi
     local marker=${dst}/.data.done
-    local signature="min_focus_rate=${teacher_min_focus_rate} $(checksum "${src}"/wav.scp "${src}"/text "${src}"/utt2emo "${teacher}"/durations "${teacher}"/focus_rates)"
+    local signature="min_focus_rate=${teacher_min_focus_rate} $(checksum "${src}"/wav.scp "${src}"/text "${src}"/utt2emo "${teacher}"/durations "${teacher}"/focus_rates)$(speaker_signature "${src}")"
     if is_done "${marker}" "${signature}"; then
         log "Student data ${dset}: already done (${dst}), skipping"
         return
@@ -236,7 +279,7 @@ student_data() {
         awk -v m="${teacher_min_focus_rate}" '$2 + 0 < m + 0 {print $1, $2}' "${teacher}/focus_rates" > "${dst}/dropped_low_focus_rate"
     fi
     local f
-    for f in wav.scp text utt2emo; do
+    for f in wav.scp text utt2emo utt2sid spembs.scp; do
         [ -f "${src}/${f}" ] || continue
         awk 'FILENAME == ARGV[1] {drop[$1] = 1; next} !($1 in drop)' "${dst}/dropped_low_focus_rate" "${src}/${f}" > "${dst}/${f}"
     done
@@ -301,6 +344,40 @@ if run_stage 2; then
     done
 fi
 
+# Stage 2, speakers (after the dump, so that they cover the dumped utterances): --use_sid writes each set's
+# utt2sid (ids of the training set's speakers, dump/raw/<train_set>/spk_list); --use_spembs copies each
+# set's spembs.scp
+if run_stage 2 && [ "${use_sid}" = true ]; then
+    sid_sets=()
+    for dset in ${train_set} ${valid_set} ${test_sets}; do
+        require "${datadir}/${dset}/utt2spk" 1
+        sid_sets+=(--set "${datadir}/${dset}/utt2spk,${dumpdir}/raw/${dset}/wav.scp,${dumpdir}/raw/${dset}/utt2sid")
+    done
+    log "Stage 2: speaker ids of the training set's speakers -> ${dumpdir}/raw/${train_set}/spk_list, <set>/utt2sid"
+    if ! ${python} utils/make_speaker_ids.py --train_utt2spk "${datadir}/${train_set}/utt2spk" \
+        --spk_list "${dumpdir}/raw/${train_set}/spk_list" "${sid_sets[@]}"; then
+        log "ERROR: --use_sid true: the speakers of ${datadir} cannot be made into speaker ids (see above)"
+        exit 1
+    fi
+fi
+if run_stage 2 && [ "${use_spembs}" = true ]; then
+    for dset in ${train_set} ${valid_set} ${test_sets}; do
+        src=${datadir}/${dset}/spembs.scp
+        dst=${dumpdir}/raw/${dset}
+        if [ ! -f "${src}" ]; then
+            log "ERROR: --use_spembs true needs ${src}: one '<uid> <speaker vector .npy>' line per utterance"
+            exit 1
+        fi
+        awk 'NR == FNR {keep[$1] = 1; next} ($1 in keep)' "${dst}/wav.scp" "${src}" > "${dst}/spembs.scp"
+        missing=$(awk 'NR == FNR {have[$1] = 1; next} !($1 in have) {n++} END {print n + 0}' "${dst}/spembs.scp" "${dst}/wav.scp")
+        if [ "${missing}" -gt 0 ]; then
+            log "ERROR: ${src} lacks ${missing} utterance(s) of ${dst}/wav.scp: every utterance needs its speaker vector"
+            exit 1
+        fi
+    done
+    log "Stage 2: speaker embeddings: ${datadir}/<set>/spembs.scp -> ${dumpdir}/raw/<set>/spembs.scp"
+fi
+
 # --- stage 3: token list -----------------------------------------------------------------------------
 if run_stage 3; then
     require "${dumpdir}/raw/${train_set}/text" 2
@@ -320,6 +397,11 @@ fi
 
 emo_opts=()
 [ -f "${dumpdir}/raw/${train_set}/emo_list" ] && emo_opts=(--emo_list "${dumpdir}/raw/${train_set}/emo_list")
+spk_opts=()
+if [ "${use_sid}" = true ] && { run_stage 4 || run_stage 5; }; then
+    require "${dumpdir}/raw/${train_set}/spk_list" 2
+    spk_opts=(--spk_list "${dumpdir}/raw/${train_set}/spk_list")
+fi
 feats_opts=(--feats_extract_conf "fs=${fs}" --feats_extract_conf "n_fft=${n_fft}" --feats_extract_conf "hop_length=${n_shift}")
 
 # --- stage 4: statistics -----------------------------------------------------------------------------
@@ -342,19 +424,20 @@ if run_stage 4; then
         log "Stage 4: statistics with ${_nj} jobs -> ${stats_dir} (logs: ${stats_dir}/logs)"
         rm -rf "${stats_dir}"
         split_opts=()
-        for f in wav.scp text utt2emo durations; do
+        for f in wav.scp text utt2emo durations utt2sid spembs.scp; do
             [ -f "${train_dir}/${f}" ] && split_opts+=(--split "${train_dir}/${f}:${stats_dir}/split/train/${f}.JOB")
         done
         run_logged "${stats_dir}/logs/split_train.log" ${python} utils/run_jobs.py --nj "${_nj}" --keys "${train_dir}/wav.scp" "${split_opts[@]}"
         split_opts=()
-        for f in wav.scp text utt2emo durations; do
+        for f in wav.scp text utt2emo durations utt2sid spembs.scp; do
             [ -f "${valid_dir}/${f}" ] && split_opts+=(--split "${valid_dir}/${f}:${stats_dir}/split/valid/${f}.JOB")
         done
         run_logged "${stats_dir}/logs/split_valid.log" ${python} utils/run_jobs.py --nj "${_nj}" --keys "${valid_dir}/wav.scp" "${split_opts[@]}"
         # shellcheck disable=SC2046,SC2086
         run_logged "${stats_dir}/logs/stats.log" ${python} utils/run_jobs.py --nj "${_nj}" --log "${stats_dir}/logs/stats.JOB.log" \
             -- ${python} -m espkit.bin.tts_train --collect_stats true --config "${train_config}" \
-            --output_dir "${stats_dir}/stats.JOB" --token_list "${token_list}" "${emo_opts[@]}" "${text_opts[@]}" "${feats_opts[@]}" \
+            --output_dir "${stats_dir}/stats.JOB" --token_list "${token_list}" "${emo_opts[@]}" ${spk_opts[@]+"${spk_opts[@]}"} \
+            "${text_opts[@]}" "${feats_opts[@]}" \
             --num_workers 0 --ngpu 0 --normalize none --pitch_normalize none --energy_normalize none \
             $(data_opts train_ "${stats_dir}/split/train" .JOB) $(data_opts valid_ "${stats_dir}/split/valid" .JOB) ${train_args}
         stats_inputs=()
@@ -377,6 +460,7 @@ if run_stage 5; then
     fi
     marker=${tts_exp}/.train.done
     signature="${feats_opts[*]} ${train_args} $(checksum "${train_config}" "${token_list}" "${base_stats_dir}/train/feats_stats.npz")"
+    signature="${signature}$(speaker_signature "${train_data_dir}" "${valid_data_dir}")"
     if [ -n "${teacher_dumpdir}" ]; then
         signature="${signature} teacher $(checksum "${stats_dir}"/train/*_shape "${stats_dir}"/train/*_stats.npz)"
     fi
@@ -399,7 +483,7 @@ if run_stage 5; then
         # shellcheck disable=SC2046,SC2086
         run_logged "${tts_exp}/logs/train.log" ${python} -m espkit.bin.tts_train --config "${train_config}" \
             --output_dir "${tts_exp}" --resume true --ngpu "${ngpu}" --token_list "${token_list}" \
-            "${emo_opts[@]}" "${text_opts[@]}" "${feats_opts[@]}" \
+            "${emo_opts[@]}" ${spk_opts[@]+"${spk_opts[@]}"} "${text_opts[@]}" "${feats_opts[@]}" \
             --normalize_conf "stats_file=${base_stats_dir}/train/feats_stats.npz" ${prosody_stats_opts[@]+"${prosody_stats_opts[@]}"} \
             --train_shape_file "${stats_dir}/train/speech_shape" --train_shape_file "${stats_dir}/train/text_shape" \
             --valid_shape_file "${stats_dir}/valid/speech_shape" --valid_shape_file "${stats_dir}/valid/text_shape" \
@@ -459,7 +543,7 @@ teacher_forced_decode() {
         require "${src}/wav.scp" 2
         out=${outdir}/${dset}
         marker=${out}/.decode.done
-        signature="teacher_forcing ${inference_args} $(checksum "${model}" "${src}/text" "${src}/wav.scp" "${src}/utt2emo" ${inference_config})"
+        signature="teacher_forcing ${inference_args} $(checksum "${model}" "${src}/text" "${src}/wav.scp" "${src}/utt2emo" ${inference_config})$(speaker_signature "${src}")"
         if is_done "${marker}" "${signature}" && [ -f "${out}/durations" ]; then
             log "Stage ${stage_no}: teacher-forced decoding of ${dset}: already done (${out}), skipping"
             continue
@@ -468,8 +552,9 @@ teacher_forced_decode() {
             "with ${inference_nj} jobs -> ${out}"
         local emo_data=()
         [ -f "${src}/utt2emo" ] && emo_data=(--data_path_and_name_and_type "${src}/utt2emo,emo_labs,text")
+        # shellcheck disable=SC2046
         decode_with "${exp}" "${model}" false "${out}" "${src}/text" --data_path_and_name_and_type "${src}/text,text,text" \
-            --data_path_and_name_and_type "${src}/wav.scp,speech,sound" "${emo_data[@]}" \
+            --data_path_and_name_and_type "${src}/wav.scp,speech,sound" "${emo_data[@]}" $(speaker_data "${src}") \
             --use_teacher_forcing true --write_wav false --plot_att_ws false
         for f in durations focus_rates; do  # ESPnet's layout: <teacher_dumpdir>/<set>/durations
             mv "${out}/${f}/${f}" "${out}/${f}.merged" && rmdir "${out}/${f}" && mv "${out}/${f}.merged" "${out}/${f}"
@@ -582,14 +667,16 @@ if run_stage 7; then
         require "${src}/text" 2
         out=${tts_exp}/${decode_tag}/${dset}
         marker=${out}/.decode.done
-        signature="${inference_args} $(checksum "${model_file}" "${src}/text" "${src}/utt2emo" ${inference_config} ${vocoder_file:-})"
+        signature="${inference_args} $(checksum "${model_file}" "${src}/text" "${src}/utt2emo" ${inference_config} ${vocoder_file:-})$(speaker_signature "${src}")"
         if is_done "${marker}" "${signature}"; then
             log "Stage 7: decoding ${dset}: already done (${out}), skipping"
         else
             log "Stage 7: decoding ${dset} with ${inference_nj} jobs -> ${out} (logs: ${out}/logs)"
             emo_data=()
             [ -f "${src}/utt2emo" ] && emo_data=(--data_path_and_name_and_type "${src}/utt2emo,emo_labs,text")
-            decode "${out}" "${src}/text" --data_path_and_name_and_type "${src}/text,text,text" "${emo_data[@]}"
+            # shellcheck disable=SC2046
+            decode "${out}" "${src}/text" --data_path_and_name_and_type "${src}/text,text,text" "${emo_data[@]}" \
+                $(speaker_data "${src}")
             mark_done "${marker}" "${signature}"
         fi
         if [ "${cross_emotion_decode}" = true ] && [ -f "${src}/utt2emo" ] && [ -f "${dumpdir}/raw/${train_set}/emo_list" ]; then
@@ -607,7 +694,9 @@ if run_stage 7; then
                     exit 1
                 fi
                 log "Stage 7: decoding the ${neutral_emotion} text of ${dset} as ${emo} -> ${cross}"
-                decode "${cross}" "${cross}.keys" --data_path_and_name_and_type "${src}/text,text,text" --emo_labs "${emo}"
+                # shellcheck disable=SC2046
+                decode "${cross}" "${cross}.keys" --data_path_and_name_and_type "${src}/text,text,text" --emo_labs "${emo}" \
+                    $(speaker_data "${src}")
                 mark_done "${marker}" "${signature} neutral_emotion=${neutral_emotion}"
             done
         fi
@@ -630,8 +719,10 @@ sys.exit(0 if reference_sets_emotion(c.get("emo_source", "label"), bool(c.get("e
                         --data_dir "${src}" --emotion "${emo}" --target_emotion "${neutral_emotion}" --output "${driven}.scp"
                     awk 'NR == FNR {keep[$1] = 1; next} ($1 in keep)' "${driven}.scp" "${src}/text" > "${driven}.text"
                     log "Stage 7: decoding the ${neutral_emotion} text of ${dset} driven by ${emo} references of other sentences -> ${driven}"
+                    # shellcheck disable=SC2046
                     decode "${driven}" "${driven}.scp" --data_path_and_name_and_type "${driven}.text,text,text" \
-                        --data_path_and_name_and_type "${driven}.scp,speech,sound"
+                        --data_path_and_name_and_type "${driven}.scp,speech,sound" \
+                        $(subset_speaker_data "${src}" "${driven}.scp" "${driven}")
                     cp "${driven}.scp.pairs" "${driven}/reference_pairs"
                     mark_done "${marker}" "${signature} neutral_emotion=${neutral_emotion} $(checksum "${src}/wav.scp")"
                 done

@@ -78,10 +78,11 @@ TRAIN_CONFIG = {
 }  # fmt: skip
 
 
-def make_recipe(root: Path, dev_speakers=("spkA", "spkB")) -> Path:
-    """A recipe dir (tts.sh and utils linked from the template) whose data/ holds a tiny two-speaker corpus."""
+def make_recipe(root: Path, dev_speakers=("spkA", "spkB"), spembs_sets=("train", "dev", "eval")) -> Path:
+    """A recipe dir (tts.sh and utils linked from the template) whose data/ holds a tiny two-speaker corpus
+    with speaker vectors (``spembs.scp``, 4 values) in ``spembs_sets``."""
     recipe = root / "recipe"
-    recipe.mkdir()
+    recipe.mkdir(parents=True)
     for name in ("tts.sh", "utils"):
         os.symlink(TEMPLATE / name, recipe / name)
     (recipe / "path.sh").write_text(f"export PYTHONPATH={REPO}\nexport OMP_NUM_THREADS=1\n")
@@ -91,6 +92,12 @@ def make_recipe(root: Path, dev_speakers=("spkA", "spkB")) -> Path:
         uids = [line.split()[0] for line in data["text"].read_text().splitlines()]
         speakers = ("spkA", "spkB") if dset == "train" else dev_speakers
         write(recipe / "data" / dset / "utt2spk", [f"{uid} {speakers[i % 2]}" for i, uid in enumerate(uids)])
+        if dset in spembs_sets:
+            vectors = recipe / "data" / dset / "spembs"
+            vectors.mkdir()
+            for i, uid in enumerate(uids):
+                np.save(vectors / f"{uid}.npy", np.eye(4, dtype=np.float32)[i % 2])
+            write(recipe / "data" / dset / "spembs.scp", [f"{uid} {vectors / uid}.npy" for uid in uids])
     (recipe / "conf").mkdir()
     (recipe / "conf" / "train.yaml").write_text(yaml.safe_dump(TRAIN_CONFIG))
     return recipe
@@ -105,9 +112,10 @@ def run_recipe(recipe: Path, *extra: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
-def test_tts_sh_use_sid_trains_and_decodes_each_speaker(tmp_path):
+def test_tts_sh_use_sid_and_spembs_train_and_decode_each_speaker(tmp_path):
     recipe = make_recipe(tmp_path)
-    out = run_recipe(recipe, "--stage", "2", "--stop_stage", "7")
+    out = run_recipe(recipe, "--stage", "2", "--stop_stage", "7", "--use_spembs", "true", "--train_args",
+                     "--tts_conf spk_embed_dim=4")  # fmt: skip
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     dump = recipe / "dump" / "raw"
     assert (dump / "train" / "spk_list").read_text() == "spkA\nspkB\n"
@@ -118,18 +126,25 @@ def test_tts_sh_use_sid_trains_and_decodes_each_speaker(tmp_path):
     exp = recipe / "exp" / "tts_train"
     config = yaml.safe_load((exp / "config.yaml").read_text())
     assert config["spk_list"] == ["spkA", "spkB"] and config["tts_conf"]["spks"] == 2
-    assert any("utt2sid,sids,text_int" in ",".join(entry) for entry in config["train_data_path_and_name_and_type"])
+    assert config["tts_conf"]["spk_embed_dim"] == 4
+    train_data = [",".join(entry) for entry in config["train_data_path_and_name_and_type"]]
+    assert any("utt2sid,sids,text_int" in entry for entry in train_data)
+    assert any("spembs.scp,spembs,npy" in entry for entry in train_data)
     decoded = exp / "decode_valid.loss.best" / "eval"
     log = (decoded / "logs" / "inference.log").read_text()
-    assert "utt2sid,sids,text_int" in log
+    assert "utt2sid,sids,text_int" in log and "spembs.scp,spembs,npy" in log
     feats = (decoded / "norm" / "feats.scp").read_text().splitlines()
     assert len(feats) == 2 and all(np.load(recipe / line.split()[1]).shape[1] == 8 for line in feats)
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
-def test_tts_sh_use_sid_refuses_a_speaker_the_training_set_lacks(tmp_path):
+def test_tts_sh_refuses_unknown_speakers_and_missing_speaker_vectors(tmp_path):
     recipe = make_recipe(tmp_path, dev_speakers=("spkA", "spkC"))
     out = run_recipe(recipe, "--stage", "2", "--stop_stage", "2")
     assert out.returncode == 1
     assert "dev/utt2spk:2: uid happy_0001: speaker spkC is not a speaker of the training set" in out.stderr
     assert "ERROR: --use_sid true: the speakers of data cannot be made into speaker ids" in out.stdout
+    recipe = make_recipe(tmp_path / "no_spembs", spembs_sets=("train", "dev"))
+    out = run_recipe(recipe, "--stage", "2", "--stop_stage", "2", "--use_spembs", "true")
+    assert out.returncode == 1
+    assert "ERROR: --use_spembs true needs data/eval/spembs.scp: one '<uid> <speaker vector .npy>' line" in out.stdout

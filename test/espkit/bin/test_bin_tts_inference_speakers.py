@@ -1,11 +1,12 @@
 """tts_inference with a multi-speaker model (tiny untrained FastSpeech2 with a speaker list): the speaker
 from ``utt2sid`` / ``utt2spk`` data or ``--sids``, equal to Text2Speech's, and bad speakers refused
-before anything is decoded."""
+before anything is decoded; tts_export refuses the model in one line."""
 
 import pytest
 from tiny_corpus import make_tiny_corpus
 from tiny_fastspeech import make_tiny_fastspeech
 
+from espkit.bin.tts_export import main as export_main
 from espkit.bin.tts_inference import main
 from espkit.fileio.npy_scp import NpyScpReader
 from espkit.tts.text2speech import Text2Speech
@@ -75,3 +76,14 @@ def test_bad_speakers_are_one_error_line_before_decoding(setup, tmp_path, capsys
     assert "--sids nobody: unknown speaker 'nobody'" in line
     line = _error_line(capsys, _cmd(setup, tmp_path / "d"))
     assert "the model has 3 speakers (p225, p226, p227): give --sids NAME|ID or the speakers as data" in line
+
+
+def test_tts_export_refuses_the_multi_speaker_model_in_one_line(setup, tmp_path, capsys):
+    cmd = ["--train_config", str(setup["exp"]["config"]), "--model_file", str(setup["exp"]["model"]),
+           "--outpath", str(tmp_path / "model.pt"), "--log_level", "ERROR"]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        export_main(cmd)
+    assert exit_info.value.code == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(lines) == 1 and "export does not support multi-speaker models (this FastSpeech2 has spks=3)" in lines[0]
+    assert not (tmp_path / "model.pt").exists()

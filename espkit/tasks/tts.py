@@ -158,7 +158,7 @@ def upgrade_linear_classifier(args: argparse.Namespace) -> None:
 def apply_spk_list(args: argparse.Namespace) -> None:
     """``--spk_list`` sets the model's ``spks`` (``tts_conf``): its length. ConfigError when the chosen
     ``--tts`` takes no speaker ids or ``tts_conf`` gives another positive ``spks``."""
-    if not args.spk_list:
+    if not getattr(args, "spk_list", None):
         return
     num_speakers = len(args.spk_list)
     tts_class = tts_choices.get_class(args.tts)

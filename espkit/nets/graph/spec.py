@@ -125,13 +125,23 @@ def load_architecture(architecture: str | Path | Mapping[str, Any], source: Opti
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise GraphSpecError(f"{path}: malformed YAML: {_one_line(str(exc))}") from None
+        raise GraphSpecError(f"{path}: malformed YAML: {_yaml_problem(exc)}") from None
     return parse_architecture(data, str(path))
 
 
 def parse_architecture(data: Any, source: str) -> GraphSpec:
     """Check the mapping of an architecture file (see :func:`load_architecture`)."""
     return _Parser(source).graph(data)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """``line L, column C: <problem> (<context>)`` of a YAML error, or its text on one line."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is None or problem is None:
+        return _one_line(str(exc))
+    context = getattr(exc, "context", None)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" + (f" ({context})" if context else "")
 
 
 def _one_line(text: str) -> str:

@@ -1,5 +1,6 @@
 """Networks described in YAML: layers, submodels and skip connections (docs/graphs.md).
 
+>>> import torch
 >>> from espkit.nets.graph import LayerGraph
 >>> graph = LayerGraph({"model_components": {"net": {"submodels": [
 ...     {"name": "mlp", "submodel_inputs": ["x"], "layers": [{"Linear": {"in_features": 3, "out_features": 2}}]}]}}})

@@ -242,3 +242,23 @@ def test_torch_layers_are_the_one_tensor_modules():
         assert name in names
     for name in ("LSTM", "GRU", "MSELoss", "Sequential", "ModuleList", "MultiheadAttention", "LazyLinear", "Bilinear"):
         assert name not in names
+
+
+def test_ddp_wraps_a_graph_like_any_module(tmp_path):
+    """One gloo process: DDP broadcasts the graph's parameters and buffers, runs it on a dict of inputs
+    and reduces its gradients; they are those of the unwrapped graph."""
+    torch.manual_seed(0)
+    graph = LayerGraph(SEQUENCE_GRAPH).eval()
+    plain = LayerGraph(SEQUENCE_GRAPH).eval()
+    plain.load_state_dict(graph.state_dict())
+    store = torch.distributed.FileStore(str(tmp_path / "store"), 1)
+    torch.distributed.init_process_group("gloo", store=store, rank=0, world_size=1)
+    try:
+        wrapped = torch.nn.parallel.DistributedDataParallel(graph)
+        batch = sequence_batch()
+        wrapped(batch)["encoder"][0].square().sum().backward()
+        plain(batch)["encoder"][0].square().sum().backward()
+    finally:
+        torch.distributed.destroy_process_group()
+    for (name, param), other in zip(graph.named_parameters(), plain.parameters()):
+        assert torch.equal(param.grad, other.grad), name

@@ -54,8 +54,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 import torch
-import torch.utils.flop_counter
 import torch.nn.utils.parametrize
+import torch.utils.flop_counter
 
 logger = logging.getLogger(__name__)
 

@@ -40,6 +40,7 @@ Bad input (an unknown part, a bad ``-i``, a missing file, CUDA asked for and abs
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
 import inspect
 import json
@@ -78,6 +79,11 @@ logger = logging.getLogger(__name__)
 WHOLE = "inference"
 #: Parts listed in an unknown-part error: names with at most this many dots.
 LISTED_DEPTH = 1
+#: What the peak memory of each device is (the report says it; :mod:`espkit.torch_utils.profiling`).
+PEAK_MEMORY_MEASURES = {
+    "cpu": "bytes held at once by tensors the call allocated (torch.profiler's CPU allocator events)",
+    "cuda": "torch.cuda.max_memory_allocated during the call minus memory_allocated before it",
+}
 
 
 # ==================================================================================================
@@ -205,7 +211,8 @@ class Target:
     model: torch.nn.Module  # ESPnetTTSModel or ESPnetGANVocoderModel
     description: Dict[str, Any]
     text2speech: Any = None  # TTS: the Text2Speech around ``model``
-    extra_parts: Dict[str, torch.nn.Module] = field(default_factory=dict)
+    extra_parts: Dict[str, torch.nn.Module] = field(default_factory=dict)  # TTS: its vocoder
+    synthesis: Optional[torch.nn.Module] = None  # vocoder: the GANVocoder of the whole path, once made
 
     def named_parts(self) -> Dict[str, torch.nn.Module]:
         """Dotted name -> submodule, for ``--part``."""
@@ -326,12 +333,14 @@ def whole_module(target: Target) -> torch.nn.Module:
 
 
 def vocoder_for_synthesis(target: Target) -> torch.nn.Module:
-    """The vocoder model as synthesis runs it (``GANVocoder``: weight norm folded, no discriminator)."""
+    """The vocoder model as synthesis runs it (``GANVocoder``: weight norm folded, no discriminator),
+    made from a copy so that the parts keep the model as trained."""
     from espkit.tts.vocoder.gan_vocoder import GANVocoder
 
-    if "synthesis" not in target.extra_parts:
-        target.extra_parts["synthesis"] = GANVocoder(target.model, name=str(target.description["model_file"]))
-    return target.extra_parts["synthesis"]
+    if target.synthesis is None:
+        name = str(target.description["model_file"] or target.description["config"])
+        target.synthesis = GANVocoder(copy.deepcopy(target.model), name=name)
+    return target.synthesis
 
 
 # ==================================================================================================
@@ -481,6 +490,8 @@ def measure_case(case: Case, args: argparse.Namespace) -> Dict[str, Any]:
                 row["output"]["samples"] = int(output["wav"].numel())
         else:
             row["output"] = {"shapes": output_shapes(output)}
+            if case.fs and isinstance(output, torch.Tensor):  # the whole vocoder path: a waveform
+                row["output"]["samples"] = int(output.numel())
         row["latency"] = time_calls(case.call, args.warmup, args.repeats, args.device)
         row["peak_memory_bytes"] = peak_memory(case.call, args.device)
     row["flops"] = count_flops(case.call)
@@ -576,6 +587,7 @@ def profile(args: argparse.Namespace, task_options: Sequence[str]) -> Optional[D
         "method": None if whole else args.method,
         "filled_arguments": filled,
         "parameters": count_parameters(module),
+        "peak_memory_measure": PEAK_MEMORY_MEASURES[args.device],
     }
     report["cases"] = [measure_case(case, args) for case in cases]
     if not args.torchscript:

@@ -252,7 +252,8 @@ def _first_line(exc: BaseException) -> str:
             where = [line for line in lines if line.startswith('File "')]
             last += f" in TorchScript code, {where[-1]}" if where else " in TorchScript code"
         return last
-    return f"{type(exc).__name__}: {lines[0]}"
+    first = lines[0] if not lines[0].endswith(":") or len(lines) < 2 else f"{lines[0]} {lines[1]}"
+    return f"{type(exc).__name__}: {first}"
 
 
 def has_parametrizations(module: torch.nn.Module) -> bool:

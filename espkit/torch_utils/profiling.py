@@ -168,8 +168,9 @@ def peak_memory(fn: Callable[[], Any], device: torch.device | str = "cpu") -> Op
 def count_flops(fn: Callable[[], Any]) -> Dict[str, Any]:
     """FLOPs of one call of ``fn()`` by torch's two counters (see the module docstring for what each counts).
 
-    ``fn`` runs under ``torch.no_grad()``: ``FlopCounterMode`` cannot follow a weight-norm
-    parametrisation under ``torch.inference_mode()``. A counter that fails gives None and its error.
+    ``fn`` runs under ``torch.no_grad()``, out of ``torch.inference_mode()``: ``FlopCounterMode``
+    cannot follow a weight-norm parametrisation in inference mode. A counter that fails gives None
+    and its error.
 
     Returns:
         ``{"profiler": int, "profiler_by_op": {op: int}, "flop_counter": int, "flop_counter_by_op":
@@ -181,6 +182,7 @@ def count_flops(fn: Callable[[], Any]) -> Dict[str, Any]:
         activities = [torch.profiler.ProfilerActivity.CPU]
         with (
             warnings.catch_warnings(),
+            torch.inference_mode(False),
             torch.no_grad(),
             torch.profiler.profile(activities=activities, with_flops=True, record_shapes=True) as prof,
         ):
@@ -197,7 +199,7 @@ def count_flops(fn: Callable[[], Any]) -> Dict[str, Any]:
         report.update(profiler=None, profiler_by_op={}, profiler_error=_first_line(exc))
     try:
         counter = torch.utils.flop_counter.FlopCounterMode(display=False)
-        with torch.no_grad(), counter:
+        with torch.inference_mode(False), torch.no_grad(), counter:
             fn()
         counted = {str(op): int(n) for op, n in counter.get_flop_counts().get("Global", {}).items() if n}
         report["flop_counter"] = int(counter.get_total_flops())
@@ -323,6 +325,8 @@ def to_torchscript(
                     diff = max(diff, _max_abs_diff(getattr(exported, method)(*args), reference))
                 except ValueError as exc:
                     raise ValueError(f"on input {number + 1} of {len(all_args)}: {exc}") from None
+                except Exception as exc:  # noqa: BLE001 - e.g. a trace that froze a size fails on another
+                    raise ValueError(f"on input {number + 1} of {len(all_args)}: {_first_line(exc)}") from None
                 if diff > atol:
                     raise ValueError(
                         f"on input {number + 1} of {len(all_args)}: differs from eager by {diff:.3g} > {atol}"

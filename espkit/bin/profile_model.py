@@ -60,6 +60,7 @@ from espkit import __version__
 from espkit.torch_utils.profiling import (
     count_flops,
     count_parameters,
+    error_line,
     output_shapes,
     peak_memory,
     save_torchscript,
@@ -482,7 +483,11 @@ def whole_cases(target: Target, args: argparse.Namespace) -> List[Case]:
 def measure_case(case: Case, args: argparse.Namespace) -> Dict[str, Any]:
     """Latency, peak memory and FLOPs of one case, and the size of its output."""
     with torch.inference_mode():
-        output = case.call()
+        try:
+            output = case.call()
+        except (RuntimeError, TypeError, IndexError) as exc:  # the input does not fit the part
+            hint = "-i/--input_shape and --input_dtype" if args.part != WHOLE else "the input"
+            raise ConfigError(f"--part {args.part} fails on {case.label}: {error_line(exc)}; check {hint}") from None
         row: Dict[str, Any] = {"input": case.label, **case.inputs}
         if isinstance(output, dict) and "feat_gen" in output:  # the whole TTS path
             row["output"] = {"frames": int(output["feat_gen"].size(0))}

@@ -196,7 +196,7 @@ def count_flops(fn: Callable[[], Any]) -> Dict[str, Any]:
         report["profiler"] = sum(by_op.values())
         report["profiler_by_op"] = dict(sorted(by_op.items(), key=lambda kv: -kv[1]))
     except Exception as exc:  # noqa: BLE001 - reported: the other numbers are still worth having
-        report.update(profiler=None, profiler_by_op={}, profiler_error=_first_line(exc))
+        report.update(profiler=None, profiler_by_op={}, profiler_error=error_line(exc))
     try:
         counter = torch.utils.flop_counter.FlopCounterMode(display=False)
         with torch.inference_mode(False), torch.no_grad(), counter:
@@ -205,7 +205,7 @@ def count_flops(fn: Callable[[], Any]) -> Dict[str, Any]:
         report["flop_counter"] = int(counter.get_total_flops())
         report["flop_counter_by_op"] = dict(sorted(counted.items(), key=lambda kv: -kv[1]))
     except Exception as exc:  # noqa: BLE001 - reported
-        report.update(flop_counter=None, flop_counter_by_op={}, flop_counter_error=_first_line(exc))
+        report.update(flop_counter=None, flop_counter_by_op={}, flop_counter_error=error_line(exc))
     return report
 
 
@@ -242,7 +242,7 @@ def _max_abs_diff(ours: Any, reference: Any) -> float:
     return diff
 
 
-def _first_line(exc: BaseException) -> str:
+def error_line(exc: BaseException) -> str:
     """``Type: message`` of ``exc`` on one line: the first line of the message, or for an error raised
     inside the TorchScript interpreter the last one (the first only says where it happened)."""
     lines = [part.strip() for part in str(exc).splitlines() if part.strip()]
@@ -326,7 +326,7 @@ def to_torchscript(
                 except ValueError as exc:
                     raise ValueError(f"on input {number + 1} of {len(all_args)}: {exc}") from None
                 except Exception as exc:  # noqa: BLE001 - e.g. a trace that froze a size fails on another
-                    raise ValueError(f"on input {number + 1} of {len(all_args)}: {_first_line(exc)}") from None
+                    raise ValueError(f"on input {number + 1} of {len(all_args)}: {error_line(exc)}") from None
                 if diff > atol:
                     raise ValueError(
                         f"on input {number + 1} of {len(all_args)}: differs from eager by {diff:.3g} > {atol}"
@@ -342,7 +342,7 @@ def to_torchscript(
             report["method"] = "script"
             return scripted, report
         except Exception as exc:  # noqa: BLE001 - any failure of scripting is reported, then tracing is tried
-            report["script_error"] = _first_line(exc)
+            report["script_error"] = error_line(exc)
         try:
             with _quiet_torchscript() as tracer_warnings:
                 traced = torch.jit.trace_module(module, {method: example_args}, check_trace=False)
@@ -351,7 +351,7 @@ def to_torchscript(
             report["method"] = "trace"
             return traced, report
         except Exception as exc:  # noqa: BLE001 - reported
-            report["trace_error"] = _first_line(exc)
+            report["trace_error"] = error_line(exc)
     if has_parametrizations(module):
         report["note"] = (
             "the module has parametrisations (weight norm...), which TorchScript does not export: "

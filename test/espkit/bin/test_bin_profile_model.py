@@ -159,6 +159,8 @@ def test_packed_model_whole_path(tiny, tmp_path):
         (["--part", "tts", "-i", "1", "5"], "--part tts: forward() also needs feats"),
         (["--part", "tts.postnet", "--method", "nope", "-i", "1", "8", "5"], "--method nope: part tts.postnet"),
         (["--part", "tts.postnet"], "give the input sizes to profile: -i/--input_shape"),
+        (["--part", "tts.postnet", "-i", "1", "3", "5"], "--part tts.postnet fails on 1x3x5: RuntimeError: "),
+        (["--part", "tts.encoder", "-i", "1", "5"], "'indices' to have one of the following scalar types"),
         (["--text", "ab", "--", "--token_list", "x"], "options after -- (--token_list x) change the model of --config"),
         (["--part", "tts.postnet", "-i", "1", "8", "5", "--input_dtype", "long"], "--input_dtype long: part"),
     ],

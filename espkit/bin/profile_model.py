@@ -686,7 +686,8 @@ def format_report(report: Dict[str, Any]) -> str:
 
 
 def main(cmd: Optional[Sequence[str]] = None) -> None:
-    """Entry point; user mistakes end with one ``error:`` line and exit code 2."""
+    """Entry point; user mistakes end with one ``error:`` line and exit code 2. A ``--save_torchscript``
+    that could not be written (neither script nor trace works) ends with one after the report, exit code 1."""
     ours, task_options = split_task_options(sys.argv[1:] if cmd is None else cmd)
     args = get_parser().parse_args(ours)
     logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
@@ -698,6 +699,14 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
             Path(args.output_json).parent.mkdir(parents=True, exist_ok=True)
             Path(args.output_json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=2) if args.json else format_report(report))
+    torchscript = report["torchscript"]
+    if args.save_torchscript is not None and torchscript is not None and torchscript["saved_to"] is None:
+        print(
+            f"{Path(sys.argv[0]).name}: error: --save_torchscript {args.save_torchscript}: not written, "
+            "TorchScript export failed (see 'torchscript' in the report)",
+            file=sys.stderr,
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

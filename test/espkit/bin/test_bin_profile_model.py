@@ -85,6 +85,21 @@ def test_json_report_of_a_part(tiny, tmp_path, capsys):
     assert "median ms" in table and "HiFiGANGenerator" in table and "failed: script" in table
 
 
+def test_torchscript_that_cannot_be_saved_is_an_error_after_the_report(tiny, tmp_path, capsys):
+    config, model = tiny["vocoder"]
+    saved = tmp_path / "generator.pt"
+    args = ["--config", str(config), "--model_file", str(model), "--part", "generator", "-i", "1", "8", "5"]
+    with pytest.raises(SystemExit) as exc:
+        main([*QUICK, "--log_level", "ERROR", *args, "--save_torchscript", str(saved)])
+    assert exc.value.code == 1 and not saved.exists()
+    captured = capsys.readouterr()
+    assert "torchscript  failed" in captured.out
+    err = captured.err.strip()
+    assert len(err.splitlines()) == 1
+    expected = f"error: --save_torchscript {saved}: not written, TorchScript export failed"
+    assert err.endswith(f"{expected} (see 'torchscript' in the report)")
+
+
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
 def test_latency_and_flops_grow_with_input_size(tiny, tmp_path):
     config, model = tiny["vocoder"]

@@ -447,7 +447,9 @@ def whole_cases(target: Target, args: argparse.Namespace) -> List[Case]:
                     f"-i {' '.join(tokens)}: the whole vocoder path takes features: T_feats {n_mels} (its n_mels)"
                 )
             feats = torch.randn(shape, device=args.device)
-            cases.append(Case(f"{shape[0]}x{n_mels} feats", lambda f=feats: vocoder(f), {"shape": shape}, (feats,)))
+            cases.append(
+                Case(f"{shape[0]}x{n_mels} feats", lambda f=feats: vocoder(f), {"shape": shape}, (feats,), vocoder.fs)
+            )
         return cases
     text2speech = target.text2speech
     emo_labs = args.emo_labs
@@ -472,6 +474,7 @@ def whole_cases(target: Target, args: argparse.Namespace) -> List[Case]:
                 lambda t=text: text2speech(t, emo_labs=emo_labs),
                 {"T_text": num_tokens, "emo_labs": emo_labs},
                 (text,),
+                text2speech.fs,
             )
         )
     return cases
@@ -570,12 +573,6 @@ def profile(args: argparse.Namespace, task_options: Sequence[str]) -> Optional[D
         cases = whole_cases(target, args)
     else:
         cases, filled = part_cases(target, args.part, module, args)
-    if target.kind == "tts" and whole:
-        for case in cases:
-            case.fs = target.text2speech.fs
-    elif target.kind == "vocoder" and whole:
-        for case in cases:
-            case.fs = vocoder_for_synthesis(target).fs
     report: Dict[str, Any] = {
         "espkit_version": __version__,
         "torch_version": torch.__version__,

@@ -50,7 +50,6 @@ import argparse
 import contextlib
 import logging
 import sys
-import zipfile
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Sequence
 
@@ -357,8 +356,9 @@ def inference(args: argparse.Namespace) -> None:
     model_file = args.model_file
     if model_file is None:
         raise ConfigError("--model_file is required (weights .pth or a packed model .zip)")
-    if args.train_config is None and not zipfile.is_zipfile(model_file):
-        raise ConfigError("--train_config is required unless --model_file is a packed model zip")
+    # a .pth is a zip archive too: a packed model is told by its suffix, as Text2Speech does
+    if args.train_config is None and Path(model_file).suffix != ".zip":
+        raise ConfigError(f"--train_config is required unless --model_file is a packed model .zip (got {model_file})")
     streams = parse_output_streams(args.output_streams)
     text2speech = Text2Speech(
         train_config=args.train_config,

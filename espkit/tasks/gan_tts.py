@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import torch
 
 from espkit.gan_tts.espnet_model import ESPnetGANVocoderModel
+from espkit.gan_tts.graph import GraphDiscriminator, GraphGenerator
 from espkit.gan_tts.hifigan.hifigan import (
     HiFiGANGenerator,
     HiFiGANMultiPeriodDiscriminator,
@@ -42,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 generator_choices = ClassChoices(
     "generator",
-    {"hifigan": HiFiGANGenerator, "istft": ISTFTGenerator, "nsf": NSFGenerator},
+    {"hifigan": HiFiGANGenerator, "istft": ISTFTGenerator, "nsf": NSFGenerator, "graph": GraphGenerator},
     type_check=torch.nn.Module,
     default="hifigan",
 )
@@ -52,6 +53,7 @@ discriminator_choices = ClassChoices(
         "hifigan_multi_scale_multi_period": HiFiGANMultiScaleMultiPeriodDiscriminator,
         "hifigan_multi_scale": HiFiGANMultiScaleDiscriminator,
         "hifigan_multi_period": HiFiGANMultiPeriodDiscriminator,
+        "graph": GraphDiscriminator,
     },
     type_check=torch.nn.Module,
     default="hifigan_multi_scale_multi_period",

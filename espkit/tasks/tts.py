@@ -19,6 +19,7 @@ from espkit.tts.abs_tts import AbsTTS
 from espkit.tts.emotion.abs_emo_extract import AbsEmoExtract
 from espkit.tts.emotion.emo_classifier import EmotionClassifier, LinearEmotionClassifier
 from espkit.tts.emotion.emo_list import load_emo_list
+from espkit.tts.emotion.graph_emotion import GraphEmotionClassifier, GraphReferenceEncoder
 from espkit.tts.emotion.prosody import ProsodyEmoExtract
 from espkit.tts.emotion.reference_encoder import ReferenceEncoder
 from espkit.tts.espnet_model import EMO_SOURCES, ESPnetTTSModel, missing_durations_error
@@ -66,13 +67,13 @@ energy_normalize_choices = ClassChoices(
 )
 emo_extract_choices = ClassChoices(
     "emo_extract",
-    {"prosody": ProsodyEmoExtract, "reference_encoder": ReferenceEncoder},
+    {"prosody": ProsodyEmoExtract, "reference_encoder": ReferenceEncoder, "graph": GraphReferenceEncoder},
     type_check=AbsEmoExtract,
     optional=True,
 )
 emo_classifier_choices = ClassChoices(
     "emo_classifier",
-    {"mlp": EmotionClassifier, "linear": LinearEmotionClassifier},
+    {"mlp": EmotionClassifier, "linear": LinearEmotionClassifier, "graph": GraphEmotionClassifier},
     type_check=EmotionClassifier,
     optional=True,
 )

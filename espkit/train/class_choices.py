@@ -20,6 +20,21 @@ from espkit.utils.nested_dict_action import NestedDictAction
 NONE_NAMES = ("none", "null", "nil")
 
 
+class ResolvesConf:
+    """Base of a registered class whose ``_conf`` resolves to more than defaults plus given values.
+
+    :meth:`ClassChoices.resolve_conf` passes the resolved ``_conf`` of such a class through
+    :meth:`resolve_own_conf`, e.g. to read a file a value names into the config (a graph
+    ``architecture``: :class:`espkit.nets.graph.conf.ArchitectureConf`), so that ``--print_config``
+    and ``config.yaml`` hold what the model is built from.
+    """
+
+    @classmethod
+    def resolve_own_conf(cls, conf: Dict[str, Any], option: str) -> Dict[str, Any]:
+        """The resolved ``conf`` (``option`` names it in messages, e.g. ``--tts_conf``)."""
+        return conf
+
+
 class ClassChoices:
     """Registry of classes selectable by name from the command line or a config file.
 
@@ -146,6 +161,8 @@ class ClassChoices:
             )
         resolved = self.default_conf(name, exclude)
         resolved.update(conf)
+        if issubclass(cls, ResolvesConf):
+            resolved = cls.resolve_own_conf(resolved, f"--{self.name}_conf")
         return resolved
 
     def build(self, name: Optional[str], conf: Optional[Mapping[str, Any]], **task_kwargs: Any) -> Any:

@@ -211,9 +211,11 @@ class GANTrainer(Trainer):
         steps = {GENERATOR: 0, DISCRIMINATOR: 0}
         skipped = {GENERATOR: 0, DISCRIMINATOR: 0}
         for item in iterator:
-            _, batch = _split_batch(item, epoch)
+            uids, batch = _split_batch(item, epoch)
             batch_index += 1
             batches_since_save += 1
+            reporter.increment("batches")
+            reporter.increment("utts", len(uids))
             if not options.no_forward_run:
                 batch = to_device(batch, self.device, dtype=self.float_dtype)
                 skip_discriminator = self._draw_skip_discriminator()

@@ -9,7 +9,11 @@
 3. plots the attention maps of the fixed ``plot_attention_iter_factory`` utterances;
 4. steps the per-epoch schedulers (``ReduceLROnPlateau`` on ``val_scheduler_criterion``);
 5. writes (rank 0 only) ``<N>epoch.pth``, ``latest.pth``, ``<phase>.<stat>.best.pth``,
-   prunes to the n best epochs, plots ``images/<stat>.png``, and saves ``checkpoint.pth``.
+   prunes to the n best epochs, plots ``images/<stat>.png``, saves ``checkpoint.pth``, then
+   appends the epoch's line to ``history.jsonl`` (:mod:`espkit.train.history`).
+
+The train phase also counts its ``batches`` and ``utts`` (utterances of this process), so that
+the history has the step time and the throughput.
 
 After the last epoch (or early stopping) the n best epochs of each criterion are averaged into
 ``<phase>.<stat>.ave_<n>best.pth`` (and ``<phase>.<stat>.ave.pth``, the largest n).
@@ -45,6 +49,7 @@ from espkit.train.distributed import (
     all_reduce_stats,
     barrier,
 )
+from espkit.train.history import HISTORY_NAME, append_history, history_record, now_iso, sync_history
 from espkit.train.nbest import average_nbest_models, epoch_files
 from espkit.train.reporter import Reporter
 from espkit.train.run_state import CHECKPOINT_NAME, Position, restore_run_state, run_state
@@ -184,6 +189,8 @@ class Trainer:
                 position = self.resume(checkpoint_path)
             else:
                 logger.info("--resume true but %s does not exist yet: starting from epoch 1", checkpoint_path)
+        if self.distributed_option.is_main:
+            sync_history(output_dir / HISTORY_NAME, self.reporter.history, position.epoch - 1, self._world_size())
         if self.distributed_option.distributed:
             self.train_model = self._wrap_distributed()
         writer = _summary_writer(output_dir) if options.use_tensorboard and self.distributed_option.is_main else None
@@ -245,6 +252,9 @@ class Trainer:
             self.save_checkpoint(
                 epoch, num_done if num_done is not None else 0, epoch_completed=True, early_stopped=early_stopped
             )
+            if is_main:
+                record = history_record(reporter.history, epoch, self._world_size(), finished_at=now_iso())
+                append_history(self.output_dir / HISTORY_NAME, record)
             barrier()
             if self._stop_requested():
                 logger.warning("Stopping after epoch %d on request; resume with --resume true", epoch)
@@ -254,6 +264,10 @@ class Trainer:
         if is_main:
             average_nbest_models(self.output_dir, reporter, options.best_model_criterion, options.keep_nbest_models)
         barrier()
+
+    def _world_size(self) -> int:
+        option = self.distributed_option
+        return option.world_size if option.distributed else 1
 
     def _wrap_distributed(self) -> torch.nn.Module:
         """The DistributedDataParallel wrapper ``train_one_epoch`` calls the model through."""
@@ -303,6 +317,8 @@ class Trainer:
             uids, batch = _split_batch(item, epoch)
             batch_index += 1
             batches_since_save += 1
+            reporter.increment("batches")
+            reporter.increment("utts", len(uids))
             if not options.no_forward_run:
                 window += 1
                 last_in_window = window == options.accum_grad or batch_index == num_batches

@@ -25,8 +25,12 @@ from espkit.utils.config_argparse import load_yaml_config
 logger = logging.getLogger(__name__)
 
 
-def _placeholder_stats(directory: Path, option: str, shape: Sequence[int]) -> Path:
-    """An npz of zero mean, unit variance in ``directory``: lets ``GlobalMVN`` be built before its buffers load."""
+def placeholder_stats(directory: Path, option: str, shape: Sequence[int]) -> Path:
+    """An npz of zero mean, unit variance in ``directory``: lets ``GlobalMVN`` be built before its buffers load.
+
+    ``shape`` ``()`` gives scalar statistics, an identity normalisation of features of any size (what a
+    model with random weights, :mod:`espkit.bin.profile_model`, is built with).
+    """
     path = directory / f"{option}_placeholder_stats.npz"
     np.savez(path, count=np.array(1.0), sum=np.zeros(shape), sum_square=np.ones(shape))
     return path
@@ -116,7 +120,7 @@ def build_model_for_inference(
                 stats_file,
                 model_file,
             )
-            placeholder = _placeholder_stats(Path(tmp), option, state[buffers[0]].shape)
+            placeholder = placeholder_stats(Path(tmp), option, state[buffers[0]].shape)
             getattr(args, f"{option}_conf")["stats_file"] = str(placeholder)
         try:
             model = task.build_model(args)

@@ -147,6 +147,17 @@ def test_every_stage_runs_and_writes_its_outputs(smoke_run):
     packed = model_dir / "packed" / "tts_train_smoke_valid.loss.best_vocoder_smoke_ft_tts_train_smoke.zip"
     with zipfile.ZipFile(packed) as archive:
         assert any(name.startswith("vocoder/") for name in archive.namelist())
+    # each training has its report (stages 5 and 6); the acoustic model's shows the evaluation too (stage 8)
+    for run_dir in (model_dir, vocoder_dir, finetuned):
+        report = run_dir / "report" / "report.html"
+        assert f"Training report: exp/smoke/{run_dir.name}/report/report.html" in first.stdout, run_dir.name
+        assert "finished: " in report.read_text() and (run_dir / "report" / "criteria.png").is_file()
+        assert (
+            len((run_dir / "history.jsonl").read_text().splitlines())
+            == yaml.safe_load((run_dir / "config.yaml").read_text())["max_epoch"]
+        )
+    page = (model_dir / "report" / "report.html").read_text()
+    assert "<h3>eval_vocoder_smoke_ft_tts_train_smoke</h3>" in page and "attention_att_ws.png" in page
 
 
 def test_rerun_does_no_work_twice(smoke_run):

@@ -22,6 +22,8 @@
 # model's spks) and utt2sid,sids,text_int data; --use_spembs true uses the speaker vectors of each
 # set's spembs.scp (<uid> <vector.npy>, made by the user) as spembs,npy data (the model's tts_conf sets
 # spk_embed_dim). Decoding takes each test utterance's speaker from the same files.
+# Each training (stages 5 and 6) ends with <exp>/report/report.html, its curves and best epochs
+# (espkit.bin.training_report); stage 8 redraws the acoustic model's with the evaluation's figures.
 # Each stage logs to a file and leaves a ".done" marker holding a signature of its inputs; a re-run
 # with the same inputs skips the stage ("already done"), changed inputs redo it.
 set -euo pipefail
@@ -203,6 +205,24 @@ run_logged() {
         exit 1
     fi
     echo "# ended at $(date)" >> "${logfile}"
+}
+
+# training_report EXP [if_missing]: EXP/report/report.html, the run's curves, best epochs and evaluation
+# (espkit.bin.training_report, docs/training_report.md); with if_missing only when there is none yet. A
+# failure is a warning, not the end of the recipe: the trained model is what the later stages need.
+training_report() {
+    local exp=$1 logfile=$1/logs/report.log
+    [ "${2:-}" = if_missing ] && [ -f "${exp}/report/report.html" ] && return 0
+    if ! ${python} -c "import matplotlib" 2> /dev/null; then
+        log "Training report of ${exp}: skipped, matplotlib is not installed (pip install 'espkit[plot]')"
+        return 0
+    fi
+    mkdir -p "${exp}/logs"
+    if ${python} -m espkit.bin.training_report "${exp}" > "${logfile}" 2>&1; then
+        log "Training report: ${exp}/report/report.html"
+    else
+        log "WARNING: the training report of ${exp} failed (see ${logfile}); the training itself is done"
+    fi
 }
 
 # data triples of a dumped set for tts_train/tts_inference: --<prefix>data_path_and_name_and_type ...
@@ -467,6 +487,7 @@ if run_stage 5; then
     inputs=${tts_exp}/.train.inputs  # the signature the run in ${tts_exp} was started with
     if is_done "${marker}" "${signature}"; then
         log "Stage 5: training: already done (${tts_exp}), skipping"
+        training_report "${tts_exp}" if_missing
     else
         recorded=""
         if [ -f "${inputs}" ]; then recorded=$(cat "${inputs}"); elif [ -f "${marker}" ]; then recorded=$(cat "${marker}"); fi
@@ -489,6 +510,7 @@ if run_stage 5; then
             --valid_shape_file "${stats_dir}/valid/speech_shape" --valid_shape_file "${stats_dir}/valid/text_shape" \
             $(data_opts train_ "${train_data_dir}") $(data_opts valid_ "${valid_data_dir}") ${train_args}
         mark_done "${marker}" "${signature}"
+        training_report "${tts_exp}"
     fi
 fi
 
@@ -575,6 +597,7 @@ if run_stage 6; then
         inputs=${vocoder_exp}/.train.inputs
         if is_done "${marker}" "${signature}"; then
             log "Stage 6: vocoder training: already done (${vocoder_exp}), skipping"
+            training_report "${vocoder_exp}" if_missing
         else
             recorded=""
             if [ -f "${inputs}" ]; then recorded=$(cat "${inputs}"); elif [ -f "${marker}" ]; then recorded=$(cat "${marker}"); fi
@@ -596,6 +619,7 @@ if run_stage 6; then
                 --train_data_path_and_name_and_type "${dumpdir}/raw/${train_set}/wav.scp,speech,sound" \
                 --valid_data_path_and_name_and_type "${dumpdir}/raw/${valid_set}/wav.scp,speech,sound" ${vocoder_args}
             mark_done "${marker}" "${signature}"
+            training_report "${vocoder_exp}"
         fi
     fi
     if [ -n "${vocoder_finetune_config}" ]; then
@@ -611,6 +635,7 @@ if run_stage 6; then
         inputs=${ft_exp}/.train.inputs
         if is_done "${marker}" "${signature}"; then
             log "Stage 6: vocoder fine-tune: already done (${ft_exp}), skipping"
+            training_report "${ft_exp}" if_missing
         else
             recorded=""
             if [ -f "${inputs}" ]; then recorded=$(cat "${inputs}"); elif [ -f "${marker}" ]; then recorded=$(cat "${marker}"); fi
@@ -637,6 +662,7 @@ if run_stage 6; then
                 --valid_data_path_and_name_and_type "${dumpdir}/raw/${valid_set}/wav.scp,speech,sound" \
                 --valid_data_path_and_name_and_type "${teacher_forced}/${valid_set}/denorm/feats.scp,feats,npy" ${vocoder_args}
             mark_done "${marker}" "${signature}"
+            training_report "${ft_exp}"
         fi
     fi
 fi
@@ -733,6 +759,7 @@ fi
 
 # --- stage 8: evaluation ---------------------------------------------------------------------------------
 if run_stage 8; then
+    evaluated=false
     num_test_sets=$(echo ${test_sets} | wc -w)
     for dset in ${test_sets}; do
         out=${tts_exp}/${decode_tag}/${dset}
@@ -764,7 +791,10 @@ if run_stage 8; then
             --fs "${fs}" --n_fft "${n_fft}" --n_shift "${n_shift}" --output_dir "${eval_dir}" ${eval_args}
         cat "${eval_dir}/results.md"
         mark_done "${marker}" "${signature}"
+        evaluated=true
     done
+    # the training report again, now with the evaluation's figures
+    if [ "${evaluated}" = true ]; then training_report "${tts_exp}"; fi
 fi
 
 # --- stage 9: packing ---------------------------------------------------------------------------------------

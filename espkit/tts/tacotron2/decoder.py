@@ -27,6 +27,7 @@ from espkit.tts.tacotron2.fused_decoding import (
     loop_config,
 )
 from espkit.tts.tacotron2.fused_recurrence import LocationLSTMRecurrence, compiled
+from espkit.tts.tacotron2.graph_postnet import GraphPostnet
 from espkit.utils.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -220,6 +221,8 @@ class Decoder(nn.Module):
             (e.g. an emotion embedding); 0 for none.
         decoder_impl: ``auto``, ``stepwise`` or ``fused`` (see above and :meth:`set_impl`).
         torchscript: run the fused loops as TorchScript (False: the same functions in Python).
+        postnet_architecture: a graph (YAML file path or mapping) to use as the postnet
+            (:class:`~espkit.tts.tacotron2.graph_postnet.GraphPostnet`) instead of the ``postnet_*`` stack.
     """
 
     def __init__(
@@ -244,6 +247,7 @@ class Decoder(nn.Module):
         cond_dim: int = 0,
         decoder_impl: str = "auto",
         torchscript: bool = True,
+        postnet_architecture: str | dict | None = None,
     ):
         super().__init__()
         if output_activation is not None and output_activation not in OUTPUT_ACTIVATIONS:
@@ -270,11 +274,11 @@ class Decoder(nn.Module):
         proj_in = dunits + eprojs if use_concate else dunits
         self.feat_out = nn.Linear(proj_in, odim * reduction_factor, bias=False)
         self.prob_out = nn.Linear(proj_in, reduction_factor)
-        self.postnet = (
-            Postnet(odim, postnet_layers, postnet_chans, postnet_filts, use_batch_norm, dropout_rate)
-            if postnet_layers > 0
-            else None
-        )
+        self.postnet = None
+        if postnet_architecture is not None:
+            self.postnet = GraphPostnet(odim, postnet_architecture)
+        elif postnet_layers > 0:
+            self.postnet = Postnet(odim, postnet_layers, postnet_chans, postnet_filts, use_batch_norm, dropout_rate)
         self.set_impl(decoder_impl, torchscript)
 
     def fused_blockers(self) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
+from espkit.nets.graph.conf import ArchitectureConf
 from espkit.nets.masks import append_eos
 from espkit.tts.abs_tts import AbsTTS
 from espkit.tts.speaker.conditioning import SpeakerConditioning, speaker_batch_of_one
@@ -24,6 +25,8 @@ from espkit.utils.typecheck import typechecked
 logger = logging.getLogger(__name__)
 
 LOSS_TYPES = ("L1+L2", "L1", "L2")
+#: ``postnet_type``: the ``postnet_*`` convolution stack, or a graph YAML (``postnet_architecture``).
+POSTNET_TYPES = ("conv", "graph")
 
 
 def attach_to_memory(hs: torch.Tensor, vec: torch.Tensor, integration: str) -> torch.Tensor:
@@ -37,7 +40,17 @@ def attach_to_memory(hs: torch.Tensor, vec: torch.Tensor, integration: str) -> t
     return hs
 
 
-class Tacotron2(SpeakerConditioning, AbsTTS):
+def check_postnet_options(postnet_type: str, postnet_architecture: str | dict | None) -> None:
+    """ValueError unless ``postnet_type`` is known and ``postnet_architecture`` is given exactly for ``graph``."""
+    if postnet_type not in POSTNET_TYPES:
+        raise ValueError(f"postnet_type must be one of {', '.join(POSTNET_TYPES)}, got {postnet_type!r}")
+    if postnet_type == "graph" and postnet_architecture is None:
+        raise ValueError("postnet_type: graph needs postnet_architecture (a graph YAML file or the graph inline)")
+    if postnet_type == "conv" and postnet_architecture is not None:
+        raise ValueError("postnet_architecture is given but postnet_type is conv: set postnet_type: graph")
+
+
+class Tacotron2(SpeakerConditioning, AbsTTS, ArchitectureConf):
     """Tacotron2 acoustic model.
 
     Token ids get ``<sos/eos>`` (id ``idim - 1``) appended, as in ESPnet, so that attending
@@ -56,6 +69,11 @@ class Tacotron2(SpeakerConditioning, AbsTTS):
         dlayers, dunits: decoder LSTM layers and units.
         prenet_layers, prenet_units: decoder prenet.
         postnet_layers, postnet_chans, postnet_filts: postnet convolution stack.
+        postnet_type: ``conv`` (that stack) or ``graph``: the postnet is the graph of
+            ``postnet_architecture`` (a YAML file path or the graph inline; docs/graphs.md), built by
+            :class:`~espkit.tts.tacotron2.graph_postnet.GraphPostnet`, and ``postnet_layers``,
+            ``postnet_chans`` and ``postnet_filts`` are not used.
+        postnet_architecture: the postnet's graph when ``postnet_type`` is ``graph``.
         output_activation: None, ``tanh``, ``sigmoid`` or ``relu`` on the output frames.
         use_batch_norm: batch norm in the encoder and postnet convolutions.
         use_concate: project ``cat(decoder state, attention context)`` to frames.
@@ -77,6 +95,8 @@ class Tacotron2(SpeakerConditioning, AbsTTS):
             the step loops), ``stepwise`` or ``fused`` (an error, saying why, where they do not
             cover it); see :class:`~espkit.tts.tacotron2.decoder.Decoder`.
     """
+
+    architecture_options = ("postnet_architecture",)
 
     @typechecked
     def __init__(
@@ -120,8 +140,11 @@ class Tacotron2(SpeakerConditioning, AbsTTS):
         dropout_rate: float = 0.5,
         zoneout_rate: float = 0.1,
         decoder_impl: str = "auto",
+        postnet_type: str = "conv",
+        postnet_architecture: str | dict | None = None,
     ):
         super().__init__()
+        check_postnet_options(postnet_type, postnet_architecture)
         if idim < 3:
             raise ValueError(f"idim must count <blank>, tokens and <sos/eos> (>= 3), got {idim}")
         if loss_type not in LOSS_TYPES:
@@ -177,6 +200,7 @@ class Tacotron2(SpeakerConditioning, AbsTTS):
             reduction_factor=reduction_factor,
             cond_dim=cond_dim,
             decoder_impl=decoder_impl,
+            postnet_architecture=postnet_architecture,
         )
         self.taco2_loss = Tacotron2Loss(
             use_masking=use_masking,

@@ -98,6 +98,8 @@ class Tacotron2Controllable(Tacotron2):
         emo_integration: str = "add",
         emo_to_decoder: bool = True,
         decoder_impl: str = "auto",
+        postnet_type: str = "conv",
+        postnet_architecture: str | dict | None = None,
     ):
         check_emotion_options(num_emotions, emo_embed_dim, emo_feat_dim, emo_integration, required=True)
         if emo_integration == "none" and not emo_to_decoder:
@@ -148,6 +150,8 @@ class Tacotron2Controllable(Tacotron2):
             dropout_rate=dropout_rate,
             zoneout_rate=zoneout_rate,
             decoder_impl=decoder_impl,
+            postnet_type=postnet_type,
+            postnet_architecture=postnet_architecture,
         )
 
     def num_emotions(self) -> int:

@@ -499,3 +499,14 @@ def test_cli_teacher_forcing_writes_durations_for_fastspeech_without_waveforms(t
         assert sum(values) == len(wav) // HOP + 1 and min(values) >= 0
         assert 0 < float(focus[uid]) <= 1
     assert not (out_dir / "wav").exists() and not list((out_dir / "att_ws").glob("*.png"))
+
+
+def test_weights_without_train_config_is_refused_naming_the_option(trained, tmp_path, capsys):
+    # a .pth is itself a zip archive: it must still be told apart from a packed model
+    data, exp = trained
+    args = ["--model_file", str(exp / "valid.loss.best.pth"), "--output_dir", str(tmp_path / "out")]
+    args += ["--data_path_and_name_and_type", f"{data['text']},text,text"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    assert "--train_config is required unless --model_file is a packed model .zip" in capsys.readouterr().err

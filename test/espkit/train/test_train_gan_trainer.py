@@ -20,6 +20,7 @@ from espkit.tasks import argument_groups
 from espkit.train.abs_espnet_model import AbsESPnetModel
 from espkit.train.checkpoint import CheckpointError, load_checkpoint
 from espkit.train.gan_trainer import GANTrainer
+from espkit.train.history import HISTORY_NAME, read_history
 from espkit.train.reporter import Reporter
 from espkit.train.trainer import NonFiniteTrainingError, Trainer
 from espkit.train.trainer_options import GANTrainerOptions, TrainerOptions
@@ -369,6 +370,15 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_gan_run(tmp_path)
             assert "discriminator_loss" in values and "generator_loss" in values
             values.pop("time"), history_resumed[epoch][phase].pop("time")
             assert history_resumed[epoch][phase] == values, (epoch, phase)
+    # history.jsonl: epochs 1-2 once each, as the uninterrupted run's but for the timing fields
+    histories = [read_history(tmp_path / name / HISTORY_NAME) for name in ("reference", "killed")]
+    for records in histories:
+        assert [record["epoch"] for record in records] == [1, 2]
+        for record in records:
+            del record["timing"]
+            for values in record["stats"].values():
+                del values["time"]
+    assert histories[0] == histories[1]
 
 
 # --- two processes under torchrun --------------------------------------------------------------

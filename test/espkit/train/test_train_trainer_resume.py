@@ -7,6 +7,7 @@ import torch
 from killed_job import finish_job, kill_when_checkpointed, start_job
 
 from espkit.train.checkpoint import load_checkpoint
+from espkit.train.history import HISTORY_NAME, read_history
 
 JOB = Path(__file__).with_name("train_trainer_toy_job.py")
 
@@ -32,3 +33,12 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tmp_path):
     for epoch in (1, 2, 3):
         for phase in ("train", "valid"):
             assert history_resumed[epoch][phase]["loss"] == history_expected[epoch][phase]["loss"], (epoch, phase)
+    # history.jsonl: epochs 1-3 once each, as the uninterrupted run's but for the timing fields
+    histories = [read_history(tmp_path / name / HISTORY_NAME) for name in ("reference", "killed")]
+    for records in histories:
+        assert [record["epoch"] for record in records] == [1, 2, 3]
+        for record in records:
+            del record["timing"]
+            for values in record["stats"].values():
+                del values["time"]
+    assert histories[0] == histories[1]

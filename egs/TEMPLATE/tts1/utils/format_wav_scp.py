@@ -5,11 +5,11 @@
     utils/format_wav_scp.py --fs 22050 --segments data/train/segments data/train/wav.scp out.scp out_dir
 
 Every entry is decoded (so a truncated or unreadable file fails here, naming its uid, not in
-training). A mono file at ``--fs`` (WAV, FLAC, OGG, ... what libsndfile reads) is referenced as it
-is (absolute path). Anything else is written as 16-bit PCM WAV to ``<out_dir>/<uid>.wav``: a pipe
-entry (``<command> |``, run once here: espkit.fileio.pipe_command says how and its trust model),
-a ``--segments`` stretch of a recording, another rate (resampled with soxr,
-espkit.fileio.resample), more channels (averaged to mono).
+training). A mono WAV file at ``--fs`` is referenced as it is (absolute path). Anything else is
+written as 16-bit PCM WAV to ``<out_dir>/<uid>.wav``: a pipe entry (``<command> |``, run once
+here: espkit.fileio.pipe_command says how and its trust model), a ``--segments`` stretch of a
+recording, compressed audio (FLAC, OGG: training then decodes WAV only, 10x faster), another
+rate (resampled with soxr, espkit.fileio.resample), more channels (averaged to mono).
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ import logging
 import sys
 from collections import Counter
 from pathlib import Path
+
+#: libsndfile formats referenced as they are when mono at --fs (others are written as WAV)
+UNCOMPRESSED_FORMATS = ("WAV", "WAVEX", "RF64")
 
 
 def main() -> int:
@@ -33,6 +36,8 @@ def main() -> int:
     if args.fs <= 0:
         print(f"format_wav_scp.py: error: --fs {args.fs}: must be a positive number of Hz", file=sys.stderr)
         return 1
+    import soundfile
+
     from espkit.fileio.pipe_command import is_pipe_entry
     from espkit.fileio.resample import resample
     from espkit.fileio.sound_scp import SoundScpReader, write_wav
@@ -55,6 +60,8 @@ def main() -> int:
             reasons["pipe"] += 1
         elif args.segments is not None:
             reasons["segment"] += 1
+        elif soundfile.info(value).format not in UNCOMPRESSED_FORMATS:
+            reasons[f"from {soundfile.info(value).format}"] += 1
         elif rate == args.fs and audio.shape[1] == 1:
             lines.append(f"{uid} {Path(value).resolve()}\n")
             continue

@@ -134,6 +134,19 @@ def test_ljspeech_data_preparation_errors(corpora, tmp_path):
     assert "14 utterances are too few for --num_dev 7 + --num_eval 7" in line
 
 
+def test_ljspeech_max_utts_takes_the_first_ids(corpora, tmp_path):
+    out = prepare(
+        "ljspeech/tts1/local/prepare_ljspeech.py",
+        *("--ljspeech_dir", str(corpora["ljspeech"]), "--out_dir", str(tmp_path)),
+        *("--max_utts", "6", "--num_dev", "1", "--num_eval", "1"),
+    )
+    assert out.returncode == 0, out.stderr
+    assert list(read_2columns_text(tmp_path / "tr_no_dev" / "wav.scp")) == [f"LJ001-000{n}" for n in range(1, 5)]
+    assert list(read_2columns_text(tmp_path / "dev" / "text")) == ["LJ001-0005"]
+    assert list(read_2columns_text(tmp_path / "eval1" / "text")) == ["LJ001-0006"]
+    assert "6 of 14 utterances -> tr_no_dev 4, dev 1, eval1 1" in out.stderr
+
+
 # --- VCTK ----------------------------------------------------------------------------------------------
 def test_vctk_smoke_end_to_end(corpora, tmp_path):
     recipe = copy_recipe(tmp_path, "vctk")
@@ -189,6 +202,18 @@ def test_vctk_data_preparation_errors(corpora, tmp_path):
     line = error_line(prepare(script, "--vctk_dir", str(broken), "--out_dir", str(tmp_path / "data")))
     assert "p999: no p999_<nnn>_mic1.flac files" in line
     assert not (tmp_path / "data").exists()
+
+
+def test_vctk_max_speakers_and_utterances(corpora, tmp_path):
+    out = prepare(
+        "vctk/tts1/local/prepare_vctk.py",
+        *("--vctk_dir", str(corpora["vctk"]), "--out_dir", str(tmp_path)),
+        *("--max_speakers", "1", "--max_utts_per_speaker", "4", "--num_dev", "1", "--num_eval", "1"),
+    )
+    assert out.returncode == 0, out.stderr
+    assert read_2columns_text(tmp_path / "tr_no_dev" / "spk2utt") == {"p225": "p225_001 p225_002"}
+    assert list(read_2columns_text(tmp_path / "eval1" / "text")) == ["p225_003"]
+    assert list(read_2columns_text(tmp_path / "dev" / "text")) == ["p225_004"]
 
 
 # --- stage 2 on segments and pipe entries -----------------------------------------------------------

@@ -2,8 +2,9 @@
 # ljspeech: one English female speaker, LJSpeech 1.1 (13,100 utterances, about 24 h, 22050 Hz WAV).
 #   ./run.sh --ljspeech_dir /data/LJSpeech-1.1 --ngpu 1   all stages (1 data ... 9 pack), full-size
 #                                   Tacotron2 (conf/train.yaml, for a GPU), Griffin-Lim waveforms
-#   ./run.sh --smoke true --ljspeech_dir DIR   every stage with a tiny model on a few utterances of DIR
-#                                   (4 held out) on CPU: the CI test on a miniature corpus
+#   ./run.sh --smoke true --ljspeech_dir DIR   every stage with a tiny model on the first 14 utterances
+#                                   of DIR (4 held out), on CPU in under a minute: a check of the setup
+#                                   (the CI test runs it on a miniature corpus)
 #   ./run.sh ... --vocoder_config ../../espeak_emo/tts1/conf/tuning/train_vocoder_hifigan.yaml
 #                                   a neural vocoder instead of Griffin-Lim (stage 6)
 # Nothing is downloaded: unpack LJSpeech-1.1.tar.bz2 (https://keithito.com/LJ-Speech-Dataset/) and give
@@ -34,10 +35,10 @@ n_fft=1024
 n_shift=256
 
 if [ "${smoke}" = true ]; then
-    # 2 dev and 2 eval utterances, the rest for training; kept apart from the full run's directories
+    # the first 14 utterances: 10 for training, 2 dev, 2 eval; kept apart from the full run's directories
     opts=(
         --datadir data/smoke --dumpdir dump/smoke --expdir exp/smoke
-        --local_data_opts "--ljspeech_dir ${ljspeech_dir} --datadir data/smoke --num_dev 2 --num_eval 2"
+        --local_data_opts "--ljspeech_dir ${ljspeech_dir} --datadir data/smoke --max_utts 14 --num_dev 2 --num_eval 2"
         --train_config conf/tuning/train_smoke.yaml --inference_config conf/tuning/decode_smoke.yaml
         --nj 2 --inference_nj 1
     )

@@ -3,8 +3,9 @@
 # one multi-speaker Tacotron2 conditioned on speaker ids (tts.sh --use_sid true: utt2spk -> sids).
 #   ./run.sh --vctk_dir /data/VCTK-Corpus-0.92 --ngpu 1   all stages (1 data ... 9 pack), full-size
 #                                   Tacotron2 (conf/train.yaml, for a GPU), Griffin-Lim waveforms
-#   ./run.sh --smoke true --vctk_dir DIR   every stage with a tiny model on DIR, 1 dev and 1 eval utterance
-#                                   per speaker, on CPU: the CI test on a miniature corpus
+#   ./run.sh --smoke true --vctk_dir DIR   every stage with a tiny model on the first 2 speakers of DIR,
+#                                   7 utterances each (1 dev, 1 eval), on CPU in under a minute: a check
+#                                   of the setup (the CI test runs it on a miniature corpus)
 #   ./run.sh ... --use_sid false    one model for all speakers, without speaker ids
 # Nothing is downloaded: unzip VCTK-Corpus-0.92.zip (https://datashare.ed.ac.uk/handle/10283/3443) and give
 # the directory holding wav48_silence_trimmed/ and txt/ (default downloads/VCTK-Corpus-0.92).
@@ -41,10 +42,10 @@ n_fft=1024
 n_shift=256
 
 if [ "${smoke}" = true ]; then
-    # 1 dev and 1 eval utterance per speaker, the rest for training; kept apart from the full run's directories
+    # 2 speakers x 7 utterances: 1 dev and 1 eval each, the rest for training; kept apart from the full run's directories
     opts=(
         --datadir data/smoke --dumpdir dump/smoke --expdir exp/smoke
-        --local_data_opts "--vctk_dir ${vctk_dir} --datadir data/smoke --num_dev 1 --num_eval 1"
+        --local_data_opts "--vctk_dir ${vctk_dir} --datadir data/smoke --max_speakers 2 --max_utts_per_speaker 7 --num_dev 1 --num_eval 1"
         --train_config conf/tuning/train_smoke.yaml --inference_config conf/tuning/decode_smoke.yaml
         --nj 2 --inference_nj 1
     )

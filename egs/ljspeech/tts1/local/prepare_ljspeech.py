@@ -2,6 +2,7 @@
 """Convert LJSpeech 1.1 into Kaldi data directories with ESPnet2's splits.
 
     local/prepare_ljspeech.py --ljspeech_dir downloads/LJSpeech-1.1 --out_dir data [--num_dev 250 --num_eval 250]
+        [--max_utts N]   (the first N utterances by id only: smoke runs)
 
 The corpus (https://keithito.com/LJ-Speech-Dataset/, LJSpeech-1.1.tar.bz2) holds ``metadata.csv``
 (``<id>|<raw text>|<normalized text>``, one line per utterance, UTF-8) and ``wavs/<id>.wav``
@@ -98,6 +99,7 @@ def main() -> int:
     parser.add_argument("--out_dir", type=Path, default=Path("data"))
     parser.add_argument("--num_dev", type=int, default=250)
     parser.add_argument("--num_eval", type=int, default=250)
+    parser.add_argument("--max_utts", type=int, default=0, help="Use the first N utterances by id only (0: all)")
     args = parser.parse_args()
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s: %(message)s")
     from espkit.fileio.datadir_writer import write_speech_data_dir
@@ -107,7 +109,8 @@ def main() -> int:
             raise CorpusError(f"--num_dev {args.num_dev} --num_eval {args.num_eval}: each must be >= 1")
         corpus = args.ljspeech_dir.resolve()
         texts = read_metadata(corpus)
-        sets = split(sorted(texts), args.num_dev, args.num_eval)
+        chosen = sorted(texts)[: args.max_utts or None]
+        sets = split(chosen, args.num_dev, args.num_eval)
     except CorpusError as e:
         print(f"prepare_ljspeech.py: error: {e}", file=sys.stderr)
         return 1
@@ -119,7 +122,11 @@ def main() -> int:
             utt2spk=dict.fromkeys(uids, SPEAKER),
         )
     logger.info(
-        "LJSpeech %s: %d utterances -> %s", corpus, len(texts), ", ".join(f"{k} {len(v)}" for k, v in sets.items())
+        "LJSpeech %s: %d of %d utterances -> %s",
+        corpus,
+        len(chosen),
+        len(texts),
+        ", ".join(f"{k} {len(v)}" for k, v in sets.items()),
     )
     return 0
 

@@ -2,6 +2,7 @@
 """Convert VCTK 0.92 into Kaldi data directories with ESPnet2's per-speaker splits.
 
     local/prepare_vctk.py --vctk_dir downloads/VCTK-Corpus-0.92 --out_dir data [--num_dev 5 --num_eval 5]
+        [--max_speakers N --max_utts_per_speaker M]   (the first N speakers, M utterances each: smoke runs)
 
 The corpus (https://datashare.ed.ac.uk/handle/10283/3443, VCTK-Corpus-0.92.zip) holds
 ``wav48_silence_trimmed/<spk>/<spk>_<nnn>_mic1.flac`` (and ``_mic2``; 48 kHz FLAC) and
@@ -83,14 +84,23 @@ def read_corpus(corpus: Path) -> tuple[dict[str, tuple[Path, str, str]], dict[st
     return utterances, skipped
 
 
-def split(utterances: dict[str, tuple[Path, str, str]], num_dev: int, num_eval: int) -> dict[str, list[str]]:
-    """ESPnet2's VCTK split: per speaker, of the sorted held-out tail, eval1 first, then dev."""
-    by_speaker: dict[str, list[str]] = {}
+def by_speaker(
+    utterances: dict[str, tuple[Path, str, str]], max_speakers: int = 0, max_utts_per_speaker: int = 0
+) -> dict[str, list[str]]:
+    """``speaker -> sorted uids``: the first ``max_speakers`` speakers, the first ``max_utts_per_speaker``
+    utterances of each (0: all)."""
+    speakers: dict[str, list[str]] = {}
     for uid in sorted(utterances):
-        by_speaker.setdefault(utterances[uid][2], []).append(uid)
+        speakers.setdefault(utterances[uid][2], []).append(uid)
+    chosen = sorted(speakers)[: max_speakers or None]
+    return {speaker: speakers[speaker][: max_utts_per_speaker or None] for speaker in chosen}
+
+
+def split(by_speaker: dict[str, list[str]], num_dev: int, num_eval: int) -> dict[str, list[str]]:
+    """ESPnet2's VCTK split: per speaker, of the sorted held-out tail, eval1 first, then dev."""
     sets: dict[str, list[str]] = {"tr_no_dev": [], "dev": [], "eval1": []}
     held_out = num_dev + num_eval
-    for speaker, uids in by_speaker.items():
+    for speaker, uids in sorted(by_speaker.items()):
         if len(uids) <= held_out:
             raise CorpusError(
                 f"speaker {speaker} has {len(uids)} utterances with text, too few for --num_dev {num_dev} + "
@@ -109,6 +119,8 @@ def main() -> int:
     parser.add_argument("--out_dir", type=Path, default=Path("data"))
     parser.add_argument("--num_dev", type=int, default=5, help="Held-out utterances per speaker for dev")
     parser.add_argument("--num_eval", type=int, default=5, help="Held-out utterances per speaker for eval1")
+    parser.add_argument("--max_speakers", type=int, default=0, help="Use the first N speakers only (0: all)")
+    parser.add_argument("--max_utts_per_speaker", type=int, default=0, help="... and their first M utterances (0: all)")
     args = parser.parse_args()
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s: %(message)s")
     from espkit.fileio.datadir_writer import write_speech_data_dir
@@ -118,7 +130,8 @@ def main() -> int:
             raise CorpusError(f"--num_dev {args.num_dev} --num_eval {args.num_eval}: each must be >= 1")
         corpus = args.vctk_dir.resolve()
         utterances, skipped = read_corpus(corpus)
-        sets = split(utterances, args.num_dev, args.num_eval)
+        speakers = by_speaker(utterances, args.max_speakers, args.max_utts_per_speaker)
+        sets = split(speakers, args.num_dev, args.num_eval)
     except CorpusError as e:
         print(f"prepare_vctk.py: error: {e}", file=sys.stderr)
         return 1
@@ -131,11 +144,12 @@ def main() -> int:
         )
     no_text, no_speaker = skipped["no text file"], skipped["speaker without texts"]
     logger.info(
-        "VCTK %s: %d speakers, %d utterances -> %s; skipped %d utterance(s) without a text file%s and %d "
+        "VCTK %s: %d speakers, %d utterances (%d used) -> %s; skipped %d utterance(s) without a text file%s and %d "
         "speaker(s) without texts%s",
         corpus,
         len({speaker for _, _, speaker in utterances.values()}),
         len(utterances),
+        sum(len(uids) for uids in sets.values()),
         ", ".join(f"{k} {len(v)}" for k, v in sets.items()),
         len(no_text),
         f" ({', '.join(no_text[:5])}{' ...' if len(no_text) > 5 else ''})" if no_text else "",

@@ -15,11 +15,13 @@ install_requires = [
     "typeguard>=4.0",
     "humanfriendly>=10.0",
     "tqdm>=4.60",
+    # audio input (WAV, FLAC, OGG, ...): one wheel with libsndfile bundled, about 5 MiB with cffi
+    "soundfile>=0.12",
 ]
 extras_require = {
-    # scipy: resampling in the recipes' data preparation (resample_poly); the tests also use
-    # scipy.io.wavfile as an independent WAV reader. The library itself does not need it.
-    "recipe": ["scipy>=1.9"],
+    # soxr: resampling in the recipes' data preparation (espkit/fileio/resample.py), only where a
+    # corpus is not at the configured rate. The tests use scipy.io.wavfile as an independent WAV reader.
+    "recipe": ["soxr>=0.3"],
     # ruff: pinned, so that the format check means the same everywhere (tools/test.sh runs it)
     "test": ["pytest>=7.0", "scipy>=1.9", "ruff==0.17.6"],
     "plot": ["matplotlib>=3.6"],

@@ -1,4 +1,5 @@
-"""Write a Kaldi-style data directory of 2-column text files, one line per uid.
+"""Write a Kaldi-style data directory of 2-column text files, one line per uid
+(:class:`DatadirWriter`), or a whole speech data directory at once (:func:`write_speech_data_dir`).
 
 >>> with DatadirWriter("exp/decode") as writer:  # doctest: +SKIP
 ...     writer["text"]["utt1"] = "hello"            # -> exp/decode/text: "utt1 hello"
@@ -8,8 +9,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
+
+from espkit.fileio.read_text import write_2columns_text
 
 logger = logging.getLogger(__name__)
 
@@ -78,3 +82,28 @@ class DatadirWriter:
         if self._fd is not None:
             self._fd.close()
         self._closed = True
+
+
+def write_speech_data_dir(
+    outdir: str | Path, wav_scp: Mapping[str, str], text: Mapping[str, str], utt2spk: Mapping[str, str]
+) -> None:
+    """Write a Kaldi data directory of a speech corpus: ``wav.scp``, ``text``, ``utt2spk`` and
+    ``spk2utt`` (``<speaker> <uid> <uid> ...``), every file sorted by its first column.
+
+    Raises:
+        ValueError: the three tables do not hold the same uids (the message names the first
+            differences), or a value :func:`~espkit.fileio.read_text.write_2columns_text` rejects.
+    """
+    outdir = Path(outdir)
+    uids = sorted(wav_scp)
+    for name, table in (("text", text), ("utt2spk", utt2spk)):
+        if set(table) != set(uids):
+            differ = sorted(set(table) ^ set(uids))
+            raise ValueError(f"{outdir}: wav.scp and {name} hold different uids (e.g. {differ[:3]})")
+    spk2utt: dict[str, list[str]] = {}
+    for uid in uids:
+        spk2utt.setdefault(utt2spk[uid], []).append(uid)
+    write_2columns_text(outdir / "wav.scp", {uid: wav_scp[uid] for uid in uids})
+    write_2columns_text(outdir / "text", {uid: text[uid] for uid in uids})
+    write_2columns_text(outdir / "utt2spk", {uid: utt2spk[uid] for uid in uids})
+    write_2columns_text(outdir / "spk2utt", {spk: " ".join(spk2utt[spk]) for spk in sorted(spk2utt)})

@@ -342,17 +342,25 @@ if run_stage 2; then
         require "${src}/wav.scp" 1
         require "${src}/text" 1
         marker=${dst}/.dump.done
-        signature="fs=${fs} $(checksum "${src}"/wav.scp "${src}"/text "${src}"/utt2emo)"
+        signature="fs=${fs} $(checksum "${src}"/wav.scp "${src}"/segments "${src}"/text "${src}"/utt2emo)"
         if is_done "${marker}" "${signature}"; then
             log "Stage 2: dump ${dset}: already done (${marker}), skipping"
             continue
         fi
         log "Stage 2: dump ${dset}: checking audio at ${fs} Hz with ${nj} jobs -> ${dst}"
         mkdir -p "${dst}"
-        run_logged "${dst}/logs/format.log" ${python} utils/run_jobs.py --nj "${nj}" --keys "${src}/wav.scp" \
-            --split "${src}/wav.scp:${dst}/split/wav.JOB.scp" --log "${dst}/logs/format.JOB.log" \
-            --merge "${dst}/split/out.JOB.scp:${dst}/wav.scp" \
-            -- ${python} utils/format_wav_scp.py --fs "${fs}" "${dst}/split/wav.JOB.scp" "${dst}/split/out.JOB.scp" "${dst}/data"
+        if [ -f "${src}/segments" ]; then
+            # utterances are stretches of the recordings of wav.scp: split the segments, each job reads all recordings
+            split_opts=(--keys "${src}/segments" --split "${src}/segments:${dst}/split/segments.JOB")
+            format_opts=(--segments "${dst}/split/segments.JOB" "${src}/wav.scp")
+        else
+            split_opts=(--keys "${src}/wav.scp" --split "${src}/wav.scp:${dst}/split/wav.JOB.scp")
+            format_opts=("${dst}/split/wav.JOB.scp")
+        fi
+        # pipe entries, segments, other rates and multichannel audio are written to ${dst}/data as mono WAV at --fs
+        run_logged "${dst}/logs/format.log" ${python} utils/run_jobs.py --nj "${nj}" "${split_opts[@]}" \
+            --log "${dst}/logs/format.JOB.log" --merge "${dst}/split/out.JOB.scp:${dst}/wav.scp" \
+            -- ${python} utils/format_wav_scp.py --fs "${fs}" "${format_opts[@]}" "${dst}/split/out.JOB.scp" "${dst}/data"
         for f in text utt2spk spk2utt utt2emo; do
             [ -f "${src}/${f}" ] && cp "${src}/${f}" "${dst}/${f}"
         done

@@ -53,3 +53,21 @@ def test_datadir_writer_errors(tmp_path):
         with pytest.raises(TypeError, match="must be str, got int"):
             writer["text"]["u4"] = 5
     assert (tmp_path / "text").read_text() == "u1 x\n"
+
+
+def test_write_speech_data_dir_sorts_and_builds_spk2utt(tmp_path):
+    from espkit.fileio.datadir_writer import write_speech_data_dir
+
+    write_speech_data_dir(
+        tmp_path / "d",
+        wav_scp={"b_2": "/x/b2.wav", "a_1": "/x/a1.wav", "b_1": "sox b1.flac -t wav - |"},
+        text={"a_1": "hello there", "b_1": "one", "b_2": "two"},
+        utt2spk={"a_1": "a", "b_1": "b", "b_2": "b"},
+    )
+    assert (tmp_path / "d" / "wav.scp").read_text() == "a_1 /x/a1.wav\nb_1 sox b1.flac -t wav - |\nb_2 /x/b2.wav\n"
+    assert (tmp_path / "d" / "text").read_text() == "a_1 hello there\nb_1 one\nb_2 two\n"
+    assert (tmp_path / "d" / "utt2spk").read_text() == "a_1 a\nb_1 b\nb_2 b\n"
+    assert (tmp_path / "d" / "spk2utt").read_text() == "a a_1\nb b_1 b_2\n"
+    with pytest.raises(ValueError, match=r"wav.scp and text hold different uids \(e.g. \['c'\]\)"):
+        write_speech_data_dir(tmp_path / "e", {"a": "x.wav"}, {"a": "t", "c": "u"}, {"a": "s"})
+    assert not (tmp_path / "e").exists()

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from tiny_corpus import EMOTIONS
 from tiny_server import TACOTRON2_DECODE, make_packed_models
 
-from espkit.fileio.wav_format import format_wav
+from espkit.fileio.sound_scp import wav_bytes
 from espkit.server import synthesis
 from espkit.server.api_request import Limits
 from espkit.server.app import TTSServer, create_app
@@ -75,7 +75,7 @@ def _riff(content):
 
 
 def _wav_bytes(fs, samples):
-    return format_wav(fs, np.asarray(samples))
+    return wav_bytes(fs, np.asarray(samples), subtype="FLOAT" if np.asarray(samples).dtype == np.float32 else "PCM_16")
 
 
 # --- endpoints -------------------------------------------------------------------------------------
@@ -334,7 +334,7 @@ def test_uploads_that_cannot_be_used_are_4xx_naming_the_reference(client):
         ({"model": "taco"}, _wav_bytes(16000, np.zeros(800, np.float32)), 400, "16000 Hz but the model takes 8000"),
         ({"model": "taco"}, _wav_bytes(FS, np.zeros((800, 2), np.float32)), 400, "must be mono, got 2 channels"),
         ({"model": "taco"}, _wav_bytes(FS, np.zeros(0, np.float32)), 400, "holds no samples"),
-        ({"model": "taco"}, b"ID3 not a wav at all", 415, "not a WAV file"),
+        ({"model": "taco"}, b"ID3 not a wav at all", 415, "cannot read as audio"),
         ({"model": "taco"}, _wav_bytes(FS, np.zeros(6000, np.float32)), 413, "over the limit of 20000"),
     ]
     for fields, data, status, message in cases:

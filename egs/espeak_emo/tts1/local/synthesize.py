@@ -71,17 +71,10 @@ def synthesize_one(sentence: str, emotion: str, wav_path: Path) -> None:
         raise RuntimeError(f"espeak-ng failed for {wav_path.name} (exit {result.returncode}): {result.stderr.strip()}")
     fs, samples = read_wav(tmp)
     if fs != FS or samples.dtype != np.int16 or samples.ndim != 1:
-        from math import gcd
+        from espkit.fileio.resample import resample  # only when espeak-ng's output is not 22.05 kHz mono
 
-        from scipy.signal import resample_poly  # only when espeak-ng's output is not 22.05 kHz mono
-
-        audio = samples.astype(np.float64) / (32768.0 if samples.dtype == np.int16 else 1.0)
-        if audio.ndim == 2:
-            audio = audio.mean(axis=1)
-        if fs != FS:
-            g = gcd(fs, FS)
-            audio = resample_poly(audio, FS // g, fs // g)
-        write_wav(tmp, FS, (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16))
+        _, audio = read_wav(tmp, dtype="float64", always_2d=True)
+        write_wav(tmp, FS, resample(audio.mean(axis=1), fs, FS))
     os.replace(tmp, wav_path)
 
 

@@ -1,0 +1,1 @@
+../../TEMPLATE/tts1/path.sh

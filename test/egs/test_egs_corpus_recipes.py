@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+import yaml
 
 from espkit.fileio.read_text import read_2columns_text
 from espkit.fileio.resample import resample
@@ -150,8 +151,8 @@ def test_ljspeech_max_utts_takes_the_first_ids(corpora, tmp_path):
 # --- VCTK ----------------------------------------------------------------------------------------------
 def test_vctk_smoke_end_to_end(corpora, tmp_path):
     recipe = copy_recipe(tmp_path, "vctk")
-    # --use_sid false: speaker ids are wired into tts.sh on another branch (issue 19's multi-speaker part)
-    args = ("--smoke", "true", "--use_sid", "false", "--vctk_dir", str(corpora["vctk"]))
+    # the recipe's default: --use_sid true (utt2spk -> sids, the training speakers' list in the config)
+    args = ("--smoke", "true", "--vctk_dir", str(corpora["vctk"]))
     out, seconds = run(recipe, "./run.sh", *args)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert seconds < 90, f"the smoke run took {seconds:.0f} s"
@@ -179,6 +180,12 @@ def test_vctk_smoke_end_to_end(corpora, tmp_path):
     decoded = read_2columns_text(model_dir / "decode_smoke_valid.loss.best" / "eval1" / "wav" / "wav.scp")
     assert sorted(decoded) == ["p225_006", "p226_006"]
     assert (model_dir / "eval" / "results.json").exists()
+    # a multi-speaker model: the speaker list is the training set's, and the model has one sid row per speaker
+    assert (recipe / "dump" / "smoke" / "raw" / "tr_no_dev" / "spk_list").read_text().split() == ["p225", "p226"]
+    config = yaml.safe_load((model_dir / "config.yaml").read_text())
+    assert config["spk_list"] == ["p225", "p226"] and config["tts_conf"]["spks"] == 2
+    sids = read_2columns_text(recipe / "dump" / "smoke" / "raw" / "eval1" / "utt2sid")
+    assert sids == {"p225_006": "0", "p226_006": "1"}
 
 
 def test_vctk_data_preparation_errors(corpora, tmp_path):

@@ -1,4 +1,4 @@
-"""parse_options.sh (in a bash subprocess), utils/run_jobs.py, make_reference_pairs.py and merge_yaml.py of
+"""parse_options.sh and recipe_options.sh (in a bash subprocess), utils/run_jobs.py, make_reference_pairs.py and merge_yaml.py of
 egs/TEMPLATE/tts1."""
 
 import subprocess
@@ -38,6 +38,40 @@ def test_parse_options_errors_and_help(tmp_path):
     assert out.returncode == 0
     assert out.stdout.startswith("Usage: script.sh [options] <dir>\n")
     assert '--nj                     "3"' in out.stdout and '--train_config           "conf/train.yaml"' in out.stdout
+
+
+def run_recipe_options(tmp_path, args):
+    script = tmp_path / "run.sh"
+    script.write_text(
+        "#!/usr/bin/env bash\nset -euo pipefail\nsmoke=false\ncorpus_dir=downloads/c\n"
+        f". {UTILS / 'recipe_options.sh'}\n"
+        'recipe_parse_options "smoke corpus_dir" "$@"\n'
+        "recipe_check_bool smoke\nrecipe_check_no_space corpus_dir\n"
+        'echo "smoke=${smoke} corpus_dir=${corpus_dir}"\n'
+        'printf "<%s>" ${args[@]+"${args[@]}"}; echo\n'
+    )
+    return subprocess.run(["bash", str(script), *args], capture_output=True, text=True)
+
+
+def test_recipe_options_sets_own_options_and_passes_on_the_rest(tmp_path):
+    out = run_recipe_options(tmp_path, ["--nj", "2", "--smoke", "true", "--corpus_dir=/d/x", "--stage=3", "a b"])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "smoke=true corpus_dir=/d/x\n<--nj><2><--stage=3><a b>\n"
+    out = run_recipe_options(tmp_path, [])
+    assert out.returncode == 0 and out.stdout == "smoke=false corpus_dir=downloads/c\n<>\n"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--smoke"], "option --smoke needs a value"),
+        (["--smoke=True"], "--smoke True: must be true or false"),
+        (["--corpus_dir", "/a b"], "--corpus_dir '/a b': a path without spaces is needed"),
+    ],
+)
+def test_recipe_options_errors(tmp_path, args, message):
+    out = run_recipe_options(tmp_path, args)
+    assert out.returncode == 1 and message in out.stderr and out.stdout == "", out.stderr
 
 
 def run_jobs(*args, cwd=None):

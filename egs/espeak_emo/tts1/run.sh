@@ -22,34 +22,9 @@ tts_model=tacotron2       # tacotron2 (the default model), fastspeech2 or fastsp
 teacher_min_focus_rate="" # students: default 0.5 (smoke: none, its teacher is barely trained)
 vocoder=nsf   # the default neural vocoder (docs/design.md, "Neural vocoders": why this one)
 vocoder_finetune=true     # fine-tune it on the teacher-forced features of the (teacher) Tacotron2
-args=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --smoke) [ $# -ge 2 ] || { echo "$0: error: option --smoke needs a value (true or false)" >&2; exit 1; }
-                 smoke=$2; shift 2 ;;
-        --smoke=*) smoke=${1#*=}; shift ;;
-        --vocoder) [ $# -ge 2 ] || { echo "$0: error: option --vocoder needs a value" >&2; exit 1; }
-                   vocoder=$2; shift 2 ;;
-        --vocoder=*) vocoder=${1#*=}; shift ;;
-        --vocoder_finetune) [ $# -ge 2 ] || { echo "$0: error: option --vocoder_finetune needs a value (true or false)" >&2; exit 1; }
-                            vocoder_finetune=$2; shift 2 ;;
-        --vocoder_finetune=*) vocoder_finetune=${1#*=}; shift ;;
-        --tts_model) [ $# -ge 2 ] || { echo "$0: error: option --tts_model needs a value" >&2; exit 1; }
-                     tts_model=$2; shift 2 ;;
-        --tts_model=*) tts_model=${1#*=}; shift ;;
-        --teacher_min_focus_rate) [ $# -ge 2 ] || { echo "$0: error: option --teacher_min_focus_rate needs a value" >&2; exit 1; }
-                                  teacher_min_focus_rate=$2; shift 2 ;;
-        --teacher_min_focus_rate=*) teacher_min_focus_rate=${1#*=}; shift ;;
-        *) args+=("$1"); shift ;;
-    esac
-done
-
-for _option in smoke vocoder_finetune; do
-    case "${!_option}" in
-        true|false) ;;
-        *) echo "$0: error: --${_option} ${!_option}: must be true or false" >&2; exit 1 ;;
-    esac
-done
+. utils/recipe_options.sh
+recipe_parse_options "smoke tts_model teacher_min_focus_rate vocoder vocoder_finetune" "$@"
+recipe_check_bool smoke vocoder_finetune
 
 case "${tts_model}" in
     tacotron2|fastspeech2|fastspeech) ;;

@@ -14,21 +14,10 @@ set -euo pipefail
 
 smoke=false
 ljspeech_dir=downloads/LJSpeech-1.1
-args=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --smoke|--ljspeech_dir)
-            [ $# -ge 2 ] || { echo "$0: error: option $1 needs a value" >&2; exit 1; }
-            declare "${1#--}=$2"; shift 2 ;;
-        --smoke=*|--ljspeech_dir=*) _opt=${1%%=*}; declare "${_opt#--}=${1#*=}"; shift ;;
-        *) args+=("$1"); shift ;;
-    esac
-done
-case "${smoke}" in true|false) ;; *) echo "$0: error: --smoke ${smoke}: must be true or false" >&2; exit 1 ;; esac
-if [[ ${ljspeech_dir} =~ [[:space:]] ]]; then
-    echo "$0: error: --ljspeech_dir '${ljspeech_dir}': a path without spaces is needed (link the corpus elsewhere)" >&2
-    exit 1
-fi
+. utils/recipe_options.sh
+recipe_parse_options "smoke ljspeech_dir" "$@"
+recipe_check_bool smoke
+recipe_check_no_space ljspeech_dir
 
 fs=22050
 n_fft=1024

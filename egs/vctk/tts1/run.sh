@@ -16,26 +16,10 @@ set -euo pipefail
 smoke=false
 vctk_dir=downloads/VCTK-Corpus-0.92
 use_sid=true
-args=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --smoke|--vctk_dir|--use_sid)
-            [ $# -ge 2 ] || { echo "$0: error: option $1 needs a value" >&2; exit 1; }
-            declare "${1#--}=$2"; shift 2 ;;
-        --smoke=*|--vctk_dir=*|--use_sid=*) _opt=${1%%=*}; declare "${_opt#--}=${1#*=}"; shift ;;
-        *) args+=("$1"); shift ;;
-    esac
-done
-for _option in smoke use_sid; do
-    case "${!_option}" in
-        true|false) ;;
-        *) echo "$0: error: --${_option} ${!_option}: must be true or false" >&2; exit 1 ;;
-    esac
-done
-if [[ ${vctk_dir} =~ [[:space:]] ]]; then
-    echo "$0: error: --vctk_dir '${vctk_dir}': a path without spaces is needed (link the corpus elsewhere)" >&2
-    exit 1
-fi
+. utils/recipe_options.sh
+recipe_parse_options "smoke vctk_dir use_sid" "$@"
+recipe_check_bool smoke use_sid
+recipe_check_no_space vctk_dir
 
 fs=22050
 n_fft=1024

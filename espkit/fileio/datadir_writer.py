@@ -1,5 +1,6 @@
 """Write a Kaldi-style data directory of 2-column text files, one line per uid
-(:class:`DatadirWriter`), or a whole speech data directory at once (:func:`write_speech_data_dir`).
+(:class:`DatadirWriter`), or a whole speech data directory at once (:func:`write_speech_data_dir`,
+:func:`write_speech_data_sets` for the splits of one corpus).
 
 >>> with DatadirWriter("exp/decode") as writer:  # doctest: +SKIP
 ...     writer["text"]["utt1"] = "hello"            # -> exp/decode/text: "utt1 hello"
@@ -9,7 +10,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -107,3 +108,26 @@ def write_speech_data_dir(
     write_2columns_text(outdir / "text", {uid: text[uid] for uid in uids})
     write_2columns_text(outdir / "utt2spk", {uid: utt2spk[uid] for uid in uids})
     write_2columns_text(outdir / "spk2utt", {spk: " ".join(spk2utt[spk]) for spk in sorted(spk2utt)})
+
+
+def write_speech_data_sets(
+    outdir: str | Path, sets: Mapping[str, Sequence[str]], utterances: Mapping[str, tuple[str, str, str]]
+) -> None:
+    """Write one speech data directory per set, ``<outdir>/<set name>`` (see :func:`write_speech_data_dir`),
+    each of the uids ``sets[name]``, from ``utterances``: ``uid -> (wav.scp entry, text, speaker)``.
+
+    Raises:
+        ValueError: a uid of a set is not in ``utterances`` (the message names it and the set;
+            nothing is written then).
+    """
+    for name, uids in sets.items():
+        missing = [uid for uid in uids if uid not in utterances]
+        if missing:
+            raise ValueError(f"{Path(outdir) / name}: uid {missing[0]} is not among the utterances")
+    for name, uids in sets.items():
+        write_speech_data_dir(
+            Path(outdir) / name,
+            wav_scp={uid: utterances[uid][0] for uid in uids},
+            text={uid: utterances[uid][1] for uid in uids},
+            utt2spk={uid: utterances[uid][2] for uid in uids},
+        )

@@ -71,3 +71,17 @@ def test_write_speech_data_dir_sorts_and_builds_spk2utt(tmp_path):
     with pytest.raises(ValueError, match=r"wav.scp and text hold different uids \(e.g. \['c'\]\)"):
         write_speech_data_dir(tmp_path / "e", {"a": "x.wav"}, {"a": "t", "c": "u"}, {"a": "s"})
     assert not (tmp_path / "e").exists()
+
+
+def test_write_speech_data_sets_writes_one_directory_per_set(tmp_path):
+    from espkit.fileio.datadir_writer import write_speech_data_sets
+
+    utterances = {"a_1": ("/x/a1.wav", "hi", "a"), "a_2": ("/x/a2.wav", "yo", "a"), "b_1": ("/x/b1.wav", "so", "b")}
+    write_speech_data_sets(tmp_path, {"train": ["b_1", "a_1"], "dev": ["a_2"]}, utterances)
+    assert (tmp_path / "train" / "wav.scp").read_text() == "a_1 /x/a1.wav\nb_1 /x/b1.wav\n"
+    assert (tmp_path / "train" / "spk2utt").read_text() == "a a_1\nb b_1\n"
+    assert (tmp_path / "dev" / "text").read_text() == "a_2 yo\n"
+    assert (tmp_path / "dev" / "utt2spk").read_text() == "a_2 a\n"
+    with pytest.raises(ValueError, match="e/eval: uid c_1 is not among the utterances"):
+        write_speech_data_sets(tmp_path / "e", {"train": ["a_1"], "eval": ["c_1"]}, utterances)
+    assert not (tmp_path / "e").exists()

@@ -102,7 +102,7 @@ def main() -> int:
     parser.add_argument("--max_utts", type=int, default=0, help="Use the first N utterances by id only (0: all)")
     args = parser.parse_args()
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s: %(message)s")
-    from espkit.fileio.datadir_writer import write_speech_data_dir
+    from espkit.fileio.datadir_writer import write_speech_data_sets
 
     try:
         if args.num_dev < 1 or args.num_eval < 1:
@@ -114,13 +114,9 @@ def main() -> int:
     except CorpusError as e:
         print(f"prepare_ljspeech.py: error: {e}", file=sys.stderr)
         return 1
-    for name, uids in sets.items():
-        write_speech_data_dir(
-            args.out_dir / name,
-            wav_scp={uid: str(corpus / "wavs" / f"{uid}.wav") for uid in uids},
-            text={uid: texts[uid] for uid in uids},
-            utt2spk=dict.fromkeys(uids, SPEAKER),
-        )
+    write_speech_data_sets(
+        args.out_dir, sets, {uid: (str(corpus / "wavs" / f"{uid}.wav"), texts[uid], SPEAKER) for uid in chosen}
+    )
     logger.info(
         "LJSpeech %s: %d of %d utterances -> %s",
         corpus,

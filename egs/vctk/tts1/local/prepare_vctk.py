@@ -123,7 +123,7 @@ def main() -> int:
     parser.add_argument("--max_utts_per_speaker", type=int, default=0, help="... and their first M utterances (0: all)")
     args = parser.parse_args()
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s: %(message)s")
-    from espkit.fileio.datadir_writer import write_speech_data_dir
+    from espkit.fileio.datadir_writer import write_speech_data_sets
 
     try:
         if args.num_dev < 1 or args.num_eval < 1:
@@ -135,13 +135,9 @@ def main() -> int:
     except CorpusError as e:
         print(f"prepare_vctk.py: error: {e}", file=sys.stderr)
         return 1
-    for name, uids in sets.items():
-        write_speech_data_dir(
-            args.out_dir / name,
-            wav_scp={uid: str(utterances[uid][0]) for uid in uids},
-            text={uid: utterances[uid][1] for uid in uids},
-            utt2spk={uid: utterances[uid][2] for uid in uids},
-        )
+    write_speech_data_sets(
+        args.out_dir, sets, {uid: (str(flac), text, speaker) for uid, (flac, text, speaker) in utterances.items()}
+    )
     no_text, no_speaker = skipped["no text file"], skipped["speaker without texts"]
     logger.info(
         "VCTK %s: %d speakers, %d utterances (%d used) -> %s; skipped %d utterance(s) without a text file%s and %d "

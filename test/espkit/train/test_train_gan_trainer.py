@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from killed_job import finish_job, kill_when_checkpointed, start_job
+from killed_job import assert_same_history_files, kill_and_resume
 from toy_gan import GANIterFactory, ToyGAN, make_gan_batches, train_toy_gan
 from toy_task import ToyTask
 
@@ -20,7 +20,6 @@ from espkit.tasks import argument_groups
 from espkit.train.abs_espnet_model import AbsESPnetModel
 from espkit.train.checkpoint import CheckpointError, load_checkpoint
 from espkit.train.gan_trainer import GANTrainer
-from espkit.train.history import HISTORY_NAME, read_history
 from espkit.train.reporter import Reporter
 from espkit.train.trainer import NonFiniteTrainingError, Trainer
 from espkit.train.trainer_options import GANTrainerOptions, TrainerOptions
@@ -342,15 +341,7 @@ def test_the_gan_options_reach_argparse_only_where_added():
 
 # --- SIGKILL mid-epoch, then --resume, in a subprocess ----------------------------------------
 def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_gan_run(tmp_path):
-    reference = start_job(JOB, tmp_path / "reference", resume=False, sleep_s=0.0)
-    killed = start_job(JOB, tmp_path / "killed", resume=False, sleep_s=0.05)
-    position = kill_when_checkpointed(killed, tmp_path / "killed", epoch=2, min_batch=1)
-    assert position is not None, "the job finished or stalled before epoch 2 was reached"
-    assert killed.returncode == -signal.SIGKILL
-    assert not (tmp_path / "killed" / "final.pth").exists()
-
-    finish_job(start_job(JOB, tmp_path / "killed", resume=True, sleep_s=0.0))
-    finish_job(reference)
+    kill_and_resume(JOB, tmp_path, epoch=2, min_batch=1)
     expected = torch.load(tmp_path / "reference" / "final.pth", weights_only=True)
     resumed = torch.load(tmp_path / "killed" / "final.pth", weights_only=True)
     assert expected["generator_steps"] == resumed["generator_steps"] == 12
@@ -371,14 +362,7 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_gan_run(tmp_path)
             values.pop("time"), history_resumed[epoch][phase].pop("time")
             assert history_resumed[epoch][phase] == values, (epoch, phase)
     # history.jsonl: epochs 1-2 once each, as the uninterrupted run's but for the timing fields
-    histories = [read_history(tmp_path / name / HISTORY_NAME) for name in ("reference", "killed")]
-    for records in histories:
-        assert [record["epoch"] for record in records] == [1, 2]
-        for record in records:
-            del record["timing"]
-            for values in record["stats"].values():
-                del values["time"]
-    assert histories[0] == histories[1]
+    assert_same_history_files(tmp_path / "reference", tmp_path / "killed", [1, 2])
 
 
 # --- two processes under torchrun --------------------------------------------------------------

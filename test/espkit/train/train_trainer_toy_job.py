@@ -2,19 +2,19 @@
 
 usage: python train_trainer_toy_job.py OUTPUT_DIR RESUME(0|1) SLEEP_PER_BATCH_S
 Trains a dropout MLP for 3 epochs with Adam, a per-batch scheduler and a checkpoint after every
-batch, then saves the final weights to OUTPUT_DIR/final.pth.
+batch, then saves the final weights to OUTPUT_DIR/final.pth. ``main(build_model)`` trains another
+model the same way (train_graph_toy_job.py).
 """
 
-import sys
 import time
-from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
+from killed_job import job_arguments
 
 from espkit.schedulers.warmup_lr import WarmupLR
 from espkit.train.abs_espnet_model import AbsESPnetModel
-from espkit.train.reporter import Reporter
 from espkit.train.trainer import Trainer, TrainerOptions
 
 torch.set_num_threads(1)
@@ -55,11 +55,9 @@ class ToyIterFactory:
             yield [f"u{index}_{j}" for j in range(3)], self.batches[index]
 
 
-def main():
-    output_dir, resume, sleep_s = Path(sys.argv[1]), sys.argv[2] == "1", float(sys.argv[3])
-    Reporter.plot = lambda self, output_dir: []  # curves are not what this job tests
-    torch.manual_seed(0)
-    model = DropoutMLP()
+def main(build_model: Callable[[], AbsESPnetModel] = DropoutMLP) -> None:
+    output_dir, resume, sleep_s = job_arguments()
+    model = build_model()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     scheduler = WarmupLR(optimizer, warmup_steps=5)
     options = TrainerOptions(

@@ -1,25 +1,16 @@
 """A graph-built model killed mid-epoch and resumed ends with the weights of an uninterrupted run."""
 
 import importlib.util
-import signal
 from pathlib import Path
 
 import torch
-from killed_job import finish_job, kill_when_checkpointed, start_job
+from killed_job import kill_and_resume
 
 JOB = Path(__file__).with_name("train_graph_toy_job.py")
 
 
 def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tmp_path):
-    reference = start_job(JOB, tmp_path / "reference", resume=False, sleep_s=0.0)
-    killed = start_job(JOB, tmp_path / "killed", resume=False, sleep_s=0.05)
-    position = kill_when_checkpointed(killed, tmp_path / "killed", epoch=2, min_batch=2)
-    assert position is not None, "the job finished or stalled before epoch 2 was reached"
-    assert killed.returncode == -signal.SIGKILL
-    assert not (tmp_path / "killed" / "final.pth").exists()
-
-    finish_job(start_job(JOB, tmp_path / "killed", resume=True, sleep_s=0.0))
-    finish_job(reference)
+    kill_and_resume(JOB, tmp_path, epoch=2, min_batch=2)
     expected = torch.load(tmp_path / "reference" / "final.pth", weights_only=True)
     resumed = torch.load(tmp_path / "killed" / "final.pth", weights_only=True)
     assert "graph.components.regressor.layers.hidden_1.running_mean" in expected

@@ -1,8 +1,8 @@
 """A tiny training job of a graph-built model, run as a subprocess by test_nets_graph_resume.py.
 
 usage: python train_graph_toy_job.py OUTPUT_DIR RESUME(0|1) SLEEP_PER_BATCH_S
-The job of test/espkit/train/train_trainer_toy_job.py (its data, optimizer, scheduler, a checkpoint
-after every batch) with the MLP given as a graph YAML: batch norm, espkit's dropout and a skip
+The job of test/espkit/train/train_trainer_toy_job.py (its training: data, optimizer, scheduler, a
+checkpoint after every batch) with the MLP given as a graph YAML: batch norm, espkit's dropout and a skip
 connection across submodels.
 """
 
@@ -13,13 +13,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "train"))
 
-from train_trainer_toy_job import ToyIterFactory  # noqa: E402
+from train_trainer_toy_job import main  # noqa: E402
 
 from espkit.nets.graph import LayerGraph  # noqa: E402
-from espkit.schedulers.warmup_lr import WarmupLR  # noqa: E402
 from espkit.train.abs_espnet_model import AbsESPnetModel  # noqa: E402
-from espkit.train.reporter import Reporter  # noqa: E402
-from espkit.train.trainer import Trainer, TrainerOptions  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -66,27 +63,5 @@ class GraphRegressor(AbsESPnetModel):
         return {"x": x}
 
 
-def main():
-    output_dir, resume, sleep_s = Path(sys.argv[1]), sys.argv[2] == "1", float(sys.argv[3])
-    Reporter.plot = lambda self, output_dir: []  # curves are not what this job tests
-    torch.manual_seed(0)
-    model = GraphRegressor()
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    scheduler = WarmupLR(optimizer, warmup_steps=5)
-    options = TrainerOptions(
-        output_dir=str(output_dir),
-        max_epoch=3,
-        seed=7,
-        resume=resume,
-        save_every_n_iters=1,
-        keep_nbest_models=[2],
-        best_model_criterion=[["valid", "loss", "min"]],
-    )
-    Trainer(model, [optimizer], [scheduler], options).run(
-        ToyIterFactory(8, seed=1, sleep_s=sleep_s), ToyIterFactory(2, seed=2)
-    )
-    torch.save(model.state_dict(), output_dir / "final.pth")
-
-
 if __name__ == "__main__":
-    main()
+    main(GraphRegressor)

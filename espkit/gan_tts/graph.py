@@ -11,15 +11,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import torch
 from torch import nn
 
 from espkit.gan_tts.layers import remove_weight_norm
-from espkit.nets.graph.component import GraphComponent, build_component, check_inputs, example_tensors
+from espkit.nets.graph.adapter import dry_run_one_output, load_component, output_shapes, require_architecture
+from espkit.nets.graph.component import GraphComponent, check_inputs, example_tensors
 from espkit.nets.graph.conf import ArchitectureConf, read_architecture
-from espkit.utils.errors import ConfigError
 from espkit.utils.typecheck import typechecked
 
 GENERATOR_INPUT = "feats"
@@ -27,12 +27,6 @@ DISCRIMINATOR_INPUT = "wav"
 _DRY_RUN_FRAMES = 8
 #: samples of the discriminator's dry run when its file declares no example_inputs
 DRY_RUN_SAMPLES = 8192
-
-
-def _require(architecture: Any, option: str, choice: str) -> Any:
-    if architecture is None:
-        raise ConfigError(f"--{option}_conf architecture is required with --{option} {choice} (a graph YAML file)")
-    return architecture
 
 
 class GraphGenerator(nn.Module, ArchitectureConf):
@@ -59,21 +53,27 @@ class GraphGenerator(nn.Module, ArchitectureConf):
         component: Optional[str] = None,
     ):
         super().__init__()
-        spec = read_architecture(_require(architecture, "generator", "graph"), "architecture")
-        self.graph = build_component(spec, component, "generator")
-        check_inputs(self.graph, "generator", [GENERATOR_INPUT], None)
+        self.graph = load_component(
+            require_architecture(architecture, "generator"),
+            "architecture",
+            component,
+            "generator",
+            [GENERATOR_INPUT],
+            None,
+        )
         self.input_key = GENERATOR_INPUT
         self.upsample_factor = upsample_factor
         c = torch.randn(1, in_channels, _DRY_RUN_FRAMES, generator=torch.Generator().manual_seed(0))
-        outputs = self.graph.dry_run({GENERATOR_INPUT: c}, f"a generator input {tuple(c.shape)}")
         expected = (1, 1, _DRY_RUN_FRAMES * upsample_factor)
-        if len(outputs) != 1 or tuple(outputs[0].shape) != expected:
-            got = ", ".join(str(tuple(out.shape)) for out in outputs)
-            raise self.graph.error(
-                self.graph.component_path,
-                f"the generator must return one waveform (B, 1, T_feats * hop_length): {tuple(c.shape)} gave {got}, "
-                f"expected {expected} (the features' hop_length is {upsample_factor})",
-            )
+        dry_run_one_output(
+            self.graph,
+            {GENERATOR_INPUT: c},
+            GENERATOR_INPUT,
+            "a generator input",
+            "the generator must return one waveform (B, 1, T_feats * hop_length)",
+            lambda shape: shape == expected,
+            f", expected {expected} (the features' hop_length is {upsample_factor})",
+        )
 
     def forward(self, c: torch.Tensor, f0: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Waveform ``(B, 1, T_feats * upsample_factor)`` of ``c`` ``(B, in_channels, T_feats)``; ``f0`` is
@@ -102,7 +102,7 @@ class GraphDiscriminator(nn.Module, ArchitectureConf):
     @typechecked
     def __init__(self, architecture: str | dict | None = None):
         super().__init__()
-        spec = read_architecture(_require(architecture, "discriminator", "graph"), "architecture")
+        spec = read_architecture(require_architecture(architecture, "discriminator"), "architecture")
         components = {}
         for name, component_spec in spec.components.items():
             component = GraphComponent(component_spec, spec.source)
@@ -116,10 +116,10 @@ class GraphDiscriminator(nn.Module, ArchitectureConf):
             batch = example[DISCRIMINATOR_INPUT].size(0)
             outputs = component.dry_run(example, f"a discriminator input {tuple(example[DISCRIMINATOR_INPUT].shape)}")
             if any(out.dim() < 2 or out.size(0) != batch for out in outputs):
-                got = ", ".join(str(tuple(out.shape)) for out in outputs)
                 raise component.error(
                     f"{component_spec.path}.outputs",
-                    f"every output of a sub-discriminator must keep the batch axis ({batch}, ...), got {got}",
+                    f"every output of a sub-discriminator must keep the batch axis ({batch}, ...), "
+                    f"got {output_shapes(outputs)}",
                 )
             components[name] = component
         self.components = nn.ModuleDict(components)

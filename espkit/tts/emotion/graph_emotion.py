@@ -17,27 +17,17 @@ from typing import Dict, Optional
 import torch
 from torch import nn
 
-from espkit.nets.graph.component import GraphComponent, build_component, check_inputs
-from espkit.nets.graph.conf import ArchitectureConf, read_architecture
+from espkit.nets.graph.adapter import dry_run_one_output, load_component, require_architecture
+from espkit.nets.graph.component import GraphComponent
+from espkit.nets.graph.conf import ArchitectureConf
 from espkit.tts.emotion.abs_emo_extract import AbsEmoExtract
 from espkit.tts.emotion.emo_classifier import EmotionClassifier
-from espkit.utils.errors import ConfigError
 from espkit.utils.typecheck import typechecked
 
 EXTRACT_INPUT = "feats"
 EXTRACT_LENGTHS = "feats_lengths"
 CLASSIFIER_INPUT = "emo_embed"
 _DRY_RUN_FRAMES = (16, 11)
-
-
-def _require(architecture: Optional[str | dict], option: str) -> str | dict:
-    if architecture is None:
-        raise ConfigError(f"--{option}_conf architecture is required with --{option} graph (a graph YAML file)")
-    return architecture
-
-
-def _shapes(outputs: list) -> str:
-    return ", ".join(str(tuple(out.shape)) for out in outputs)
 
 
 class GraphReferenceEncoder(AbsEmoExtract, ArchitectureConf):
@@ -52,23 +42,29 @@ class GraphReferenceEncoder(AbsEmoExtract, ArchitectureConf):
     @typechecked
     def __init__(self, idim: int = 80, architecture: str | dict | None = None, component: Optional[str] = None):
         super().__init__()
-        spec = read_architecture(_require(architecture, "emo_extract"), "architecture")
-        self.graph = build_component(spec, component, "reference encoder")
-        check_inputs(self.graph, "reference encoder", [EXTRACT_INPUT], EXTRACT_LENGTHS)
+        self.graph = load_component(
+            require_architecture(architecture, "emo_extract"),
+            "architecture",
+            component,
+            "reference encoder",
+            [EXTRACT_INPUT],
+            EXTRACT_LENGTHS,
+        )
         self.input_key = EXTRACT_INPUT
         self.lengths_key = self.graph.lengths_key
         feats = torch.randn(
             len(_DRY_RUN_FRAMES), max(_DRY_RUN_FRAMES), idim, generator=torch.Generator().manual_seed(0)
         )
         example = {EXTRACT_INPUT: feats, EXTRACT_LENGTHS: torch.tensor(_DRY_RUN_FRAMES)}
-        outputs = self.graph.dry_run(example, f"a reference encoder input {tuple(feats.shape)}")
-        if len(outputs) != 1 or outputs[0].dim() != 2 or outputs[0].size(0) != feats.size(0):
-            raise self.graph.error(
-                self.graph.component_path,
-                f"the reference encoder must return one embedding per utterance (B, D): {tuple(feats.shape)} "
-                f"gave {_shapes(outputs)}",
-            )
-        self._output_size = int(outputs[0].size(1))
+        output = dry_run_one_output(
+            self.graph,
+            example,
+            EXTRACT_INPUT,
+            "a reference encoder input",
+            "the reference encoder must return one embedding per utterance (B, D)",
+            lambda shape: len(shape) == 2 and shape[0] == feats.size(0),
+        )
+        self._output_size = int(output.size(1))
 
     def output_size(self) -> int:
         return self._output_size
@@ -122,16 +118,16 @@ class GraphEmotionClassifier(EmotionClassifier, ArchitectureConf):
         loss_weight: float = 1.0,
         label_smoothing: float = 0.0,
     ):
-        spec = read_architecture(_require(architecture, "emo_classifier"), "architecture")
+        require_architecture(architecture, "emo_classifier")
         super().__init__(idim, num_emotions, hidden_units=0, loss_weight=loss_weight, label_smoothing=label_smoothing)
-        graph = build_component(spec, component, "emotion classifier")
-        check_inputs(graph, "emotion classifier", [CLASSIFIER_INPUT], None)
+        graph = load_component(architecture, "architecture", component, "emotion classifier", [CLASSIFIER_INPUT], None)
         embed = torch.randn(2, idim, generator=torch.Generator().manual_seed(0))
-        outputs = graph.dry_run({CLASSIFIER_INPUT: embed}, f"an emotion embedding {tuple(embed.shape)}")
-        if len(outputs) != 1 or tuple(outputs[0].shape) != (2, num_emotions):
-            raise graph.error(
-                graph.component_path,
-                f"the classifier must return logits (B, num_emotions={num_emotions}): (2, {idim}) gave "
-                f"{_shapes(outputs)}",
-            )
+        dry_run_one_output(
+            graph,
+            {CLASSIFIER_INPUT: embed},
+            CLASSIFIER_INPUT,
+            "an emotion embedding",
+            f"the classifier must return logits (B, num_emotions={num_emotions})",
+            lambda shape: shape == (2, num_emotions),
+        )
         self.net = _EmbeddingGraph(graph)  # replaces the linear layer EmotionClassifier made

@@ -14,8 +14,7 @@ from typing import Any, Dict, Mapping, Optional
 import torch
 from torch import nn
 
-from espkit.nets.graph.component import build_component, check_inputs
-from espkit.nets.graph.conf import read_architecture
+from espkit.nets.graph.adapter import dry_run_one_output, load_component
 
 #: the batch keys of the postnet's graph
 POSTNET_INPUT = "feats"
@@ -44,9 +43,7 @@ class GraphPostnet(nn.Module):
         source: str = "postnet_architecture",
     ):
         super().__init__()
-        spec = read_architecture(architecture, source)
-        self.graph = build_component(spec, component, "postnet")
-        check_inputs(self.graph, "postnet", [POSTNET_INPUT], POSTNET_LENGTHS)
+        self.graph = load_component(architecture, source, component, "postnet", [POSTNET_INPUT], POSTNET_LENGTHS)
         self.input_key = POSTNET_INPUT
         self.lengths_key = self.graph.lengths_key
         frames = max(_DRY_RUN_FRAMES)
@@ -55,14 +52,14 @@ class GraphPostnet(nn.Module):
             POSTNET_LENGTHS: torch.tensor(_DRY_RUN_FRAMES),
         }
         shape = tuple(example[POSTNET_INPUT].shape)
-        outputs = self.graph.dry_run(example, f"a postnet input {shape}")
-        if len(outputs) != 1 or tuple(outputs[0].shape) != shape:
-            got = ", ".join(str(tuple(out.shape)) for out in outputs)
-            raise self.graph.error(
-                self.graph.component_path,
-                f"the postnet must return one residual of its input's shape (B, odim={odim}, T_feats): "
-                f"{shape} gave {got}",
-            )
+        dry_run_one_output(
+            self.graph,
+            example,
+            POSTNET_INPUT,
+            "a postnet input",
+            f"the postnet must return one residual of its input's shape (B, odim={odim}, T_feats)",
+            lambda out_shape: out_shape == shape,
+        )
 
     def forward(self, xs: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Residual ``(B, odim, T_feats)`` of frames ``xs`` ``(B, odim, T_feats)`` with ``lengths`` ``(B,)``."""

@@ -82,6 +82,16 @@ def _curve(axes: Any, points: Sequence[Tuple[int, float]], label: str, **style: 
         axes.plot([e for e, _ in points], [v for _, v in points], marker="o", markersize=3, label=label, **style)
 
 
+def _train_valid_curves(axes: Any, run: TrainingRun, key: str) -> List[float]:
+    """The train and valid curves of stat ``key`` on ``axes``; returns their values (for the scale)."""
+    values: List[float] = []
+    for phase in ("train", "valid"):
+        points = run.series(phase, key)
+        _curve(axes, points, phase, **_PHASE_STYLE[phase])
+        values += [v for _, v in points]
+    return values
+
+
 def _epoch_axes(axes: Any, title: str) -> None:
     axes.set_title(title, fontsize=10)
     axes.set_xlabel("epoch")
@@ -102,11 +112,7 @@ def plot_criteria(run: TrainingRun, path: Path) -> Optional[Path]:
         return None
     figure, axes_list = _figure(len(keys), columns=2, panel_size=(6.0, 4.0))
     for axes, key in zip(axes_list, keys):
-        values: List[float] = []
-        for phase in ("train", "valid"):
-            points = run.series(phase, key)
-            _curve(axes, points, phase, **_PHASE_STYLE[phase])
-            values += [v for _, v in points]
+        values = _train_valid_curves(axes, run, key)
         for criterion in run.criteria:
             if criterion.key != key or not criterion.ranking:
                 continue
@@ -149,11 +155,7 @@ def plot_model_stats(run: TrainingRun, path: Path, exclude: Sequence[str] = ()) 
     best = next((c.best_epoch for c in run.criteria if c.best_epoch is not None), None)
     figure, axes_list = _figure(len(keys), columns=4)
     for axes, key in zip(axes_list, keys):
-        values: List[float] = []
-        for phase in ("train", "valid"):
-            points = run.series(phase, key)
-            _curve(axes, points, phase, **_PHASE_STYLE[phase])
-            values += [v for _, v in points]
+        values = _train_valid_curves(axes, run, key)
         if best is not None:
             axes.axvline(best, color="gray", linestyle=":", linewidth=1)
         _scale_for(axes, values)

@@ -4,39 +4,24 @@ import io
 
 import pytest
 import torch
+from toy_graphs import linear, two_submodel_graph
 
 from espkit.nets.graph import LayerGraph
 from espkit.nets.graph.component import combine
 from espkit.nets.graph.layers import LastFrame, MaskedConv1d, MaskedGRU, MaskedLSTM, MaskedMean, torch_layer_names
 
 
-def linear(i, o):
-    return {"Linear": {"in_features": i, "out_features": o}}
-
-
 def two_submodels(connection, across):
-    """a: x -> a_0 Linear(3, 4) -> a_1 Tanh -> a_2 Linear(w, 4); b: a's output -> b_0 Linear(w', 2).
-
-    A skip from a_0 goes into a_2 (within) or into b_0 (across); ``concat`` widens that layer's input."""
+    """:func:`two_submodel_graph` with a skip from a_0 into a_2 (within) or into b_0 (across); ``concat``
+    widens that layer's input."""
     wide = 8 if connection == "concat" else 4
     a_2, b_0 = (wide, 4) if not across else (4, wide)
     target = "b_0" if across else "a_2"
-    return {
-        "model_components": {
-            "net": {
-                "example_inputs": {"x": [2, 3]},
-                "submodels": [
-                    {
-                        "name": "a",
-                        "submodel_inputs": ["x"],
-                        "layers": [linear(3, 4), "Tanh", linear(a_2, 4)],
-                        "skip_connections": {"a_0": {"future_layers": [target], "connection_types": [connection]}},
-                    },
-                    {"name": "b", "submodel_inputs": [{"a": "output"}], "layers": [linear(b_0, 2)]},
-                ],
-            }
-        }
+    graph = two_submodel_graph(a_2, b_0)
+    graph["model_components"]["net"]["submodels"][0]["skip_connections"] = {
+        "a_0": {"future_layers": [target], "connection_types": [connection]}
     }
+    return graph
 
 
 @pytest.mark.parametrize("across", [False, True], ids=["within", "across"])

@@ -5,35 +5,9 @@ import copy
 import pytest
 import torch
 import yaml
+from toy_graphs import two_submodel_graph as base_graph
 
 from espkit.nets.graph import GraphSpecError, LayerGraph, load_architecture
-
-
-def base_graph():
-    """net: submodel a (x -> Linear 3->4 -> Tanh -> Linear 4->4), submodel b (a's output -> Linear 4->2)."""
-    return {
-        "model_components": {
-            "net": {
-                "example_inputs": {"x": [2, 3]},
-                "submodels": [
-                    {
-                        "name": "a",
-                        "submodel_inputs": ["x"],
-                        "layers": [
-                            {"Linear": {"in_features": 3, "out_features": 4}},
-                            "Tanh",
-                            {"Linear": {"in_features": 4, "out_features": 4}},
-                        ],
-                    },
-                    {
-                        "name": "b",
-                        "submodel_inputs": [{"a": "output"}],
-                        "layers": [{"Linear": {"in_features": 4, "out_features": 2}}],
-                    },
-                ],
-            }
-        }
-    }
 
 
 def submodel(graph, index):

@@ -17,6 +17,7 @@ from typing import Optional, Sequence
 
 from espkit.train.collect_stats import aggregate_stats
 from espkit.utils.cli_errors import exit_on_error
+from espkit.utils.cli_logging import setup_logging
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +32,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(cmd: Optional[Sequence[str]] = None) -> None:
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
-    )
+    setup_logging(args.log_level)
     missing = [str(d) for d in args.input_dir if not d.is_dir()]
     if missing:
         print(f"aggregate_stats_dirs: error: --input_dir not found: {', '.join(missing)}", file=sys.stderr)

@@ -19,6 +19,7 @@ import logging
 from typing import Optional, Sequence
 
 from espkit.utils.cli_errors import exit_on_error
+from espkit.utils.cli_logging import setup_logging
 from espkit.utils.model_pack import PackError, pack_model
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def get_parser() -> argparse.ArgumentParser:
 def main(cmd: Optional[Sequence[str]] = None) -> None:
     """Parse ``cmd`` (default: ``sys.argv[1:]``) and pack; user mistakes end with one ``error:`` line, exit 2."""
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    setup_logging(args.log_level)
     with exit_on_error((FileNotFoundError, PackError), logger):
         pack_model(
             args.train_config,

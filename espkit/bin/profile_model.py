@@ -69,6 +69,7 @@ from espkit.torch_utils.profiling import (
 )
 from espkit.train.checkpoint import CheckpointError
 from espkit.utils.cli_errors import exit_on_error
+from espkit.utils.cli_logging import setup_logging
 from espkit.utils.config_argparse import load_yaml_config
 from espkit.utils.errors import ConfigError
 from espkit.utils.model_kind import config_kind
@@ -687,7 +688,7 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
     that could not be written (neither script nor trace works) ends with one after the report, exit code 1."""
     ours, task_options = split_task_options(sys.argv[1:] if cmd is None else cmd)
     args = get_parser().parse_args(ours)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    setup_logging(args.log_level)
     with exit_on_error((ConfigError, ValueError, CheckpointError, OSError), logger):
         report = profile(args, task_options)
         if report is None:

@@ -27,6 +27,7 @@ from espkit.fileio.atomic_file import atomic_write
 from espkit.text.build_tokenizer import build_tokenizer
 from espkit.text.cleaner import TextCleaner
 from espkit.utils.cli_errors import exit_on_error
+from espkit.utils.cli_logging import setup_logging
 from espkit.utils.types import str2bool, str_or_none
 
 logger = logging.getLogger(__name__)
@@ -367,10 +368,7 @@ def main(cmd: Sequence[str] | None = None) -> None:
             parse_add_symbol(value)
     except ValueError as exc:
         parser.error(str(exc))
-    logging.basicConfig(
-        level=args.log_level,
-        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s",
-    )
+    setup_logging(args.log_level)
     kwargs = vars(args)
     kwargs.pop("log_level")
     with exit_on_error((ValueError, OSError), logger):

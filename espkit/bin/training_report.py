@@ -21,6 +21,7 @@ from typing import Optional, Sequence
 from espkit.fileio.read_text import DataFormatError
 from espkit.train.training_report import write_training_report
 from espkit.utils.cli_errors import exit_on_error
+from espkit.utils.cli_logging import setup_logging
 from espkit.utils.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -39,9 +40,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(cmd: Optional[Sequence[str]] = None) -> None:
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
-    )
+    setup_logging(args.log_level)
     if args.attention_epochs < 1:
         get_parser().error(f"--attention_epochs must be >= 1, got {args.attention_epochs}")
     errors = (ImportError, FileNotFoundError, ConfigError, DataFormatError)

@@ -77,6 +77,7 @@ from espkit.fileio.read_text import read_2columns_text
 from espkit.fileio.sound_scp import read_wav
 from espkit.train.checkpoint import CheckpointError
 from espkit.utils.cli_errors import exit_on_error
+from espkit.utils.cli_logging import setup_logging
 from espkit.utils.types import str2bool
 
 logger = logging.getLogger(__name__)
@@ -604,9 +605,7 @@ def vocoder_gain(vocoder_row: Optional[dict], griffin_lim_row: Optional[dict]) -
 
 def main(cmd: Optional[Sequence[str]] = None) -> None:
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
-    )
+    setup_logging(args.log_level)
     with exit_on_error((FileNotFoundError, ValueError, CheckpointError), logger, prog="tts_evaluate"):
         results = evaluate(args)
     system = results["system"]

@@ -58,6 +58,7 @@ from espkit.train.checkpoint import CheckpointError
 from espkit.tts.fastspeech2.export import script_fastspeech
 from espkit.tts.tacotron2.export import script_tacotron2
 from espkit.tts.vocoder.gan_vocoder import GANVocoder
+from espkit.utils.cli_logging import setup_logging
 from espkit.utils.errors import ConfigError
 from espkit.utils.types import str_or_none
 
@@ -384,7 +385,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(cmd: Optional[Sequence[str]] = None) -> None:
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    setup_logging(args.log_level)
     torch.set_num_threads(args.num_threads)
 
     try:

@@ -65,6 +65,7 @@ from espkit.train.dataset import ESPnetDataset
 from espkit.tts.decode_options import check_model_options
 from espkit.tts.text2speech import DTYPES, Text2Speech  # Text2Speech: ESPnet's import path
 from espkit.utils.cli_errors import exit_on_error
+from espkit.utils.cli_logging import setup_logging
 from espkit.utils.config_argparse import ArgumentParser
 from espkit.utils.errors import ConfigError
 from espkit.utils.types import float_or_none, str2bool, str2triple_str, str_or_none
@@ -478,7 +479,7 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
     an output directory that cannot be written) end with one ``error:`` line and exit code 2;
     ``--log_level DEBUG`` also logs the traceback."""
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    setup_logging(args.log_level)
     keep_freed_memory()  # process tuning belongs to the command: Griffin-Lim re-allocates the same spectra
     with exit_on_error((ConfigError, ValueError, CheckpointError, OSError), logger):
         inference(args)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from espkit.utils.cli_errors import exit_on_error
+from espkit.utils.cli_logging import setup_logging
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def build_server(args: argparse.Namespace):
 def main(cmd: Optional[Sequence[str]] = None) -> None:
     """Parse ``cmd`` (default: ``sys.argv[1:]``), load the models and serve until interrupted."""
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    setup_logging(args.log_level)
     with exit_on_error((FileNotFoundError, ValueError, ImportError), logger):
         try:
             import uvicorn

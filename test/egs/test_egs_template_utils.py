@@ -10,15 +10,23 @@ import pytest
 UTILS = Path(__file__).resolve().parents[2] / "egs" / "TEMPLATE" / "tts1" / "utils"
 
 
+def run_bash(tmp_path, name, body, args):
+    """Write ``body`` as the bash script ``tmp_path/name`` and run it with ``args``."""
+    script = tmp_path / name
+    script.write_text("#!/usr/bin/env bash\n" + body)
+    return subprocess.run(["bash", str(script), *args], capture_output=True, text=True)
+
+
 def run_script(tmp_path, args):
-    script = tmp_path / "script.sh"
-    script.write_text(
-        "#!/usr/bin/env bash\nset -e\nnj=4\ntrain_config=conf/train.yaml\nuse_thing=false\n"
+    return run_bash(
+        tmp_path,
+        "script.sh",
+        "set -e\nnj=4\ntrain_config=conf/train.yaml\nuse_thing=false\n"
         'help_message="Usage: script.sh [options] <dir>"\n'
         f". {UTILS / 'parse_options.sh'}\n"
-        'echo "nj=${nj} train_config=${train_config} use_thing=${use_thing} rest=$*"\n'
+        'echo "nj=${nj} train_config=${train_config} use_thing=${use_thing} rest=$*"\n',
+        args,
     )
-    return subprocess.run(["bash", str(script), *args], capture_output=True, text=True)
 
 
 def test_parse_options_sets_existing_variables(tmp_path):
@@ -41,16 +49,17 @@ def test_parse_options_errors_and_help(tmp_path):
 
 
 def run_recipe_options(tmp_path, args):
-    script = tmp_path / "run.sh"
-    script.write_text(
-        "#!/usr/bin/env bash\nset -euo pipefail\nsmoke=false\ncorpus_dir=downloads/c\n"
+    return run_bash(
+        tmp_path,
+        "run.sh",
+        "set -euo pipefail\nsmoke=false\ncorpus_dir=downloads/c\n"
         f". {UTILS / 'recipe_options.sh'}\n"
         'recipe_parse_options "smoke corpus_dir" "$@"\n'
         "recipe_check_bool smoke\nrecipe_check_no_space corpus_dir\n"
         'echo "smoke=${smoke} corpus_dir=${corpus_dir}"\n'
-        'printf "<%s>" ${args[@]+"${args[@]}"}; echo\n'
+        'printf "<%s>" ${args[@]+"${args[@]}"}; echo\n',
+        args,
     )
-    return subprocess.run(["bash", str(script), *args], capture_output=True, text=True)
 
 
 def test_recipe_options_sets_own_options_and_passes_on_the_rest(tmp_path):

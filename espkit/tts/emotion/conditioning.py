@@ -15,8 +15,12 @@ vectors. How the vector conditions a model (``emo_integration``) is the model's 
 
 from __future__ import annotations
 
+import logging
+
 import torch
 from torch import nn
+
+logger = logging.getLogger(__name__)
 
 EMO_INTEGRATION_TYPES = ("add", "concat", "none")
 
@@ -57,6 +61,32 @@ def build_emotion_tables(
     emo_embed = nn.Embedding(num_emotions, emo_embed_dim) if num_emotions > 0 else None
     emo_feat_proj = nn.Linear(emo_feat_dim, emo_embed_dim) if emo_feat_dim is not None else None
     return emo_embed, emo_feat_proj
+
+
+def build_emotion_projection(emo_integration: str, emo_embed_dim: int, dim: int) -> nn.Linear | None:
+    """The projection that conditions ``dim``-sized states on the emotion vector, for models
+    that keep their state size (FastSpeech, Transformer): ``add``: ``emo_embed_dim -> dim``
+    (added to every state); ``concat``: ``dim + emo_embed_dim -> dim`` (appended, then
+    projected back); ``none``: None (a warning: the emotion conditions nothing)."""
+    if emo_integration == "add":
+        return nn.Linear(emo_embed_dim, dim)
+    if emo_integration == "concat":
+        return nn.Linear(dim + emo_embed_dim, dim)
+    logger.warning("emo_integration=none: the emotion inputs condition nothing")
+    return None
+
+
+def project_emotion(hs: torch.Tensor, emo: torch.Tensor, proj: nn.Linear | None, emo_integration: str) -> torch.Tensor:
+    """States ``(B, T, dim)`` conditioned on ``emo`` ``(B, emo_embed_dim)`` through ``proj``
+    (:func:`build_emotion_projection`); same shape."""
+    if emo.size(0) != hs.size(0):
+        raise ValueError(f"emotion batch size {emo.size(0)} != text batch size {hs.size(0)}")
+    emo = emo.to(hs.dtype).unsqueeze(1)
+    if proj is None:
+        return hs
+    if emo_integration == "add":
+        return hs + proj(emo)
+    return proj(torch.cat([hs, emo.expand(-1, hs.size(1), -1)], dim=-1))
 
 
 def emotion_vector(

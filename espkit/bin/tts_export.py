@@ -10,6 +10,8 @@ prob (T_feats,), att_w (T_feats, T_text + 1))`` with the decoding options fixed 
 list, the emotion list and input kind, the feature parameters and the normalisation mean/std
 (``feat_gen * std + mean`` gives what the vocoder reads).
 
+Transformer-TTS models (``--tts transformer``) are not exported: a one-line error says so.
+
 FastSpeech2 and FastSpeech models (``--tts fastspeech2`` / ``fastspeech``) are exported as
 :class:`espkit.tts.fastspeech2.export.FastSpeechInference`: ``module(text_ids (T_text,) long,
 emotion (D,) float) -> (feat_gen (T_feats, odim) normalised, duration (T_text + 1,) long, pitch
@@ -57,6 +59,7 @@ from espkit.gan_tts.export import trace_vocoder
 from espkit.train.checkpoint import CheckpointError
 from espkit.tts.fastspeech2.export import script_fastspeech
 from espkit.tts.tacotron2.export import script_tacotron2
+from espkit.tts.transformer.transformer import Transformer
 from espkit.tts.vocoder.gan_vocoder import GANVocoder
 from espkit.utils.errors import ConfigError
 from espkit.utils.types import str_or_none
@@ -189,6 +192,11 @@ def export_tts(
     """
 
     model = text2speech.model
+    if isinstance(model.tts, Transformer):
+        raise ConfigError(
+            "--tts transformer cannot be exported yet (its cached decoding loop is not scripted): "
+            "synthesise with tts_inference / Text2Speech"
+        )
     emotion_input, emo_labs, eager_emo = _emotion_input(text2speech, emo_labs)
     emotion = torch.zeros(0) if eager_emo is None else eager_emo
     if model.tts.supports_prosody_control:

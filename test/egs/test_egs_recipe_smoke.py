@@ -196,7 +196,10 @@ def _run_recipe(recipe: Path, *options: str) -> subprocess.CompletedProcess:
         (("--token_type", "bpe"), "--token_type bpe: must be char or phn"),
         (("--stage", "2", "extra", "--nj", "0"), "unexpected argument 'extra'"),
         (("--smoke", "True"), "--smoke True: must be true or false"),
-        (("--tts_model", "tacotron3"), "--tts_model tacotron3: must be tacotron2, fastspeech2 or fastspeech"),
+        (
+            ("--tts_model", "tacotron3"),
+            "--tts_model tacotron3: must be tacotron2, transformer, fastspeech2 or fastspeech",
+        ),
         (("--teacher_min_focus_rate", "2"), "--teacher_min_focus_rate 2: must be a number in [0, 1]"),
     ],
 )

@@ -14,11 +14,14 @@
 #                                   teacher-forced on train/dev into exp/tts_train/teacher_forced;
 #                                   utterances with a teacher focus rate below --teacher_min_focus_rate
 #                                   (default 0.5) are left out. --tts_model fastspeech: without pitch/energy.
+#   ./run.sh --tts_model transformer  Transformer-TTS (conf/tuning/train_transformer.yaml, tag
+#                                   tts_train_transformer): an attention model trained and decoded like the
+#                                   default Tacotron2 (every stage), not a student
 # Any tts.sh option can be given here; see ./tts.sh --help.
 set -euo pipefail
 
 smoke=false
-tts_model=tacotron2       # tacotron2 (the default model), fastspeech2 or fastspeech (students of it)
+tts_model=tacotron2       # tacotron2 (the default model), transformer, or fastspeech2 / fastspeech (students of the tacotron2)
 teacher_min_focus_rate="" # students: default 0.5 (smoke: none, its teacher is barely trained)
 vocoder=nsf   # the default neural vocoder (docs/design.md, "Neural vocoders": why this one)
 vocoder_finetune=true     # fine-tune it on the teacher-forced features of the (teacher) Tacotron2
@@ -52,8 +55,8 @@ for _option in smoke vocoder_finetune; do
 done
 
 case "${tts_model}" in
-    tacotron2|fastspeech2|fastspeech) ;;
-    *) echo "$0: error: --tts_model ${tts_model}: must be tacotron2, fastspeech2 or fastspeech" >&2; exit 1 ;;
+    tacotron2|transformer|fastspeech2|fastspeech) ;;
+    *) echo "$0: error: --tts_model ${tts_model}: must be tacotron2, transformer, fastspeech2 or fastspeech" >&2; exit 1 ;;
 esac
 
 if [ -n "${teacher_min_focus_rate}" ] && ! [[ ${teacher_min_focus_rate} =~ ^(0(\.[0-9]*)?|1(\.0*)?|\.[0-9]+)$ ]]; then
@@ -111,8 +114,11 @@ common=(
     --nj 2 --inference_nj 2 "${opts[@]}"
 )
 
-if [ "${tts_model}" = tacotron2 ]; then
-    ./tts.sh "${common[@]}" --train_config "${teacher_config}" --vocoder_config "${vocoder_config}" \
+# An attention model (the default Tacotron2, or the Transformer with its own config): every stage.
+if [ "${tts_model}" = tacotron2 ] || [ "${tts_model}" = transformer ]; then
+    model_config=${teacher_config}
+    if [ "${tts_model}" = transformer ]; then model_config=${student_config}; fi
+    ./tts.sh "${common[@]}" --train_config "${model_config}" --vocoder_config "${vocoder_config}" \
         --vocoder_finetune_config "${vocoder_finetune_config}" ${args[@]+"${args[@]}"}
     exit 0
 fi

@@ -123,7 +123,7 @@ def test_guided_multi_head_attention_loss_on_chosen_heads_and_layers():
     # forward adds them to the loss and reports them.
     loss, stats, _ = model(**batch)
     parts = stats["l1_loss"] + stats["bce_loss"] + stats["enc_attn_loss"] + stats["enc_dec_attn_loss"]
-    assert float(loss) == pytest.approx(float(parts), rel=1e-5)
+    assert float(loss.detach()) == pytest.approx(float(parts), rel=1e-5)
 
 
 def test_one_batch_overfit():

@@ -3,14 +3,12 @@
 :class:`Decoder` runs a whole teacher-forced sequence at once (:meth:`Decoder.forward`, with
 the subsequent mask of :func:`~espkit.nets.masks.subsequent_mask`), or one position at a time
 (:meth:`Decoder.forward_step`) keeping each layer's projected self-attention keys/values and
-the projected source keys/values in a :class:`LayerCache`, so that a step costs one query
-instead of the whole prefix. :meth:`Decoder.forward_prefix` is the uncached reference of a
+the projected source keys/values (lists of tensors, so that TorchScript runs it too), so that a
+step costs one query instead of the whole prefix. :meth:`Decoder.forward_prefix` is the uncached reference of a
 step (the whole prefix again); the two agree to rounding.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -19,18 +17,6 @@ from espkit.nets.masks import subsequent_mask
 from espkit.nets.transformer.attention import MultiHeadedAttention
 from espkit.nets.transformer.embedding import PositionalEncoding, ScaledPositionalEncoding
 from espkit.nets.transformer.positionwise import PositionwiseFeedForward
-
-
-@dataclass
-class LayerCache:
-    """What one :class:`DecoderLayer` keeps between steps: self-attention keys/values of the
-    positions so far ``(B, n_head, t, d_k)`` and the projected source keys/values
-    ``(B, n_head, T_src, d_k)``."""
-
-    self_k: torch.Tensor
-    self_v: torch.Tensor
-    src_k: torch.Tensor
-    src_v: torch.Tensor
 
 
 class DecoderLayer(nn.Module):
@@ -68,34 +54,39 @@ class DecoderLayer(nn.Module):
         self.concat_self = nn.Linear(size * 2, size) if concat_after else None
         self.concat_src = nn.Linear(size * 2, size) if concat_after else None
 
-    def _residual(self, residual: torch.Tensor, x: torch.Tensor, att: torch.Tensor, concat: nn.Linear | None):
-        if concat is not None:
-            return residual + concat(torch.cat([x, att], dim=-1))
-        return residual + self.dropout(att)
+    def _norm(self, x: torch.Tensor, which: int) -> torch.Tensor:
+        if which == 1:
+            return self.norm1(x)
+        if which == 2:
+            return self.norm2(x)
+        return self.norm3(x)
 
-    def _layer(self, x: torch.Tensor, self_att, src_att) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The three branches on queries ``x``; ``self_att`` / ``src_att`` map normalised queries
-        to ``(output, weights)``."""
-        residual = x
-        q = self.norm1(x) if self.normalize_before else x
-        att, self_w = self_att(q)
-        x = self._residual(residual, q, att, self.concat_self)
-        if not self.normalize_before:
-            x = self.norm1(x)
+    def _pre(self, x: torch.Tensor, which: int) -> torch.Tensor:
+        """The input of branch ``which`` (1: self-attention, 2: source attention, 3: feed-forward)."""
+        return self._norm(x, which) if self.normalize_before else x
 
-        residual = x
-        q = self.norm2(x) if self.normalize_before else x
-        att, src_w = src_att(q)
-        x = self._residual(residual, q, att, self.concat_src)
-        if not self.normalize_before:
-            x = self.norm2(x)
+    def _post(self, x: torch.Tensor, which: int) -> torch.Tensor:
+        """The output of branch ``which`` after its residual sum."""
+        return x if self.normalize_before else self._norm(x, which)
 
-        residual = x
-        h = self.norm3(x) if self.normalize_before else x
-        x = residual + self.dropout(self.feed_forward(h))
-        if not self.normalize_before:
-            x = self.norm3(x)
-        return x, self_w, src_w
+    def _after_self(self, residual: torch.Tensor, q: torch.Tensor, att: torch.Tensor) -> torch.Tensor:
+        """Residual sum of the self-attention branch (input ``q``, output ``att``), post-normed."""
+        if self.concat_self is not None:
+            x = residual + self.concat_self(torch.cat([q, att], dim=-1))
+        else:
+            x = residual + self.dropout(att)
+        return self._post(x, 1)
+
+    def _after_src(self, residual: torch.Tensor, q: torch.Tensor, att: torch.Tensor) -> torch.Tensor:
+        """Residual sum of the source-attention branch, post-normed."""
+        if self.concat_src is not None:
+            x = residual + self.concat_src(torch.cat([q, att], dim=-1))
+        else:
+            x = residual + self.dropout(att)
+        return self._post(x, 2)
+
+    def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._post(x + self.dropout(self.feed_forward(self._pre(x, 3))), 3)
 
     def forward(
         self,
@@ -114,36 +105,43 @@ class DecoderLayer(nn.Module):
             ``(B, T, size)``, self-attention weights ``(B, n_head, T, T)`` and source-attention
             weights ``(B, n_head, T, T_src)``.
         """
-        return self._layer(
-            x,
-            lambda q: self.self_attn.forward_with_weights(q, q, q, tgt_mask),
-            lambda q: self.src_attn.forward_with_weights(q, memory, memory, memory_mask),
-        )
-
-    def init_cache(self, memory: torch.Tensor) -> LayerCache:
-        """An empty cache for source ``memory`` ``(B, T_src, size)``."""
-        src_k, src_v = self.src_attn.project_kv(memory, memory)
-        empty = src_k.new_zeros(src_k.size(0), src_k.size(1), 0, src_k.size(3))
-        return LayerCache(empty, empty, src_k, src_v)
+        q = self._pre(x, 1)
+        att, self_w = self.self_attn.forward_with_weights(q, q, q, tgt_mask)
+        x = self._after_self(x, q, att)
+        q = self._pre(x, 2)
+        att, src_w = self.src_attn.forward_with_weights(q, memory, memory, memory_mask)
+        x = self._after_src(x, q, att)
+        return self._feed_forward(x), self_w, src_w
 
     def forward_step(
-        self, x: torch.Tensor, cache: LayerCache, memory_mask: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One new position ``x`` ``(B, 1, size)``; ``cache`` is extended in place.
+        self,
+        x: torch.Tensor,
+        self_k: torch.Tensor,
+        self_v: torch.Tensor,
+        src_k: torch.Tensor,
+        src_v: torch.Tensor,
+        memory_mask: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One new position ``x`` ``(B, 1, size)`` from the cache.
 
-        Returns ``(B, 1, size)`` and the source-attention weights ``(B, n_head, 1, T_src)``.
+        Args:
+            self_k, self_v: the self-attention keys/values of the earlier positions ``(B, n_head, t, d_k)``.
+            src_k, src_v: the projected source (:meth:`MultiHeadedAttention.project_kv` of the memory).
+
+        Returns:
+            ``(B, 1, size)``, the keys/values extended by this position and the source-attention
+            weights ``(B, n_head, 1, T_src)``.
         """
-
-        def self_att(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            k, v = self.self_attn.project_kv(q, q)
-            cache.self_k = torch.cat([cache.self_k, k], dim=2)
-            cache.self_v = torch.cat([cache.self_v, v], dim=2)
-            return self.self_attn.attend(q, cache.self_k, cache.self_v)
-
-        out, _, src_w = self._layer(
-            x, self_att, lambda q: self.src_attn.attend(q, cache.src_k, cache.src_v, memory_mask)
-        )
-        return out, src_w
+        q = self._pre(x, 1)
+        k, v = self.self_attn.project_kv(q, q)
+        self_k = torch.cat([self_k, k], dim=2)
+        self_v = torch.cat([self_v, v], dim=2)
+        att, _ = self.self_attn.attend(q, self_k, self_v, None)
+        x = self._after_self(x, q, att)
+        q = self._pre(x, 2)
+        att, src_w = self.src_attn.attend(q, src_k, src_v, memory_mask)
+        x = self._after_src(x, q, att)
+        return self._feed_forward(x), self_k, self_v, src_w
 
 
 class Decoder(nn.Module):
@@ -232,29 +230,54 @@ class Decoder(nn.Module):
             src_ws.append(src_w)
         return self._finish(x), self_ws, src_ws
 
-    def init_cache(self, memory: torch.Tensor) -> list[LayerCache]:
-        """Empty per-layer caches for :meth:`forward_step` on ``memory`` ``(B, T_src, attention_dim)``."""
-        return [layer.init_cache(memory) for layer in self.decoders]
+    def init_cache(
+        self, memory: torch.Tensor
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
+        """Empty caches for :meth:`forward_step` on ``memory`` ``(B, T_src, attention_dim)``: per layer
+        the (empty) self-attention keys and values and the projected source keys and values."""
+        self_ks: list[torch.Tensor] = []
+        self_vs: list[torch.Tensor] = []
+        src_ks: list[torch.Tensor] = []
+        src_vs: list[torch.Tensor] = []
+        for layer in self.decoders:
+            k, v = layer.src_attn.project_kv(memory, memory)
+            empty = k.new_zeros(k.size(0), k.size(1), 0, k.size(3))
+            self_ks.append(empty)
+            self_vs.append(empty)
+            src_ks.append(k)
+            src_vs.append(v)
+        return self_ks, self_vs, src_ks, src_vs
 
     def forward_step(
-        self, embedded: torch.Tensor, caches: list[LayerCache], memory_mask: torch.Tensor | None
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """The next position from the cache.
+        self,
+        embedded: torch.Tensor,
+        self_ks: list[torch.Tensor],
+        self_vs: list[torch.Tensor],
+        src_ks: list[torch.Tensor],
+        src_vs: list[torch.Tensor],
+        memory_mask: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
+        """The next position from the caches of :meth:`init_cache`.
 
         Args:
             embedded: the new input after :attr:`input_layer` ``(B, 1, attention_dim)``.
-            caches: from :meth:`init_cache`, extended in place (their length is the position).
+            self_ks, self_vs, src_ks, src_vs: the caches (their length is the position).
             memory_mask: ``(B, 1, T_src)`` or None.
 
         Returns:
-            ``(B, 1, attention_dim)`` and per layer the source-attention weights ``(B, n_head, 1, T_src)``.
+            ``(B, 1, attention_dim)``, the extended self-attention keys and values, and per layer the
+            source-attention weights ``(B, n_head, 1, T_src)``.
         """
-        x = self.pos_enc(embedded, offset=caches[0].self_k.size(2))
-        src_ws = []
-        for layer, cache in zip(self.decoders, caches):
-            x, src_w = layer.forward_step(x, cache, memory_mask)
+        x = self.pos_enc(embedded, self_ks[0].size(2))
+        new_ks: list[torch.Tensor] = []
+        new_vs: list[torch.Tensor] = []
+        src_ws: list[torch.Tensor] = []
+        for i, layer in enumerate(self.decoders):
+            x, k, v, src_w = layer.forward_step(x, self_ks[i], self_vs[i], src_ks[i], src_vs[i], memory_mask)
+            new_ks.append(k)
+            new_vs.append(v)
             src_ws.append(src_w)
-        return self._finish(x), src_ws
+        return self._finish(x), new_ks, new_vs, src_ws
 
     def forward_prefix(
         self, embedded: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor | None

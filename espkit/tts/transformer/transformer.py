@@ -53,10 +53,11 @@ from espkit.tts.emotion.conditioning import (
 )
 from espkit.tts.speaker.conditioning import SpeakerConditioning, speaker_batch_of_one
 from espkit.tts.tacotron2.decoder import Postnet, Prenet
-from espkit.tts.tacotron2.decoding_rules import assemble_steps, frames_to_keep, length_bounds
+from espkit.tts.tacotron2.decoding_rules import length_bounds
 from espkit.tts.tacotron2.encoder import Encoder as EncoderPrenet
 from espkit.tts.tacotron2.loss import GuidedAttentionLoss, Tacotron2Loss
 from espkit.tts.tacotron2.tacotron2 import LOSS_TYPES
+from espkit.tts.transformer.decoding import FreeRunDecoder, select_duration_head
 from espkit.utils.typecheck import typechecked
 
 logger = logging.getLogger(__name__)
@@ -517,21 +518,18 @@ class Transformer(SpeakerConditioning, AbsTTS):
         return {f"src_attn.l{i}.h{j}": w[:, j] for i, w in enumerate(outs["src_ws"]) for j in range(w.size(1))}
 
     # ----------------------------------------------------------------------- inference
-    def duration_heads(self, src_ws: torch.Tensor) -> torch.Tensor:
-        """The source-attention heads that may give durations, ``(H', T_steps, T_text)`` from all
-        heads ``(dlayers, aheads, T_steps, T_text)``: the guided heads of the ``encoder-decoder``
-        module (all heads when it is not guided)."""
+    def duration_heads(self) -> tuple[int, int]:
+        """``(layers, heads)``: the source-attention heads that may give durations are the first
+        ``heads`` of the last ``layers`` decoder layers: the guided ones (all when the source
+        attention is not guided)."""
         if "encoder-decoder" in self.guided_modules:
-            layers = self.guided_layers["encoder-decoder"]
-            return src_ws[src_ws.size(0) - layers :, : self.guided_heads].reshape(-1, *src_ws.shape[2:])
-        return src_ws.reshape(-1, *src_ws.shape[2:])
+            return self.guided_layers["encoder-decoder"], self.guided_heads
+        return len(self.decoder.decoders), self.decoder.decoders[0].src_attn.h
 
     def select_attention(self, src_ws: torch.Tensor) -> torch.Tensor:
-        """The duration head with the highest focus rate (mean over steps of the peak weight):
+        """The duration head with the highest focus rate (:func:`select_duration_head`):
         ``(T_steps, T_text)`` of ``src_ws`` ``(dlayers, aheads, T_steps, T_text)``."""
-        heads = self.duration_heads(src_ws)
-        focus = heads.max(dim=-1).values.mean(dim=-1)
-        return heads[int(focus.argmax())]
+        return select_duration_head(src_ws, *self.duration_heads())
 
     @torch.no_grad()
     def inference(
@@ -605,38 +603,12 @@ class Transformer(SpeakerConditioning, AbsTTS):
     def _free_run(
         self, hs: torch.Tensor, threshold: float, minlenratio: float, maxlenratio: float, use_cache: bool
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Free-running decoding of encoder states ``(1, T_text, adim)``: ``before_outs``
-        ``(1, T_feats, odim)``, stop probabilities ``(T_feats,)`` and the source-attention weights
-        ``(dlayers, aheads, T_steps, T_text)``."""
-        r = self.reduction_factor
+        """Free-running decoding of encoder states ``(1, T_text, adim)`` (:class:`FreeRunDecoder`):
+        ``before_outs`` ``(1, T_feats, odim)``, stop probabilities ``(T_feats,)`` and the source-attention
+        weights ``(dlayers, aheads, T_steps, T_text)``."""
         minlen, maxlen = length_bounds(hs.size(1), minlenratio, maxlenratio)
-        caches = self.decoder.init_cache(hs) if use_cache else None
-        embedded: list[torch.Tensor] = []
-        prev = hs.new_zeros(1, 1, self.odim)
-        outs, probs, step_ws = [], [], []
-        num_frames, stopped = 0, False
-        while True:
-            # The prenet runs once per input frame on both paths (its dropout stays on at inference).
-            e = self.decoder.input_layer(prev)
-            if caches is not None:
-                z, src_ws = self.decoder.forward_step(e, caches, None)
-            else:
-                embedded.append(e)
-                z, src_ws = self.decoder.forward_prefix(torch.cat(embedded, dim=1), hs, None)
-            frames = self.feat_out(z).view(r, self.odim)
-            prob = torch.sigmoid(self.prob_out(z)).view(r)
-            outs.append(frames)
-            probs.append(prob)
-            step_ws.append(torch.cat(src_ws, dim=0)[:, :, 0])  # (dlayers, aheads, T_text)
-            num_frames += r
-            keep = frames_to_keep(prob, threshold, num_frames, minlen)
-            if keep >= 0:
-                num_frames, stopped = keep, True
-                break
-            if num_frames >= maxlen:
-                num_frames = maxlen
-                break
-            prev = frames[-1:].view(1, 1, self.odim)
+        run = FreeRunDecoder(self.decoder, self.feat_out, self.prob_out, self.odim, self.reduction_factor)
+        before_outs, probs, att_ws, stopped = run(hs, threshold, minlen, maxlen, use_cache)
         if not stopped:
             logger.warning(
                 "reached maxlen (%d frames = maxlenratio %s x %d tokens) without a stop probability >= %s",
@@ -645,6 +617,4 @@ class Transformer(SpeakerConditioning, AbsTTS):
                 hs.size(1),
                 threshold,
             )
-        before_outs, probs_kept, _ = assemble_steps(outs, probs, [w[0, :1] for w in step_ws], num_frames)
-        num_steps = (num_frames + r - 1) // r
-        return before_outs, probs_kept, torch.stack(step_ws[:num_steps], dim=2)  # (dlayers, aheads, T_steps, T_text)
+        return before_outs, probs, att_ws

@@ -1,7 +1,9 @@
 """A tiny emotion-labelled Transformer-TTS through the task: training (tts_train), Text2Speech, the
-teacher durations of ``tts_inference --use_teacher_forcing true`` and the export refusal."""
+teacher durations of ``tts_inference --use_teacher_forcing true`` and the TorchScript export."""
 
 from __future__ import annotations
+
+import warnings
 
 import pytest
 import torch
@@ -82,20 +84,37 @@ def test_teacher_forcing_writes_durations_for_fastspeech(trained, tmp_path):
         assert sum(values) == len(wav) // HOP + 1 and min(values) >= 0
 
 
-def test_export_is_refused_in_one_line(trained, tmp_path, capsys):
+def test_export_scripts_it_equal_to_eager(trained, tmp_path, capsys):
     _, exp = trained
-    with pytest.raises(SystemExit) as exit_info:
-        export_main(
-            [
-                "--train_config",
-                str(exp / "config.yaml"),
-                "--model_file",
-                str(exp / "valid.loss.best.pth"),
-                "--outpath",
-                str(tmp_path / "tts.pt"),
-            ]
-        )
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "--tts transformer cannot be exported yet" in err
-    assert not (tmp_path / "tts.pt").exists()
+    outpath = tmp_path / "tts.pt"
+    export_main(
+        [
+            "--train_config",
+            str(exp / "config.yaml"),
+            "--model_file",
+            str(exp / "valid.loss.best.pth"),
+            "--outpath",
+            str(outpath),
+            "--text",
+            "ab ba",
+            "--num_runs",
+            "1",
+            "--minlenratio",
+            "1",
+            "--maxlenratio",
+            "2",
+        ]
+    )
+    assert outpath.exists() and "scripted == eager on 1 text(s)" in capsys.readouterr().out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch >= 2.9 marks TorchScript deprecated
+        module = torch.jit.load(str(outpath))
+    tts = Text2Speech(exp / "config.yaml", exp / "valid.loss.best.pth", minlenratio=1.0, maxlenratio=2.0)
+    ids = tts.token_ids("ab ba")
+    weights = torch.tensor([0.0, 1.0, 0.0, 0.0])
+    torch.manual_seed(5)
+    feat_gen, prob, att_w = module(ids, weights)
+    torch.manual_seed(5)
+    eager = tts.model.tts.inference(ids, emo_labs=weights, minlenratio=1.0, maxlenratio=2.0)
+    assert torch.allclose(feat_gen, eager["feat_gen"], atol=1e-5) and torch.equal(att_w, eager["att_w"])
+    assert prob.shape == (feat_gen.size(0),) and att_w.shape == (feat_gen.size(0), 6)

@@ -200,6 +200,7 @@ def _run_recipe(recipe: Path, *options: str) -> subprocess.CompletedProcess:
             ("--tts_model", "tacotron3"),
             "--tts_model tacotron3: must be tacotron2, transformer, fastspeech2 or fastspeech",
         ),
+        (("--teacher", "fastspeech"), "--teacher fastspeech: must be tacotron2 or transformer"),
         (("--teacher_min_focus_rate", "2"), "--teacher_min_focus_rate 2: must be a number in [0, 1]"),
     ],
 )
@@ -364,6 +365,28 @@ def test_transformer_trains_decodes_with_attention_and_is_packed(smoke_run):
         / "packed"
         / "tts_train_transformer_smoke_valid.loss.best_vocoder_smoke_ft_tts_train_transformer_smoke.zip"
     ).exists()
+
+
+def test_fastspeech2_student_of_the_transformer(smoke_run):
+    """run.sh --tts_model fastspeech2 --teacher transformer: the student learns the Transformer-TTS's
+    attention durations (the teacher shared with run.sh --tts_model transformer) under its own tag, and
+    decodes, is evaluated and packed."""
+    recipe, _, _ = smoke_run
+    exp = recipe / "exp" / "smoke"
+    options = ("--tts_model", "fastspeech2", "--teacher", "transformer")
+    options += ("--cross_emotion_decode", "false", "--reference_emotion_decode", "false")
+    out = _run_recipe(recipe, *options)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "exp/smoke/tts_train_transformer_smoke/teacher_forced" in out.stdout
+    student = exp / "tts_train_fastspeech2_smoke_transformer_teacher"
+    assert "tts: fastspeech2" in (student / "config.yaml").read_text()
+    teacher_durations = exp / "tts_train_transformer_smoke" / "teacher_forced" / "train" / "durations"
+    assert teacher_durations.read_text().count("\n") == 12
+    assert "tts_train_transformer_smoke/teacher_forced" in (student / "config.yaml").read_text()
+    decode = student / "decode_smoke_valid.loss.best_vocoder_smoke_ft_tts_train_transformer_smoke"
+    assert len((decode / "eval" / "wav" / "wav.scp").read_text().splitlines()) == 8
+    results = json.loads((student / "eval_vocoder_smoke_ft_tts_train_transformer_smoke" / "results.json").read_text())
+    assert results["num_utts"] == 8
 
 
 def test_low_teacher_focus_rates_are_left_out_of_the_student_data(smoke_run):

@@ -251,3 +251,18 @@ def test_espnet2_tts_conf_names_build():
     loss, stats, weight = model(**batch)
     assert torch.isfinite(loss) and float(weight) == 2.0
     assert set(stats) >= {"l1_loss", "bce_loss", "enc_dec_attn_loss", "encoder_alpha", "decoder_alpha"}
+
+
+def test_speaker_ids_condition_training_and_inference():
+    torch.manual_seed(0)
+    model = Transformer(10, 4, **TINY, spks=3)
+    assert model.num_speakers() == 3
+    batch = _batch()
+    loss, _, _ = model(**batch, sids=torch.tensor([[0], [2]]))
+    assert torch.isfinite(loss)
+    model.eval()
+    model.dprenet.always_dropout = False
+    text = torch.tensor([3, 1, 4])
+    outs = [model.inference(text, sids=sid, threshold=1.1, maxlenratio=2.0)["feat_gen"] for sid in (0, 2)]
+    assert outs[0].shape == outs[1].shape == (8, 4)
+    assert not torch.allclose(outs[0], outs[1])

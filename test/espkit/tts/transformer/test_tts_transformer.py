@@ -266,3 +266,22 @@ def test_speaker_ids_condition_training_and_inference():
     outs = [model.inference(text, sids=sid, threshold=1.1, maxlenratio=2.0)["feat_gen"] for sid in (0, 2)]
     assert outs[0].shape == outs[1].shape == (8, 4)
     assert not torch.allclose(outs[0], outs[1])
+
+
+def test_emotion_features_condition_it_like_fastspeech():
+    """``emo_source: reference``: the states are conditioned on given emotion features (the shared code)."""
+    torch.manual_seed(0)
+    model = Transformer(10, 4, **TINY, emo_feat_dim=5, emo_integration="concat")
+    assert model.has_emotion and model.num_emotions() == 0
+    loss, _, _ = model(**_batch(), emo_feats=torch.randn(2, 5))
+    assert torch.isfinite(loss)
+    with pytest.raises(ValueError, match="needs an emotion"):
+        model(**_batch())
+    model.eval()
+    model.dprenet.always_dropout = False
+    text = torch.tensor([3, 1, 4])
+    outs = [
+        model.inference(text, emo_feats=feats, threshold=1.1, maxlenratio=2.0)["feat_gen"]
+        for feats in (torch.zeros(5), torch.ones(5))
+    ]
+    assert not torch.allclose(outs[0], outs[1])

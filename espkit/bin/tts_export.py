@@ -10,6 +10,10 @@ prob (T_feats,), att_w (T_feats, T_text + 1))`` with the decoding options fixed 
 list, the emotion list and input kind, the feature parameters and the normalisation mean/std
 (``feat_gen * std + mean`` gives what the vocoder reads).
 
+Transformer-TTS models (``--tts transformer``) are exported as
+:class:`espkit.tts.transformer.export.TransformerInference`, with the same inputs and outputs as the
+Tacotron2's (its cached decoding loop, prenet dropout on: checked from the same seed as below).
+
 FastSpeech2 and FastSpeech models (``--tts fastspeech2`` / ``fastspeech``) are exported as
 :class:`espkit.tts.fastspeech2.export.FastSpeechInference`: ``module(text_ids (T_text,) long,
 emotion (D,) float) -> (feat_gen (T_feats, odim) normalised, duration (T_text + 1,) long, pitch
@@ -57,6 +61,8 @@ from espkit.gan_tts.export import trace_vocoder
 from espkit.train.checkpoint import CheckpointError
 from espkit.tts.fastspeech2.export import script_fastspeech
 from espkit.tts.tacotron2.export import script_tacotron2
+from espkit.tts.transformer.export import script_transformer
+from espkit.tts.transformer.transformer import Transformer
 from espkit.tts.vocoder.gan_vocoder import GANVocoder
 from espkit.utils.cli_logging import setup_logging
 from espkit.utils.errors import ConfigError
@@ -199,7 +205,8 @@ def export_tts(
         raise ConfigError("export supports free-running decoding only (no use_att_constraint / teacher forcing)")
     decode = {k: conf[k] for k in ("threshold", "minlenratio", "maxlenratio")}
     outpath = Path(outpath)
-    module = script_tacotron2(model.tts, emotion_input, **decode)
+    script = script_transformer if isinstance(model.tts, Transformer) else script_tacotron2
+    module = script(model.tts, emotion_input, **decode)
     loaded = _save_and_load(module, outpath, _export_metadata(text2speech, emotion_input))
 
     def eager(ids):

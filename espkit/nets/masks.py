@@ -23,6 +23,11 @@ def make_non_pad_mask(lengths: torch.Tensor, max_len: int | None = None) -> torc
     return ~make_pad_mask(lengths, max_len)
 
 
+def subsequent_mask(size: int, device: torch.device | None = None) -> torch.Tensor:
+    """Boolean ``(size, size)`` mask, True where query ``i`` may attend key ``j`` (``j <= i``)."""
+    return torch.ones(size, size, dtype=torch.bool, device=device).tril()
+
+
 def masked_mean(values: torch.Tensor, keep: torch.Tensor, per_utterance: bool = False) -> torch.Tensor:
     """Mean of ``values`` ``(B, T, ...)`` over positions where ``keep`` ``(B, T)`` is True.
 

@@ -33,6 +33,7 @@ from espkit.tts.feats_extract.pitch import Pitch
 from espkit.tts.speaker.spk_list import load_spk_list
 from espkit.tts.tacotron2.tacotron2 import Tacotron2
 from espkit.tts.tacotron2.tacotron2_controllable import Tacotron2Controllable
+from espkit.tts.transformer.transformer import Transformer
 from espkit.utils.errors import ConfigError
 from espkit.utils.types import int_or_none, parse_sampling_rate, str_or_none
 
@@ -87,6 +88,7 @@ tts_choices = ClassChoices(
         "emocontrl": Tacotron2Controllable,
         "fastspeech2": FastSpeech2,
         "fastspeech": FastSpeech,
+        "transformer": Transformer,
     },
     type_check=AbsTTS,
     default="tacotron2",

@@ -196,7 +196,11 @@ def _run_recipe(recipe: Path, *options: str) -> subprocess.CompletedProcess:
         (("--token_type", "bpe"), "--token_type bpe: must be char or phn"),
         (("--stage", "2", "extra", "--nj", "0"), "unexpected argument 'extra'"),
         (("--smoke", "True"), "--smoke True: must be true or false"),
-        (("--tts_model", "tacotron3"), "--tts_model tacotron3: must be tacotron2, fastspeech2 or fastspeech"),
+        (
+            ("--tts_model", "tacotron3"),
+            "--tts_model tacotron3: must be tacotron2, transformer, fastspeech2 or fastspeech",
+        ),
+        (("--teacher", "fastspeech"), "--teacher fastspeech: must be tacotron2 or transformer"),
         (("--teacher_min_focus_rate", "2"), "--teacher_min_focus_rate 2: must be a number in [0, 1]"),
     ],
 )
@@ -318,6 +322,71 @@ def test_fastspeech2_student_reuses_the_smoke_teacher_and_vocoder(smoke_run):
     assert (
         "teacher-forced decoding of train by" not in again.stdout and "Student data train: already done" in again.stdout
     )
+
+
+def test_transformer_trains_decodes_with_attention_and_is_packed(smoke_run):
+    """run.sh --tts_model transformer on top of the smoke run: the data, statistics and vocoder are reused;
+    the Transformer-TTS trains, its teacher-forced durations (for the vocoder fine-tune) fit the tokens and
+    frames, it decodes eval with attention (durations and focus rates), is evaluated and packed."""
+    recipe, _, _ = smoke_run
+    exp = recipe / "exp" / "smoke"
+    options = ("--tts_model", "transformer", "--cross_emotion_decode", "false", "--reference_emotion_decode", "false")
+    start = time.time()
+    out = _run_recipe(recipe, *options)
+    elapsed = time.time() - start
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert elapsed < 120, f"the Transformer smoke run took {elapsed:.0f} s"
+    assert "Stage 6: vocoder training: already done (exp/smoke/vocoder_smoke)" in out.stdout
+    model = exp / "tts_train_transformer_smoke"
+    assert "tts: transformer" in (model / "config.yaml").read_text()
+    tokens = dict(
+        line.split()
+        for line in (exp / "tts_stats_raw_phn_espeak_ng_english" / "train" / "text_shape").read_text().splitlines()
+    )
+    wavs = dict(
+        line.split(maxsplit=1)
+        for line in (recipe / "dump" / "smoke" / "raw" / "train" / "wav.scp").read_text().splitlines()
+    )
+    durations = (model / "teacher_forced" / "train" / "durations").read_text().splitlines()
+    assert len(durations) == 12
+    for line in durations:
+        uid, *values = line.split()
+        _, wav = read_wav(recipe / wavs[uid], dtype="float32")
+        assert len(values) == int(tokens[uid]) + 1 and sum(map(int, values)) == len(wav) // 256 + 1, uid
+    decode = model / "decode_smoke_valid.loss.best_vocoder_smoke_ft_tts_train_transformer_smoke" / "eval"
+    assert len((decode / "wav" / "wav.scp").read_text().splitlines()) == 8
+    focus = [float(line.split()[1]) for line in (decode / "focus_rates" / "focus_rates").read_text().splitlines()]
+    assert len(focus) == 8 and all(0 < f <= 1 for f in focus)
+    results = json.loads((model / "eval_vocoder_smoke_ft_tts_train_transformer_smoke" / "results.json").read_text())
+    assert results["num_utts"] == 8 and results["system"]["mcd_db"] > 0
+    assert results["attention_failures"]["focus_rate_threshold"] == 0.5
+    assert (
+        model
+        / "packed"
+        / "tts_train_transformer_smoke_valid.loss.best_vocoder_smoke_ft_tts_train_transformer_smoke.zip"
+    ).exists()
+
+
+def test_fastspeech2_student_of_the_transformer(smoke_run):
+    """run.sh --tts_model fastspeech2 --teacher transformer: the student learns the Transformer-TTS's
+    attention durations (the teacher shared with run.sh --tts_model transformer) under its own tag, and
+    decodes, is evaluated and packed."""
+    recipe, _, _ = smoke_run
+    exp = recipe / "exp" / "smoke"
+    options = ("--tts_model", "fastspeech2", "--teacher", "transformer")
+    options += ("--cross_emotion_decode", "false", "--reference_emotion_decode", "false")
+    out = _run_recipe(recipe, *options)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "exp/smoke/tts_train_transformer_smoke/teacher_forced" in out.stdout
+    student = exp / "tts_train_fastspeech2_smoke_transformer_teacher"
+    assert "tts: fastspeech2" in (student / "config.yaml").read_text()
+    teacher_durations = exp / "tts_train_transformer_smoke" / "teacher_forced" / "train" / "durations"
+    assert teacher_durations.read_text().count("\n") == 12
+    assert "tts_train_transformer_smoke/teacher_forced" in (student / "config.yaml").read_text()
+    decode = student / "decode_smoke_valid.loss.best_vocoder_smoke_ft_tts_train_transformer_smoke"
+    assert len((decode / "eval" / "wav" / "wav.scp").read_text().splitlines()) == 8
+    results = json.loads((student / "eval_vocoder_smoke_ft_tts_train_transformer_smoke" / "results.json").read_text())
+    assert results["num_utts"] == 8
 
 
 def test_low_teacher_focus_rates_are_left_out_of_the_student_data(smoke_run):

@@ -65,6 +65,8 @@ ESPNET2_NAMES = {
     "espkit.tts.tacotron2.tacotron2": ["Tacotron2"],
     "espkit.tts.fastspeech": ["FastSpeech"],
     "espkit.tts.fastspeech2": ["FastSpeech2"],
+    "espkit.tts.transformer": ["Transformer"],
+    "espkit.tts.transformer.transformer": ["Transformer"],
     "espkit.tts.feats_extract.abs_feats_extract": ["AbsFeatsExtract"],
     "espkit.tts.feats_extract.log_mel_fbank": ["LogMelFbank"],
     "espkit.tts.feats_extract.linear_spectrogram": ["LinearSpectrogram"],
@@ -96,6 +98,7 @@ ALIASES = [
     ("espkit.main_funcs.average_nbest_models", "average_nbest_models", "espkit.train.nbest", "average_nbest_models"),
     ("espkit.tts.tacotron2", "Tacotron2", "espkit.tts.tacotron2.tacotron2", "Tacotron2"),
     ("espkit.tts.fastspeech2", "FastSpeech2", "espkit.tts.fastspeech2.fastspeech2", "FastSpeech2"),
+    ("espkit.tts.transformer", "Transformer", "espkit.tts.transformer.transformer", "Transformer"),
     ("espkit.tasks.tts", "feats_extractor_choices", "espkit.tasks.tts", "feats_extract_choices"),
     ("espkit.tasks.tts", "pitch_extractor_choices", "espkit.tasks.tts", "pitch_extract_choices"),
 ]

@@ -14,21 +14,32 @@
 #                                   teacher-forced on train/dev into exp/tts_train/teacher_forced;
 #                                   utterances with a teacher focus rate below --teacher_min_focus_rate
 #                                   (default 0.5) are left out. --tts_model fastspeech: without pitch/energy.
+#   ./run.sh --tts_model fastspeech2 --teacher transformer  the student on the durations of the Transformer-TTS
+#                                   below instead (trained first unless done; its tag is shared with it)
+#   ./run.sh --tts_model transformer  Transformer-TTS (conf/tuning/train_transformer.yaml, tag
+#                                   tts_train_transformer): an attention model trained and decoded like the
+#                                   default Tacotron2 (every stage), not a student
 # Any tts.sh option can be given here; see ./tts.sh --help.
 set -euo pipefail
 
 smoke=false
-tts_model=tacotron2       # tacotron2 (the default model), fastspeech2 or fastspeech (students of it)
+tts_model=tacotron2       # tacotron2 (the default model), transformer, or fastspeech2 / fastspeech (students of the tacotron2)
+teacher=tacotron2         # students: the attention model whose durations they learn (tacotron2 or transformer)
 teacher_min_focus_rate="" # students: default 0.5 (smoke: none, its teacher is barely trained)
 vocoder=nsf   # the default neural vocoder (docs/design.md, "Neural vocoders": why this one)
 vocoder_finetune=true     # fine-tune it on the teacher-forced features of the (teacher) Tacotron2
 . utils/recipe_options.sh
-recipe_parse_options "smoke tts_model teacher_min_focus_rate vocoder vocoder_finetune" "$@"
+recipe_parse_options "smoke tts_model teacher teacher_min_focus_rate vocoder vocoder_finetune" "$@"
 recipe_check_bool smoke vocoder_finetune
 
 case "${tts_model}" in
-    tacotron2|fastspeech2|fastspeech) ;;
-    *) echo "$0: error: --tts_model ${tts_model}: must be tacotron2, fastspeech2 or fastspeech" >&2; exit 1 ;;
+    tacotron2|transformer|fastspeech2|fastspeech) ;;
+    *) echo "$0: error: --tts_model ${tts_model}: must be tacotron2, transformer, fastspeech2 or fastspeech" >&2; exit 1 ;;
+esac
+
+case "${teacher}" in
+    tacotron2|transformer) ;;
+    *) echo "$0: error: --teacher ${teacher}: must be tacotron2 or transformer" >&2; exit 1 ;;
 esac
 
 if [ -n "${teacher_min_focus_rate}" ] && ! [[ ${teacher_min_focus_rate} =~ ^(0(\.[0-9]*)?|1(\.0*)?|\.[0-9]+)$ ]]; then
@@ -67,6 +78,7 @@ if [ "${smoke}" = true ]; then
         --eval_args "--max_train_utts 0"
     )
     teacher_config=conf/tuning/train_smoke.yaml
+    if [ "${teacher}" = transformer ]; then teacher_config=conf/tuning/train_transformer_smoke.yaml; fi
     student_config=conf/tuning/train_${tts_model}_smoke.yaml
     # every neural vocoder is smoke-tested with one tiny configuration of the default family
     if [ -n "${vocoder_config}" ]; then vocoder_config=conf/tuning/train_vocoder_smoke.yaml; fi
@@ -75,6 +87,7 @@ else
     expdir=exp
     opts=(--inference_config conf/decode.yaml)
     teacher_config=conf/train.yaml
+    if [ "${teacher}" = transformer ]; then teacher_config=conf/tuning/train_transformer.yaml; fi
     student_config=conf/tuning/train_${tts_model}.yaml
     teacher_min_focus_rate=${teacher_min_focus_rate:-0.5}
 fi
@@ -86,21 +99,27 @@ common=(
     --nj 2 --inference_nj 2 "${opts[@]}"
 )
 
-if [ "${tts_model}" = tacotron2 ]; then
-    ./tts.sh "${common[@]}" --train_config "${teacher_config}" --vocoder_config "${vocoder_config}" \
+# An attention model (the default Tacotron2, or the Transformer with its own config): every stage.
+if [ "${tts_model}" = tacotron2 ] || [ "${tts_model}" = transformer ]; then
+    model_config=${teacher_config}
+    if [ "${tts_model}" = transformer ]; then model_config=${student_config}; fi
+    ./tts.sh "${common[@]}" --train_config "${model_config}" --vocoder_config "${vocoder_config}" \
         --vocoder_finetune_config "${vocoder_finetune_config}" ${args[@]+"${args[@]}"}
     exit 0
 fi
 
-# A duration model: 1) the Tacotron2 teacher, trained as by a plain ./run.sh (same tag: shared, skipped
-# when done); 2) its teacher-forced durations of train/dev; 3) the student, every stage, with the
-# vocoder fine-tuned on the teacher's teacher-forced features (the same decode as the durations').
+# A duration model: 1) the teacher (Tacotron2, or --teacher transformer), trained as by a plain ./run.sh
+# (same tag: shared, skipped when done); 2) its teacher-forced durations of train/dev; 3) the student, every
+# stage, with the vocoder fine-tuned on the teacher's teacher-forced features (the same decode as the
+# durations'). A student of the Transformer has its own tag (<student>_transformer_teacher).
 teacher_tag=tts_$(basename "${teacher_config}" .yaml)
+student_tag=tts_$(basename "${student_config}" .yaml)
+if [ "${teacher}" = transformer ]; then student_tag=${student_tag}_transformer_teacher; fi
 teacher_dir=${expdir}/${teacher_tag}/teacher_forced
 ./tts.sh "${common[@]}" ${args[@]+"${args[@]}"} --train_config "${teacher_config}" --tag "${teacher_tag}" \
     --vocoder_config "" --stage 1 --stop_stage 5
 ./tts.sh "${common[@]}" ${args[@]+"${args[@]}"} --train_config "${teacher_config}" --tag "${teacher_tag}" \
     --vocoder_config "" --stage 7 --stop_stage 7 --test_sets "" --teacher_outdir "${teacher_dir}"
-./tts.sh "${common[@]}" --train_config "${student_config}" --vocoder_config "${vocoder_config}" \
+./tts.sh "${common[@]}" --train_config "${student_config}" --tag "${student_tag}" --vocoder_config "${vocoder_config}" \
     --vocoder_finetune_config "${vocoder_finetune_config}" --vocoder_finetune_tts "${expdir}/${teacher_tag}" \
     --teacher_dumpdir "${teacher_dir}" --teacher_min_focus_rate "${teacher_min_focus_rate}" ${args[@]+"${args[@]}"}

@@ -35,9 +35,10 @@ class PositionalEncoding(nn.Module):
         self.xscale = math.sqrt(d_model)
         self.dropout = nn.Dropout(dropout_rate)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, T, d_model)`` -> ``(B, T, d_model)``."""
-        table = sinusoid_table(x.size(1), self.d_model, x.device).to(x.dtype)
+    def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        """``(B, T, d_model)`` -> ``(B, T, d_model)``; ``x[:, t]`` gets position ``offset + t``
+        (an incremental decoder's step)."""
+        table = sinusoid_table(offset + x.size(1), self.d_model, x.device)[offset:].to(x.dtype)
         return self.dropout(x * self.xscale + table.unsqueeze(0))
 
 
@@ -61,9 +62,9 @@ class ScaledPositionalEncoding(nn.Module):
         with torch.no_grad():
             self.alpha.fill_(init_alpha)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, T, d_model)`` -> ``(B, T, d_model)``."""
-        table = sinusoid_table(x.size(1), self.d_model, x.device).to(x.dtype)
+    def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        """``(B, T, d_model)`` -> ``(B, T, d_model)``; ``x[:, t]`` gets position ``offset + t``."""
+        table = sinusoid_table(offset + x.size(1), self.d_model, x.device)[offset:].to(x.dtype)
         return self.dropout(x + self.alpha * table.unsqueeze(0))
 
 

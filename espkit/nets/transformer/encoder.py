@@ -48,10 +48,15 @@ class EncoderLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``x`` ``(B, T, size)``, ``mask`` ``(B, 1, T)`` True at real frames -> ``(x, mask)``."""
+        out, _ = self.forward_with_weights(x, mask)
+        return out, mask
+
+    def forward_with_weights(self, x: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward`'s output and the self-attention weights ``(B, n_head, T, T)``."""
         residual = x
         if self.normalize_before:
             x = self.norm1(x)
-        att = self.self_attn(x, x, x, mask)
+        att, weights = self.self_attn.forward_with_weights(x, x, x, mask)
         if self.concat_linear is not None:
             x = residual + self.concat_linear(torch.cat([x, att], dim=-1))
         else:
@@ -65,7 +70,7 @@ class EncoderLayer(nn.Module):
         x = residual + self.dropout(self.feed_forward(x, mask))
         if not self.normalize_before:
             x = self.norm2(x)
-        return x, mask
+        return x, weights
 
 
 class Encoder(nn.Module):
@@ -162,3 +167,16 @@ class Encoder(nn.Module):
         if self.after_norm is not None:
             xs = self.after_norm(xs)
         return xs, masks
+
+    def forward_with_weights(
+        self, xs: torch.Tensor, masks: torch.Tensor | None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """:meth:`forward`'s states and each layer's self-attention weights ``(B, n_head, T, T)``."""
+        xs = self.embed(xs)
+        weights = []
+        for layer in self.encoders:
+            xs, w = layer.forward_with_weights(xs, masks)
+            weights.append(w)
+        if self.after_norm is not None:
+            xs = self.after_norm(xs)
+        return xs, weights

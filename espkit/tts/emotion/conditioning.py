@@ -15,8 +15,14 @@ vectors. How the vector conditions a model (``emo_integration``) is the model's 
 
 from __future__ import annotations
 
+import logging
+
 import torch
 from torch import nn
+
+from espkit.utils.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 EMO_INTEGRATION_TYPES = ("add", "concat", "none")
 
@@ -57,6 +63,32 @@ def build_emotion_tables(
     emo_embed = nn.Embedding(num_emotions, emo_embed_dim) if num_emotions > 0 else None
     emo_feat_proj = nn.Linear(emo_feat_dim, emo_embed_dim) if emo_feat_dim is not None else None
     return emo_embed, emo_feat_proj
+
+
+def build_emotion_projection(emo_integration: str, emo_embed_dim: int, dim: int) -> nn.Linear | None:
+    """The projection that conditions ``dim``-sized states on the emotion vector, for models
+    that keep their state size (FastSpeech, Transformer): ``add``: ``emo_embed_dim -> dim``
+    (added to every state); ``concat``: ``dim + emo_embed_dim -> dim`` (appended, then
+    projected back); ``none``: None (a warning: the emotion conditions nothing)."""
+    if emo_integration == "add":
+        return nn.Linear(emo_embed_dim, dim)
+    if emo_integration == "concat":
+        return nn.Linear(dim + emo_embed_dim, dim)
+    logger.warning("emo_integration=none: the emotion inputs condition nothing")
+    return None
+
+
+def project_emotion(hs: torch.Tensor, emo: torch.Tensor, proj: nn.Linear | None, emo_integration: str) -> torch.Tensor:
+    """States ``(B, T, dim)`` conditioned on ``emo`` ``(B, emo_embed_dim)`` through ``proj``
+    (:func:`build_emotion_projection`); same shape."""
+    if emo.size(0) != hs.size(0):
+        raise ValueError(f"emotion batch size {emo.size(0)} != text batch size {hs.size(0)}")
+    emo = emo.to(hs.dtype).unsqueeze(1)
+    if proj is None:
+        return hs
+    if emo_integration == "add":
+        return hs + proj(emo)
+    return proj(torch.cat([hs, emo.expand(-1, hs.size(1), -1)], dim=-1))
 
 
 def emotion_vector(
@@ -128,3 +160,61 @@ def batch_of_one(
     if emo_feats is not None:
         emo_feats = emo_feats.to(device).reshape(1, -1)
     return emo_labs, emo_feats
+
+
+#: How the emotion input of an exported model is read (:class:`ExportedEmotion`).
+EXPORT_EMOTION_INPUTS = ("none", "weights", "feats")
+
+
+class ExportedEmotion(nn.Module):
+    """TorchScript-able emotion conditioning of the states of a model built with
+    :func:`build_emotion_projection` (FastSpeech, Transformer): ``forward(hs (1, T, dim), emotion (D,))``.
+
+    Args:
+        tts: the model (its ``emo_embed``, ``emo_feat_proj``, ``emo_memory_proj``, ``emo_integration``).
+        emotion_input: ``weights`` (``(num_emotions,)`` label weights; a one-hot row is one label),
+            ``feats`` (``(emo_feat_dim,)`` emotion features) or ``none`` (no emotion).
+
+    Raises:
+        ConfigError: ``emotion_input`` does not fit the model.
+    """
+
+    def __init__(self, tts: nn.Module, emotion_input: str):
+        super().__init__()
+        if emotion_input not in EXPORT_EMOTION_INPUTS:
+            raise ConfigError(f"emotion_input must be one of {EXPORT_EMOTION_INPUTS}, got {emotion_input!r}")
+        self.emotion_input: str = emotion_input
+        self.emo_table = nn.Parameter(torch.zeros(1, 1), requires_grad=False)
+        self.emo_feat_proj: nn.Module = nn.Identity()
+        self.emo_memory_proj: nn.Module = nn.Identity()
+        self.emo_integration: str = "none"
+        if emotion_input == "none":
+            if tts.has_emotion:
+                raise ConfigError(f"emotion_input='none' but the {type(tts).__name__} is conditioned on an emotion")
+            return
+        if emotion_input == "weights":
+            if tts.emo_embed is None:
+                raise ConfigError("emotion_input=weights but the model has no label table (num_emotions=0)")
+            self.emo_table = nn.Parameter(tts.emo_embed.weight.detach(), requires_grad=False)
+        elif tts.emo_feat_proj is None:
+            raise ConfigError("emotion_input=feats but the model has no emo_feat_dim")
+        else:
+            self.emo_feat_proj = tts.emo_feat_proj
+        if tts.emo_memory_proj is not None:
+            self.emo_memory_proj = tts.emo_memory_proj
+        self.emo_integration = tts.emo_integration
+
+    def forward(self, hs: torch.Tensor, emotion: torch.Tensor) -> torch.Tensor:
+        """States ``(1, T, dim)`` with the emotion ``(D,)`` added or concatenated (as :func:`project_emotion`)."""
+        if self.emotion_input == "none":
+            return hs
+        if self.emotion_input == "weights":
+            emo = emotion.unsqueeze(0).to(self.emo_table.dtype) @ self.emo_table
+        else:
+            emo = self.emo_feat_proj(emotion.unsqueeze(0))
+        emo = emo.to(hs.dtype).unsqueeze(1)
+        if self.emo_integration == "add":
+            return hs + self.emo_memory_proj(emo)
+        if self.emo_integration == "concat":
+            return self.emo_memory_proj(torch.cat([hs, emo.expand(-1, hs.size(1), -1)], dim=-1))
+        return hs

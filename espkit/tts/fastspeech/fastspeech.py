@@ -35,9 +35,11 @@ from espkit.nets.transformer.encoder import Encoder
 from espkit.tts.abs_tts import AbsTTS
 from espkit.tts.emotion.conditioning import (
     batch_of_one,
+    build_emotion_projection,
     build_emotion_tables,
     check_emotion_options,
     emotion_vector,
+    project_emotion,
 )
 from espkit.tts.fastspeech2.length_regulator import LengthRegulator
 from espkit.tts.fastspeech2.loss import FastSpeech2Loss
@@ -202,12 +204,7 @@ class FastSpeech(SpeakerConditioning, AbsTTS):
         self.emo_embed, self.emo_feat_proj = build_emotion_tables(num_emotions, emo_embed_dim, emo_feat_dim)
         self.emo_memory_proj: nn.Linear | None = None
         if self.has_emotion:
-            if emo_integration == "add":
-                self.emo_memory_proj = nn.Linear(emo_embed_dim, adim)
-            elif emo_integration == "concat":
-                self.emo_memory_proj = nn.Linear(adim + emo_embed_dim, adim)
-            else:
-                logger.warning("emo_integration=none: the emotion inputs condition nothing")
+            self.emo_memory_proj = build_emotion_projection(emo_integration, emo_embed_dim, adim)
 
         self.duration_predictor = DurationPredictor(
             idim=adim,
@@ -322,13 +319,7 @@ class FastSpeech(SpeakerConditioning, AbsTTS):
         hs = self.condition_on_speaker(hs, sids, lids, spembs)
         if self.has_emotion:
             emo = emotion_vector(self.emo_embed, self.emo_feat_proj, emo_labs, emo_feats, type(self).__name__)
-            if emo.size(0) != hs.size(0):
-                raise ValueError(f"emotion batch size {emo.size(0)} != text batch size {hs.size(0)}")
-            emo = emo.to(hs.dtype).unsqueeze(1)
-            if self.emo_integration == "add":
-                hs = hs + self.emo_memory_proj(emo)
-            elif self.emo_integration == "concat":
-                hs = self.emo_memory_proj(torch.cat([hs, emo.expand(-1, hs.size(1), -1)], dim=-1))
+            hs = project_emotion(hs, emo, self.emo_memory_proj, self.emo_integration)
         return hs, ~masks.squeeze(1)
 
     def _decode(self, frames: torch.Tensor, frame_lengths: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:

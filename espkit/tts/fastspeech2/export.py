@@ -20,13 +20,11 @@ from typing import Tuple
 import torch
 from torch import nn
 
+from espkit.tts.emotion.conditioning import ExportedEmotion
 from espkit.tts.fastspeech.fastspeech import FastSpeech
 from espkit.tts.fastspeech2.fastspeech2 import FastSpeech2
 from espkit.tts.speaker.conditioning import refuse_speaker_conditioning
 from espkit.utils.errors import ConfigError
-
-#: How the emotion input of :meth:`FastSpeechInference.forward` is read.
-EMOTION_INPUTS = ("none", "weights", "feats")
 
 
 class FastSpeechInference(nn.Module):
@@ -61,8 +59,6 @@ class FastSpeechInference(nn.Module):
         super().__init__()
         if not isinstance(tts, FastSpeech):
             raise ConfigError(f"FastSpeechInference exports FastSpeech2 / FastSpeech, not {type(tts).__name__}")
-        if emotion_input not in EMOTION_INPUTS:
-            raise ConfigError(f"emotion_input must be one of {EMOTION_INPUTS}, got {emotion_input!r}")
         refuse_speaker_conditioning(tts)
         if not alpha > 0.0:
             raise ConfigError(f"alpha must be > 0, got {alpha}")
@@ -89,44 +85,7 @@ class FastSpeechInference(nn.Module):
         self.pitch_shift: float = float(pitch_shift)
         self.energy_scale: float = float(energy_scale)
         self.energy_shift: float = float(energy_shift)
-        self._init_emotion(tts, emotion_input)
-
-    def _init_emotion(self, tts: FastSpeech, emotion_input: str) -> None:
-        self.emotion_input: str = emotion_input
-        self.emo_table = nn.Parameter(torch.zeros(1, 1), requires_grad=False)
-        self.emo_feat_proj: nn.Module = nn.Identity()
-        self.emo_memory_proj: nn.Module = nn.Identity()
-        self.emo_integration: str = "none"
-        if emotion_input == "none":
-            if tts.has_emotion:
-                raise ConfigError(f"emotion_input='none' but the {type(tts).__name__} is conditioned on an emotion")
-            return
-        if emotion_input == "weights":
-            if tts.emo_embed is None:
-                raise ConfigError("emotion_input=weights but the model has no label table (num_emotions=0)")
-            self.emo_table = nn.Parameter(tts.emo_embed.weight.detach(), requires_grad=False)
-        elif tts.emo_feat_proj is None:
-            raise ConfigError("emotion_input=feats but the model has no emo_feat_dim")
-        else:
-            self.emo_feat_proj = tts.emo_feat_proj
-        if tts.emo_memory_proj is not None:
-            self.emo_memory_proj = tts.emo_memory_proj
-        self.emo_integration = tts.emo_integration
-
-    def _condition(self, hs: torch.Tensor, emotion: torch.Tensor) -> torch.Tensor:
-        """Token states ``(1, T, adim)`` with the emotion ``(D,)`` added or concatenated."""
-        if self.emotion_input == "none":
-            return hs
-        if self.emotion_input == "weights":
-            emo = emotion.unsqueeze(0).to(self.emo_table.dtype) @ self.emo_table
-        else:
-            emo = self.emo_feat_proj(emotion.unsqueeze(0))
-        emo = emo.to(hs.dtype).unsqueeze(1)
-        if self.emo_integration == "add":
-            return hs + self.emo_memory_proj(emo)
-        if self.emo_integration == "concat":
-            return self.emo_memory_proj(torch.cat([hs, emo.expand(-1, hs.size(1), -1)], dim=-1))
-        return hs
+        self.emotion = ExportedEmotion(tts, emotion_input)
 
     def forward(
         self, text: torch.Tensor, emotion: torch.Tensor
@@ -147,7 +106,7 @@ class FastSpeechInference(nn.Module):
         x = torch.cat([text.view(-1), eos]).unsqueeze(0)  # (1, T_text + 1)
         masks = torch.ones(1, 1, x.size(1), dtype=torch.bool, device=x.device)
         hs, _ = self.encoder(x, masks)
-        hs = self._condition(hs, emotion)
+        hs = self.emotion(hs, emotion)
         durations = self.duration_predictor.inference(hs, None, self.alpha)
         pitch = torch.zeros(0, device=hs.device)
         energy = torch.zeros(0, device=hs.device)

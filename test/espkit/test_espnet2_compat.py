@@ -329,9 +329,11 @@ def test_reporter_espnet2_api():
     for epoch, loss in [(1, 3.0), (2, 1.0), (3, 2.0)]:
         reporter.set_epoch(epoch)
         with reporter.observe("valid") as sub:
-            sub.register({"loss": loss, "acc": None})
+            sub.register({"loss": loss, "acc": None}, weight=1)
             sub.next()
             sub.register({"loss": loss + 2}, weight=3)  # weighted: (l + 3 (l + 2)) / 4
+            with pytest.raises(ValueError, match="'loss' was registered with a weight"):
+                sub.register({"loss": 0.0})  # ESPnet2: one kind (weighted or not) per stat
     assert reporter.get_value("valid", "loss", epoch=2) == pytest.approx(2.5)
     assert reporter.sort_epochs("valid", "loss", "min") == [2, 3, 1]
     assert reporter.sort_values("valid", "loss", "min") == pytest.approx([2.5, 3.5, 4.5])

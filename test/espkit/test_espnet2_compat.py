@@ -413,3 +413,21 @@ def test_tacotron_cleaner_is_espnet2s():
     cleaner = TextCleaner(["tacotron"])
     assert cleaner("(Hello-World);   &  jr. & dr.") == "HELLO WORLD, AND JUNIOR AND DOCTOR"
     assert cleaner("The birch canoe slid on the smooth planks.") == "THE BIRCH CANOE SLID ON THE SMOOTH PLANKS."
+
+
+def test_espnet2_device_funcs_and_distributed_utils_paths():
+    import numpy as np
+
+    from espkit.torch_utils.device import to_device
+    from espkit.torch_utils.device_funcs import force_gatherable, to_device as to_device_alias
+    from espkit.train.distributed import DistributedOption
+    from espkit.train.distributed_utils import DistributedOption as DistributedOptionAlias
+
+    assert to_device_alias is to_device and DistributedOptionAlias is DistributedOption
+    out = force_gatherable(
+        {"loss": torch.tensor(2.0), "stats": {"n": 3, "x": 0.5, "a": np.ones(2)}, "w": [torch.ones(2)], "s": "k"},
+        "cpu",
+    )
+    assert out["loss"].shape == (1,) and out["stats"]["n"].dtype == torch.long and out["stats"]["n"].tolist() == [3]
+    assert out["stats"]["x"].dtype == torch.float32 and out["stats"]["a"].tolist() == [1.0, 1.0]
+    assert out["w"][0].shape == (2,) and out["s"] == "k"

@@ -419,7 +419,8 @@ def test_espnet2_device_funcs_and_distributed_utils_paths():
     import numpy as np
 
     from espkit.torch_utils.device import to_device
-    from espkit.torch_utils.device_funcs import force_gatherable, to_device as to_device_alias
+    from espkit.torch_utils.device_funcs import force_gatherable
+    from espkit.torch_utils.device_funcs import to_device as to_device_alias
     from espkit.train.distributed import DistributedOption
     from espkit.train.distributed_utils import DistributedOption as DistributedOptionAlias
 

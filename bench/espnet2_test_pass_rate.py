@@ -147,13 +147,14 @@ def run_pytest(work: Path, files: list[Path], stubs: set[str], tag: str, timeout
 
 
 def first_error_line(text: str) -> str:
-    """The exception line of a junit failure text (``E   ...`` lines, the last one wins), shortened."""
+    """The exception line of a junit failure text (the first ``E   <Exception>: ...`` line), shortened,
+    with temporary paths shown as ``<tmp>``."""
     lines = [line[4:].strip() for line in text.splitlines() if line.startswith("E   ") and line[4:].strip()]
-    for line in lines:
-        if re.match(r"^\w+(Error|Exception|Exit)\b|^(assert|AssertionError)|^Failed", line):
-            line = re.sub(r"/tmp/[\w/.-]+", "<tmp>", line)
-            return line[:140]
-    return (lines[-1] if lines else text.splitlines()[0] if text else "")[:140]
+    chosen = next(
+        (line for line in lines if re.match(r"^[\w.]+(Error|Exception|Exit)\b|^(assert|AssertionError)|^Failed", line)),
+        lines[-1] if lines else (text.splitlines()[0] if text else ""),
+    )
+    return re.sub(r"/tmp/[\w/.-]+", "<tmp>", chosen)[:140]
 
 
 def names_from(path: Path, modules: set[str]) -> set[str]:

@@ -105,6 +105,25 @@ def read_multi_columns_text(
     return columns, unsplit
 
 
+def read_label(path: str | Path) -> dict[str, list[list[str]]]:
+    """Read ``<uid> <start> <end> <label> <start> <end> <label> ...`` lines (ESPnet2's label
+    files) into ``uid -> [[start, end, label], ...]``, in file order; the fields stay strings.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        DataFormatError: a line's fields after the uid are not whole triples, or a uid repeats.
+    """
+    labels: dict[str, list[list[str]]] = {}
+    for uid, (lineno, value) in _read_table(path).items():
+        fields = value.split()
+        if len(fields) % 3 != 0:
+            raise DataFormatError(
+                f"{path}:{lineno}: uid {uid!r} has {len(fields)} fields; expected <start> <end> <label> triples"
+            )
+        labels[uid] = [fields[i : i + 3] for i in range(0, len(fields), 3)]
+    return labels
+
+
 def load_num_sequence_text(path: str | Path, loader_type: str = "csv_int") -> dict[str, np.ndarray]:
     """Read a table of number sequences, e.g. ``utt1 3,5,1`` or ``utt1 0.5 1.0``.
 

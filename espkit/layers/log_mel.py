@@ -121,5 +121,5 @@ class LogMel(nn.Module):
         if lengths is not None:
             frames = torch.arange(log_mel.size(1), device=log_mel.device)
             mask = frames[None, :] >= lengths.to(log_mel.device)[:, None]
-            log_mel = log_mel.masked_fill(mask[:, :, None], 0.0)
+            log_mel = log_mel.masked_fill(mask.reshape(*mask.shape, *([1] * (log_mel.dim() - 2))), 0.0)
         return log_mel, lengths

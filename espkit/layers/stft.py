@@ -128,17 +128,26 @@ class Stft(nn.Module):
         """Transform a batch.
 
         Args:
-            x: ``(B, T_wav)`` real waveforms (a 1-D ``(T_wav,)`` is treated as B=1).
+            x: ``(B, T_wav)`` real waveforms (a 1-D ``(T_wav,)`` is treated as B=1), or
+                ``(B, T_wav, C)`` multi-channel ones.
             x_lengths: ``(B,)`` valid samples per row; ``None`` = all ``T_wav``.
 
         Returns:
-            spec: complex ``(B, T_frames, n_freq)``; frames past an utterance's end are 0.
+            spec: complex ``(B, T_frames, n_freq)`` (``(B, T_frames, C, n_freq)`` for
+                multi-channel input); frames past an utterance's end are 0.
             frame_lengths: ``(B,)`` long, ``n_frames(x_lengths)``.
         """
         if x.dim() == 1:
             x = x.unsqueeze(0)
+        if x.dim() == 3:  # (B, T_wav, C) multi-channel, as ESPnet2: channels transformed alike
+            batch, channels = x.size(0), x.size(2)
+            flat = x.transpose(1, 2).reshape(batch * channels, x.size(1))
+            flat_lengths = None if x_lengths is None else x_lengths.repeat_interleave(channels)
+            spec, frame_lengths = self.forward(flat, flat_lengths)
+            spec = spec.reshape(batch, channels, spec.size(1), spec.size(2)).transpose(1, 2)
+            return spec, frame_lengths.reshape(batch, channels)[:, 0]
         if x.dim() != 2:
-            raise ValueError(f"Stft expects (B, T_wav) input, got shape {tuple(x.shape)}")
+            raise ValueError(f"Stft expects (B, T_wav) or (B, T_wav, C) input, got shape {tuple(x.shape)}")
         if x_lengths is None:
             x_lengths = torch.full((x.size(0),), x.size(1), dtype=torch.long, device=x.device)
         x_lengths = x_lengths.to(device=x.device, dtype=torch.long)

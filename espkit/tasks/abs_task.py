@@ -197,7 +197,11 @@ class AbsTask(ABC):
 
     @classmethod
     def print_config(cls, args: Optional[argparse.Namespace] = None, file: Optional[TextIO] = None) -> None:
-        """Print the fully resolved configuration as YAML (to stdout by default)."""
+        """Print the fully resolved configuration as YAML (to stdout by default).
+
+        ESPnet2's form ``print_config(file)`` (the defaults, to ``file``) is accepted too."""
+        if args is not None and hasattr(args, "write"):
+            args, file = None, args
         file = sys.stdout if file is None else file
         if args is None:
             args = cls.get_parser().parse_args([])
@@ -268,7 +272,7 @@ class AbsTask(ABC):
                 args = cls.get_parser().parse_args(cmd)
             if args.print_config:
                 cls.print_config(args)
-                return
+                sys.exit(0)  # as ESPnet2: nothing else runs
             cls.resolve_args(args)
 
             launch(cls, args)

@@ -49,7 +49,8 @@ class PhonemeTokenizer(AbsTokenizer):
     symbols are kept as single tokens (or removed) and the text around them is converted apart.
 
     Args:
-        g2p_type: see the module docstring.
+        g2p_type: see the module docstring; None (ESPnet2's): the text is already phonemes
+            separated by one space, words by three (a word boundary becomes a ``" "`` token).
         non_linguistic_symbols: file (one per line) or list of symbols kept as single tokens.
         space_symbol: token placed between words.
         remove_non_linguistic_symbols: drop those symbols instead of keeping them.
@@ -59,14 +60,15 @@ class PhonemeTokenizer(AbsTokenizer):
     @typechecked
     def __init__(
         self,
-        g2p_type: str,
+        g2p_type: str | None,
         non_linguistic_symbols: str | Path | Iterable[str] | None = None,
         space_symbol: str = "<space>",
         remove_non_linguistic_symbols: bool = False,
         cache_dir: str | Path | None = None,
     ) -> None:
         self.g2p_type = g2p_type
-        self.g2p = EspeakNgG2p(g2p_type_to_voice(g2p_type), cache_dir=cache_dir)
+        # None (ESPnet2): the text is already phonemes, one space between them, three between words.
+        self.g2p = None if g2p_type is None else EspeakNgG2p(g2p_type_to_voice(g2p_type), cache_dir=cache_dir)
         self.non_linguistic_symbols = load_non_linguistic_symbols(non_linguistic_symbols)
         self.space_symbol = space_symbol
         self.remove_non_linguistic_symbols = remove_non_linguistic_symbols
@@ -77,6 +79,10 @@ class PhonemeTokenizer(AbsTokenizer):
 
     def text2tokens_batch(self, lines: Iterable[str]) -> list[list[str]]:
         """Tokenize many lines with one espeak-ng process (plus cache hits)."""
+        if self.g2p is None:
+            return [
+                [" " if t == "<space>" else t for t in line.replace("   ", " <space> ").split(" ")] for line in lines
+            ]
         lines_pieces = [split_non_linguistic_symbols(line, self.non_linguistic_symbols) for line in lines]
         texts = [piece for pieces in lines_pieces for piece, is_symbol in pieces if not is_symbol]
         phonemes_of = dict(zip(texts, self.g2p(texts)))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from espkit.fileio.read_text import DataFormatError
+from espkit.fileio.read_text import DataFormatError, DuplicateKeyError
 from espkit.utils.typecheck import typechecked
 
 
@@ -28,6 +28,10 @@ def _read_token_list_file(path: Path) -> list[tuple[str, str]]:
             token = line[:1] + line[1:].rstrip()
             entries.append((token, f"{path}:{line_number}"))
     return entries
+
+
+class TokenListError(DataFormatError, RuntimeError):
+    """A token list without its unk symbol (also a ``RuntimeError``, what ESPnet2 raises)."""
 
 
 class TokenIDConverter:
@@ -61,14 +65,14 @@ class TokenIDConverter:
             if token == "":
                 raise DataFormatError(f"{where}: empty token in the token list")
             if token in self.token2id:
-                raise DataFormatError(
+                raise DuplicateKeyError(
                     f"{where}: duplicate token {token!r} in the token list (first at {where_of[token]})"
                 )
             self.token2id[token] = len(self.token_list)
             where_of[token] = where
             self.token_list.append(token)
         if unk_symbol not in self.token2id:
-            raise DataFormatError(
+            raise TokenListError(
                 f"unk symbol {unk_symbol!r} is not in the token list {self.token_list_repr}; "
                 "add it (tokenize_text --add_symbol '<unk>:1') or pass the right unk_symbol"
             )

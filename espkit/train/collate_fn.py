@@ -51,7 +51,9 @@ class CommonCollateFn:
         for key in keys:
             arrays = [data[key] for _, data in examples]
             if key in self.not_sequence:
-                batch[key] = torch.from_numpy(np.stack(arrays))
+                # No lengths; arrays of different lengths are padded as ESPnet2 does.
+                same = all(a.shape == arrays[0].shape for a in arrays)
+                batch[key] = torch.from_numpy(np.stack(arrays)) if same else self.pad(key, arrays)[0]
                 continue
             if key.endswith("_lengths"):
                 raise ValueError(f"data key {key!r} clashes with the lengths the collate function adds")

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
+import numpy as np
 import torch
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,40 @@ _matplotlib_missing_logged = False
 
 def _as_float(value: Number) -> float:
     return float(value.item()) if isinstance(value, torch.Tensor) else float(value)
+
+
+class ReportedValue:
+    """ESPnet2's base of one registered value (``Average``, ``WeightedAverage``)."""
+
+
+class Average(ReportedValue):
+    """A value averaged plainly over the batches (ESPnet2)."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+
+class WeightedAverage(ReportedValue):
+    """A value averaged with a weight over the batches (ESPnet2)."""
+
+    def __init__(self, value: Tuple[float, float], weight: float) -> None:
+        self.value = value
+        self.weight = weight
+
+
+def aggregate(values: List[ReportedValue]) -> float:
+    """Mean of ESPnet2 ``Average`` values, or weighted mean of ``WeightedAverage`` values (NaNs left
+    out); ``np.nan`` for none (ESPnet2's ``aggregate``)."""
+    if len(values) == 0:
+        return np.nan
+    if all(type(v) is Average for v in values):
+        finite = [float(v.value) for v in values if not math.isnan(float(v.value))]
+        return float(np.mean(finite)) if finite else np.nan
+    if all(type(v) is WeightedAverage for v in values):
+        pairs = [(float(v.value), float(v.weight)) for v in values if not math.isnan(float(v.value))]
+        total = sum(w for _, w in pairs)
+        return sum(x * w for x, w in pairs) / total if total != 0 else np.nan
+    raise NotImplementedError(f"aggregate of {sorted({type(v).__name__ for v in values})}")
 
 
 class Reporter:
@@ -239,6 +274,10 @@ class Reporter:
         return self._current_epoch
 
     def set_epoch(self, epoch: int) -> None:
+        if getattr(self, "_observing", None) is not None:
+            raise RuntimeError(
+                f"set_epoch({epoch}) while {self._observing.key} of epoch {self._observing.epoch} is observed"
+            )
         if epoch < 0:
             raise ValueError(f"epoch must be 0 or more, got {epoch}")
         self._current_epoch = epoch
@@ -263,8 +302,13 @@ class Reporter:
     def observe(self, key: str, epoch: Optional[int] = None) -> Iterator["SubReporter"]:
         """``with reporter.observe("train", 1) as sub: sub.register({"loss": x}, weight=n)``."""
         sub_reporter = self.start_epoch(key, epoch)
-        yield sub_reporter
+        self._observing = sub_reporter
+        try:
+            yield sub_reporter
+        finally:
+            self._observing = None
         self.finish_epoch(sub_reporter)
+        sub_reporter.finished = True
 
     def sort_epochs(self, key: str, key2: str, mode: str) -> List[int]:
         return [epoch for epoch, _ in self.sort_epochs_and_values(key, key2, mode)]
@@ -282,9 +326,10 @@ class Reporter:
         return tuple(self.history.get(epoch, {}))
 
     def get_keys2(self, key: str, epoch: Optional[int] = None) -> Tuple[str, ...]:
-        """The stats of phase ``key`` at ``epoch`` (default: the last epoch), ``time`` left out."""
+        """The stats of phase ``key`` at ``epoch`` (default: the last epoch), ``time`` and
+        ``total_count`` left out."""
         epoch = self.last_epoch if epoch is None else epoch
-        return tuple(k for k in self.history.get(epoch, {}).get(key, {}) if k != "time")
+        return tuple(k for k in self.history.get(epoch, {}).get(key, {}) if k not in ("time", "total_count"))
 
     def get_all_keys(self, epoch: Optional[int] = None) -> Tuple[Tuple[str, str], ...]:
         return tuple((key, key2) for key in self.get_keys(epoch) for key2 in self.get_keys2(key, epoch))
@@ -331,8 +376,16 @@ class Reporter:
         self._start_time = time.perf_counter()
 
     # --- outputs -----------------------------------------------------------------------------
-    def plot(self, output_dir: Union[str, Path]) -> List[Path]:
-        """Write ``<output_dir>/images/<stat>.png`` (one curve per phase over the epochs).
+    def matplotlib_plot(self, output_dir: Union[str, Path]) -> List[Path]:
+        """ESPnet2's name: ``<output_dir>/<stat>.png`` (:meth:`plot` writes them under ``images/``)."""
+        return self.plot(output_dir, subdir="")
+
+    def tensorboard_add_scalar(self, writer: Any, epoch: Optional[int] = None) -> None:
+        """ESPnet2's name for :meth:`tensorboard_add_scalars` (default: the last epoch)."""
+        self.tensorboard_add_scalars(writer, self.last_epoch if epoch is None else epoch)
+
+    def plot(self, output_dir: Union[str, Path], subdir: str = "images") -> List[Path]:
+        """Write ``<output_dir>/<subdir>/<stat>.png`` (one curve per phase over the epochs).
 
         Uses matplotlib's Agg canvas (no display needed); without matplotlib nothing is written
         and a single info message is logged per process.
@@ -346,7 +399,7 @@ class Reporter:
                 logger.info("matplotlib is not installed: skipping the training-curve plots")
                 _matplotlib_missing_logged = True
             return []
-        image_dir = Path(output_dir) / "images"
+        image_dir = Path(output_dir) / subdir
         image_dir.mkdir(parents=True, exist_ok=True)
         keys = sorted({key for phases in self.history.values() for values in phases.values() for key in values})
         epochs = sorted(self.history)
@@ -384,19 +437,81 @@ class SubReporter:
     every ``register`` call counts as one batch.
     """
 
+    RESERVED = ("time", "total_count")
+
     def __init__(self, reporter: Reporter, key: str, epoch: int) -> None:
         self.reporter = reporter
         self.key = key
         self.epoch = epoch
+        self.finished = False
+        self._weighted: Dict[str, bool] = {}  # key -> registered with a weight (ESPnet2: one kind per key)
+        self._count = 0
 
     def get_epoch(self) -> int:
         return self.epoch
 
+    def get_total_count(self) -> int:
+        """Batches registered to this phase in this epoch and the earlier ones (ESPnet2)."""
+        before = sum(
+            int(phases[self.key].get("total_count", 0))
+            for epoch, phases in self.reporter.history.items()
+            if epoch < self.epoch and self.key in phases
+        )
+        return before + self._count
+
     def register(self, stats: Mapping[str, Optional[Number]], weight: Optional[Number] = None) -> None:
+        """Add one batch; ESPnet2's rules: not after the phase closed, no reserved keys (``time``,
+        ``total_count``), scalars only, and a key keeps being registered with or without a weight."""
+        if self.finished:
+            raise RuntimeError(f"register() after {self.key} of epoch {self.epoch} was closed")
+        if weight is not None and np.asarray(weight).size != 1:
+            raise ValueError(f"weight must be a scalar, got shape {np.shape(weight)}")
+        for key, value in stats.items():
+            if key in self.RESERVED:
+                raise RuntimeError(f"{key!r} is a reserved key; valid stats are any others")
+            if isinstance(value, np.ndarray) and value.size != 1:
+                raise ValueError(f"stat {key!r} must be a scalar, got an array of shape {value.shape}")
+            if self._weighted.setdefault(key, weight is not None) != (weight is not None):
+                raise ValueError(
+                    f"stat {key!r} was registered {'with' if self._weighted[key] else 'without'} a weight before"
+                )
+        stats = {k: (float(np.asarray(v)) if isinstance(v, np.ndarray) else v) for k, v in stats.items()}
+        if weight is not None and not isinstance(weight, torch.Tensor):
+            weight = float(np.asarray(weight))
         self.reporter.register(stats, 1 if weight is None else weight)
+        self._count += 1
+        self.reporter.increment("total_count")
 
     def next(self) -> None:
         """ESPnet2 closes a step here; espkit's averages need nothing."""
 
-    def log_message(self) -> str:
-        return self.reporter.progress_message(0, None)
+    def log_message(self, start: Optional[int] = None, end: Optional[int] = None) -> str:
+        """The running averages of the open phase (``start``/``end`` accepted for ESPnet2, which
+        averages a range of its steps; espkit's are over the whole phase)."""
+        if self.finished:
+            raise RuntimeError(f"log_message() after {self.key} of epoch {self.epoch} was closed")
+        return self.reporter.progress_message(self._count, None)
+
+    def tensorboard_add_scalar(self, writer: Any, start: Optional[int] = None) -> None:
+        """``writer.add_scalar("<phase>_<stat>", value, total_count)`` for the running averages."""
+        for key, value in self.reporter.current_averages().items():
+            writer.add_scalar(f"{self.key}_{key}", value, self.get_total_count())
+
+    @contextmanager
+    def measure_time(self, name: str) -> Iterator[None]:
+        """Register the seconds the ``with`` body takes as stat ``name``."""
+        start = time.perf_counter()
+        yield
+        self.reporter.register({name: time.perf_counter() - start}, 1, new_batch=False)
+
+    def measure_iter_time(self, iterable: Any, name: str) -> Iterator[Any]:
+        """Yield from ``iterable``, registering the seconds each item took to produce as ``name``."""
+        iterator = iter(iterable)
+        while True:
+            start = time.perf_counter()
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+            self.reporter.register({name: time.perf_counter() - start}, 1, new_batch=False)
+            yield item

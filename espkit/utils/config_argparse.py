@@ -53,6 +53,10 @@ def _coerce(action: argparse.Action, key: str, value: Any, source: str) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"{source}: '{key}' must be true or false, got {value!r}")
         return value
+    if isinstance(action, argparse._CountAction):  # ``-vvv`` given as its count
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{source}: '{key}' counts repetitions: a whole number >= 0, got {value!r}")
+        return value
     if action.nargs not in (None, "?") or isinstance(action, argparse._AppendAction):
         items = list(value) if isinstance(value, (list, tuple)) else [value]
         if isinstance(action.nargs, int) and len(items) != action.nargs:

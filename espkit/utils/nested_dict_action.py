@@ -98,5 +98,7 @@ class NestedDictAction(argparse.Action):
             update = parse_nested_dict(values, option_string or self.dest)
         except argparse.ArgumentTypeError as exc:
             parser.error(str(exc))
-        current = getattr(namespace, self.dest, None) or {}
+        current = getattr(namespace, self.dest, None)
+        if not isinstance(current, dict):  # no default or a non-mapping one (ESPnet2: start empty)
+            current = {}
         setattr(namespace, self.dest, merge_dict(current, update))

@@ -332,9 +332,11 @@ def test_reporter_espnet2_api():
     for epoch, loss in [(1, 3.0), (2, 1.0), (3, 2.0)]:
         reporter.set_epoch(epoch)
         with reporter.observe("valid") as sub:
-            sub.register({"loss": loss, "acc": None})
+            sub.register({"loss": loss, "acc": None}, weight=1)
             sub.next()
             sub.register({"loss": loss + 2}, weight=3)  # weighted: (l + 3 (l + 2)) / 4
+            with pytest.raises(ValueError, match="'loss' was registered with a weight"):
+                sub.register({"loss": 0.0})  # ESPnet2: one kind (weighted or not) per stat
     assert reporter.get_value("valid", "loss", epoch=2) == pytest.approx(2.5)
     assert reporter.sort_epochs("valid", "loss", "min") == [2, 3, 1]
     assert reporter.sort_values("valid", "loss", "min") == pytest.approx([2.5, 3.5, 4.5])
@@ -414,3 +416,22 @@ def test_tacotron_cleaner_is_espnet2s():
     cleaner = TextCleaner(["tacotron"])
     assert cleaner("(Hello-World);   &  jr. & dr.") == "HELLO WORLD, AND JUNIOR AND DOCTOR"
     assert cleaner("The birch canoe slid on the smooth planks.") == "THE BIRCH CANOE SLID ON THE SMOOTH PLANKS."
+
+
+def test_espnet2_device_funcs_and_distributed_utils_paths():
+    import numpy as np
+
+    from espkit.torch_utils.device import to_device
+    from espkit.torch_utils.device_funcs import force_gatherable
+    from espkit.torch_utils.device_funcs import to_device as to_device_alias
+    from espkit.train.distributed import DistributedOption
+    from espkit.train.distributed_utils import DistributedOption as DistributedOptionAlias
+
+    assert to_device_alias is to_device and DistributedOptionAlias is DistributedOption
+    out = force_gatherable(
+        {"loss": torch.tensor(2.0), "stats": {"n": 3, "x": 0.5, "a": np.ones(2)}, "w": [torch.ones(2)], "s": "k"},
+        "cpu",
+    )
+    assert out["loss"].shape == (1,) and out["stats"]["n"].dtype == torch.long and out["stats"]["n"].tolist() == [3]
+    assert out["stats"]["x"].dtype == torch.float32 and out["stats"]["a"].tolist() == [1.0, 1.0]
+    assert out["w"][0].shape == (2,) and out["s"] == "k"

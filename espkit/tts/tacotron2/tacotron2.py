@@ -7,6 +7,7 @@ The constructor takes ESPnet2's option names, so a ``tts_conf`` written for ESPn
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -15,6 +16,7 @@ from torch.nn import functional as F
 from espkit.nets.graph.conf import ArchitectureConf
 from espkit.nets.masks import append_eos
 from espkit.tts.abs_tts import AbsTTS
+from espkit.tts.emotion.reference_encoder import ReferenceEncoder
 from espkit.tts.speaker.conditioning import SpeakerConditioning, speaker_batch_of_one
 from espkit.tts.tacotron2.attention import ATTENTION_TYPES, build_attention
 from espkit.tts.tacotron2.decoder import Decoder
@@ -91,6 +93,13 @@ class Tacotron2(SpeakerConditioning, AbsTTS, ArchitectureConf):
         guided_attn_loss_sigma, guided_attn_loss_lambda: its width and weight.
         dropout_rate: dropout of encoder convolutions, prenet and postnet.
         zoneout_rate: zoneout of the decoder LSTMs.
+        use_gst: add a global-style-token embedding of the target (training) or of the reference
+            ``feats`` (inference) to every encoder state, as ESPnet2's ``use_gst``
+            (:class:`~espkit.tts.emotion.reference_encoder.ReferenceEncoder`, style size ``eunits``).
+        gst_tokens, gst_heads: style tokens and attention heads.
+        gst_conv_layers, gst_conv_chans_list, gst_conv_kernel_size, gst_conv_stride: its 2-D
+            convolution stack.
+        gst_gru_layers, gst_gru_units: its GRU.
         decoder_impl: ``auto`` (default: the fused decoder loops where they cover the set-up, else
             the step loops), ``stepwise`` or ``fused`` (an error, saying why, where they do not
             cover it); see :class:`~espkit.tts.tacotron2.decoder.Decoder`.
@@ -142,6 +151,15 @@ class Tacotron2(SpeakerConditioning, AbsTTS, ArchitectureConf):
         decoder_impl: str = "auto",
         postnet_type: str = "conv",
         postnet_architecture: str | dict | None = None,
+        use_gst: bool = False,
+        gst_tokens: int = 10,
+        gst_heads: int = 4,
+        gst_conv_layers: int = 6,
+        gst_conv_chans_list: Sequence[int] = (32, 32, 64, 64, 128, 128),
+        gst_conv_kernel_size: int = 3,
+        gst_conv_stride: int = 2,
+        gst_gru_layers: int = 1,
+        gst_gru_units: int = 128,
     ):
         super().__init__()
         check_postnet_options(postnet_type, postnet_architecture)
@@ -175,6 +193,21 @@ class Tacotron2(SpeakerConditioning, AbsTTS, ArchitectureConf):
             dropout_rate=dropout_rate,
             padding_idx=self.padding_idx,
         )
+        self.gst: ReferenceEncoder | None = None
+        if use_gst:
+            self.gst = ReferenceEncoder(
+                idim=odim,
+                conv_layers=gst_conv_layers,
+                conv_chans_list=gst_conv_chans_list,
+                conv_kernel_size=gst_conv_kernel_size,
+                conv_stride=gst_conv_stride,
+                gru_layers=gst_gru_layers,
+                gru_units=gst_gru_units,
+                use_gst=True,
+                gst_tokens=gst_tokens,
+                gst_heads=gst_heads,
+                gst_token_dim=self.enc.output_size(),
+            )
         memory_dim = self.build_speaker_conditioning(
             self.enc.output_size(), spks, langs, spk_embed_dim, spk_embed_integration_type, project_concat=False
         )
@@ -311,6 +344,8 @@ class Tacotron2(SpeakerConditioning, AbsTTS, ArchitectureConf):
         labels = (frames[None, :] >= (olens - 1)[:, None]).to(ys.dtype)  # 1 from the last frame
 
         hs, hlens = self.enc(xs, ilens)
+        if self.gst is not None:
+            hs = hs + self.gst(feats, feats_lengths).unsqueeze(1)
         hs, cond, _ = self._condition(hs, spembs, sids, lids, **kwargs)
         after_outs, before_outs, logits, att_ws = self.dec(hs, hlens, ys, olens, cond)
 
@@ -354,7 +389,7 @@ class Tacotron2(SpeakerConditioning, AbsTTS, ArchitectureConf):
 
         Args:
             text: ``(T_text,)`` token ids (without ``<sos/eos>``).
-            feats: reference ``(T_feats, odim)``, needed with ``use_teacher_forcing``.
+            feats: reference ``(T_feats, odim)``, needed with ``use_teacher_forcing`` and ``use_gst``.
             spembs: ``(spk_embed_dim,)`` when the model has ``spk_embed_dim``.
             sids, lids: a speaker / language id (int or one-element tensor) when the model has
                 ``spks`` / ``langs``.
@@ -373,6 +408,11 @@ class Tacotron2(SpeakerConditioning, AbsTTS, ArchitectureConf):
         x = torch.cat([text, text.new_tensor([self.eos])])
         hs = self.enc.inference(x).unsqueeze(0)  # (1, T_text + 1, D)
         sids, lids, spembs = speaker_batch_of_one(sids, lids, spembs, hs.device)
+        if self.gst is not None:
+            if feats is None:
+                raise ValueError("a model with use_gst needs the reference feats (T_feats, odim) at inference")
+            ref = feats.unsqueeze(0).to(hs.dtype)
+            hs = hs + self.gst(ref, ref.new_tensor([ref.size(1)]).long()).unsqueeze(1)
         hs, cond, extras = self._condition(hs, spembs, sids, lids, **kwargs)
         if use_teacher_forcing:
             if feats is None:

@@ -8,6 +8,7 @@ from espkit.fileio.read_text import (
     DataFormatError,
     load_num_sequence_text,
     read_2columns_text,
+    read_label,
     read_multi_columns_text,
     write_2columns_text,
 )
@@ -160,3 +161,11 @@ def test_write_2columns_text_failure_during_write_leaves_old_file(tmp_path, monk
     monkeypatch.undo()
     assert read_2columns_text(p) == {"old": "content"}
     assert os.listdir(tmp_path) == ["text"]
+
+
+def test_read_label_triples(tmp_path):
+    p = write(tmp_path / "label", "a 0.5 1.2 x 1.2 1.5 y\nb 0 1 sil\n")
+    assert read_label(p) == {"a": [["0.5", "1.2", "x"], ["1.2", "1.5", "y"]], "b": [["0", "1", "sil"]]}
+    write(p, "a 0.5 1.2 x 1.2\n")
+    with pytest.raises(DataFormatError, match=r"label:1: uid 'a' has 4 fields; expected <start> <end> <label> triples"):
+        read_label(p)

@@ -76,3 +76,25 @@ def test_center_pad_reflects_each_row_at_its_own_end():
 def test_unknown_window_names_valid_ones():
     with pytest.raises(ValueError, match="hann"):
         Stft(window="gauss")
+
+
+def test_multi_channel_input_is_transformed_per_channel():
+    """ESPnet2 accepts ``(B, T_wav, C)``: each channel is transformed as a mono signal."""
+    from espkit.tts.feats_extract.log_mel_fbank import LogMelFbank
+
+    torch.manual_seed(0)
+    stft = Stft(n_fft=8, hop_length=2, win_length=8)
+    x = torch.randn(2, 40, 3)
+    lengths = torch.tensor([40, 21])
+    spec, frame_lengths = stft(x, lengths)
+    assert spec.shape == (2, 21, 3, 5)
+    for c in range(3):
+        mono, mono_lengths = stft(x[:, :, c], lengths)
+        torch.testing.assert_close(spec[:, :, c], mono)
+        torch.testing.assert_close(frame_lengths, mono_lengths)
+    fbank = LogMelFbank(fs=16000, n_fft=8, hop_length=2, n_mels=2)
+    feats, feats_lengths = fbank(x, lengths)
+    assert feats.shape == (2, 21, 3, 2) and feats_lengths.tolist() == frame_lengths.tolist()
+    assert (feats[1, int(feats_lengths[1]) :] == 0).all()
+    with pytest.raises(ValueError, match=r"\(B, T_wav\) or \(B, T_wav, C\)"):
+        stft(torch.randn(1, 2, 3, 4))

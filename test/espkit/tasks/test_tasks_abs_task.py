@@ -127,11 +127,16 @@ def test_print_config_resolves_every_constructor_default_and_round_trips(tmp_pat
     path.write_text(out.getvalue())
     again = io.StringIO()
     ToyTask.print_config(ToyTask.load_config_args(path), file=again)
+    defaults = io.StringIO()
+    ToyTask.print_config(defaults)  # ESPnet2's print_config(file): the defaults
+    assert yaml.safe_load(defaults.getvalue())["model"] == ToyTask.get_parser().parse_args([]).model
     assert yaml.safe_load(again.getvalue()) == config
 
 
 def test_print_config_cli_exits_cleanly(capsys):
-    ToyTask.main(cmd=["--print_config", "--model", "mlp"])
+    with pytest.raises(SystemExit) as info:  # ESPnet2's contract: exit 0 after printing
+        ToyTask.main(cmd=["--print_config", "--model", "mlp"])
+    assert info.value.code == 0
     printed = yaml.safe_load(capsys.readouterr().out)
     assert printed["model"] == "mlp" and printed["model_conf"] == {"layers": 2, "units": [8, 8]}
 

@@ -180,3 +180,11 @@ def test_generic_voice_and_unknown_voice():
     assert german.count("<space>") == 1 and german[0] == "ɡ"
     with pytest.raises(ValueError, match="no voice 'xx-nope'.*espeak-ng --voices"):
         PhonemeTokenizer("espeak_ng:xx-nope").text2tokens("hello")
+
+
+def test_g2p_none_splits_phoneme_text_as_espnet2():
+    """``g2p_type=None``: the text is phonemes already; three spaces are a word boundary."""
+    tokenizer = PhonemeTokenizer(g2p_type=None)
+    assert tokenizer.g2p is None
+    assert tokenizer.text2tokens("HH AH0 L OW1   W ER1 L D") == ["HH", "AH0", "L", "OW1", " ", "W", "ER1", "L", "D"]
+    assert tokenizer.tokens2text(["a", "b"]) == "ab"

@@ -55,3 +55,12 @@ def test_ids2tokens_errors():
         converter.ids2tokens([-1])
     with pytest.raises(ValueError, match="one-dimensional"):
         converter.ids2tokens(np.zeros((2, 2), dtype=int))
+
+
+def test_token_list_errors_are_also_runtime_errors_as_in_espnet2():
+    from espkit.fileio.read_text import DataFormatError
+
+    for tokens, match in [(["a", "a", "<unk>"], "duplicate token 'a'"), (["a", "b"], "unk symbol '<unk>' is not")]:
+        with pytest.raises(RuntimeError, match=match) as info:
+            TokenIDConverter(tokens)
+        assert isinstance(info.value, DataFormatError)

@@ -102,3 +102,13 @@ def test_collate_pads_and_keeps_labels_unpadded():
     assert batch["emo_labs"].tolist() == [2, 0] and "emo_labs_lengths" not in batch
     with pytest.raises(ValueError, match="scalar"):
         CommonCollateFn()([("a", {"x": np.array(1)})])
+
+
+def test_collate_pads_not_sequence_data_without_lengths():
+    """ESPnet2's CommonCollateFn pads ``not_sequence`` arrays of different lengths too; it only
+    leaves out their ``*_lengths``."""
+    collate = CommonCollateFn(float_pad_value=-1.0, not_sequence=["a"])
+    _, batch = collate([("u1", {"a": np.ones((3, 2))}), ("u2", {"a": np.zeros((2, 2))})])
+    assert set(batch) == {"a"}
+    assert batch["a"].shape == (2, 3, 2)
+    assert batch["a"][1, 2].tolist() == [-1.0, -1.0] and batch["a"][1, :2].sum() == 0

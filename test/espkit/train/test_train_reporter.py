@@ -161,3 +161,42 @@ def test_progress_rate_counts_each_batch_once(monkeypatch):
         reporter.register({"loss": 1.0}, 2)
         reporter.register({"grad_norm": 0.5}, 1, new_batch=False)
     assert "(0.50 it/s, ETA 0:00:10)" in reporter.progress_message(5, 10)
+
+
+def test_espnet2_sub_reporter_rules_and_helpers(tmp_path):
+    """ESPnet2's SubReporter contract: closed phases, reserved keys, scalars only, total counts,
+    timing helpers, ``aggregate`` and ``matplotlib_plot``."""
+    import numpy as np
+
+    from espkit.train.reporter import Average, ReportedValue, WeightedAverage, aggregate
+
+    reporter = Reporter()
+    with reporter.observe("train", 1) as sub:
+        sub.register({"a": np.array(2.0)})
+        with pytest.raises(RuntimeError, match="reserved"):
+            sub.register({"time": 1.0})
+        with pytest.raises(ValueError, match="scalar"):
+            sub.register({"a": np.array([0, 1])})
+        with pytest.raises(ValueError, match="weight must be a scalar"):
+            sub.register({"a": 1}, weight=np.array([1, 2]))
+        with pytest.raises(RuntimeError, match="while train of epoch 1 is observed"):
+            reporter.set_epoch(2)
+        with sub.measure_time("t_fwd"):
+            pass
+        assert [x for x in sub.measure_iter_time(range(3), "t_iter")] == [0, 1, 2]
+        assert sub.get_total_count() == 1
+    with pytest.raises(RuntimeError, match="after train of epoch 1 was closed"):
+        sub.register({"a": 1.0})
+    with reporter.observe("train", 2) as sub:
+        sub.register({"a": 4.0})
+        sub.register({"a": 6.0})
+        assert sub.get_total_count() == 3
+    assert reporter.get_value("train", "a", 1) == 2.0 and reporter.get_value("train", "a", 2) == 5.0
+    assert reporter.get_keys2("train", 1) == ("a", "t_fwd", "t_iter")
+    assert aggregate([Average(0.1), Average(0.3)]) == pytest.approx(0.2)
+    assert aggregate([WeightedAverage(1.0, 1.0), WeightedAverage(3.0, 3.0)]) == pytest.approx(2.5)
+    assert aggregate([]) is np.nan
+    with pytest.raises(NotImplementedError):
+        aggregate([ReportedValue()])
+    written = reporter.matplotlib_plot(tmp_path)
+    assert (tmp_path / "a.png") in written and (tmp_path / "a.png").stat().st_size > 0

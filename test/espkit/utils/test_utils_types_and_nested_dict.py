@@ -80,3 +80,25 @@ def test_scientific_notation_without_dot_is_a_float(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("lr: 1e-3\nname: e5\nsteps: 10\n")
     assert load_yaml_config(path) == {"lr": 1e-3, "name": "e5", "steps": 10}
+
+
+def test_nested_dict_action_starts_empty_over_a_non_mapping_default():
+    """ESPnet2: a non-dict default (e.g. ``default=3``) is replaced, not merged into."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--conf", action=NestedDictAction, default=3)
+    assert parser.parse_args([]).conf == 3
+    assert parser.parse_args(["--conf", "a=3", "--conf", "c.d=4"]).conf == {"a": 3, "c": {"d": 4}}
+
+
+def test_config_file_gives_a_count_option_its_count(tmp_path):
+    """ESPnet2: ``count: 3`` in a config sets an ``action="count"`` option to 3."""
+    from espkit.utils.config_argparse import ArgumentParser
+
+    parser = ArgumentParser("test")
+    parser.add_argument("--verbose", action="count")
+    config = tmp_path / "a.yaml"
+    config.write_text("verbose: 3\n")
+    assert parser.parse_args(["--config", str(config)]).verbose == 3
+    config.write_text("verbose: many\n")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--config", str(config)])

@@ -170,3 +170,30 @@ def test_constructor_validates_options(tiny_kwargs):
     model = _model(tiny_kwargs)
     assert model.num_emotions() == 0
     assert model.require_vocoder is True
+
+
+GST = dict(use_gst=True, gst_tokens=3, gst_heads=2, gst_conv_layers=2, gst_conv_chans_list=[4, 4], gst_gru_units=8)
+
+
+def test_gst_style_depends_on_the_target_and_the_reference(tiny_kwargs, padded_batch):
+    """ESPnet2's ``use_gst``: a style embedding of the target (training) or the reference
+    ``feats`` (inference) is added to the encoder states, so the output depends on it."""
+    model = _model(tiny_kwargs, **GST)
+    assert model.gst is not None and model.gst.output_size() == tiny_kwargs["eunits"]
+    loss, _, _ = model(**padded_batch)
+    loss.backward()
+    assert all(p.grad is not None for p in model.gst.parameters())
+    _deterministic(model)
+    text = padded_batch["text"][0, : int(padded_batch["text_lengths"][0])]
+    ref = padded_batch["feats"][0, : int(padded_batch["feats_lengths"][0])]
+    with torch.no_grad():
+        out1 = model.inference(text, feats=ref, maxlenratio=2.0, use_teacher_forcing=True)["feat_gen"]
+        out2 = model.inference(text, feats=ref * 3.0 + 1.0, maxlenratio=2.0, use_teacher_forcing=True)["feat_gen"]
+    assert out1.shape == out2.shape == ref.shape
+    assert not torch.allclose(out1, out2)
+
+
+def test_gst_inference_needs_the_reference(tiny_kwargs, padded_batch):
+    model = _deterministic(_model(tiny_kwargs, **GST))
+    with pytest.raises(ValueError, match="use_gst needs the reference feats"):
+        model.inference(padded_batch["text"][0], maxlenratio=2.0)

@@ -246,7 +246,7 @@ EOF
 
     # (espkit's stats collection reads every utterance once whatever num_iters_per_epoch says, as ESPnet2's)
     if "${EK_PY}" -c 'import sys; from espkit.torch_utils.host_allocator import find_jemalloc; sys.exit(find_jemalloc() is None)'; then
-        divergence "Allocator: espkit's training entry point re-executes itself with jemalloc preloaded when the library is installed (tools/install.sh installs Debian's libjemalloc2; MALLOC_CONF dirty_decay_ms:-1,muzzy_decay_ms:-1), so the espkit training process runs on jemalloc; ESPnet2's runs on glibc's malloc. Same work; the peak RSS and step time depend on it (docs/benchmarks.md, findings)."
+        divergence "Allocator: espkit's training entry point re-executes itself with jemalloc preloaded when the library is installed (tools/install.sh installs Debian's libjemalloc2; MALLOC_CONF dirty_decay_ms:10000,muzzy_decay_ms:0), so the espkit training process runs on jemalloc; ESPnet2's runs on glibc's malloc. Same work; the peak RSS and step time depend on it (docs/benchmarks.md, findings)."
     fi
     log "prep: espkit collect-stats + aggregate (nj=1, guarded)"
     rm -rf "${EK_STATS}"

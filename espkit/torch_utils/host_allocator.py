@@ -54,8 +54,11 @@ JEMALLOC_PATHS = (
     "/usr/lib64/libjemalloc.so.2",
     "/usr/lib/libjemalloc.so.2",
 )
-#: jemalloc keeps freed pages (no decay): what keep_freed_memory() asks of glibc.
-JEMALLOC_CONF = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
+#: jemalloc returns freed pages after 10 s unused (its own default, written out). Never ``-1`` (no
+#: decay): jemalloc coalesces neighbouring freed extents only when it purges them, so without decay
+#: the differently sized tensors of a Transformer-TTS training run (attention maps) keep mapping
+#: fresh pages and the resident size grows every step without bound.
+JEMALLOC_CONF = "dirty_decay_ms:10000,muzzy_decay_ms:0"
 
 
 def find_jemalloc() -> str | None:

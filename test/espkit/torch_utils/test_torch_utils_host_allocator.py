@@ -93,3 +93,13 @@ def test_use_jemalloc_reexecutes_on_jemalloc_when_installed():
         check=True,
     )
     assert off.stdout.split() == ["not-loaded", "-"]
+
+
+def test_jemalloc_conf_keeps_decay_on():
+    """No decay (``-1``) made jemalloc map fresh pages every Transformer-TTS step (unbounded RSS)."""
+    from espkit.torch_utils.host_allocator import JEMALLOC_CONF
+
+    options = dict(item.split(":") for item in JEMALLOC_CONF.split(","))
+    assert set(options) == {"dirty_decay_ms", "muzzy_decay_ms"}
+    assert all(int(value) >= 0 for value in options.values())
+    assert int(options["dirty_decay_ms"]) > 0

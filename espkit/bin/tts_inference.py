@@ -113,6 +113,12 @@ def get_parser() -> argparse.ArgumentParser:
     group.add_argument("--backward_window", type=int, default=1)
     group.add_argument("--forward_window", type=int, default=3)
     group.add_argument(
+        "--use_cache",
+        type=str2bool,
+        default=True,
+        help="Transformer: keep each decoder layer's keys/values between steps (false: recompute the prefix)",
+    )
+    group.add_argument(
         "--use_teacher_forcing",
         type=str2bool,
         default=False,
@@ -374,6 +380,7 @@ def inference(args: argparse.Namespace) -> None:
         use_att_constraint=args.use_att_constraint,
         backward_window=args.backward_window,
         forward_window=args.forward_window,
+        use_cache=args.use_cache,
         seed=args.seed,
         always_fix_seed=args.always_fix_seed,
         dtype=args.dtype,

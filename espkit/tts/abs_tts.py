@@ -92,6 +92,12 @@ class AbsTTS(torch.nn.Module, ABC):
         :attr:`needs_pitch_energy`, pitch / energy overrides and controls)."""
         return False
 
+    @property
+    def supports_decoder_cache(self) -> bool:
+        """Whether :meth:`inference` takes ``use_cache`` (an autoregressive decoder that can keep each
+        layer's keys/values between steps: the Transformer)."""
+        return False
+
     def num_emotions(self) -> int:
         """Number of emotion classes the model can be conditioned on (0: none)."""
         return 0

@@ -1,11 +1,12 @@
 """The decoding options of inference (``Text2Speech``'s ``decode_conf``), checked.
 
-Two sets: Tacotron2's (:data:`DECODE_OPTIONS`: stop threshold, length ratios, attention window)
-and the prosody controls of duration models (:data:`PROSODY_OPTIONS`: FastSpeech2 / FastSpeech).
-Each option is checked for its type and range, and errors name the option
-(:func:`check_decode_conf`); :func:`check_model_options` then says which options a given model
-can honour: a prosody control given to a model that has no such predictor is an error naming
-the option and the model, while Tacotron2's options given to a duration model are ignored with
+Two sets: those of the attention models (:data:`DECODE_OPTIONS`: stop threshold, length ratios,
+Tacotron2's attention window, the Transformer's key/value cache) and the prosody controls of
+duration models (:data:`PROSODY_OPTIONS`: FastSpeech2 / FastSpeech). Each option is checked for its
+type and range, and errors name the option (:func:`check_decode_conf`); :func:`check_model_options`
+then says which options a given model can honour: a prosody control given to a model that has no
+such predictor, or ``use_cache`` false to a model without a decoder cache, is an error naming the
+option and the model, while Tacotron2's options given to a duration model are ignored with
 one warning (a duration model has no stop token or attention; the recipe's ``decode.yaml`` holds
 them for every model).
 """
@@ -30,6 +31,7 @@ DECODE_OPTIONS = (
     "use_att_constraint",
     "backward_window",
     "forward_window",
+    "use_cache",
 )
 #: Prosody controls of duration models and their neutral values (``decode_conf`` keys too):
 #: ``alpha`` scales the predicted durations (> 1: slower), ``pitch_scale`` the pitch excursions
@@ -48,6 +50,7 @@ DECODE_DEFAULTS = {
     "use_att_constraint": False,
     "backward_window": 1,
     "forward_window": 3,
+    "use_cache": True,
 }
 #: Tacotron2 decoding options that duration models do not use.
 ATTENTION_OPTIONS = tuple(option for option in DECODE_OPTIONS if option != "use_teacher_forcing")
@@ -139,9 +142,15 @@ def check_model_options(
         set away from their defaults).
 
     Raises:
-        ValueError: a prosody control away from its neutral value, or an override, given to a model
-            that cannot honour it; the message names the option and the model.
+        ValueError: a prosody control away from its neutral value, an override, or ``use_cache``
+            false, given to a model that cannot honour it; the message names the option and the model.
     """
+    if not tts.supports_decoder_cache:
+        if not conf.get("use_cache", True):
+            raise ValueError(
+                f"use_cache false needs a model with a cached decoder (transformer); this model is {model_name}"
+            )
+        conf = {key: value for key, value in conf.items() if key != "use_cache"}
     given = [key for key in PROSODY_OPTIONS if key in conf and conf[key] != PROSODY_DEFAULTS[key]]
     given += [key for key in ("durations", "pitch", "energy") if key in overrides]
     pitch_energy = [key for key in given if key in PITCH_ENERGY_OPTIONS]

@@ -156,6 +156,9 @@ class Text2Speech:
             Tacotron2 decoding options (see ``Tacotron2.inference``; ranges:
             :func:`~espkit.tts.decode_options.check_decode_conf`).
             Ignored by duration models (FastSpeech2, FastSpeech), with a warning when not the default.
+        use_cache: Transformer: keep each decoder layer's keys/values between decoding steps (default;
+            False recomputes the whole prefix at every step, the reference path: same output, slower).
+            False is an error for models without such a cache.
         use_teacher_forcing: decode with the reference ``speech``'s features as decoder inputs (a
             duration model: with the given ``durations`` and the reference's pitch/energy).
         alpha: duration scale of a duration model (> 1: slower); ``speed_control_alpha`` is
@@ -192,6 +195,7 @@ class Text2Speech:
         use_att_constraint: bool = False,
         backward_window: int = 1,
         forward_window: int = 3,
+        use_cache: bool = True,
         seed: int = 777,
         always_fix_seed: bool = False,
         dtype: str = "float32",
@@ -224,6 +228,7 @@ class Text2Speech:
                 use_att_constraint=use_att_constraint,
                 backward_window=backward_window,
                 forward_window=forward_window,
+                use_cache=use_cache,
                 alpha=alpha,
                 pitch_scale=pitch_scale,
                 pitch_shift_cents=pitch_shift_cents,

@@ -337,6 +337,11 @@ class Transformer(SpeakerConditioning, AbsTTS):
         """Whether the model is conditioned on an emotion (labels or features)."""
         return self.emo_embed is not None or self.emo_feat_proj is not None
 
+    @property
+    def supports_decoder_cache(self) -> bool:
+        """Free-running decoding can keep each decoder layer's keys/values (``inference``'s ``use_cache``)."""
+        return True
+
     def num_emotions(self) -> int:
         """Rows of the emotion label table (0: none)."""
         return 0 if self.emo_embed is None else self.emo_embed.num_embeddings

@@ -79,6 +79,17 @@ def test_tacotron2_refuses_the_prosody_controls(exps, option, value, needs):
         tacotron2("ab", emo_labs="happy", decode_conf={option: value})
 
 
+@pytest.mark.parametrize("model", ["tacotron2_controllable", "fastspeech"])
+def test_use_cache_false_is_refused_without_a_cached_decoder(exps, model):
+    message = f"^use_cache false needs a model with a cached decoder \\(transformer\\); this model is {model}$"
+    with pytest.raises(ValueError, match=message):
+        _tts(exps, model, use_cache=False)
+    tts = _tts(exps, model, maxlenratio=2.0)
+    assert "use_cache" not in tts.decode_conf  # the default is dropped, not passed to the model
+    with pytest.raises(ValueError, match=message):
+        tts("ab", emo_labs="happy", decode_conf={"use_cache": False})
+
+
 @pytest.mark.parametrize("override", ["durations", "pitch", "energy"])
 def test_tacotron2_refuses_per_token_overrides(exps, override):
     tacotron2 = _tts(exps, "tacotron2_controllable", maxlenratio=2.0)

@@ -47,6 +47,24 @@ def test_text2speech_synthesises_with_an_emotion_and_attention(trained):
     assert int(out["duration"].sum()) == num_frames and 0 < float(out["focus_rate"]) <= 1
 
 
+def test_text2speech_use_cache_false_gives_the_cached_output(trained):
+    _, exp = trained
+    outs = {}
+    for use_cache in (True, False):
+        tts = Text2Speech(
+            exp / "config.yaml",
+            exp / "valid.loss.best.pth",
+            threshold=1.01,
+            maxlenratio=3.0,
+            use_cache=use_cache,
+            always_fix_seed=True,
+        )
+        assert tts.decode_conf["use_cache"] is use_cache
+        outs[use_cache] = tts("ab ba", emo_labs="happy")["feat_gen"]
+    assert outs[True].shape == outs[False].shape == (18, outs[True].size(1))  # 3 x 6 tokens, never stops
+    torch.testing.assert_close(outs[True], outs[False], rtol=1e-4, atol=1e-4)
+
+
 def test_teacher_forcing_writes_durations_for_fastspeech(trained, tmp_path):
     data, exp = trained
     out_dir = tmp_path / "teacher"

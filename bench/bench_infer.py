@@ -31,11 +31,21 @@ machine, threads and sentences, after the Tacotron2 one: the table gains its loa
 over sentences of its acoustic model time / duration of its audio (the audio of its own durations;
 Griffin-Lim is run as for Tacotron2, only the acoustic time counts), beside Tacotron2's acoustic RTF.
 Its prosody controls are the defaults (alpha 1).
+
+Transformer-TTS lines: with ``--transformer_config``/``--transformer_model_file`` (a trained
+``tts: transformer``) that model, otherwise an UNTRAINED one built from the recipe's
+``egs/espeak_emo/tts1/conf/tuning/train_transformer.yaml`` (same token list and features as the anchor
+Tacotron2, decoded to the same fixed length; ``--no_transformer`` leaves it out), is timed on the same
+sentences twice: with its key/value cache (``use_cache``, the default of ``Text2Speech``) and without
+(every decoder layer recomputed over the whole prefix at each step). Both runs are seeded alike and must
+give the same features (checked; the script stops if they differ). The table gains both acoustic RTFs
+and their ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import platform
@@ -47,6 +57,7 @@ import time
 from pathlib import Path
 
 import torch
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ANCHOR_TTS_CONF = (
@@ -54,16 +65,19 @@ ANCHOR_TTS_CONF = (
     "prenet_units: 128, postnet_layers: 3, postnet_chans: 256, reduction_factor: 2}"
 )
 ANCHOR_FEATS_CONF = "{fs: 22050, n_fft: 1024, hop_length: 256, n_mels: 80, fmin: 80, fmax: 7600}"
+RECIPE_TRANSFORMER = REPO_ROOT / "egs" / "espeak_emo" / "tts1" / "conf" / "tuning" / "train_transformer.yaml"
 
 
 def sentences_file() -> Path:
     return Path(os.environ.get("ESPKIT_SENTENCES", REPO_ROOT / ".." / "shared" / "data" / "harvard_sentences.txt"))
 
 
-def build_anchor_model(work_dir: Path) -> tuple[Path, Path]:
-    """Write config.yaml and random weights of the anchor-sized controllable Tacotron2; return their paths."""
+def build_untrained_model(work_dir: Path, tts: str = "tacotron2_controllable", tts_conf: str = ANCHOR_TTS_CONF):
+    """Write config.yaml and random weights of an untrained ``tts`` model (default: the anchor-sized
+    controllable Tacotron2) with char tokens and the anchor's features into ``work_dir``; return their paths."""
     from espkit.tasks.tts import TTSTask
 
+    work_dir.mkdir(parents=True, exist_ok=True)
     tokens = ["<blank>", "<unk>", "<space>", *string.ascii_lowercase, *".,'?!-", "<sos/eos>"]
     (work_dir / "tokens.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
     args = TTSTask.get_parser().parse_args(
@@ -79,13 +93,13 @@ def build_anchor_model(work_dir: Path) -> tuple[Path, Path]:
             "--emo_list",
             "neutral,happy,sad,angry",
             "--tts",
-            "tacotron2_controllable",
+            tts,
             "--feats_extract_conf",
             ANCHOR_FEATS_CONF,
             "--normalize",
             "none",
             "--tts_conf",
-            ANCHOR_TTS_CONF,
+            tts_conf,
         ]
     )
     TTSTask.resolve_args(args)
@@ -94,6 +108,18 @@ def build_anchor_model(work_dir: Path) -> tuple[Path, Path]:
     config = TTSTask.dump_config(args, work_dir)
     torch.save(model.state_dict(), work_dir / "model.pth")
     return config, work_dir / "model.pth"
+
+
+def acoustic_rtfs(tts, sentences: list[str]) -> tuple[list[float], list[torch.Tensor]]:
+    """Per sentence (after one warm-up sentence): acoustic model time / audio duration, and the features."""
+    emotion = tts.emotions.emo_list[0] if tts.emotions is not None else None
+    tts(sentences[0], emo_labs=emotion)
+    rtfs, feats = [], []
+    for sentence in sentences:
+        out = tts(sentence, emo_labs=emotion)
+        rtfs.append(tts.last_timing["acoustic_s"] / tts.last_timing["audio_s"])
+        feats.append(out["feat_gen"])
+    return rtfs, feats
 
 
 def main() -> None:
@@ -112,12 +138,22 @@ def main() -> None:
         "--fastspeech2_config", type=Path, default=None, help="A trained FastSpeech2/FastSpeech config.yaml to time too"
     )
     parser.add_argument("--fastspeech2_model_file", type=Path, default=None, help="Its weights (or a packed .zip)")
+    parser.add_argument(
+        "--transformer_config", type=Path, default=None, help="A trained Transformer-TTS config.yaml to time too"
+    )
+    parser.add_argument("--transformer_model_file", type=Path, default=None, help="Its weights (or a packed .zip)")
+    parser.add_argument(
+        "--no_transformer", action="store_true", help="Without a trained one, leave the untrained Transformer out"
+    )
     parser.add_argument("--write", type=Path, default=None, help="Append a section to this markdown file")
     cli = parser.parse_args()
     if cli.fastspeech2_config is not None and cli.fastspeech2_model_file is None:
         parser.error("--fastspeech2_config needs --fastspeech2_model_file")
+    if (cli.transformer_config is None) != (cli.transformer_model_file is None):
+        parser.error("--transformer_config and --transformer_model_file go together")
     logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("espkit.tts.tacotron2.decoder").setLevel(logging.ERROR)  # "reached maxlen" is intended
+    for name in ("espkit.tts.tacotron2.decoder", "espkit.tts.transformer.transformer"):
+        logging.getLogger(name).setLevel(logging.ERROR)  # "reached maxlen" is intended in fixed-length decoding
     torch.set_num_threads(cli.num_threads)
     from espkit.bin.tts_inference import Text2Speech
     from espkit.torch_utils.host_allocator import keep_freed_memory
@@ -131,7 +167,7 @@ def main() -> None:
         vocoder_config = Path(tmp) / "vocoder.yaml"
         vocoder_config.write_text(f"griffin_lim_iters: {cli.griffin_lim_iters}\n")
         if cli.model_file is None:
-            config, model_file = build_anchor_model(Path(tmp))
+            config, model_file = build_untrained_model(Path(tmp))
             decode = dict(threshold=1.01, minlenratio=0.0, maxlenratio=cli.frames_per_token)
             what = (
                 f"anchor-sized Tacotron2, UNTRAINED, fixed length {cli.frames_per_token:g} frames per token "
@@ -180,11 +216,35 @@ def main() -> None:
             fs2 = Text2Speech(cli.fastspeech2_config, cli.fastspeech2_model_file, vocoder_config=vocoder_config)
             fs2_load_s = time.perf_counter() - start
             fs2_name = f"{fs2.model_name}, {cli.fastspeech2_model_file}"
-            fs2_emotion = fs2.emotions.emo_list[0] if fs2.emotions is not None else None
-            fs2(sentences[0], emo_labs=fs2_emotion)  # warm-up, as the first Tacotron2 sentence above
-            for sentence in sentences:
-                fs2(sentence, emo_labs=fs2_emotion)
-                fs2_rtf.append(fs2.last_timing["acoustic_s"] / fs2.last_timing["audio_s"])
+            fs2_rtf, _ = acoustic_rtfs(fs2, sentences)
+        transformer_rtf: dict[bool, list[float]] = {}
+        if cli.transformer_model_file is not None or (cli.model_file is None and not cli.no_transformer):
+            if cli.transformer_model_file is not None:
+                t_config, t_model_file, t_decode = cli.transformer_config, cli.transformer_model_file, {}
+                transformer_name = f"trained Transformer, {t_model_file}"
+            else:
+                tts_conf = yaml.safe_load(RECIPE_TRANSFORMER.read_text(encoding="utf-8"))["tts_conf"]
+                t_config, t_model_file = build_untrained_model(
+                    Path(tmp) / "transformer", "transformer", json.dumps(tts_conf)
+                )
+                t_decode = decode
+                transformer_name = (
+                    f"Transformer of {RECIPE_TRANSFORMER.relative_to(REPO_ROOT)}, UNTRAINED, fixed length"
+                )
+            transformer_feats = {}
+            for use_cache in (True, False):
+                transformer = Text2Speech(
+                    t_config,
+                    t_model_file,
+                    vocoder_config=vocoder_config,
+                    use_cache=use_cache,
+                    always_fix_seed=True,
+                    **t_decode,
+                )
+                transformer_rtf[use_cache], transformer_feats[use_cache] = acoustic_rtfs(transformer, sentences)
+            for cached, uncached in zip(transformer_feats[True], transformer_feats[False]):
+                if cached.shape != uncached.shape or not torch.allclose(cached, uncached, atol=1e-4):
+                    raise SystemExit("Transformer: cached and uncached decoding gave different features")
     rows = [
         ("model load (Text2Speech: config, weights, Griffin-Lim)", f"{load_s:.2f} s"),
         ("RTF acoustic model (median over sentences)", f"{statistics.median(acoustic_rtf):.3f}"),
@@ -205,6 +265,14 @@ def main() -> None:
             at, (f"RTF acoustic model, {fs2_name} (median over sentences)", f"{statistics.median(fs2_rtf):.3f}")
         )
         rows.insert(at + 1, (f"model load ({fs2_name})", f"{fs2_load_s:.2f} s"))
+    if transformer_rtf:  # after the acoustic RTF rows
+        at = max(i for i, (name, _) in enumerate(rows) if name.startswith("RTF acoustic model")) + 1
+        cached, uncached = (statistics.median(transformer_rtf[flag]) for flag in (True, False))
+        rows[at:at] = [
+            (f"RTF acoustic model, {transformer_name}, key/value cache (median over sentences)", f"{cached:.3f}"),
+            (f"RTF acoustic model, {transformer_name}, no cache (median over sentences)", f"{uncached:.3f}"),
+            ("Transformer: no cache / cache", f"{uncached / cached:.1f}x (same features, checked)"),
+        ]
     lines = [
         f"## Inference speed ({time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
         f"torch {torch.__version__}, {cli.num_threads} threads)",

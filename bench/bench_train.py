@@ -1,7 +1,9 @@
-"""Training-step cost of the recipe's Tacotron2 config, its step efficiency, and the trainer's overhead.
+"""Training-step cost of the recipe's configs, their step efficiency, and the trainer's overhead.
 
-    python bench/bench_train.py [--config egs/espeak_emo/tts1/conf/train.yaml] [--steps 12] [--write docs/benchmarks.md]
+    python bench/bench_train.py [--config CONFIG [CONFIG ...]] [--steps 12] [--write docs/benchmarks.md]
 
+By default the recipe's Tacotron2 (``egs/espeak_emo/tts1/conf/train.yaml``) and Transformer-TTS
+(``conf/tuning/train_transformer.yaml``) configs, one section each, each in its own process.
 On the espeak-ng emotional corpus (bench/espeak_corpus.py, 100 sentences x 4 emotions by default) with
 the config's batch type and bins, on 2 threads, it prints:
 
@@ -19,6 +21,7 @@ import argparse
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +42,7 @@ from espkit.torch_utils.seeding import set_all_random_seed  # noqa: E402
 from espkit.train.distributed import DistributedOption  # noqa: E402
 
 THREADS = 2
+RECIPE = ROOT / "egs" / "espeak_emo" / "tts1"
 
 
 def build_args(config: Path, corpus: dict, work: Path, steps: int) -> argparse.Namespace:
@@ -98,7 +102,13 @@ def bare_loop(model, optimizer, batches, grad_clip: float) -> list:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", type=Path, default=ROOT / "egs/espeak_emo/tts1/conf/train.yaml")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        nargs="+",
+        default=[RECIPE / "conf/train.yaml", RECIPE / "conf/tuning/train_transformer.yaml"],
+        help="Training configs to time, one section each",
+    )
     parser.add_argument("--corpus_dir", type=Path, default=Path("/tmp/espkit_bench_corpus"))
     parser.add_argument("--num_sentences", type=int, default=100)
     parser.add_argument("--steps", type=int, default=12, help="Timed steps (after 2 warm-up steps)")
@@ -107,9 +117,24 @@ def main() -> None:
     torch.set_num_threads(THREADS)
     keep_freed_memory()  # as a training run does (espkit.train.launch)
 
+    if len(options.config) > 1:  # one process per config, so that each peak RSS is its own
+        for config in options.config:
+            argv = [sys.executable, __file__, "--config", str(config), "--corpus_dir", str(options.corpus_dir)]
+            argv += ["--num_sentences", str(options.num_sentences), "--steps", str(options.steps)]
+            subprocess.run(argv + (["--write", str(options.write)] if options.write else []), check=True)
+        return
     corpus = make_corpus(options.corpus_dir / f"harvard{options.num_sentences}", options.num_sentences)
+    text = bench_config(options.config[0], corpus, options.steps)
+    print(text)
+    if options.write is not None:
+        with options.write.open("a", encoding="utf-8") as f:
+            f.write(text + "\n")
+
+
+def bench_config(config: Path, corpus: dict, steps: int) -> str:
+    """Time the training of ``config`` on ``corpus``; return its markdown section."""
     work = Path(tempfile.mkdtemp(prefix="espkit_bench_train_"))
-    args = build_args(options.config, corpus, work, options.steps + 2)
+    args = build_args(config, corpus, work, steps + 2)
     set_all_random_seed(args.seed)
     model = TTSTask.build_model(args)
     optimizer = TTSTask.build_optimizers(args, model)[0]
@@ -162,7 +187,7 @@ def main() -> None:
         f"## Training step ({time.strftime('%Y-%m-%d')}, {platform.machine()}, Python {platform.python_version()}, "
         f"torch {torch.__version__}, {THREADS} threads)",
         "",
-        f"Config `{options.config.relative_to(ROOT) if options.config.is_relative_to(ROOT) else options.config}` "
+        f"Config `{config.relative_to(ROOT) if config.is_relative_to(ROOT) else config}` "
         f"({num_params / 1e6:.2f} M parameters, batch_type {args.batch_type}, batch_bins {args.batch_bins}); "
         f"corpus {len(train_factory.dataset)} utterances; {len(batches)} batches of "
         f"{min(batch_sizes)}-{max(batch_sizes)} utterances.",
@@ -180,14 +205,10 @@ def main() -> None:
         f"Step times (s): {', '.join(f'{t:.2f}' for t in step_times)}; whole {timed_epochs[-1]}-epoch Trainer.run incl. validation, plots and "
         f"checkpoints: {trainer_wall:.1f} s. The FLOP count is torch's operator estimate (mm, addmm, bmm, conv); "
         "elementwise and recurrent-cell work is not counted, so the efficiency is a lower bound; it is counted on the "
-        "step-by-step decoder loop, the same work as the fused one.",
+        "step-by-step decoder loop for Tacotron2, the same work as its fused one.",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if options.write is not None:
-        with options.write.open("a", encoding="utf-8") as f:
-            f.write(text + "\n")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
